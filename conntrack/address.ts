@@ -1,0 +1,173 @@
+/**
+ * IP addresses as strings ↔ bytes, and CIDR prefixes. Formatting matches glibc's inet_ntop,
+ * so text equals what conntrack(8) prints.
+ * @module
+ */
+
+/** Address family of a flow. */
+export type Family = "ipv4" | "ipv6";
+
+const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+/** Parses an IPv4 address into 4 bytes, or returns undefined. */
+function parseV4(s: string): Uint8Array | undefined {
+  const m = V4.exec(s);
+  if (!m) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const part = m[i + 1];
+    if (part.length > 1 && part[0] === "0") return undefined; // no octal-looking parts
+    const v = Number(part);
+    if (v > 255) return undefined;
+    out[i] = v;
+  }
+  return out;
+}
+
+/** Parses an IPv6 address (RFC 4291 text forms, with an optional embedded IPv4 tail). */
+function parseV6(s: string): Uint8Array | undefined {
+  if (s.length < 2 || s.length > 45 || !/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
+  const dbl = s.indexOf("::");
+  if (dbl !== -1 && s.indexOf("::", dbl + 1) !== -1) return undefined;
+  const words: number[] = [];
+  const parseSide = (side: string, allowV4Tail: boolean): number[] | undefined => {
+    if (side === "") return [];
+    const parts = side.split(":");
+    const out: number[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      const p = parts[i];
+      if (allowV4Tail && i === parts.length - 1 && p.includes(".")) {
+        const v4 = parseV4(p);
+        if (!v4) return undefined;
+        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return undefined;
+        out.push(parseInt(p, 16));
+      }
+    }
+    return out;
+  };
+  if (dbl === -1) {
+    const w = parseSide(s, true);
+    if (!w || w.length !== 8) return undefined;
+    words.push(...w);
+  } else {
+    const head = parseSide(s.slice(0, dbl), false);
+    const tail = parseSide(s.slice(dbl + 2), true);
+    if (!head || !tail || head.length + tail.length > 7) return undefined;
+    words.push(...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail);
+  }
+  const out = new Uint8Array(16);
+  for (let i = 0; i < 8; i++) {
+    out[2 * i] = words[i] >> 8;
+    out[2 * i + 1] = words[i] & 0xff;
+  }
+  return out;
+}
+
+/** The family of an address string, or undefined if it is neither IPv4 nor IPv6. */
+export function addressFamily(s: string): Family | undefined {
+  if (parseV4(s)) return "ipv4";
+  if (parseV6(s)) return "ipv6";
+  return undefined;
+}
+
+/**
+ * Parses an address string into bytes (4 for IPv4, 16 for IPv6).
+ * @throws {TypeError} if it is not an address, or not of `family` when given.
+ */
+export function parseAddress(s: string, family?: Family, what = "address"): Uint8Array {
+  if (typeof s !== "string") throw new TypeError(`Invalid ${what}: expected an IP address string, got ${typeof s}`);
+  const b = family === "ipv6" ? parseV6(s) : family === "ipv4" ? parseV4(s) : parseV4(s) ?? parseV6(s);
+  if (!b) {
+    throw new TypeError(`Invalid ${what} "${s}": not an ${family === "ipv6" ? "IPv6" : family === "ipv4" ? "IPv4" : "IPv4 or IPv6"} address`);
+  }
+  return b;
+}
+
+/** Formats 4 bytes at `off` as dotted-quad IPv4. */
+export function formatIPv4(b: Uint8Array, off = 0): string {
+  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+}
+
+/** Formats 16 bytes at `off` as IPv6 text, exactly as glibc's `inet_ntop(AF_INET6)` does. */
+export function formatIPv6(b: Uint8Array, off = 0): string {
+  const w = new Array<number>(8);
+  for (let i = 0; i < 8; i++) w[i] = (b[off + 2 * i] << 8) | b[off + 2 * i + 1];
+  // Longest run of zero words (length ≥ 2), first one on ties.
+  let best = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (w[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && w[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) best = -1;
+  let s = "";
+  for (let i = 0; i < 8; i++) {
+    if (best !== -1 && i >= best && i < best + bestLen) {
+      if (i === best) s += ":";
+      continue;
+    }
+    if (i !== 0) s += ":";
+    // Embedded IPv4: ::a.b.c.d (compatible) and ::ffff:a.b.c.d (mapped).
+    if (i === 6 && best === 0 && (bestLen === 6 || (bestLen === 5 && w[5] === 0xffff))) {
+      s += formatIPv4(b, off + 12);
+      break;
+    }
+    s += w[i].toString(16);
+  }
+  if (best !== -1 && best + bestLen === 8) s += ":";
+  return s;
+}
+
+/** Formats address bytes (4 or 16) as text. */
+export function formatAddress(b: Uint8Array, off = 0, len = b.length - off): string {
+  return len === 4 ? formatIPv4(b, off) : formatIPv6(b, off);
+}
+
+/** A parsed CIDR prefix: address bytes and prefix length. */
+export interface Prefix {
+  family: Family;
+  bytes: Uint8Array;
+  bits: number;
+}
+
+/**
+ * Parses `"10.0.0.0/8"`, `"fd00::/64"` or a plain address (a full-length prefix).
+ * @throws {TypeError} on a bad address, {@link RangeError} on a bad prefix length.
+ */
+export function parsePrefix(s: string, what = "address"): Prefix {
+  if (typeof s !== "string") throw new TypeError(`Invalid ${what}: expected an address or CIDR string, got ${typeof s}`);
+  const slash = s.indexOf("/");
+  const addr = slash === -1 ? s : s.slice(0, slash);
+  const bytes = parseAddress(addr, undefined, what);
+  const max = bytes.length * 8;
+  let bits = max;
+  if (slash !== -1) {
+    const t = s.slice(slash + 1);
+    if (!/^\d{1,3}$/.test(t) || Number(t) > max) {
+      throw new RangeError(`Invalid ${what} "${s}": prefix length must be 0..${max}`);
+    }
+    bits = Number(t);
+  }
+  return { family: bytes.length === 4 ? "ipv4" : "ipv6", bytes, bits };
+}
+
+/** True when address bytes `b` (at `off`) fall inside `p`. */
+export function prefixContains(p: Prefix, b: Uint8Array, off = 0, len = b.length - off): boolean {
+  if (len !== p.bytes.length) return false;
+  let bits = p.bits;
+  for (let i = 0; bits > 0; i++, bits -= 8) {
+    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+    if ((b[off + i] & mask) !== (p.bytes[i] & mask)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,621 @@
+/**
+ * {@link Flow}: one conntrack entry, and its codec (`IPCTNL_MSG_CT_NEW` message bodies).
+ *
+ * ```
+ * nlmsghdr | nfgenmsg { u8 family; u8 version; be16 res_id } | CTA_* attributes
+ * ```
+ * @module
+ */
+import { AttributeReader, type MessageBuilder } from "../netlink/attribute.ts";
+import { NLMSG_HDRLEN } from "../netlink/message.ts";
+import { type Family, formatAddress, parseAddress } from "./address.ts";
+import * as C from "./constants.ts";
+import { IPS_CONFIRMED, type StatusFlag, statusBits, statusFlags } from "./status.ts";
+import {
+  decodeTuple,
+  encodeTuple,
+  invertTuple,
+  type MasterTuple,
+  type Proto,
+  protoName,
+  protoNumber,
+  type Tuple,
+  validateTuple,
+} from "./tuple.ts";
+
+/** A TCP state name, as conntrack(8) prints it. */
+export type TcpState = typeof C.TCP_STATES[number];
+/** An SCTP state name. */
+export type SctpState = typeof C.SCTP_STATES[number];
+/** A DCCP state name. */
+export type DccpState = typeof C.DCCP_STATES[number];
+
+/** TCP flags and mask of one direction (`IP_CT_TCP_FLAG_*`). */
+export interface TcpFlags {
+  flags: number;
+  mask: number;
+}
+
+/** `CTA_PROTOINFO_TCP`. */
+export interface TcpInfo {
+  state?: TcpState;
+  wscaleOrig?: number;
+  wscaleReply?: number;
+  flagsOrig?: TcpFlags;
+  flagsReply?: TcpFlags;
+}
+
+/** `CTA_PROTOINFO_SCTP`. */
+export interface SctpInfo {
+  state?: SctpState;
+  vtagOrig?: number;
+  vtagReply?: number;
+}
+
+/** `CTA_PROTOINFO_DCCP`. */
+export interface DccpInfo {
+  state?: DccpState;
+  role?: number;
+  handshakeSeq?: bigint;
+}
+
+/** Packet and byte counters of one direction (`CTA_COUNTERS_*`); exact below 2^53. */
+export interface Counter {
+  packets: number;
+  bytes: number;
+}
+
+/** `CTA_TIMESTAMP`: nanoseconds since the epoch. */
+export interface Timestamp {
+  start: bigint;
+  stop?: bigint;
+}
+
+/** A NAT range (`CTA_NAT_SRC` / `CTA_NAT_DST`). */
+export interface NatRange {
+  minIp?: string;
+  maxIp?: string;
+  minPort?: number;
+  maxPort?: number;
+}
+
+/** TCP sequence adjustment of one direction (`CTA_SEQ_ADJ_*`). */
+export interface SeqAdj {
+  correctionPos: number;
+  offsetBefore: number;
+  offsetAfter: number;
+}
+
+/** `CTA_SYNPROXY`. */
+export interface Synproxy {
+  isn: number;
+  its: number;
+  tsoff: number;
+}
+
+/** An attribute nfct does not decode, kept as raw bytes so it round-trips. */
+export interface RawAttribute {
+  type: number;
+  data: Uint8Array;
+}
+
+/** One conntrack entry. Plain data: safe to copy, compare and serialise (see `flowToJSON`). */
+export interface Flow {
+  family: Family;
+  /** Layer-4 protocol, by name when nfct knows it. */
+  proto: Proto;
+  /** The original direction (`CTA_TUPLE_ORIG`). */
+  orig: Tuple;
+  /** The reply direction (`CTA_TUPLE_REPLY`); computed by inversion on create when omitted. */
+  reply: Tuple;
+  /** Named status bits (`CTA_STATUS`). */
+  status?: StatusFlag[];
+  /** Seconds until the entry expires (`CTA_TIMEOUT`). */
+  timeout?: number;
+  /** Connection mark (`CTA_MARK`). */
+  mark?: number;
+  /** Security mark (`CTA_SECMARK`). */
+  secmark?: number;
+  /** Conntrack zone (`CTA_ZONE`). */
+  zone?: number;
+  /** The entry's id (`CTA_ID`). */
+  id?: number;
+  /** Reference count (`CTA_USE`). */
+  use?: number;
+  tcp?: TcpInfo;
+  sctp?: SctpInfo;
+  dccp?: DccpInfo;
+  /** Accounting (`net.netfilter.nf_conntrack_acct=1`). */
+  counters?: { orig: Counter; reply: Counter };
+  /** Timestamps (`net.netfilter.nf_conntrack_timestamp=1`). */
+  timestamp?: Timestamp;
+  /** Set connlabel bits (`CTA_LABELS`), as bit numbers 0..127. */
+  labels?: number[];
+  /** On update: which label bits to change (`CTA_LABELS_MASK`). */
+  labelsMask?: number[];
+  /** Helper name (`CTA_HELP`). */
+  helper?: string;
+  /** Helper private data (`CTA_HELP_INFO`). */
+  helperInfo?: Uint8Array;
+  /** Security context (`CTA_SECCTX`). */
+  secctx?: string;
+  /** Source NAT to set up on create (`CTA_NAT_SRC`). */
+  natSrc?: NatRange;
+  /** Destination NAT to set up on create (`CTA_NAT_DST`). */
+  natDst?: NatRange;
+  seqAdjOrig?: SeqAdj;
+  seqAdjReply?: SeqAdj;
+  synproxy?: Synproxy;
+  /** The master connection of an expected (RELATED) one (`CTA_TUPLE_MASTER`). */
+  master?: MasterTuple;
+  /** Attributes nfct does not know. */
+  unknown?: RawAttribute[];
+}
+
+const FAMILY_OF: Record<number, Family> = { [C.AF_INET]: "ipv4", [C.AF_INET6]: "ipv6" };
+
+/** `AF_*` value of a family. */
+export function familyNumber(f: Family): number {
+  if (f === "ipv4") return C.AF_INET;
+  if (f === "ipv6") return C.AF_INET6;
+  throw new TypeError(`Invalid family "${String(f)}": expected "ipv4" or "ipv6"`);
+}
+
+/**
+ * Decodes conntrack messages. Holds scratch readers, so one decoder serves a whole dump
+ * without allocating per attribute.
+ */
+export class FlowDecoder {
+  #r = new AttributeReader();
+  #a = new AttributeReader();
+  #b = new AttributeReader();
+  #dv: DataView | undefined;
+  #u8: Uint8Array = new Uint8Array(0);
+  #tupleOut = { proto: 0, family: undefined as Family | undefined };
+
+  /**
+   * Decodes the conntrack message at `offset` (its `nlmsghdr`) of `length` bytes.
+   * @throws {RangeError} if the bytes are malformed.
+   */
+  decode(dv: DataView, offset: number, length: number): Flow {
+    if (dv !== this.#dv) {
+      this.#dv = dv;
+      this.#u8 = new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength);
+    }
+    if (length < NLMSG_HDRLEN + 4) {
+      throw new RangeError(`Cannot read conntrack message: ${length} bytes is too short for nfgenmsg`);
+    }
+    const u8 = this.#u8;
+    const famNum = dv.getUint8(offset + NLMSG_HDRLEN);
+    const r = this.#r.reset(dv, offset + NLMSG_HDRLEN + 4, offset + length, "conntrack message");
+    const a = this.#a, b = this.#b;
+    const to = this.#tupleOut;
+    to.proto = 0;
+    to.family = undefined;
+    const flow = { family: FAMILY_OF[famNum], proto: 0 as Proto, orig: undefined, reply: undefined } as unknown as Flow;
+    let proto = -1;
+    while (r.next()) {
+      switch (r.type) {
+        case C.CTA_TUPLE_ORIG:
+          flow.orig = decodeTuple(r, a, b, u8, to);
+          proto = to.proto;
+          break;
+        case C.CTA_TUPLE_REPLY:
+          to.proto = proto;
+          flow.reply = decodeTuple(r, a, b, u8, to);
+          if (proto < 0) proto = to.proto;
+          break;
+        case C.CTA_STATUS:
+          flow.status = statusFlags(r.u32());
+          break;
+        case C.CTA_TIMEOUT:
+          flow.timeout = r.u32();
+          break;
+        case C.CTA_MARK:
+          flow.mark = r.u32();
+          break;
+        case C.CTA_SECMARK:
+          flow.secmark = r.u32();
+          break;
+        case C.CTA_ZONE:
+          flow.zone = r.u16();
+          break;
+        case C.CTA_ID:
+          flow.id = r.u32();
+          break;
+        case C.CTA_USE:
+          flow.use = r.u32();
+          break;
+        case C.CTA_PROTOINFO:
+          this.#protoinfo(flow);
+          break;
+        case C.CTA_COUNTERS_ORIG:
+        case C.CTA_COUNTERS_REPLY: {
+          const ctr = this.#counter();
+          flow.counters ??= { orig: { packets: 0, bytes: 0 }, reply: { packets: 0, bytes: 0 } };
+          if (r.type === C.CTA_COUNTERS_ORIG) flow.counters.orig = ctr;
+          else flow.counters.reply = ctr;
+          break;
+        }
+        case C.CTA_TIMESTAMP: {
+          a.enter(r, "CTA_TIMESTAMP");
+          const ts: Timestamp = { start: 0n };
+          while (a.next()) {
+            if (a.type === C.CTA_TIMESTAMP_START) ts.start = a.u64();
+            else if (a.type === C.CTA_TIMESTAMP_STOP) ts.stop = a.u64();
+          }
+          flow.timestamp = ts;
+          break;
+        }
+        case C.CTA_LABELS:
+          flow.labels = decodeLabels(u8, r.pos, r.len);
+          break;
+        case C.CTA_LABELS_MASK:
+          flow.labelsMask = decodeLabels(u8, r.pos, r.len);
+          break;
+        case C.CTA_HELP:
+          a.enter(r, "CTA_HELP");
+          while (a.next()) {
+            if (a.type === C.CTA_HELP_NAME) flow.helper = a.string();
+            else if (a.type === C.CTA_HELP_INFO) flow.helperInfo = a.bytes();
+          }
+          break;
+        case C.CTA_SECCTX:
+          a.enter(r, "CTA_SECCTX");
+          while (a.next()) if (a.type === C.CTA_SECCTX_NAME) flow.secctx = a.string();
+          break;
+        case C.CTA_NAT_SRC:
+          flow.natSrc = this.#nat(u8);
+          break;
+        case C.CTA_NAT_DST:
+          flow.natDst = this.#nat(u8);
+          break;
+        case C.CTA_SEQ_ADJ_ORIG:
+          flow.seqAdjOrig = this.#seqadj();
+          break;
+        case C.CTA_SEQ_ADJ_REPLY:
+          flow.seqAdjReply = this.#seqadj();
+          break;
+        case C.CTA_SYNPROXY: {
+          a.enter(r, "CTA_SYNPROXY");
+          const s: Synproxy = { isn: 0, its: 0, tsoff: 0 };
+          while (a.next()) {
+            if (a.type === C.CTA_SYNPROXY_ISN) s.isn = a.u32();
+            else if (a.type === C.CTA_SYNPROXY_ITS) s.its = a.u32();
+            else if (a.type === C.CTA_SYNPROXY_TSOFF) s.tsoff = a.u32();
+          }
+          flow.synproxy = s;
+          break;
+        }
+        case C.CTA_TUPLE_MASTER: {
+          to.proto = 0;
+          const t = decodeTuple(r, a, b, u8, to) as MasterTuple;
+          t.proto = protoName(to.proto);
+          flow.master = t;
+          break;
+        }
+        default:
+          (flow.unknown ??= []).push({ type: r.type | (r.nestedFlag ? 0x8000 : 0), data: r.bytes() });
+      }
+    }
+    if (!flow.orig || !flow.reply) {
+      throw new RangeError("Cannot read conntrack message: it lacks CTA_TUPLE_ORIG or CTA_TUPLE_REPLY");
+    }
+    flow.proto = protoName(proto);
+    if (!flow.family) flow.family = to.family ?? "ipv4";
+    return flow;
+  }
+
+  #protoinfo(flow: Flow): void {
+    const r = this.#r, a = this.#a, b = this.#b;
+    a.enter(r, "CTA_PROTOINFO");
+    while (a.next()) {
+      b.enter(a, "CTA_PROTOINFO_*");
+      if (a.type === C.CTA_PROTOINFO_TCP) {
+        const t: TcpInfo = {};
+        while (b.next()) {
+          switch (b.type) {
+            case C.CTA_PROTOINFO_TCP_STATE: {
+              const v = b.u8();
+              t.state = C.TCP_STATES[v] ?? (`STATE_${v}` as TcpState);
+              break;
+            }
+            case C.CTA_PROTOINFO_TCP_WSCALE_ORIGINAL:
+              t.wscaleOrig = b.u8();
+              break;
+            case C.CTA_PROTOINFO_TCP_WSCALE_REPLY:
+              t.wscaleReply = b.u8();
+              break;
+            case C.CTA_PROTOINFO_TCP_FLAGS_ORIGINAL:
+            case C.CTA_PROTOINFO_TCP_FLAGS_REPLY: {
+              // struct nf_ct_tcp_flags { __u8 flags; __u8 mask; }
+              if (b.len !== 2) throw new RangeError(`Cannot read TCP flags: ${b.len} bytes, not 2`);
+              const f = { flags: b.dv.getUint8(b.pos), mask: b.dv.getUint8(b.pos + 1) };
+              if (b.type === C.CTA_PROTOINFO_TCP_FLAGS_ORIGINAL) t.flagsOrig = f;
+              else t.flagsReply = f;
+              break;
+            }
+          }
+        }
+        flow.tcp = t;
+      } else if (a.type === C.CTA_PROTOINFO_SCTP) {
+        const s: SctpInfo = {};
+        while (b.next()) {
+          if (b.type === C.CTA_PROTOINFO_SCTP_STATE) {
+            const v = b.u8();
+            s.state = C.SCTP_STATES[v] ?? (`STATE_${v}` as SctpState);
+          } else if (b.type === C.CTA_PROTOINFO_SCTP_VTAG_ORIGINAL) s.vtagOrig = b.u32();
+          else if (b.type === C.CTA_PROTOINFO_SCTP_VTAG_REPLY) s.vtagReply = b.u32();
+        }
+        flow.sctp = s;
+      } else if (a.type === C.CTA_PROTOINFO_DCCP) {
+        const d: DccpInfo = {};
+        while (b.next()) {
+          if (b.type === C.CTA_PROTOINFO_DCCP_STATE) {
+            const v = b.u8();
+            d.state = C.DCCP_STATES[v] ?? (`STATE_${v}` as DccpState);
+          } else if (b.type === C.CTA_PROTOINFO_DCCP_ROLE) d.role = b.u8();
+          else if (b.type === C.CTA_PROTOINFO_DCCP_HANDSHAKE_SEQ) d.handshakeSeq = b.u64();
+        }
+        flow.dccp = d;
+      }
+    }
+  }
+
+  #counter(): Counter {
+    const a = this.#a.enter(this.#r, "CTA_COUNTERS");
+    const c: Counter = { packets: 0, bytes: 0 };
+    while (a.next()) {
+      switch (a.type) {
+        case C.CTA_COUNTERS_PACKETS:
+          c.packets = a.u64n();
+          break;
+        case C.CTA_COUNTERS_BYTES:
+          c.bytes = a.u64n();
+          break;
+        case C.CTA_COUNTERS32_PACKETS:
+          c.packets = a.u32();
+          break;
+        case C.CTA_COUNTERS32_BYTES:
+          c.bytes = a.u32();
+          break;
+      }
+    }
+    return c;
+  }
+
+  #nat(u8: Uint8Array): NatRange {
+    const a = this.#a.enter(this.#r, "CTA_NAT");
+    const n: NatRange = {};
+    while (a.next()) {
+      switch (a.type) {
+        case C.CTA_NAT_V4_MINIP:
+        case C.CTA_NAT_V6_MINIP:
+          n.minIp = formatAddress(u8, a.pos, a.len);
+          break;
+        case C.CTA_NAT_V4_MAXIP:
+        case C.CTA_NAT_V6_MAXIP:
+          n.maxIp = formatAddress(u8, a.pos, a.len);
+          break;
+        case C.CTA_NAT_PROTO: {
+          const b = this.#b.enter(a, "CTA_NAT_PROTO");
+          while (b.next()) {
+            if (b.type === C.CTA_PROTONAT_PORT_MIN) n.minPort = b.u16();
+            else if (b.type === C.CTA_PROTONAT_PORT_MAX) n.maxPort = b.u16();
+          }
+          break;
+        }
+      }
+    }
+    return n;
+  }
+
+  #seqadj(): SeqAdj {
+    const a = this.#a.enter(this.#r, "CTA_SEQ_ADJ");
+    const s: SeqAdj = { correctionPos: 0, offsetBefore: 0, offsetAfter: 0 };
+    while (a.next()) {
+      if (a.type === C.CTA_SEQADJ_CORRECTION_POS) s.correctionPos = a.u32();
+      else if (a.type === C.CTA_SEQADJ_OFFSET_BEFORE) s.offsetBefore = a.u32();
+      else if (a.type === C.CTA_SEQADJ_OFFSET_AFTER) s.offsetAfter = a.u32();
+    }
+    return s;
+  }
+}
+
+/** Label bitmap (host-endian 32-bit words, as the kernel's `unsigned long` bits) → bit numbers. */
+function decodeLabels(u8: Uint8Array, pos: number, len: number): number[] {
+  const out: number[] = [];
+  const dv = new DataView(u8.buffer, u8.byteOffset + pos, len);
+  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  for (let w = 0; w + 4 <= len; w += 4) {
+    let v = dv.getUint32(w, le);
+    for (let bit = 0; v !== 0; bit++, v >>>= 1) if (v & 1) out.push(w * 8 + bit);
+  }
+  return out;
+}
+
+/** Bit numbers → label bitmap of 16 bytes (128 bits). @throws {RangeError} on a bad bit. */
+export function encodeLabels(bits: readonly number[]): Uint8Array {
+  const words = new Uint32Array(4);
+  for (const bit of bits) {
+    if (!Number.isInteger(bit) || bit < 0 || bit > 127) throw new RangeError(`Invalid label bit ${bit}: must be 0..127`);
+    words[bit >>> 5] |= 1 << (bit & 31);
+  }
+  return new Uint8Array(words.buffer);
+}
+
+const defaultDecoder = new FlowDecoder();
+
+/** Decodes one conntrack message (see {@link FlowDecoder.decode}). */
+export function decodeFlow(dv: DataView, offset: number, length: number): Flow {
+  return defaultDecoder.decode(dv, offset, length);
+}
+
+/** Writes the `nfgenmsg` family header. */
+export function writeNfgenmsg(b: MessageBuilder, family: number, version = C.NFNETLINK_V0, resId = 0): void {
+  b.raw([family, version, resId >> 8, resId & 0xff]);
+}
+
+function u32(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw new RangeError(`Invalid ${what} ${String(v)}: must be an integer 0..4294967295`);
+  }
+  return v;
+}
+
+function u16(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff) {
+    throw new RangeError(`Invalid ${what} ${String(v)}: must be an integer 0..65535`);
+  }
+  return v;
+}
+
+/** What {@link encodeFlow} is writing the flow for. */
+export type FlowPurpose = "create" | "update" | "key";
+
+/**
+ * Checks a flow for `purpose` and returns a copy with the reply tuple filled in by inversion
+ * when it was omitted. Throws `TypeError`/`RangeError` on anything the kernel would refuse.
+ */
+export function validateFlow(f: Partial<Flow>, purpose: FlowPurpose): Flow {
+  if (f === null || typeof f !== "object") throw new TypeError("Invalid flow: expected an object");
+  if (!f.orig && !f.reply) throw new TypeError("Invalid flow: it needs an orig (or reply) tuple");
+  if (f.proto === undefined) throw new TypeError("Invalid flow: proto is missing");
+  const proto = protoNumber(f.proto);
+  let family = f.family;
+  if (family !== undefined && family !== "ipv4" && family !== "ipv6") familyNumber(family);
+  if (f.orig) family = validateTuple(f.orig, proto, family, "orig");
+  if (f.reply) family = validateTuple(f.reply, proto, family, "reply");
+  const out = { ...f, family, proto: f.proto } as Flow;
+  if (purpose !== "key") {
+    if (!out.reply) out.reply = invertTuple(out.orig, proto);
+    if (!out.orig) out.orig = invertTuple(out.reply, proto);
+  }
+  if (purpose === "create" && out.timeout === undefined) {
+    throw new TypeError("Invalid flow: timeout is required to create a flow (seconds)");
+  }
+  if (out.timeout !== undefined) u32(out.timeout, "timeout");
+  if (out.mark !== undefined) u32(out.mark, "mark");
+  if (out.zone !== undefined) u16(out.zone, "zone");
+  if (out.id !== undefined) u32(out.id, "id");
+  if (out.status !== undefined) statusBits(out.status);
+  if (out.labels !== undefined) encodeLabels(out.labels);
+  if (out.labelsMask !== undefined) encodeLabels(out.labelsMask);
+  if (out.tcp?.state !== undefined && !C.TCP_STATES.includes(out.tcp.state)) {
+    throw new TypeError(`Invalid TCP state "${out.tcp.state}": expected one of ${C.TCP_STATES.join(", ")}`);
+  }
+  if (out.sctp?.state !== undefined && !C.SCTP_STATES.includes(out.sctp.state)) {
+    throw new TypeError(`Invalid SCTP state "${out.sctp.state}": expected one of ${C.SCTP_STATES.join(", ")}`);
+  }
+  for (const [k, n] of [["natSrc", out.natSrc], ["natDst", out.natDst]] as const) {
+    if (!n) continue;
+    if (n.minIp !== undefined) parseAddress(n.minIp, family, `${k}.minIp`);
+    if (n.maxIp !== undefined) parseAddress(n.maxIp, family, `${k}.maxIp`);
+    if (n.minPort !== undefined) u16(n.minPort, `${k}.minPort`);
+    if (n.maxPort !== undefined) u16(n.maxPort, `${k}.maxPort`);
+  }
+  return out;
+}
+
+function encodeNat(b: MessageBuilder, type: number, n: NatRange): void {
+  const nest = b.nest(type);
+  const ip = n.minIp ?? n.maxIp;
+  if (ip !== undefined) {
+    const min = parseAddress(n.minIp ?? ip);
+    const max = parseAddress(n.maxIp ?? ip);
+    const v4 = min.length === 4;
+    b.data(v4 ? C.CTA_NAT_V4_MINIP : C.CTA_NAT_V6_MINIP, min);
+    b.data(v4 ? C.CTA_NAT_V4_MAXIP : C.CTA_NAT_V6_MAXIP, max);
+  }
+  if (n.minPort !== undefined || n.maxPort !== undefined) {
+    const p = b.nest(C.CTA_NAT_PROTO);
+    b.u16(C.CTA_PROTONAT_PORT_MIN, n.minPort ?? n.maxPort!);
+    b.u16(C.CTA_PROTONAT_PORT_MAX, n.maxPort ?? n.minPort!);
+    b.endNest(p);
+  }
+  b.endNest(nest);
+}
+
+function encodeSeqAdj(b: MessageBuilder, type: number, s: SeqAdj): void {
+  const nest = b.nest(type);
+  b.u32(C.CTA_SEQADJ_CORRECTION_POS, s.correctionPos);
+  b.u32(C.CTA_SEQADJ_OFFSET_BEFORE, s.offsetBefore);
+  b.u32(C.CTA_SEQADJ_OFFSET_AFTER, s.offsetAfter);
+  b.endNest(nest);
+}
+
+/**
+ * Writes a validated flow's attributes (after the nfgenmsg). For `"key"` only what identifies
+ * the entry is written: the original tuple (or reply), zone and id.
+ */
+export function encodeFlow(b: MessageBuilder, f: Flow, purpose: FlowPurpose): void {
+  const proto = protoNumber(f.proto);
+  if (f.orig) encodeTuple(b, C.CTA_TUPLE_ORIG, f.orig, proto);
+  if (purpose === "key") {
+    if (!f.orig && f.reply) encodeTuple(b, C.CTA_TUPLE_REPLY, f.reply, proto);
+    if (f.zone !== undefined) b.u16(C.CTA_ZONE, f.zone);
+    if (f.id !== undefined) b.u32(C.CTA_ID, f.id);
+    return;
+  }
+  if (f.reply) encodeTuple(b, C.CTA_TUPLE_REPLY, f.reply, proto);
+  if (f.status !== undefined) {
+    // The kernel refuses to create an entry without IPS_CONFIRMED (EBUSY), and ignores it on update.
+    b.u32(C.CTA_STATUS, (statusBits(f.status) | (purpose === "create" ? IPS_CONFIRMED : 0)) >>> 0);
+  }
+  if (f.timeout !== undefined) b.u32(C.CTA_TIMEOUT, f.timeout);
+  if (f.mark !== undefined) b.u32(C.CTA_MARK, f.mark);
+  if (f.zone !== undefined) b.u16(C.CTA_ZONE, f.zone);
+  if (purpose === "update" && f.id !== undefined) b.u32(C.CTA_ID, f.id);
+  if (f.tcp || f.sctp || f.dccp) {
+    const pi = b.nest(C.CTA_PROTOINFO);
+    if (f.tcp) {
+      const n = b.nest(C.CTA_PROTOINFO_TCP);
+      if (f.tcp.state !== undefined) b.u8(C.CTA_PROTOINFO_TCP_STATE, C.TCP_STATES.indexOf(f.tcp.state));
+      if (f.tcp.wscaleOrig !== undefined) b.u8(C.CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, f.tcp.wscaleOrig);
+      if (f.tcp.wscaleReply !== undefined) b.u8(C.CTA_PROTOINFO_TCP_WSCALE_REPLY, f.tcp.wscaleReply);
+      if (f.tcp.flagsOrig) b.data(C.CTA_PROTOINFO_TCP_FLAGS_ORIGINAL, new Uint8Array([f.tcp.flagsOrig.flags, f.tcp.flagsOrig.mask]));
+      if (f.tcp.flagsReply) b.data(C.CTA_PROTOINFO_TCP_FLAGS_REPLY, new Uint8Array([f.tcp.flagsReply.flags, f.tcp.flagsReply.mask]));
+      b.endNest(n);
+    }
+    if (f.sctp) {
+      const n = b.nest(C.CTA_PROTOINFO_SCTP);
+      if (f.sctp.state !== undefined) b.u8(C.CTA_PROTOINFO_SCTP_STATE, C.SCTP_STATES.indexOf(f.sctp.state));
+      if (f.sctp.vtagOrig !== undefined) b.u32(C.CTA_PROTOINFO_SCTP_VTAG_ORIGINAL, f.sctp.vtagOrig);
+      if (f.sctp.vtagReply !== undefined) b.u32(C.CTA_PROTOINFO_SCTP_VTAG_REPLY, f.sctp.vtagReply);
+      b.endNest(n);
+    }
+    if (f.dccp) {
+      const n = b.nest(C.CTA_PROTOINFO_DCCP);
+      if (f.dccp.state !== undefined) b.u8(C.CTA_PROTOINFO_DCCP_STATE, C.DCCP_STATES.indexOf(f.dccp.state));
+      if (f.dccp.role !== undefined) b.u8(C.CTA_PROTOINFO_DCCP_ROLE, f.dccp.role);
+      if (f.dccp.handshakeSeq !== undefined) b.u64(C.CTA_PROTOINFO_DCCP_HANDSHAKE_SEQ, f.dccp.handshakeSeq);
+      b.endNest(n);
+    }
+    b.endNest(pi);
+  }
+  if (f.helper !== undefined) {
+    const n = b.nest(C.CTA_HELP);
+    b.string(C.CTA_HELP_NAME, f.helper);
+    if (f.helperInfo) b.data(C.CTA_HELP_INFO, f.helperInfo);
+    b.endNest(n);
+  }
+  if (f.natSrc && purpose === "create") encodeNat(b, C.CTA_NAT_SRC, f.natSrc);
+  if (f.natDst && purpose === "create") encodeNat(b, C.CTA_NAT_DST, f.natDst);
+  if (f.seqAdjOrig) encodeSeqAdj(b, C.CTA_SEQ_ADJ_ORIG, f.seqAdjOrig);
+  if (f.seqAdjReply) encodeSeqAdj(b, C.CTA_SEQ_ADJ_REPLY, f.seqAdjReply);
+  if (f.labels !== undefined) {
+    b.data(C.CTA_LABELS, encodeLabels(f.labels));
+    if (f.labelsMask !== undefined) b.data(C.CTA_LABELS_MASK, encodeLabels(f.labelsMask));
+  }
+  if (f.synproxy) {
+    const n = b.nest(C.CTA_SYNPROXY);
+    b.u32(C.CTA_SYNPROXY_ISN, f.synproxy.isn);
+    b.u32(C.CTA_SYNPROXY_ITS, f.synproxy.its);
+    b.u32(C.CTA_SYNPROXY_TSOFF, f.synproxy.tsoff);
+    b.endNest(n);
+  }
+  if (f.master && purpose === "create") {
+    encodeTuple(b, C.CTA_TUPLE_MASTER, f.master, protoNumber(f.master.proto));
+  }
+  for (const u of f.unknown ?? []) b.data(u.type, u.data);
+}

@@ -1,0 +1,277 @@
+/**
+ * Tuples (`CTA_TUPLE_ORIG`, `CTA_TUPLE_REPLY`, `CTA_TUPLE_MASTER`): addresses, layer-4 ids, zone.
+ *
+ * ```
+ * CTA_TUPLE_*        (nested)
+ *   CTA_TUPLE_IP     (nested)  CTA_IP_V4_SRC/DST (4 bytes) or CTA_IP_V6_SRC/DST (16 bytes)
+ *   CTA_TUPLE_PROTO  (nested)  CTA_PROTO_NUM u8, then ports (be16), or ICMP type/code (u8) + id (be16)
+ *   CTA_TUPLE_ZONE   be16
+ * ```
+ * @module
+ */
+import { type AttributeReader, MessageBuilder } from "../netlink/attribute.ts";
+import { type Family, formatIPv4, formatIPv6, parseAddress } from "./address.ts";
+import * as C from "./constants.ts";
+
+/** Layer-4 protocol names nfct knows; any other protocol is its number. */
+export type ProtoName = "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "icmp" | "icmpv6" | "gre";
+/** A layer-4 protocol: a name, or the IP protocol number. */
+export type Proto = ProtoName | number;
+
+/** IP protocol number of each protocol name. */
+export const PROTO_NUMBERS: Readonly<Record<ProtoName, number>> = {
+  icmp: C.IPPROTO_ICMP,
+  tcp: C.IPPROTO_TCP,
+  udp: C.IPPROTO_UDP,
+  dccp: C.IPPROTO_DCCP,
+  gre: C.IPPROTO_GRE,
+  icmpv6: C.IPPROTO_ICMPV6,
+  sctp: C.IPPROTO_SCTP,
+  udplite: C.IPPROTO_UDPLITE,
+};
+const PROTO_NAMES: (ProtoName | undefined)[] = [];
+for (const [k, v] of Object.entries(PROTO_NUMBERS)) PROTO_NAMES[v] = k as ProtoName;
+
+/** The protocol number of `p`. @throws {TypeError}/{RangeError} on a bad value. */
+export function protoNumber(p: Proto): number {
+  if (typeof p === "number") {
+    if (!Number.isInteger(p) || p < 0 || p > 255) throw new RangeError(`Invalid protocol ${p}: must be 0..255`);
+    return p;
+  }
+  const n = PROTO_NUMBERS[p as ProtoName];
+  if (n === undefined) {
+    throw new TypeError(`Invalid protocol "${p}": expected one of ${Object.keys(PROTO_NUMBERS).join(", ")} or a number`);
+  }
+  return n;
+}
+
+/** The name of protocol number `n` when nfct knows it, else `n`. */
+export function protoName(n: number): Proto {
+  return PROTO_NAMES[n] ?? n;
+}
+
+/** True for protocols whose tuples carry ports. */
+export function hasPorts(p: number): boolean {
+  return p === C.IPPROTO_TCP || p === C.IPPROTO_UDP || p === C.IPPROTO_UDPLITE ||
+    p === C.IPPROTO_SCTP || p === C.IPPROTO_DCCP;
+}
+
+/** One direction of a connection. */
+export interface Tuple {
+  /** Source address. */
+  src: string;
+  /** Destination address. */
+  dst: string;
+  /** Source port (TCP, UDP, UDP-Lite, SCTP, DCCP). */
+  sport?: number;
+  /** Destination port (TCP, UDP, UDP-Lite, SCTP, DCCP). */
+  dport?: number;
+  /** ICMP/ICMPv6 type. */
+  type?: number;
+  /** ICMP/ICMPv6 code. */
+  code?: number;
+  /** ICMP/ICMPv6 identifier. */
+  id?: number;
+  /** GRE source key (the kernel tracks 16 bits of it). */
+  srcKey?: number;
+  /** GRE destination key. */
+  dstKey?: number;
+  /** Zone of this direction (`CTA_TUPLE_ZONE`), when set. */
+  zone?: number;
+}
+
+/** A tuple that names its own protocol (`CTA_TUPLE_MASTER`). */
+export interface MasterTuple extends Tuple {
+  proto: Proto;
+}
+
+/**
+ * Decodes the payload of a tuple attribute that `r` is positioned on, using `sub` and `sub2`
+ * as scratch readers. Returns the tuple and its protocol number.
+ */
+export function decodeTuple(
+  r: AttributeReader,
+  sub: AttributeReader,
+  sub2: AttributeReader,
+  u8: Uint8Array,
+  out: { proto: number; family: Family | undefined },
+): Tuple {
+  const t: Tuple = { src: "", dst: "" };
+  sub.enter(r, "tuple");
+  while (sub.next()) {
+    switch (sub.type) {
+      case C.CTA_TUPLE_IP:
+        sub2.enter(sub, "tuple addresses");
+        while (sub2.next()) {
+          switch (sub2.type) {
+            case C.CTA_IP_V4_SRC:
+              if (sub2.len !== 4) throw new RangeError(`Cannot read tuple: CTA_IP_V4_SRC has ${sub2.len} bytes, not 4`);
+              t.src = formatIPv4(u8, sub2.pos);
+              out.family = "ipv4";
+              break;
+            case C.CTA_IP_V4_DST:
+              if (sub2.len !== 4) throw new RangeError(`Cannot read tuple: CTA_IP_V4_DST has ${sub2.len} bytes, not 4`);
+              t.dst = formatIPv4(u8, sub2.pos);
+              out.family = "ipv4";
+              break;
+            case C.CTA_IP_V6_SRC:
+              if (sub2.len !== 16) throw new RangeError(`Cannot read tuple: CTA_IP_V6_SRC has ${sub2.len} bytes, not 16`);
+              t.src = formatIPv6(u8, sub2.pos);
+              out.family = "ipv6";
+              break;
+            case C.CTA_IP_V6_DST:
+              if (sub2.len !== 16) throw new RangeError(`Cannot read tuple: CTA_IP_V6_DST has ${sub2.len} bytes, not 16`);
+              t.dst = formatIPv6(u8, sub2.pos);
+              out.family = "ipv6";
+              break;
+          }
+        }
+        break;
+      case C.CTA_TUPLE_PROTO: {
+        sub2.enter(sub, "tuple protocol");
+        let sport: number | undefined, dport: number | undefined;
+        while (sub2.next()) {
+          switch (sub2.type) {
+            case C.CTA_PROTO_NUM:
+              out.proto = sub2.u8();
+              break;
+            case C.CTA_PROTO_SRC_PORT:
+              sport = sub2.u16();
+              break;
+            case C.CTA_PROTO_DST_PORT:
+              dport = sub2.u16();
+              break;
+            case C.CTA_PROTO_ICMP_ID:
+            case C.CTA_PROTO_ICMPV6_ID:
+              t.id = sub2.u16();
+              break;
+            case C.CTA_PROTO_ICMP_TYPE:
+            case C.CTA_PROTO_ICMPV6_TYPE:
+              t.type = sub2.u8();
+              break;
+            case C.CTA_PROTO_ICMP_CODE:
+            case C.CTA_PROTO_ICMPV6_CODE:
+              t.code = sub2.u8();
+              break;
+          }
+        }
+        if (out.proto === C.IPPROTO_GRE) {
+          if (sport !== undefined) t.srcKey = sport;
+          if (dport !== undefined) t.dstKey = dport;
+        } else {
+          if (sport !== undefined) t.sport = sport;
+          if (dport !== undefined) t.dport = dport;
+        }
+        break;
+      }
+      case C.CTA_TUPLE_ZONE:
+        t.zone = sub.u16();
+        break;
+    }
+  }
+  return t;
+}
+
+function checkU16(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff) {
+    throw new RangeError(`Invalid ${what} ${String(v)}: must be an integer 0..65535`);
+  }
+  return v;
+}
+
+function checkU8(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xff) {
+    throw new RangeError(`Invalid ${what} ${String(v)}: must be an integer 0..255`);
+  }
+  return v;
+}
+
+/** Checks a tuple's shape for `family`/`proto`; returns the family its addresses have. */
+export function validateTuple(t: Tuple, proto: number, family: Family | undefined, what: string): Family {
+  if (t === null || typeof t !== "object") throw new TypeError(`Invalid ${what}: expected a tuple object`);
+  const src = parseAddress(t.src, family, `${what}.src`);
+  const f: Family = src.length === 4 ? "ipv4" : "ipv6";
+  parseAddress(t.dst, f, `${what}.dst`);
+  if (hasPorts(proto)) {
+    if (t.sport === undefined || t.dport === undefined) {
+      throw new TypeError(`Invalid ${what}: ${protoName(proto)} needs sport and dport`);
+    }
+    checkU16(t.sport, `${what}.sport`);
+    checkU16(t.dport, `${what}.dport`);
+  } else if (proto === C.IPPROTO_ICMP || proto === C.IPPROTO_ICMPV6) {
+    if (t.type === undefined || t.code === undefined || t.id === undefined) {
+      throw new TypeError(`Invalid ${what}: ${protoName(proto)} needs type, code and id`);
+    }
+    checkU8(t.type, `${what}.type`);
+    checkU8(t.code, `${what}.code`);
+    checkU16(t.id, `${what}.id`);
+  } else if (proto === C.IPPROTO_GRE) {
+    checkU16(t.srcKey ?? 0, `${what}.srcKey`);
+    checkU16(t.dstKey ?? 0, `${what}.dstKey`);
+  }
+  if (t.zone !== undefined) checkU16(t.zone, `${what}.zone`);
+  return f;
+}
+
+/** Writes `t` as tuple attribute `type` (CTA_TUPLE_ORIG/REPLY/MASTER). Validate first. */
+export function encodeTuple(b: MessageBuilder, type: number, t: Tuple, proto: number): void {
+  const nest = b.nest(type);
+  const ip = b.nest(C.CTA_TUPLE_IP);
+  const src = parseAddress(t.src);
+  const dst = parseAddress(t.dst);
+  if (src.length === 4) {
+    b.data(C.CTA_IP_V4_SRC, src);
+    b.data(C.CTA_IP_V4_DST, dst);
+  } else {
+    b.data(C.CTA_IP_V6_SRC, src);
+    b.data(C.CTA_IP_V6_DST, dst);
+  }
+  b.endNest(ip);
+  const pr = b.nest(C.CTA_TUPLE_PROTO);
+  b.u8(C.CTA_PROTO_NUM, proto);
+  if (proto === C.IPPROTO_ICMP) {
+    b.u16(C.CTA_PROTO_ICMP_ID, t.id ?? 0);
+    b.u8(C.CTA_PROTO_ICMP_TYPE, t.type ?? 0);
+    b.u8(C.CTA_PROTO_ICMP_CODE, t.code ?? 0);
+  } else if (proto === C.IPPROTO_ICMPV6) {
+    b.u16(C.CTA_PROTO_ICMPV6_ID, t.id ?? 0);
+    b.u8(C.CTA_PROTO_ICMPV6_TYPE, t.type ?? 0);
+    b.u8(C.CTA_PROTO_ICMPV6_CODE, t.code ?? 0);
+  } else if (proto === C.IPPROTO_GRE) {
+    b.u16(C.CTA_PROTO_SRC_PORT, t.srcKey ?? 0);
+    b.u16(C.CTA_PROTO_DST_PORT, t.dstKey ?? 0);
+  } else if (hasPorts(proto)) {
+    b.u16(C.CTA_PROTO_SRC_PORT, t.sport ?? 0);
+    b.u16(C.CTA_PROTO_DST_PORT, t.dport ?? 0);
+  }
+  b.endNest(pr);
+  if (t.zone !== undefined) b.u16(C.CTA_TUPLE_ZONE, t.zone);
+  b.endNest(nest);
+}
+
+// ICMP types whose reply type differs (nf_conntrack_proto_icmp.c / icmpv6.c invmap).
+const ICMP_INVERSE: Record<number, number> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17 };
+const ICMPV6_INVERSE: Record<number, number> = { 128: 129, 129: 128, 139: 140, 140: 139 };
+
+/** The tuple of the other direction, as the kernel would compute it without NAT. */
+export function invertTuple(t: Tuple, proto: number): Tuple {
+  const r: Tuple = { src: t.dst, dst: t.src };
+  if (t.sport !== undefined) r.sport = t.dport;
+  if (t.dport !== undefined) r.dport = t.sport;
+  if (t.srcKey !== undefined || t.dstKey !== undefined) {
+    r.srcKey = t.dstKey ?? 0;
+    r.dstKey = t.srcKey ?? 0;
+  }
+  if (t.type !== undefined) {
+    const inv = proto === C.IPPROTO_ICMPV6 ? ICMPV6_INVERSE : ICMP_INVERSE;
+    const it = inv[t.type];
+    if (it === undefined) {
+      throw new TypeError(`Cannot invert ${protoName(proto)} type ${t.type}: give the reply tuple explicitly`);
+    }
+    r.type = it;
+    r.code = t.code;
+    r.id = t.id;
+  }
+  if (t.zone !== undefined) r.zone = t.zone;
+  return r;
+}

@@ -1,0 +1,35 @@
+/** Deno binding of {@link LIBC_SYMBOLS} through `Deno.dlopen`. @module */
+import { LIBC_PATH, LIBC_SYMBOLS, type CType, type RawLibc } from "./libc.ts";
+
+const DENO_TYPE: Record<CType, Deno.NativeType> = {
+  i32: "i32",
+  u32: "u32",
+  usize: "usize",
+  isize: "isize",
+  buffer: "buffer",
+  pointer: "pointer",
+};
+
+/** Opens libc with `Deno.dlopen` and adapts it to {@link RawLibc}. */
+export function openDenoLibc(): RawLibc {
+  const defs: Record<string, Deno.ForeignFunction> = {};
+  for (const [name, spec] of Object.entries(LIBC_SYMBOLS)) {
+    defs[name] = { parameters: spec.args.map((t) => DENO_TYPE[t]), result: DENO_TYPE[spec.returns] };
+  }
+  // deno-lint-ignore no-explicit-any
+  const s = Deno.dlopen(LIBC_PATH, defs).symbols as any;
+  const errnoView = new Deno.UnsafePointerView(s.__errno_location());
+  return {
+    socket: s.socket,
+    bind: s.bind,
+    sendto: (fd, buf, len, flags, dest, dlen) => Number(s.sendto(fd, buf, len, flags, dest, dlen)),
+    recvfrom: (fd, buf, len, flags, src, slen) => Number(s.recvfrom(fd, buf, len, flags, src, slen)),
+    setsockopt: s.setsockopt,
+    getsockopt: s.getsockopt,
+    getsockname: s.getsockname,
+    poll: s.poll,
+    close: s.close,
+    // errno is thread-local; every call nfct makes runs on the JS thread, so the address is fixed.
+    errno: () => errnoView.getInt32(),
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * libc, described once as data: every symbol nfct calls, with its C prototype.
+ *
+ * Types are exact C widths on Linux x86_64/aarch64 (`int` → i32, `socklen_t` → u32,
+ * `size_t` → usize, `ssize_t` → isize). `buffer` is a pointer argument that nfct always
+ * passes as a `Uint8Array` (or null); `pointer` is a raw address returned by libc.
+ *
+ * @module
+ */
+
+/** A C type as the two runtimes' FFI layers need to know it. */
+export type CType = "i32" | "u32" | "usize" | "isize" | "buffer" | "pointer";
+
+/** One libc symbol: its prototype (for humans) and its FFI signature. */
+export interface SymbolSpec {
+  readonly c: string;
+  readonly args: readonly CType[];
+  readonly returns: CType;
+}
+
+/** The libc symbols nfct uses. */
+export const LIBC_SYMBOLS = {
+  socket: { c: "int socket(int domain, int type, int protocol)", args: ["i32", "i32", "i32"], returns: "i32" },
+  bind: { c: "int bind(int fd, const struct sockaddr *addr, socklen_t len)", args: ["i32", "buffer", "u32"], returns: "i32" },
+  sendto: {
+    c: "ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *dest, socklen_t dlen)",
+    args: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    returns: "isize",
+  },
+  recvfrom: {
+    c: "ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *src, socklen_t *slen)",
+    args: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    returns: "isize",
+  },
+  setsockopt: {
+    c: "int setsockopt(int fd, int level, int name, const void *val, socklen_t len)",
+    args: ["i32", "i32", "i32", "buffer", "u32"],
+    returns: "i32",
+  },
+  getsockopt: {
+    c: "int getsockopt(int fd, int level, int name, void *val, socklen_t *len)",
+    args: ["i32", "i32", "i32", "buffer", "buffer"],
+    returns: "i32",
+  },
+  getsockname: {
+    c: "int getsockname(int fd, struct sockaddr *addr, socklen_t *len)",
+    args: ["i32", "buffer", "buffer"],
+    returns: "i32",
+  },
+  poll: { c: "int poll(struct pollfd *fds, nfds_t nfds, int timeout)", args: ["buffer", "usize", "i32"], returns: "i32" },
+  close: { c: "int close(int fd)", args: ["i32"], returns: "i32" },
+  __errno_location: { c: "int *__errno_location(void)", args: [], returns: "pointer" },
+} as const satisfies Record<string, SymbolSpec>;
+
+/** Names of the libc symbols nfct binds. */
+export type LibcSymbol = keyof typeof LIBC_SYMBOLS;
+
+/** The raw bindings both runtimes provide: C calls with JS numbers, `-1` on failure. */
+export interface RawLibc {
+  socket(domain: number, type: number, protocol: number): number;
+  bind(fd: number, addr: Uint8Array, len: number): number;
+  sendto(fd: number, buf: Uint8Array, len: number, flags: number, dest: Uint8Array | null, dlen: number): number;
+  recvfrom(fd: number, buf: Uint8Array, len: number, flags: number, src: Uint8Array | null, slen: Uint8Array | null): number;
+  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
+  getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
+  getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
+  poll(fds: Uint8Array, nfds: number, timeout: number): number;
+  close(fd: number): number;
+  /** The calling thread's `errno`, read through `__errno_location()`. */
+  errno(): number;
+}
+
+/** The shared object both runtimes open. */
+export const LIBC_PATH = "libc.so.6";

@@ -1,0 +1,137 @@
+/**
+ * The system calls nfct makes, as functions that throw {@link SyscallError} instead of
+ * returning -1. libc is opened on the first call, so importing nfct needs no FFI permission.
+ *
+ * This folder is the only place that knows whether Deno or Bun is running.
+ * @module
+ */
+import { openBunLibc } from "./_bun.ts";
+import { openDenoLibc } from "./_deno.ts";
+import type { RawLibc } from "./libc.ts";
+import { SyscallError } from "./errno.ts";
+
+const EINTR = 4;
+const EAGAIN = 11;
+
+let libc: RawLibc | undefined;
+
+/** The runtime nfct is running on. */
+export function runtime(): "deno" | "bun" {
+  if (typeof (globalThis as { Bun?: unknown }).Bun !== "undefined") return "bun";
+  if (typeof (globalThis as { Deno?: unknown }).Deno !== "undefined") return "deno";
+  throw new Error("nfct runs on Deno or Bun: neither was found (Node.js has no FFI)");
+}
+
+/** libc, opened on first use with the running runtime's FFI. */
+export function rawLibc(): RawLibc {
+  if (libc) return libc;
+  try {
+    libc = runtime() === "bun" ? openBunLibc() : openDenoLibc();
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const hint = /permission|--allow/i.test(msg) ? " (run Deno with --allow-ffi, or -A)" : "";
+    throw new Error(`Cannot load libc through FFI: ${msg}${hint}`, { cause: e });
+  }
+  return libc;
+}
+
+function fail(c: RawLibc, syscall: string, doing?: string): never {
+  throw new SyscallError(syscall, c.errno(), doing);
+}
+
+/** `socket(2)`; returns the new fd. */
+export function socket(domain: number, type: number, protocol: number): number {
+  const c = rawLibc();
+  const fd = c.socket(domain, type, protocol);
+  if (fd < 0) fail(c, "socket", "Cannot open socket");
+  return fd;
+}
+
+/** `bind(2)`. */
+export function bind(fd: number, addr: Uint8Array): void {
+  const c = rawLibc();
+  if (c.bind(fd, addr, addr.length) < 0) fail(c, "bind", "Cannot bind socket");
+}
+
+/** `getsockname(2)` into `addr`; returns the address length. */
+export function getsockname(fd: number, addr: Uint8Array): number {
+  const c = rawLibc();
+  const len = new Uint32Array([addr.length]);
+  if (c.getsockname(fd, addr, new Uint8Array(len.buffer)) < 0) fail(c, "getsockname");
+  return len[0];
+}
+
+/** `setsockopt(2)` with an `int` value. */
+export function setsockoptInt(fd: number, level: number, name: number, value: number): void {
+  const c = rawLibc();
+  const v = new Uint8Array(new Int32Array([value]).buffer);
+  if (c.setsockopt(fd, level, name, v, 4) < 0) fail(c, "setsockopt", `Cannot set socket option ${level}/${name}`);
+}
+
+/** `setsockopt(2)` with an `int` value; returns the errno instead of throwing (0 on success). */
+export function trySetsockoptInt(fd: number, level: number, name: number, value: number): number {
+  const c = rawLibc();
+  const v = new Uint8Array(new Int32Array([value]).buffer);
+  return c.setsockopt(fd, level, name, v, 4) < 0 ? c.errno() : 0;
+}
+
+/** `getsockopt(2)` of an `int` value. */
+export function getsockoptInt(fd: number, level: number, name: number): number {
+  const c = rawLibc();
+  const v = new Int32Array(2);
+  const len = new Uint32Array([4]);
+  if (c.getsockopt(fd, level, name, new Uint8Array(v.buffer), new Uint8Array(len.buffer)) < 0) {
+    fail(c, "getsockopt", `Cannot read socket option ${level}/${name}`);
+  }
+  return v[0];
+}
+
+/** `sendto(2)` of `len` bytes of `buf` to the address `dest` (null: the connected/default peer). */
+export function sendto(fd: number, buf: Uint8Array, len: number, dest: Uint8Array | null): number {
+  const c = rawLibc();
+  for (;;) {
+    const n = c.sendto(fd, buf, len, 0, dest, dest ? dest.length : 0);
+    if (n >= 0) return n;
+    const errno = c.errno();
+    if (errno !== EINTR) throw new SyscallError("sendto", errno);
+  }
+}
+
+/**
+ * `recvfrom(2)` into `buf`. Returns the datagram's full length (it is called with `MSG_TRUNC`,
+ * so a result larger than `buf.length` means the datagram was cut), or -1 for `EAGAIN` when
+ * `flags` asked not to wait.
+ */
+export function recvfrom(fd: number, buf: Uint8Array, flags: number): number {
+  const c = rawLibc();
+  for (;;) {
+    const n = c.recvfrom(fd, buf, buf.length, flags, null, null);
+    if (n >= 0) return n;
+    const errno = c.errno();
+    if (errno === EAGAIN) return -1;
+    if (errno !== EINTR) throw new SyscallError("recvfrom", errno);
+  }
+}
+
+/** `poll(2)` on one fd for `events`; returns the revents (0 on timeout). */
+export function pollOne(fd: number, events: number, timeoutMs: number): number {
+  const c = rawLibc();
+  // struct pollfd { int fd; short events; short revents; }, in host byte order.
+  const i32 = new Int32Array(2);
+  const i16 = new Int16Array(i32.buffer);
+  i32[0] = fd;
+  i16[2] = events;
+  const pfd = new Uint8Array(i32.buffer);
+  for (;;) {
+    const n = c.poll(pfd, 1, timeoutMs);
+    if (n >= 0) return n === 0 ? 0 : i16[3];
+    const errno = c.errno();
+    if (errno !== EINTR) throw new SyscallError("poll", errno);
+  }
+}
+
+/** `close(2)`. */
+export function close(fd: number): void {
+  const c = rawLibc();
+  if (c.close(fd) < 0) fail(c, "close");
+}

@@ -1,0 +1,57 @@
+/**
+ * nfct — the Linux conntrack table from Deno and Bun, through libc FFI (no compiled addon).
+ *
+ * Speaks nfnetlink_conntrack to the kernel: list, get, create, update, delete and flush
+ * entries, count them, read statistics. Needs `CAP_NET_ADMIN` in the network namespace
+ * (root, or `unshare -rn` for a throwaway namespace); Deno needs `--allow-ffi` (or `-A`).
+ *
+ * The API is synchronous: the kernel answers ctnetlink requests inside the system call, so
+ * there is nothing to await, and a dump is a plain iterator that decodes flows as datagrams
+ * arrive (constant memory on any table size).
+ *
+ * @example List UDP flows to port 53
+ * ```ts
+ * import { Conntrack } from "./mod.ts";
+ * using ct = Conntrack.open();
+ * for (const f of ct.dump({ proto: "udp", dport: 53 })) {
+ *   console.log(f.orig.src, "→", f.orig.dst, f.timeout);
+ * }
+ * ```
+ *
+ * @example Delete stale entries of a container (the netavark case)
+ * ```ts
+ * import { Conntrack } from "./mod.ts";
+ * using ct = Conntrack.open();
+ * ct.flush({ family: "ipv4", reply: { src: "10.88.0.5" } });
+ * ct.flush({ family: "ipv4", reply: { dst: "10.88.0.5" } });
+ * ct.flush({ proto: "udp", dport: 8080 });
+ * ```
+ * @module
+ */
+export { Conntrack, type CreateResult, type DeleteResult, type FlowKey, type OpenOptions } from "./conntrack/client.ts";
+export type {
+  Counter,
+  DccpInfo,
+  DccpState,
+  Flow,
+  NatRange,
+  RawAttribute,
+  SctpInfo,
+  SctpState,
+  SeqAdj,
+  Synproxy,
+  TcpFlags,
+  TcpInfo,
+  TcpState,
+  Timestamp,
+} from "./conntrack/flow.ts";
+export { decodeFlow, FlowDecoder } from "./conntrack/flow.ts";
+export type { MasterTuple, Proto, ProtoName, Tuple } from "./conntrack/tuple.ts";
+export { invertTuple, protoName, protoNumber } from "./conntrack/tuple.ts";
+export { compileFilter, type Filter, type TupleFilter } from "./conntrack/filter.ts";
+export { type StatusFlag, statusBits, statusFlags, STATUS_BITS } from "./conntrack/status.ts";
+export type { CpuStats, GlobalStats } from "./conntrack/stats.ts";
+export { type Family, formatAddress, parseAddress } from "./conntrack/address.ts";
+export { NetlinkError } from "./netlink/errors.ts";
+export { SyscallError } from "./ffi/errno.ts";
+export type { Transport } from "./netlink/socket.ts";

@@ -1,0 +1,269 @@
+/**
+ * Netlink attributes (TLVs): a reader that checks every length, and a message builder.
+ *
+ * ```
+ * struct nlattr (4 bytes, host byte order), payload padded to NLA_ALIGNTO
+ *  0        2        4
+ *  +--------+--------+------------------+-----+
+ *  | nla_len|nla_type| payload          | pad |
+ *  +--------+--------+------------------+-----+
+ *  nla_type bit 15: NLA_F_NESTED, bit 14: NLA_F_NET_BYTEORDER (masked off when read)
+ * ```
+ *
+ * Headers are host-endian. Integer payloads are read and written big-endian ("network order"),
+ * because that is what nfnetlink carries; this file is the one place that decides it.
+ * @module
+ */
+import { HOST_LE, type MessageHeader, NLMSG_HDRLEN, writeHeader } from "./message.ts";
+
+export const NLA_ALIGNTO = 4;
+export const NLA_HDRLEN = 4;
+export const NLA_F_NESTED = 1 << 15;
+export const NLA_F_NET_BYTEORDER = 1 << 14;
+export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
+
+/** `NLA_ALIGN(len)`. */
+export function NLA_ALIGN(len: number): number {
+  return (len + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1);
+}
+
+const utf8 = new TextDecoder();
+const utf8enc = new TextEncoder();
+
+/**
+ * Walks the attributes of one region of a buffer. Reuse one reader per nesting depth:
+ * `reset()` it over a region, then `while (r.next())` and read `r.type` / the typed getters,
+ * which throw `RangeError` unless the payload has exactly the expected length.
+ */
+export class AttributeReader {
+  dv: DataView;
+  /** Offset of the current attribute's payload. */
+  pos = 0;
+  /** Length of the current attribute's payload. */
+  len = 0;
+  /** Type of the current attribute, flags masked off. */
+  type = 0;
+  /** True when the current attribute had `NLA_F_NESTED` set. */
+  nestedFlag = false;
+  #next = 0;
+  #end = 0;
+  /** What is being read, for error messages. */
+  what = "attributes";
+
+  constructor(dv: DataView = new DataView(new ArrayBuffer(0))) {
+    this.dv = dv;
+  }
+
+  /** Starts walking `[start, end)` of `dv`. */
+  reset(dv: DataView, start: number, end: number, what = "attributes"): this {
+    if (start > end || end > dv.byteLength) {
+      throw new RangeError(`Cannot read ${what}: region ${start}..${end} is outside the ${dv.byteLength}-byte buffer`);
+    }
+    this.dv = dv;
+    this.#next = start;
+    this.#end = end;
+    this.what = what;
+    return this;
+  }
+
+  /** Starts walking the payload of `parent`'s current attribute. */
+  enter(parent: AttributeReader, what: string): this {
+    this.dv = parent.dv;
+    this.#next = parent.pos;
+    this.#end = parent.pos + parent.len;
+    this.what = what;
+    return this;
+  }
+
+  /** Moves to the next attribute; false at the end of the region. */
+  next(): boolean {
+    const p = this.#next;
+    const end = this.#end;
+    if (p >= end) return false;
+    if (end - p < NLA_HDRLEN) {
+      throw new RangeError(`Cannot read ${this.what}: ${end - p} trailing bytes are too short for an attribute`);
+    }
+    const dv = this.dv;
+    const len = dv.getUint16(p, HOST_LE);
+    if (len < NLA_HDRLEN || len > end - p) {
+      throw new RangeError(`Cannot read ${this.what}: attribute length ${len} at offset ${p} does not fit (${end - p} bytes left)`);
+    }
+    const t = dv.getUint16(p + 2, HOST_LE);
+    this.type = t & NLA_TYPE_MASK;
+    this.nestedFlag = (t & NLA_F_NESTED) !== 0;
+    this.pos = p + NLA_HDRLEN;
+    this.len = len - NLA_HDRLEN;
+    const adv = NLA_ALIGN(len);
+    this.#next = adv > end - p ? end : p + adv;
+    return true;
+  }
+
+  #want(n: number, kind: string): void {
+    if (this.len !== n) {
+      throw new RangeError(`Cannot read ${this.what}: attribute ${this.type} should hold ${kind} (${n} bytes), has ${this.len}`);
+    }
+  }
+
+  u8(): number {
+    this.#want(1, "u8");
+    return this.dv.getUint8(this.pos);
+  }
+  /** Big-endian u16. */
+  u16(): number {
+    this.#want(2, "u16");
+    return this.dv.getUint16(this.pos, false);
+  }
+  /** Big-endian u32. */
+  u32(): number {
+    this.#want(4, "u32");
+    return this.dv.getUint32(this.pos, false);
+  }
+  /** Big-endian u64 as a BigInt. */
+  u64(): bigint {
+    this.#want(8, "u64");
+    return this.dv.getBigUint64(this.pos, false);
+  }
+  /** Big-endian u64 as a number (exact below 2^53). */
+  u64n(): number {
+    this.#want(8, "u64");
+    return this.dv.getUint32(this.pos, false) * 0x100000000 + this.dv.getUint32(this.pos + 4, false);
+  }
+  /** A copy of the payload. */
+  bytes(): Uint8Array {
+    const b = this.dv.buffer as ArrayBuffer;
+    return new Uint8Array(b.slice(this.dv.byteOffset + this.pos, this.dv.byteOffset + this.pos + this.len));
+  }
+  /** A NUL-terminated (or unterminated) string payload. */
+  string(): string {
+    let e = this.pos + this.len;
+    const s = this.pos;
+    const dv = this.dv;
+    for (let i = s; i < e; i++) {
+      if (dv.getUint8(i) === 0) {
+        e = i;
+        break;
+      }
+    }
+    return utf8.decode(new Uint8Array(dv.buffer, dv.byteOffset + s, e - s));
+  }
+}
+
+/**
+ * Builds netlink messages, one or many, into one growable buffer (a batch is many messages
+ * sent with one `sendto`). Attribute integers are written big-endian.
+ */
+export class MessageBuilder {
+  buf: Uint8Array;
+  dv: DataView;
+  /** Bytes written so far. */
+  length = 0;
+
+  constructor(capacity = 4096) {
+    this.buf = new Uint8Array(capacity);
+    this.dv = new DataView(this.buf.buffer);
+  }
+
+  /** Forgets what was written. */
+  reset(): this {
+    this.length = 0;
+    return this;
+  }
+
+  /** The bytes written so far (a view, not a copy). */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  #room(n: number): number {
+    const at = this.length;
+    const need = at + n;
+    if (need > this.buf.length) {
+      let cap = this.buf.length * 2;
+      while (cap < need) cap *= 2;
+      const nb = new Uint8Array(cap);
+      nb.set(this.buf.subarray(0, at));
+      this.buf = nb;
+      this.dv = new DataView(nb.buffer);
+    }
+    this.length = need;
+    return at;
+  }
+
+  /** Starts a message; returns its offset, for {@link end}. */
+  begin(type: number, flags: number, seq: number, pid = 0): number {
+    const at = this.#room(NLMSG_HDRLEN);
+    writeHeader(this.dv, at, { len: 0, type, flags, seq, pid } as MessageHeader);
+    return at;
+  }
+
+  /** Ends the message started at `start`: writes its length. */
+  end(start: number): void {
+    this.#pad();
+    this.dv.setUint32(start, this.length - start, HOST_LE);
+  }
+
+  #pad(): void {
+    const al = NLA_ALIGN(this.length);
+    if (al !== this.length) {
+      const at = this.#room(al - this.length);
+      this.buf.fill(0, at, al);
+    }
+  }
+
+  /** Raw bytes in the message body (e.g. a family header); not padded. */
+  raw(bytes: ArrayLike<number>): void {
+    const at = this.#room(bytes.length);
+    this.buf.set(bytes, at);
+  }
+
+  #attr(type: number, payload: number): number {
+    this.#pad();
+    const at = this.#room(NLA_HDRLEN + payload);
+    this.dv.setUint16(at, NLA_HDRLEN + payload, HOST_LE);
+    this.dv.setUint16(at + 2, type, HOST_LE);
+    return at + NLA_HDRLEN;
+  }
+
+  u8(type: number, v: number): void {
+    this.dv.setUint8(this.#attr(type, 1), v);
+    this.#pad();
+  }
+  /** Big-endian u16. */
+  u16(type: number, v: number): void {
+    this.dv.setUint16(this.#attr(type, 2), v, false);
+    this.#pad();
+  }
+  /** Big-endian u32. */
+  u32(type: number, v: number): void {
+    this.dv.setUint32(this.#attr(type, 4), v >>> 0, false);
+  }
+  /** Host-endian u32: for the few nfnetlink attributes that are `NLA_U32`, not `__be32`. */
+  u32host(type: number, v: number): void {
+    this.dv.setUint32(this.#attr(type, 4), v >>> 0, HOST_LE);
+  }
+  /** Big-endian u64. */
+  u64(type: number, v: bigint | number): void {
+    this.dv.setBigUint64(this.#attr(type, 8), BigInt(v), false);
+  }
+  /** Raw payload bytes. */
+  data(type: number, v: Uint8Array): void {
+    this.buf.set(v, this.#attr(type, v.length));
+    this.#pad();
+  }
+  /** A NUL-terminated string. */
+  string(type: number, s: string): void {
+    const b = utf8enc.encode(s);
+    const at = this.#attr(type, b.length + 1);
+    this.buf.set(b, at);
+    this.buf[at + b.length] = 0;
+    this.#pad();
+  }
+  /** Starts a nested attribute (with `NLA_F_NESTED`); returns its offset, for {@link endNest}. */
+  nest(type: number): number {
+    return this.#attr(type | NLA_F_NESTED, 0) - NLA_HDRLEN;
+  }
+  /** Ends the nested attribute started at `start`. */
+  endNest(start: number): void {
+    this.dv.setUint16(start, this.length - start, HOST_LE);
+  }
+}

@@ -1,0 +1,363 @@
+/**
+ * A netlink socket: owns the fd, numbers requests, reads replies and checks them.
+ *
+ * I/O goes through a {@link Transport}, so protocol edge cases can be tested with a scripted one.
+ * All calls are synchronous: the kernel answers ctnetlink requests inside the system call, so a
+ * request never waits on anything outside this machine.
+ * @module
+ */
+import * as sys from "../ffi/syscalls.ts";
+import { SyscallError } from "../ffi/errno.ts";
+import { NetlinkError } from "./errors.ts";
+import {
+  AF_NETLINK,
+  HOST_LE,
+  NETLINK_CAP_ACK,
+  NETLINK_EXT_ACK,
+  NETLINK_GET_STRICT_CHK,
+  NLM_F_DUMP_INTR,
+  NLMSG_ALIGN,
+  NLMSG_DONE,
+  NLMSG_ERROR,
+  NLMSG_HDRLEN,
+  NLMSG_NOOP,
+  NLMSG_OVERRUN,
+  readError,
+  readHeader,
+  SOL_NETLINK,
+} from "./message.ts";
+
+const SOCK_RAW = 3;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_SNDBUF = 7;
+const SO_RCVBUF = 8;
+const SO_RCVBUFFORCE = 33;
+const MSG_DONTWAIT = 0x40;
+const MSG_TRUNC = 0x20;
+const ENOBUFS = 105;
+
+/** Moves datagrams between nfct and the kernel. */
+export interface Transport {
+  /** The socket's netlink port id (`nl_pid`). */
+  readonly portId: number;
+  /** Sends `buf` as one datagram to the kernel. */
+  send(buf: Uint8Array): void;
+  /**
+   * Receives one datagram into `buf`; returns its full length (more than `buf.length` when it
+   * was cut short), or -1 when `wait` is false and nothing is queued.
+   */
+  recv(buf: Uint8Array, wait: boolean): number;
+  /** The receive buffer size the kernel granted, in bytes (what `getsockopt(SO_RCVBUF)` says). */
+  receiveBufferSize(): number;
+  close(): void;
+}
+
+/** Options for a libc-backed netlink socket. */
+export interface LibcTransportOptions {
+  /** Receive buffer to ask for (`SO_RCVBUFFORCE` when privileged, else `SO_RCVBUF`). */
+  receiveBufferSize?: number;
+  /** Multicast groups bitmask to bind to (events). */
+  groups?: number;
+}
+
+/** A real `AF_NETLINK` socket through libc. */
+export class LibcTransport implements Transport {
+  #fd: number;
+  readonly portId: number;
+  static #kernel = (() => {
+    const a = new Uint8Array(12); // struct sockaddr_nl { u16 family; u16 pad; u32 pid; u32 groups }
+    new DataView(a.buffer).setUint16(0, AF_NETLINK, HOST_LE);
+    return a;
+  })();
+
+  constructor(protocol: number, options: LibcTransportOptions = {}) {
+    const fd = sys.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    try {
+      const addr = new Uint8Array(12);
+      const dv = new DataView(addr.buffer);
+      dv.setUint16(0, AF_NETLINK, HOST_LE);
+      dv.setUint32(8, options.groups ?? 0, HOST_LE);
+      sys.bind(fd, addr);
+      sys.getsockname(fd, addr);
+      this.portId = dv.getUint32(4, HOST_LE);
+      // Extended ACK: the kernel explains errors. Capped ACK: errors do not echo the request.
+      sys.trySetsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+      sys.trySetsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+      sys.trySetsockoptInt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
+      if (options.receiveBufferSize) {
+        const want = options.receiveBufferSize;
+        if (sys.trySetsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, want) !== 0) {
+          sys.setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, want);
+        }
+      }
+      sys.trySetsockoptInt(fd, SOL_SOCKET, SO_SNDBUF, 1 << 20);
+    } catch (e) {
+      sys.close(fd);
+      throw e;
+    }
+    this.#fd = fd;
+  }
+
+  send(buf: Uint8Array): void {
+    const n = sys.sendto(this.#fd, buf, buf.length, LibcTransport.#kernel);
+    if (n !== buf.length) throw new SyscallError("sendto", 90, `Sent ${n} of ${buf.length} bytes`);
+  }
+
+  recv(buf: Uint8Array, wait: boolean): number {
+    return sys.recvfrom(this.#fd, buf, MSG_TRUNC | (wait ? 0 : MSG_DONTWAIT));
+  }
+
+  receiveBufferSize(): number {
+    return sys.getsockoptInt(this.#fd, SOL_SOCKET, SO_RCVBUF);
+  }
+
+  /** The raw file descriptor. Closing it behind nfct's back breaks the socket. */
+  unsafeFd(): number {
+    return this.#fd;
+  }
+
+  close(): void {
+    if (this.#fd >= 0) {
+      const fd = this.#fd;
+      this.#fd = -1;
+      sys.close(fd);
+    }
+  }
+}
+
+/** One reply message, valid until the iterator that produced it moves on. */
+export interface Reply {
+  /** The receive buffer (shared, overwritten by the next datagram). */
+  readonly dv: DataView;
+  /** Offset of the message's `nlmsghdr` in `dv`. */
+  readonly offset: number;
+  /** The message's length including its header. */
+  readonly length: number;
+  readonly type: number;
+  readonly flags: number;
+  readonly seq: number;
+}
+
+/** The outcome of one request of a batch. */
+export interface BatchOutcome {
+  seq: number;
+  /** 0 when the kernel acknowledged it; else the errno. */
+  errno: number;
+  message?: string;
+}
+
+/** Opens transports; a socket opens a fresh one after an abandoned dump. */
+export type TransportFactory = () => Transport;
+
+/** Default receive buffer: big enough for batches of acknowledgements. */
+export const DEFAULT_RECEIVE_BUFFER = 8 << 20;
+const RX_SIZE = 64 * 1024;
+
+/**
+ * A netlink socket speaking one protocol: sequence-numbered requests, acknowledgements,
+ * multipart dumps, batches.
+ */
+export class NetlinkSocket {
+  #factory: TransportFactory;
+  #t: Transport | undefined;
+  #seq: number;
+  #rx = new Uint8Array(RX_SIZE);
+  #dv = new DataView(this.#rx.buffer);
+  #busy = false;
+
+  /** Wraps a transport factory (the real one is {@link NetlinkSocket.open}). */
+  constructor(factory: TransportFactory) {
+    this.#factory = factory;
+    this.#t = factory();
+    this.#seq = (Date.now() / 1000) >>> 0;
+  }
+
+  /** Opens a libc netlink socket of `protocol`. */
+  static open(protocol: number, options: LibcTransportOptions = {}): NetlinkSocket {
+    return new NetlinkSocket(() => new LibcTransport(protocol, options));
+  }
+
+  get #transport(): Transport {
+    if (!this.#t) throw new TypeError("Cannot use a closed netlink socket");
+    return this.#t;
+  }
+
+  /** The socket's netlink port id. */
+  get portId(): number {
+    return this.#transport.portId;
+  }
+
+  /** True while a dump or batch is reading replies on this socket. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /** True once {@link close} was called. */
+  get closed(): boolean {
+    return this.#t === undefined;
+  }
+
+  /** The granted receive buffer size in bytes. */
+  receiveBufferSize(): number {
+    return this.#transport.receiveBufferSize();
+  }
+
+  /** Reserves `n` consecutive sequence numbers; returns the first. */
+  nextSeq(n = 1): number {
+    const s = this.#seq;
+    this.#seq = (this.#seq + n) >>> 0;
+    if (this.#seq < s) { // wrapped: restart so a batch's numbers stay increasing
+      this.#seq = n;
+      return 0;
+    }
+    return s;
+  }
+
+  /** Sends bytes (one or many messages) as one datagram. */
+  send(bytes: Uint8Array): void {
+    this.#transport.send(bytes);
+  }
+
+  #recv(wait: boolean): number {
+    const n = this.#transport.recv(this.#rx, wait);
+    if (n > this.#rx.length) {
+      this.#rx = new Uint8Array(n + 4096);
+      this.#dv = new DataView(this.#rx.buffer);
+      throw new RangeError(`Cannot read netlink reply: a ${n}-byte datagram did not fit the receive buffer; it was lost`);
+    }
+    return n;
+  }
+
+  #enter(op: string): void {
+    if (this.#busy) {
+      throw new TypeError(`${op}: the socket is still busy with a dump; finish or break out of it first`);
+    }
+    this.#busy = true;
+  }
+
+  /**
+   * Reads the replies to request `seq`: yields each data message and ends at the request's
+   * `NLMSG_DONE` (dump) or acknowledgement. Throws {@link NetlinkError} if the kernel refused.
+   * Abandoning the iterator early closes and reopens the socket so no stale replies remain.
+   */
+  *replies(seq: number, op: string, dump: boolean): Generator<Reply, void, void> {
+    this.#enter(op);
+    let finished = false;
+    try {
+      for (;;) {
+        const n = this.#recv(true);
+        const dv = this.#dv;
+        let off = 0;
+        while (off < n) {
+          const h = readHeader(dv, off, n);
+          if (h.seq !== seq) {
+            throw new RangeError(`${op}: reply sequence number ${h.seq} does not match request ${seq}`);
+          }
+          if (h.type === NLMSG_ERROR) {
+            const e = readError(dv, off, h.len, h.flags);
+            if (e.errno !== 0) throw new NetlinkError(op, e.errno, e);
+            if (!dump) {
+              finished = true;
+              return;
+            }
+            // An ACK inside a dump (NLM_F_ACK on a dump request): the DONE still follows.
+          } else if (h.type === NLMSG_DONE) {
+            if (h.len >= NLMSG_HDRLEN + 4) {
+              const err = -dv.getInt32(off + NLMSG_HDRLEN, HOST_LE);
+              if (err > 0) throw new NetlinkError(op, err, readError(dv, off, h.len, h.flags));
+            }
+            finished = true;
+            return;
+          } else if (h.type === NLMSG_OVERRUN) {
+            throw new NetlinkError(op, ENOBUFS);
+          } else if (h.type !== NLMSG_NOOP) {
+            if (h.flags & NLM_F_DUMP_INTR) {
+              throw new NetlinkError(`${op} (the table changed during the dump)`, 4 /* EINTR */);
+            }
+            // A single (non-dump) reply is followed by its acknowledgement: keep reading.
+            yield { dv, offset: off, length: h.len, type: h.type, flags: h.flags, seq: h.seq };
+          }
+          off += NLMSG_ALIGN(h.len);
+        }
+      }
+    } finally {
+      this.#busy = false;
+      if (!finished) this.#reopen();
+    }
+  }
+
+  /**
+   * Reads the acknowledgements of a batch of `count` requests numbered `first`..`first+count-1`
+   * (each sent with `NLM_F_ACK`), calling `onOutcome` for each. Data replies are passed to
+   * `onData` if given. Throws {@link SyscallError} `ENOBUFS` if the kernel dropped replies.
+   */
+  drainBatch(
+    first: number,
+    count: number,
+    op: string,
+    onOutcome: (o: BatchOutcome) => void,
+    onData?: (r: Reply) => void,
+  ): void {
+    this.#enter(op);
+    let finished = false;
+    try {
+      let left = count;
+      while (left > 0) {
+        let n: number;
+        try {
+          n = this.#recv(true);
+        } catch (e) {
+          if (e instanceof SyscallError && e.errno === ENOBUFS) {
+            throw new SyscallError("recvfrom", ENOBUFS, `${op}: ${left} of ${count} outcomes were lost (receive buffer overrun)`);
+          }
+          throw e;
+        }
+        const dv = this.#dv;
+        let off = 0;
+        while (off < n) {
+          const h = readHeader(dv, off, n);
+          const idx = (h.seq - first) >>> 0;
+          if (idx >= count) {
+            throw new RangeError(`${op}: reply sequence number ${h.seq} is not one of the batch ${first}..${first + count - 1}`);
+          }
+          if (h.type === NLMSG_ERROR) {
+            const e = readError(dv, off, h.len, h.flags);
+            const o: BatchOutcome = { seq: h.seq, errno: e.errno };
+            if (e.message !== undefined) o.message = e.message;
+            onOutcome(o);
+            left--;
+          } else if (h.type !== NLMSG_NOOP && h.type !== NLMSG_DONE && onData) {
+            onData({ dv, offset: off, length: h.len, type: h.type, flags: h.flags, seq: h.seq });
+          }
+          off += NLMSG_ALIGN(h.len);
+        }
+      }
+      finished = true;
+    } finally {
+      this.#busy = false;
+      if (!finished) this.#reopen();
+    }
+  }
+
+  #reopen(): void {
+    if (!this.#t) return;
+    try {
+      this.#t.close();
+    } finally {
+      this.#t = undefined;
+      this.#t = this.#factory();
+    }
+  }
+
+  /** Closes the socket; idempotent. */
+  close(): void {
+    const t = this.#t;
+    this.#t = undefined;
+    t?.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
