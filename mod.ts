@@ -28,7 +28,14 @@
  * ```
  * @module
  */
-export { Conntrack, type CreateResult, type DeleteResult, type FlowKey, type OpenOptions } from "./conntrack/client.ts";
+export {
+  Conntrack,
+  type CreateResult,
+  type DeleteResult,
+  type DumpOptions,
+  type FlowKey,
+  type OpenOptions,
+} from "./conntrack/client.ts";
 export type {
   Counter,
   DccpInfo,

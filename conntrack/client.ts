@@ -41,6 +41,15 @@ export interface FlowKey {
   id?: number;
 }
 
+/** Options of {@link Conntrack.dump}. */
+export interface DumpOptions {
+  /**
+   * Skip the userspace re-check and return exactly what the kernel sent. Only for inspecting
+   * kernel-side filtering: a kernel that cannot express part of a filter sends extra flows.
+   */
+  kernelFilterOnly?: boolean;
+}
+
 /** Options of {@link Conntrack.open}. */
 export interface OpenOptions {
   /** Receive buffer to ask for, in bytes (default 8 MiB; `SO_RCVBUFFORCE` when privileged). */
@@ -137,8 +146,9 @@ export class Conntrack {
    * arrive, so memory stays flat however large the table is. Breaking out of the loop early
    * abandons the dump cleanly.
    */
-  *dump(filter?: Filter): Generator<Flow, void, void> {
+  *dump(filter?: Filter, options: DumpOptions = {}): Generator<Flow, void, void> {
     const cf = compileFilter(filter);
+    const recheck = !cf.empty && !options.kernelFilterOnly;
     const sock = this.#socket();
     const dec = this.#dec;
     for (const fam of cf.families) {
@@ -151,7 +161,7 @@ export class Conntrack {
       sock.send(b.bytes());
       for (const r of sock.replies(seq, "Cannot dump flows", true)) {
         const f = dec.decode(r.dv, r.offset, r.length);
-        if (cf.empty || cf.match(f)) yield f;
+        if (!recheck || cf.match(f)) yield f;
       }
     }
   }

@@ -578,10 +578,11 @@ export function encodeFlow(b: MessageBuilder, f: Flow, purpose: FlowPurpose): vo
       b.endNest(n);
     }
     if (f.sctp) {
+      // The kernel wants state and both verification tags together (EINVAL otherwise).
       const n = b.nest(C.CTA_PROTOINFO_SCTP);
-      if (f.sctp.state !== undefined) b.u8(C.CTA_PROTOINFO_SCTP_STATE, C.SCTP_STATES.indexOf(f.sctp.state));
-      if (f.sctp.vtagOrig !== undefined) b.u32(C.CTA_PROTOINFO_SCTP_VTAG_ORIGINAL, f.sctp.vtagOrig);
-      if (f.sctp.vtagReply !== undefined) b.u32(C.CTA_PROTOINFO_SCTP_VTAG_REPLY, f.sctp.vtagReply);
+      b.u8(C.CTA_PROTOINFO_SCTP_STATE, C.SCTP_STATES.indexOf(f.sctp.state ?? "NONE"));
+      b.u32(C.CTA_PROTOINFO_SCTP_VTAG_ORIGINAL, f.sctp.vtagOrig ?? 0);
+      b.u32(C.CTA_PROTOINFO_SCTP_VTAG_REPLY, f.sctp.vtagReply ?? 0);
       b.endNest(n);
     }
     if (f.dccp) {

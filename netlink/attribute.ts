@@ -225,29 +225,35 @@ export class MessageBuilder {
   }
 
   u8(type: number, v: number): void {
-    this.dv.setUint8(this.#attr(type, 1), v);
+    const at = this.#attr(type, 1);
+    this.dv.setUint8(at, v);
     this.#pad();
   }
   /** Big-endian u16. */
   u16(type: number, v: number): void {
-    this.dv.setUint16(this.#attr(type, 2), v, false);
+    const at = this.#attr(type, 2);
+    this.dv.setUint16(at, v, false);
     this.#pad();
   }
   /** Big-endian u32. */
   u32(type: number, v: number): void {
-    this.dv.setUint32(this.#attr(type, 4), v >>> 0, false);
+    const at = this.#attr(type, 4);
+    this.dv.setUint32(at, v >>> 0, false);
   }
   /** Host-endian u32: for the few nfnetlink attributes that are `NLA_U32`, not `__be32`. */
   u32host(type: number, v: number): void {
-    this.dv.setUint32(this.#attr(type, 4), v >>> 0, HOST_LE);
+    const at = this.#attr(type, 4);
+    this.dv.setUint32(at, v >>> 0, HOST_LE);
   }
   /** Big-endian u64. */
   u64(type: number, v: bigint | number): void {
-    this.dv.setBigUint64(this.#attr(type, 8), BigInt(v), false);
+    const at = this.#attr(type, 8);
+    this.dv.setBigUint64(at, BigInt(v), false);
   }
   /** Raw payload bytes. */
   data(type: number, v: Uint8Array): void {
-    this.buf.set(v, this.#attr(type, v.length));
+    const at = this.#attr(type, v.length); // may grow (replace) this.buf
+    this.buf.set(v, at);
     this.#pad();
   }
   /** A NUL-terminated string. */

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// Runs every test on Deno and on Bun: unit tests (no privilege) and kernel tests, each kernel
+// run in its own throwaway network namespace. Prints "N passed, N failed" at the end and exits
+// non-zero on any failure, or if the kernel tests could not run (they never silently skip).
+//   node scripts/test.mjs            all tests
+//   node scripts/test.mjs --unit     unit tests only
+import { spawnSync } from "node:child_process";
+import { existsSync, readlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = (name) => join(root, "node_modules", ".bin", name);
+const unitOnly = process.argv.includes("--unit");
+const isRoot = process.getuid?.() === 0;
+
+for (const rt of ["deno", "bun"]) {
+  if (!existsSync(bin(rt))) {
+    console.error(`${rt} is not installed in node_modules: run \`npm install\` first`);
+    process.exit(1);
+  }
+}
+
+const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, "");
+let passed = 0, failed = 0;
+const problems = [];
+
+function run(label, argv, parse) {
+  console.log(`\n=== ${label}: ${argv.join(" ")}`);
+  const r = spawnSync(argv[0], argv.slice(1), {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, NFCT_HOST_NETNS: readlinkSync("/proc/self/ns/net") },
+    maxBuffer: 256 << 20,
+  });
+  const out = (r.stdout ?? "") + (r.stderr ?? "");
+  process.stdout.write(out);
+  const counts = parse(strip(out));
+  if (!counts) {
+    problems.push(`${label}: no test summary found (exit ${r.status})`);
+    failed++;
+    return;
+  }
+  passed += counts.passed;
+  failed += counts.failed;
+  if (counts.passed === 0) problems.push(`${label}: ran no test`);
+  if (r.status !== 0 && counts.failed === 0) {
+    problems.push(`${label}: exited ${r.status}`);
+    failed++;
+  }
+}
+
+// deno: "ok | 12 passed | 0 failed (1s)" or "FAILED | 11 passed | 1 failed"
+const denoCounts = (s) => {
+  const m = [...s.matchAll(/\|\s*(\d+) passed(?: \(\d+ steps?\))?\s*\|\s*(\d+) failed/g)].pop();
+  return m ? { passed: +m[1], failed: +m[2] } : undefined;
+};
+// bun: " 12 pass\n 0 fail"
+const bunCounts = (s) => {
+  const p = [...s.matchAll(/^\s*(\d+) pass$/gm)].pop();
+  const f = [...s.matchAll(/^\s*(\d+) fail$/gm)].pop();
+  return p ? { passed: +p[1], failed: f ? +f[1] : 0 } : undefined;
+};
+
+const netns = isRoot ? ["unshare", "-n", "--"] : ["unshare", "-rn", "--"];
+
+run("deno unit", [bin("deno"), "test", "-A", "--no-check", "test/unit/"], denoCounts);
+run("bun unit", [bin("bun"), "test", "--timeout", "60000", "test/unit/"], bunCounts);
+if (!unitOnly) {
+  const which = spawnSync("sh", ["-c", "command -v conntrack"], { encoding: "utf8" });
+  if (which.status !== 0) {
+    problems.push("kernel tests need conntrack-tools as the oracle: apt-get install conntrack");
+    failed++;
+  } else {
+    run("deno kernel", [...netns, bin("deno"), "test", "-A", "--no-check", "test/kernel/"], denoCounts);
+    run("bun kernel", [...netns, bin("bun"), "test", "--timeout", "120000", "test/kernel/"], bunCounts);
+  }
+}
+
+console.log("");
+for (const p of problems) console.log(`problem: ${p}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 || problems.length > 0 ? 1 : 0);

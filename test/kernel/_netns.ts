@@ -1,0 +1,43 @@
+/**
+ * Guards for kernel tests: they must run in a throwaway network namespace (scripts/test.mjs
+ * starts one), never in the host's, whose conntrack table they would change.
+ * @module
+ */
+import { execFileSync } from "node:child_process";
+import process from "node:process";
+import { readlinkSync } from "node:fs";
+
+/**
+ * Throws unless this process runs in a network namespace other than the one the test runner
+ * started in. scripts/test.mjs and scripts/netns.mjs put their own namespace in
+ * `NFCT_HOST_NETNS` and start the tests under `unshare -n`; without that variable the tests
+ * refuse to run, so they can never touch the host's table by accident.
+ */
+export function assertThrowawayNetns(): void {
+  const host = process.env.NFCT_HOST_NETNS;
+  if (!host) {
+    throw new Error(
+      "Refusing to run kernel tests outside a throwaway network namespace: run them with `npm test` " +
+        "(or `node scripts/netns.mjs deno test -A test/kernel/`)",
+    );
+  }
+  let self: string;
+  try {
+    self = readlinkSync("/proc/self/ns/net");
+  } catch (e) {
+    throw new Error(`Cannot tell which network namespace this is (${String(e)}); refusing to touch conntrack`);
+  }
+  if (self === host) {
+    throw new Error(`Refusing to run kernel tests in the host's network namespace (${self})`);
+  }
+}
+
+/** Runs a shell command (inside the same namespace) and returns its stdout. */
+export function sh(cmd: string): string {
+  return execFileSync("sh", ["-c", cmd], { encoding: "utf8", maxBuffer: 512 << 20 });
+}
+
+/** Runs conntrack(8) with arguments; returns stdout. Throws on a non-zero exit. */
+export function conntrackCli(args: string[]): string {
+  return execFileSync("conntrack", args, { encoding: "utf8", maxBuffer: 512 << 20, stdio: ["ignore", "pipe", "pipe"] });
+}
