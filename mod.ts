@@ -34,6 +34,8 @@ export {
   type DeleteResult,
   type DumpOptions,
   type FlowKey,
+  type FlushCapabilities,
+  type FlushOptions,
   type OpenOptions,
 } from "./conntrack/client.ts";
 export type {

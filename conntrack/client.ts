@@ -25,7 +25,9 @@ import {
   type TransportFactory,
 } from "../netlink/socket.ts";
 import * as C from "./constants.ts";
-import { compileFilter, type Filter } from "./filter.ts";
+import { type CompiledFilter, compileFilter, type Filter } from "./filter.ts";
+import { IPS_ASSURED } from "./status.ts";
+import { readFileSync } from "node:fs";
 import { encodeFlow, familyNumber, type Flow, FlowDecoder, validateFlow, writeNfgenmsg } from "./flow.ts";
 import { type CpuStats, decodeCpuStats, decodeGlobalStats, type GlobalStats } from "./stats.ts";
 import type { Proto, Tuple } from "./tuple.ts";
@@ -48,6 +50,15 @@ export interface DumpOptions {
    * kernel-side filtering: a kernel that cannot express part of a filter sends extra flows.
    */
   kernelFilterOnly?: boolean;
+}
+
+/** Options of {@link Conntrack.flush}. */
+export interface FlushOptions {
+  /**
+   * `"auto"` (default): in the kernel when it can apply the whole filter, else dump + delete.
+   * `"kernel"`: only in the kernel (TypeError if it cannot). `"dump"`: always dump + delete.
+   */
+  via?: "auto" | "kernel" | "dump";
 }
 
 /** Options of {@link Conntrack.open}. */
@@ -73,6 +84,25 @@ export interface CreateResult {
 }
 
 const ENOENT = 2;
+/** nfgenmsg version 1: a flush honours the family (with 0 a family "filter" flushes everything). */
+const NFNETLINK_V1 = 1;
+
+/** Which filters the kernel applies to a flush by itself (see {@link Conntrack.flushCapabilities}). */
+export interface FlushCapabilities {
+  mark: boolean;
+  tupleFilter: boolean;
+  status: boolean;
+}
+
+/** The running kernel's major and minor version, or [0, 0] if unknown. */
+function kernelRelease(): [number, number] {
+  try {
+    const m = /^(\d+)\.(\d+)/.exec(readFileSync("/proc/sys/kernel/osrelease", "utf8"));
+    return m ? [Number(m[1]), Number(m[2])] : [0, 0];
+  } catch {
+    return [0, 0];
+  }
+}
 const msgType = (m: number) => (C.NFNL_SUBSYS_CTNETLINK << 8) | m;
 /** Replies per batch: an acknowledgement costs about 1 KiB of receive buffer (truesize). */
 const REPLY_COST = 1024;
@@ -122,11 +152,11 @@ export class Conntrack {
 
   #reqSeq = 0;
 
-  #begin(sock: NetlinkSocket, msg: number, flags: number, family: number): number {
+  #begin(sock: NetlinkSocket, msg: number, flags: number, family: number, version = C.NFNETLINK_V0): number {
     const b = this.#b.reset();
     this.#reqSeq = sock.nextSeq();
     const at = b.begin(msgType(msg), NLM_F_REQUEST | flags, this.#reqSeq);
-    writeNfgenmsg(b, family);
+    writeNfgenmsg(b, family, version);
     return at;
   }
 
@@ -300,18 +330,36 @@ export class Conntrack {
 
   /**
    * Deletes every entry matching `filter`, or the whole table without one (`conntrack -F`,
-   * `conntrack -D <filter>`). Returns how many entries were deleted. Without a filter that
-   * figure is the table size before minus after, so it is exact only if nothing else
-   * changes the table meanwhile; with a filter each delete is counted.
+   * `conntrack -D <filter>`), and returns how many were deleted.
+   *
+   * When this kernel can apply the whole filter itself (protocol, exact addresses, TCP/UDP
+   * ports, mark/mask, status/mask — probed once per client, see {@link flushCapabilities}),
+   * one request per family does it in the kernel; otherwise the table is dumped with the
+   * filter and the matches are deleted in pipelined batches, each guarded by its id.
+   *
+   * The count: on the userspace path each delete is counted exactly. On the kernel paths
+   * (no filter, or a kernel filter) the kernel does not say how many it removed, so the count
+   * is the table size before minus after: exact when nothing else changes the table during
+   * the call; under concurrent churn it is off by the net number of entries others added or
+   * removed meanwhile (never below 0).
    */
-  flush(filter?: Filter): number {
+  flush(filter?: Filter, options: FlushOptions = {}): number {
     const cf = compileFilter(filter);
-    if (cf.empty) {
-      const before = this.count();
-      const sock = this.#socket();
-      const at = this.#begin(sock, C.IPCTNL_MSG_CT_DELETE, NLM_F_ACK, C.AF_UNSPEC);
-      this.#request(sock, at, "Cannot flush the table");
-      return Math.max(0, before - this.count());
+    const via = options.via ?? "auto";
+    if (via !== "auto" && via !== "kernel" && via !== "dump") {
+      throw new TypeError(`Invalid flush option via "${String(via)}": expected "auto", "kernel" or "dump"`);
+    }
+    if (cf.empty && via !== "dump") return this.#kernelFlush(cf, [C.AF_UNSPEC], "Cannot flush the table");
+    if (via !== "dump") {
+      const caps = cf.kernel.exact ? this.flushCapabilities() : undefined;
+      const ok = caps !== undefined && caps.mark && (!cf.kernel.ctaFilter || caps.tupleFilter) &&
+        (!cf.kernel.status || caps.status);
+      if (ok) return this.#kernelFlush(cf, cf.families, "Cannot flush flows");
+      if (via === "kernel") {
+        throw new TypeError(
+          `Cannot flush in the kernel: ${cf.kernel.exact ? "this kernel does not filter flushes that way" : "the filter has conditions only userspace can check (CIDR, state, zone, non-TCP/UDP ports)"}`,
+        );
+      }
     }
     let deleted = 0;
     const failures: NetlinkError[] = [];
@@ -333,6 +381,94 @@ export class Conntrack {
       }, { cause: failures });
     }
     return deleted;
+  }
+
+  /** One DELETE without a tuple per family: the kernel deletes what matches the filter. */
+  #kernelFlush(cf: CompiledFilter, families: number[], op: string): number {
+    const before = this.count();
+    for (const fam of families) {
+      const sock = this.#socket();
+      const at = this.#begin(sock, C.IPCTNL_MSG_CT_DELETE, NLM_F_ACK, fam, NFNETLINK_V1);
+      cf.encode(this.#b, fam);
+      this.#request(sock, at, op);
+    }
+    return Math.max(0, before - this.count());
+  }
+
+  #caps: FlushCapabilities | undefined;
+
+  /**
+   * Which filters this kernel applies to a flush by itself, probed once per client:
+   * - `mark`: mark/mask (assumed from Linux 5.10 on, never probed: a kernel that ignored it
+   *   would flush everything);
+   * - `tupleFilter`, `status`: probed with a sentinel entry that carries a random mark: a flush
+   *   limited to that mark plus a condition the sentinel does not meet must leave it alone.
+   *   At worst (a kernel that ignores the condition) only the sentinel is deleted.
+   */
+  flushCapabilities(): FlushCapabilities {
+    if (this.#caps) return this.#caps;
+    const [maj, min] = kernelRelease();
+    const modern = maj > 5 || (maj === 5 && min >= 10);
+    const caps: FlushCapabilities = { mark: modern, tupleFilter: false, status: false };
+    if (modern) {
+      caps.tupleFilter = this.#probe((b) => {
+        // orig tuple must be TCP; the sentinel is UDP.
+        const t = b.nest(C.CTA_TUPLE_ORIG);
+        const p = b.nest(C.CTA_TUPLE_PROTO);
+        b.u8(C.CTA_PROTO_NUM, C.IPPROTO_TCP);
+        b.endNest(p);
+        b.endNest(t);
+        const n = b.nest(C.CTA_FILTER);
+        b.u32host(C.CTA_FILTER_ORIG_FLAGS, C.CTA_FILTER_FLAG_CTA_PROTO_NUM);
+        b.u32host(C.CTA_FILTER_REPLY_FLAGS, 0);
+        b.endNest(n);
+      });
+      caps.status = this.#probe((b) => {
+        // must be ASSURED; the sentinel is not.
+        b.u32(C.CTA_STATUS, IPS_ASSURED);
+        b.u32(C.CTA_STATUS_MASK, IPS_ASSURED);
+      });
+    }
+    this.#caps = caps;
+    return caps;
+  }
+
+  /** Creates a sentinel, flushes with `mark == sentinel's` plus `cond`; true if it survived. */
+  #probe(cond: (b: MessageBuilder) => void): boolean {
+    const rnd = new Uint32Array(3);
+    let sentinel: Flow | undefined;
+    for (let i = 0; i < 5 && !sentinel; i++) {
+      crypto.getRandomValues(rnd);
+      const f = {
+        family: "ipv4", proto: "udp", timeout: 30, mark: (rnd[0] | 1) >>> 0,
+        orig: { src: `127.${rnd[1] & 255}.${(rnd[1] >> 8) & 255}.${(rnd[1] >> 16) & 255}`, dst: "127.255.255.254", sport: rnd[2] & 0xffff, dport: rnd[2] >>> 16 },
+      } as Flow;
+      try {
+        this.create(f);
+        sentinel = f;
+      } catch (e) {
+        if (!(e instanceof NetlinkError && e.code === "EEXIST")) throw e;
+      }
+    }
+    if (!sentinel) return false;
+    try {
+      const sock = this.#socket();
+      const at = this.#begin(sock, C.IPCTNL_MSG_CT_DELETE, NLM_F_ACK, C.AF_INET, NFNETLINK_V1);
+      this.#b.u32(C.CTA_MARK, sentinel.mark!);
+      this.#b.u32(C.CTA_MARK_MASK, 0xffffffff);
+      cond(this.#b);
+      try {
+        this.#request(sock, at, "Cannot probe filtered flush");
+      } catch (e) {
+        if (e instanceof NetlinkError) return false; // EOPNOTSUPP, EINVAL: not supported
+        throw e;
+      }
+      return this.get(sentinel) !== undefined;
+    } finally {
+      try {
+        this.delete(sentinel);
+      } catch { /* already gone */ }
+    }
   }
 
   /** Number of entries in the table (`conntrack -C`); O(1) in the kernel. */

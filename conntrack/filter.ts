@@ -73,6 +73,12 @@ export interface CompiledFilter {
   match(flow: Flow): boolean;
   /** True when the filter has no condition at all. */
   readonly empty: boolean;
+  /**
+   * What a kernel-side filtered flush would need: `exact` when every condition can be applied
+   * by the kernel (no CIDR, no state, no zone, ports only on TCP/UDP), and which kernel
+   * features that uses.
+   */
+  readonly kernel: { exact: boolean; ctaFilter: boolean; status: boolean };
 }
 
 const KEYS = new Set(["family", "proto", "src", "dst", "sport", "dport", "zone", "reply", "mark", "status", "state"]);
@@ -224,9 +230,17 @@ export function compileFilter(filter: Filter = {}): CompiledFilter {
   const empty = family === undefined && proto === undefined && origEmpty && replyEmpty && markValue === undefined &&
     statusValue === undefined && zone === undefined && state === undefined;
 
+  const fullAddrs = (c: CompiledTuple) =>
+    (c.src === undefined || c.srcExact !== undefined) && (c.dst === undefined || c.dstExact !== undefined);
+  const anyPorts = (c: CompiledTuple) => c.sport !== undefined || c.dport !== undefined;
+  const exact = fullAddrs(orig) && fullAddrs(reply) && state === undefined && zone === undefined &&
+    orig.zone === undefined && reply.zone === undefined &&
+    (!(anyPorts(orig) || anyPorts(reply)) || proto === C.IPPROTO_TCP || proto === C.IPPROTO_UDP);
+
   return {
     families,
     empty,
+    kernel: { exact, ctaFilter: needsCtaFilter, status: statusValue !== undefined },
     encode(b: MessageBuilder, fnum: number): void {
       if (markValue !== undefined) {
         b.u32(C.CTA_MARK, markValue);

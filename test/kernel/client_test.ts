@@ -174,6 +174,35 @@ test("flush(filter) deletes only matching flows and says how many, like conntrac
   assert.equal(ct.count(), 0);
 });
 
+test("flush(filter) gives the same result in the kernel and through dump + delete", T, () => {
+  using ct = Conntrack.open();
+  ct.flush();
+  const caps = ct.flushCapabilities();
+  assert.deepEqual(caps, { mark: true, tupleFilter: true, status: true }, "this kernel (6.18) filters flushes itself");
+  const filters = [
+    { proto: "udp" as const },
+    { proto: "tcp" as const, dport: 443 },
+    { family: "ipv4" as const, reply: { src: "10.8.0.1" } },
+    { family: "ipv6" as const },
+    { status: ["ASSURED" as const] },
+    { mark: { value: 2, mask: 2 } },
+    { src: "10.3.0.7" },
+  ];
+  for (const f of filters) {
+    const results: [number, (number | undefined)[]][] = [];
+    for (const via of ["kernel", "dump"] as const) {
+      ct.flush();
+      ct.createMany(mixed(1800));
+      const n = ct.flush(f, { via });
+      results.push([n, ct.list().map((x) => x.orig.sport ?? x.orig.id).sort()]);
+    }
+    assert.ok(results[0][0] > 0, `${JSON.stringify(f)} deleted nothing: not a useful check`);
+    assert.deepEqual(results[0], results[1], JSON.stringify(f));
+  }
+  assert.throws(() => ct.flush({ src: "10.0.0.0/8" }, { via: "kernel" }), /only userspace can check/);
+  ct.flush();
+});
+
 test("stats() reports one entry per CPU, as conntrack -S does", T, () => {
   using ct = Conntrack.open();
   const s = ct.stats();

@@ -1,0 +1,391 @@
+/**
+ * {@link formatFlow}: a {@link Flow} as the line conntrack(8) prints for it.
+ *
+ * The text follows conntrack-tools 1.4.7 and libnetfilter_conntrack 1.0.9 byte for byte
+ * (`nfct_snprintf_labels()` in `src/conntrack/snprintf_default.c` and `snprintf_xml.c`, and
+ * `ct_save_snprintf()` in conntrack-tools' `src/conntrack.c`), including their quirks:
+ *
+ * - an attribute is printed when the kernel sent it, so a protocol whose ports the kernel
+ *   did not send (DCCP on a kernel without DCCP tracking) prints `sport=0 dport=0`;
+ * - `[HW_OFFLOAD]`, `[OFFLOAD]` and `[ASSURED]` exclude one another, in that order;
+ * - labels are printed only with a label map (`-o labels` reads `/etc/xtables/connlabel.conf`),
+ *   and only the bits the map names; bits without a name are left out;
+ * - `-o save` prints `-A` (conntrack's "add"), not `-I`, and no mark or labels;
+ * - XML prints every protocol state with the TCP state names (an SCTP ESTABLISHED entry
+ *   reads `<state>FIN_WAIT</state>`), and no ICMP type, code or id.
+ *
+ * `delta-time=` (and XML `<deltatime>`) is "now" minus the start timestamp, so it depends on
+ * when the line is made: pass `now` to pin it.
+ *
+ * @example
+ * ```ts
+ * import { Conntrack, formatFlow } from "./mod.ts";
+ * using ct = Conntrack.open();
+ * for (const f of ct.dump()) console.log(formatFlow(f, { extended: true, id: true }));
+ * ```
+ * @module
+ */
+import type { Flow } from "./flow.ts";
+import { statusBits } from "./status.ts";
+import * as S from "./status.ts";
+import { protoNumber, type Tuple } from "./tuple.ts";
+
+/** Names of connlabel bits, as `/etc/xtables/connlabel.conf` gives them (see {@link parseConnlabelConf}). */
+export type LabelMap = ReadonlyMap<number, string>;
+
+/** Which conntrack(8) output `-o` options to mirror. */
+export interface FormatOptions {
+  /** `-o extended`: lead with the layer-3 protocol (`ipv4     2 `). */
+  extended?: boolean;
+  /** `-o id`: append `id=`. */
+  id?: boolean;
+  /** `-o ktimestamp`: append `[start=…] [stop=…]` (local time, like `ctime(3)`). XML: `<timestamp>`. */
+  ktimestamp?: boolean;
+  /**
+   * `-o labels`: the label names to print. Without a map (or with an empty one, as when
+   * `connlabel.conf` names nothing) conntrack prints no labels at all.
+   */
+  labels?: LabelMap;
+  /** `-o save`: the replayable `-A …` form (`conntrack -R` reads it back). Excludes the others. */
+  save?: boolean;
+  /** `-o xml`: one `<flow>` element (wrap the lines in {@link XML_HEADER} and {@link XML_FOOTER}). */
+  xml?: boolean;
+  /**
+   * `-o timestamp`: conntrack only honours it for events (`-E`): a `[seconds.micros]\t` prefix,
+   * or with `xml` a `<when>` element. Ignored without `event`, as `conntrack -L` ignores it.
+   */
+  timestamp?: boolean;
+  /** Format as an event of this kind (`conntrack -E`): `[NEW]`-style prefix, `-U`/`-D` in save form. */
+  event?: "new" | "update" | "destroy";
+  /** "Now" in milliseconds since the epoch, for `delta-time=` and event stamps (default `Date.now()`). */
+  now?: number;
+}
+
+/** The first lines conntrack prints before XML flows (only when there is at least one flow). */
+export const XML_HEADER = '<?xml version="1.0" encoding="utf-8"?>\n<conntrack>';
+/** The line conntrack prints after XML flows. */
+export const XML_FOOTER = "</conntrack>";
+
+// libnetfilter_conntrack src/conntrack/snprintf.c: the state names it prints, by value.
+const TCP_NAMES = [
+  "NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK",
+  "TIME_WAIT", "CLOSE", "SYN_SENT2",
+] as const;
+const SCTP_NAMES = [
+  "NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED", "SHUTDOWN_SENT",
+  "SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT", "HEARTBEAT_ACKED",
+] as const;
+const DCCP_MAX = 10; // DCCP_CONNTRACK_MAX
+
+// l3proto2str / proto2str: everything else is "unknown".
+const L4_NAMES: Record<number, string> = {
+  6: "tcp", 17: "udp", 136: "udplite", 1: "icmp", 58: "icmpv6", 132: "sctp", 47: "gre", 33: "dccp",
+};
+const PORT_PROTOS = new Set([6, 17, 136, 132, 33]);
+
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+const pad2 = (n: number) => (n < 10 ? "0" : "") + n;
+const padEnd = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
+
+/** `ctime(3)` without the newline: `Thu Jan  1 00:00:00 1970`, in the process's local time. */
+function ctime(seconds: bigint): string {
+  const d = new Date(Number(seconds) * 1000);
+  const day = d.getDate();
+  return `${WEEKDAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${day < 10 ? " " : ""}${day} ` +
+    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${d.getFullYear()}`;
+}
+
+/** Index of a decoded state name in the kernel's enum; `-1` when it is not one (e.g. `STATE_12`). */
+function stateIndex(names: readonly string[], s: string | undefined): number {
+  if (s === undefined) return -1;
+  const i = names.indexOf(s);
+  if (i !== -1) return i;
+  const m = /^STATE_(\d+)$/.exec(s);
+  return m ? Number(m[1]) : -1;
+}
+
+function l3(flow: Flow): [string, number] {
+  return flow.family === "ipv6" ? ["ipv6", 10] : ["ipv4", 2];
+}
+
+function addresses(t: Tuple): string {
+  return `src=${t.src} dst=${t.dst} `;
+}
+
+function l4(t: Tuple, p: number): string {
+  if (PORT_PROTOS.has(p)) return `sport=${t.sport ?? 0} dport=${t.dport ?? 0} `;
+  if (p === 47) return `srckey=0x${(t.srcKey ?? 0).toString(16)} dstkey=0x${(t.dstKey ?? 0).toString(16)} `;
+  if (p === 1 || p === 58) return `type=${t.type ?? 0} code=${t.code ?? 0} id=${t.id ?? 0} `;
+  return "";
+}
+
+function labelNames(flow: Flow, map: LabelMap): string[] {
+  const out: string[] = [];
+  for (const bit of [...(flow.labels ?? [])].sort((a, b) => a - b)) {
+    const name = map.get(bit);
+    if (name) out.push(name);
+  }
+  return out;
+}
+
+function deltaSeconds(flow: Flow, now: number | undefined): bigint {
+  const ts = flow.timestamp!;
+  const stop = ts.stop ? ts.stop / 1_000_000_000n : BigInt(Math.floor((now ?? Date.now()) / 1000));
+  return stop - ts.start / 1_000_000_000n;
+}
+
+function eventStamp(now: number | undefined): string {
+  // printf("[%-.8ld.%-.6ld]\t", tv_sec, tv_usec): at least 8 and 6 digits, zero-padded.
+  const ms = now ?? Date.now();
+  const sec = Math.floor(ms / 1000);
+  const usec = Math.floor((ms - sec * 1000) * 1000);
+  return `[${String(sec).padStart(8, "0")}.${String(usec).padStart(6, "0")}]\t`;
+}
+
+/**
+ * The line `conntrack -L` (or `-E`, `-G`) prints for `flow` with output options `options`
+ * (`-o extended,id,ktimestamp,labels`, `-o save`, `-o xml`), without the newline.
+ *
+ * @example
+ * ```ts
+ * formatFlow(flow); // "udp      17 29 src=10.0.0.1 dst=10.0.0.2 sport=5353 dport=53 [UNREPLIED] …"
+ * formatFlow(flow, { extended: true, id: true });
+ * formatFlow(flow, { save: true }); // "-A -t 29 -u UNSET -s 10.0.0.1 …"
+ * ```
+ */
+export function formatFlow(flow: Flow, options: FormatOptions = {}): string {
+  if (options.save) return formatSave(flow, options.event);
+  if (options.xml) return formatXml(flow, options);
+  const p = protoNumber(flow.proto);
+  const status = flow.status === undefined ? undefined : statusBits(flow.status);
+  let s = "";
+  if (options.event) {
+    if (options.timestamp) s += eventStamp(options.now);
+    s += padStart9(`[${options.event.toUpperCase()}]`) + " ";
+  }
+  if (options.extended) {
+    const [name, num] = l3(flow);
+    s += `${padEnd(name, 8)} ${num} `;
+  }
+  s += `${padEnd(L4_NAMES[p] ?? "unknown", 8)} ${p} `;
+  if (flow.timeout !== undefined) s += `${flow.timeout} `;
+  if (flow.tcp?.state !== undefined) {
+    const i = stateIndex(TCP_NAMES, flow.tcp.state);
+    s += `${TCP_NAMES[i] ?? "NONE"} `;
+  }
+  if (flow.sctp?.state !== undefined) {
+    const i = stateIndex(SCTP_NAMES, flow.sctp.state);
+    s += `${SCTP_NAMES[i] ?? "NONE"} `;
+  }
+  if (flow.dccp?.state !== undefined) {
+    // libnetfilter_conntrack prints a DCCP state with the SCTP names (bounded by DCCP's count).
+    const i = stateIndex(["NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT", "IGNORE", "INVALID"], flow.dccp.state);
+    s += `${(i >= 0 && i < DCCP_MAX ? SCTP_NAMES[i] : undefined) ?? "NONE"} `;
+  }
+  s += addresses(flow.orig) + l4(flow.orig, p);
+  if (flow.orig.zone !== undefined) s += `zone-orig=${flow.orig.zone} `;
+  if (flow.counters) s += `packets=${flow.counters.orig.packets} bytes=${flow.counters.orig.bytes} `;
+  if (status !== undefined && !(status & S.IPS_SEEN_REPLY)) s += "[UNREPLIED] ";
+  s += addresses(flow.reply) + l4(flow.reply, p);
+  if (flow.reply.zone !== undefined) s += `zone-reply=${flow.reply.zone} `;
+  if (flow.counters) s += `packets=${flow.counters.reply.packets} bytes=${flow.counters.reply.bytes} `;
+  if (status !== undefined) {
+    if (status & S.IPS_HW_OFFLOAD) s += "[HW_OFFLOAD] ";
+    else if (status & S.IPS_OFFLOAD) s += "[OFFLOAD] ";
+    else if (status & S.IPS_ASSURED) s += "[ASSURED] ";
+  }
+  if (flow.mark !== undefined) s += `mark=${flow.mark} `;
+  if (flow.secmark !== undefined) s += `secmark=${flow.secmark} `;
+  if (flow.secctx !== undefined) s += `secctx=${flow.secctx} `;
+  if (flow.zone !== undefined) s += `zone=${flow.zone} `;
+  if (flow.timestamp) {
+    s += `delta-time=${deltaSeconds(flow, options.now)} `;
+    if (options.ktimestamp) {
+      s += `[start=${ctime(flow.timestamp.start / 1_000_000_000n)}] `;
+      if (flow.timestamp.stop !== undefined) s += `[stop=${ctime(flow.timestamp.stop / 1_000_000_000n)}] `;
+    }
+  }
+  if (flow.helper !== undefined) s += `helper=${flow.helper} `;
+  if (flow.use !== undefined) s += `use=${flow.use} `;
+  if (options.id && flow.id !== undefined) s += `id=${flow.id} `;
+  if (options.labels?.size && flow.labels !== undefined) {
+    // "labels=" + "name," per named bit, then the last character (a comma, or "=") is dropped.
+    s += `labels=${labelNames(flow, options.labels).map((n) => n + ",").join("")}`.slice(0, -1) + " ";
+  }
+  return s.slice(0, -1);
+}
+
+function padStart9(s: string): string {
+  return s.length >= 9 ? s : " ".repeat(9 - s.length) + s;
+}
+
+// conntrack-tools extensions/libct_proto_*.c print_opts: the per-protocol part of `-o save`.
+const SAVE_PORTS = ["--sport", "--dport", "--reply-port-src", "--reply-port-dst"];
+const SAVE_NAMES: Record<number, string> = {
+  6: "tcp", 17: "udp", 136: "udplite", 132: "sctp", 33: "dccp", 1: "icmp", 58: "icmpv6", 47: "gre",
+};
+// conntrack.c conntrack_status_map: the only status bits `-o save` names (by bit order).
+const SAVE_STATUS: [number, string][] = [
+  [S.IPS_EXPECTED, "EXPECTED"],
+  [S.IPS_SEEN_REPLY, "SEEN_REPLY"],
+  [S.IPS_ASSURED, "ASSURED"],
+  [S.IPS_FIXED_TIMEOUT, "FIXED_TIMEOUT"],
+];
+
+function formatSave(flow: Flow, event: FormatOptions["event"]): string {
+  const p = protoNumber(flow.proto);
+  const parts: string[] = [];
+  if (event === "update") parts.push("-U");
+  else if (event === "destroy") parts.push("-D");
+  else parts.push("-A");
+  if (flow.timeout !== undefined) parts.push("-t", String(flow.timeout));
+  if (flow.status !== undefined) {
+    const v = statusBits(flow.status);
+    const names = SAVE_STATUS.filter(([bit]) => v & bit).map(([, n]) => n);
+    parts.push("-u", names.length ? names.join(",") : "UNSET");
+  }
+  if (flow.secmark !== undefined) parts.push("-c", String(flow.secmark));
+  if (flow.zone !== undefined) parts.push("-w", String(flow.zone));
+  if (flow.orig.zone !== undefined) parts.push("--orig-zone", String(flow.orig.zone));
+  if (flow.reply.zone !== undefined) parts.push("--reply-zone", String(flow.reply.zone));
+  // libnetfilter_conntrack's NFCT_GOPT_IS_DNAT/IS_SNAT know IPv4 only.
+  const status = flow.status === undefined ? 0 : statusBits(flow.status);
+  const v4 = flow.family === "ipv4";
+  const dnat = v4 && (status & S.IPS_DST_NAT_DONE) !== 0 && flow.reply.src !== flow.orig.dst;
+  const snat = v4 && (status & S.IPS_SRC_NAT_DONE) !== 0 && flow.reply.dst !== flow.orig.src;
+  parts.push("-s", flow.orig.src, "-d", flow.orig.dst);
+  parts.push(dnat ? "-g" : "-r", flow.reply.src, snat ? "-n" : "-q", flow.reply.dst);
+  const name = SAVE_NAMES[p];
+  if (name === undefined) {
+    parts.push("-p", String(p));
+    return parts.join(" ");
+  }
+  parts.push("-p", name);
+  const o = flow.orig, r = flow.reply;
+  if (PORT_PROTOS.has(p)) {
+    [o.sport, o.dport, r.sport, r.dport].forEach((v, i) => {
+      if (v !== undefined) parts.push(SAVE_PORTS[i], String(v));
+    });
+    if (p === 6 && flow.tcp?.state !== undefined) parts.push("--state", saveState(TCP_NAMES, flow.tcp.state));
+    if (p === 132 && flow.sctp) {
+      if (flow.sctp.state !== undefined) parts.push("--state", saveState(SCTP_NAMES, flow.sctp.state));
+      if (flow.sctp.vtagOrig !== undefined) parts.push("--orig-vtag", String(flow.sctp.vtagOrig));
+      if (flow.sctp.vtagReply !== undefined) parts.push("--reply-vtag", String(flow.sctp.vtagReply));
+    }
+    if (p === 33 && flow.dccp) {
+      if (flow.dccp.state !== undefined) parts.push("--state", flow.dccp.state);
+      if (flow.dccp.role !== undefined) parts.push("--role", flow.dccp.role === 0 ? "client" : "server");
+    }
+  } else if (p === 47) {
+    const keys = [o.srcKey, o.dstKey, r.srcKey, r.dstKey];
+    ["--srckey", "--dstkey", "--reply-key-src", "--reply-key-dst"].forEach((opt, i) => {
+      if (keys[i] !== undefined) parts.push(opt, String(keys[i]));
+    });
+  } else {
+    // ICMP attributes are the original direction's, set when either direction carried them.
+    const pre = p === 1 ? "--icmp" : "--icmpv6";
+    const type = o.type ?? (r.type !== undefined ? 0 : undefined);
+    const code = o.code ?? (r.code !== undefined ? 0 : undefined);
+    const id = o.id ?? (r.id !== undefined ? 0 : undefined);
+    if (type !== undefined) parts.push(`${pre}-type`, String(type));
+    if (code !== undefined) parts.push(`${pre}-code`, String(code));
+    if (id !== undefined) parts.push(`${pre}-id`, String(id));
+  }
+  return parts.join(" ");
+}
+
+function saveState(names: readonly string[], s: string): string {
+  const i = stateIndex(names, s);
+  return names[i] ?? s;
+}
+
+function xmlTuple(flow: Flow, t: Tuple, dir: "original" | "reply", p: number): string {
+  const [l3name, l3num] = l3(flow);
+  let s = `<meta direction="${dir}"><layer3 protonum="${l3num}" protoname="${l3name}">` +
+    `<src>${t.src}</src><dst>${t.dst}</dst></layer3>` +
+    `<layer4 protonum="${p}" protoname="${L4_NAMES[p] ?? "unknown"}">`;
+  if (PORT_PROTOS.has(p)) s += `<sport>${t.sport ?? 0}</sport><dport>${t.dport ?? 0}</dport>`;
+  else if (p === 47) s += `<srckey>0x${(t.srcKey ?? 0).toString(16)}</srckey><dstkey>0x${(t.dstKey ?? 0).toString(16)}</dstkey>`;
+  s += "</layer4>";
+  if (t.zone !== undefined) s += `<zone>${t.zone}</zone>`;
+  if (flow.counters) {
+    const c = dir === "original" ? flow.counters.orig : flow.counters.reply;
+    s += `<counters><packets>${c.packets}</packets><bytes>${c.bytes}</bytes></counters>`;
+  }
+  return s + "</meta>";
+}
+
+function formatXml(flow: Flow, options: FormatOptions): string {
+  const p = protoNumber(flow.proto);
+  let s = options.event ? `<flow type="${options.event}">` : "<flow>";
+  s += xmlTuple(flow, flow.orig, "original", p) + xmlTuple(flow, flow.reply, "reply", p);
+  const status = flow.status === undefined ? undefined : statusBits(flow.status);
+  const ts = flow.timestamp;
+  const independent = flow.tcp?.state !== undefined || flow.sctp?.state !== undefined ||
+    flow.dccp?.state !== undefined || flow.timeout !== undefined || flow.mark !== undefined ||
+    flow.secmark !== undefined || flow.zone !== undefined || flow.use !== undefined ||
+    status !== undefined || flow.id !== undefined || flow.labels !== undefined || ts !== undefined;
+  if (independent) s += '<meta direction="independent">';
+  // snprintf_xml.c names every protocol's state with the TCP table.
+  for (const [st, names] of [[flow.tcp?.state, TCP_NAMES], [flow.sctp?.state, SCTP_NAMES], [flow.dccp?.state, undefined]] as const) {
+    if (st === undefined) continue;
+    const i = names ? stateIndex(names, st) : stateIndex(["NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT", "IGNORE", "INVALID"], st);
+    s += `<state>${TCP_NAMES[i] ?? "NONE"}</state>`;
+  }
+  if (flow.timeout !== undefined) s += `<timeout>${flow.timeout}</timeout>`;
+  if (flow.mark !== undefined) s += `<mark>${flow.mark}</mark>`;
+  if (options.labels?.size && flow.labels !== undefined) {
+    s += `<labels>${labelNames(flow, options.labels).map((n) => `<label>${n}</label>`).join("")}</labels>`;
+  }
+  if (flow.secmark !== undefined) s += `<secmark>${flow.secmark}</secmark>`;
+  if (flow.secctx !== undefined) s += `<secctx>${flow.secctx}</secctx>`;
+  if (flow.zone !== undefined) s += `<zone>${flow.zone}</zone>`;
+  if (flow.use !== undefined) s += `<use>${flow.use}</use>`;
+  if (flow.id !== undefined) s += `<id>${flow.id}</id>`;
+  if (status !== undefined && status & S.IPS_ASSURED) s += "<assured/>";
+  if (status !== undefined && !(status & S.IPS_SEEN_REPLY)) s += "<unreplied/>";
+  if (options.ktimestamp && ts) {
+    s += `<timestamp><start>${ts.start}</start>`;
+    if (ts.stop !== undefined) s += `<stop>${ts.stop}</stop>`;
+    s += "</timestamp>";
+  }
+  if (ts) {
+    const d = ts.stop !== undefined ? (ts.stop - ts.start) / 1_000_000_000n : deltaSeconds(flow, options.now);
+    s += `<deltatime>${d}</deltatime>`;
+  }
+  if (independent) s += "</meta>";
+  if (options.event && options.timestamp) {
+    const d = new Date(options.now ?? Date.now());
+    s += `<when><hour>${d.getHours()}</hour><min>${pad2(d.getMinutes())}</min><sec>${pad2(d.getSeconds())}</sec>` +
+      `<wday>${d.getDay() + 1}</wday><day>${d.getDate()}</day><month>${d.getMonth() + 1}</month>` +
+      `<year>${d.getFullYear()}</year></when>`;
+  }
+  if (flow.helper !== undefined) s += `<helper>${flow.helper}</helper>`;
+  return s + "</flow>";
+}
+
+/**
+ * Parses `connlabel.conf` text (`/etc/xtables/connlabel.conf`: `bit name` per line) the way
+ * libnetfilter_conntrack does: `#` comments, bit numbers in C notation below 1024, names of
+ * letters, digits, spaces and dashes; the first line for a bit or a name wins.
+ */
+export function parseConnlabelConf(text: string): Map<number, string> {
+  const map = new Map<number, string>();
+  const names = new Set<string>();
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue;
+    // strtoul(s, &end, 0): optional leading whitespace, then 0x…, 0…, or decimal.
+    const m = /^[ \t\f\r\v]*(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/.exec(line);
+    if (!m) continue;
+    const tok = m[1];
+    const bit = /^0[xX]/.test(tok) ? parseInt(tok.slice(2), 16) : tok.length > 1 && tok[0] === "0" ? parseInt(tok, 8) : Number(tok);
+    if (bit >= 1024 || map.has(bit)) continue;
+    const name = line.slice(m[0].length).replace(/^[ \f\r\t\v]+/, "").replace(/[ \f\r\t\v]+$/, "");
+    if (!name || !/^[a-zA-Z0-9 -]+$/.test(name) || names.has(name)) continue;
+    map.set(bit, name);
+    names.add(name);
+  }
+  return map;
+}
