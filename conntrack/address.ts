@@ -7,21 +7,26 @@
 /** Address family of a flow. */
 export type Family = "ipv4" | "ipv6";
 
-const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** Parses an IPv4 address into 4 bytes, or returns undefined. */
-function parseV4(s: string): Uint8Array | undefined {
-  const m = V4.exec(s);
-  if (!m) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const part = m[i + 1];
-    if (part.length > 1 && part[0] === "0") return undefined; // no octal-looking parts
-    const v = Number(part);
-    if (v > 255) return undefined;
-    out[i] = v;
+/** Parses an IPv4 address into 4 bytes, or returns undefined. A hand-written loop: it is on the encode path. */
+function parseV4(s: string, out: Uint8Array = new Uint8Array(4)): Uint8Array | undefined {
+  const n = s.length;
+  if (n < 7 || n > 15) return undefined;
+  let part = 0, digits = 0, v = 0, lead = 0;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? s.charCodeAt(i) : 46; // a '.' past the end closes the last part
+    if (c >= 48 && c <= 57) {
+      if (digits === 0) lead = c;
+      else if (lead === 48) return undefined; // no octal-looking "01"
+      v = v * 10 + (c - 48);
+      if (++digits > 3 || v > 255) return undefined;
+    } else if (c === 46) {
+      if (digits === 0 || part > 3) return undefined;
+      out[part++] = v;
+      v = 0;
+      digits = 0;
+    } else return undefined;
   }
-  return out;
+  return part === 4 ? out : undefined;
 }
 
 /** Parses an IPv6 address (RFC 4291 text forms, with an optional embedded IPv4 tail). */
@@ -63,6 +68,20 @@ function parseV6(s: string): Uint8Array | undefined {
     out[2 * i + 1] = words[i] & 0xff;
   }
   return out;
+}
+
+/**
+ * Parses an address string into `out` (16 bytes or more) without allocating for IPv4; returns
+ * the address length (4 or 16), or 0 if it is not an address (of `family`, when given).
+ */
+export function parseAddressInto(s: string, out: Uint8Array, family?: Family): number {
+  if (typeof s !== "string") return 0;
+  if (family !== "ipv6" && parseV4(s, out)) return 4;
+  if (family === "ipv4") return 0;
+  const v6 = parseV6(s);
+  if (!v6) return 0;
+  out.set(v6);
+  return 16;
 }
 
 /** The family of an address string, or undefined if it is neither IPv4 nor IPv6. */

@@ -289,12 +289,15 @@ export class Conntrack {
 
   /**
    * Creates many entries, pipelined (many requests per system call). Every outcome is counted.
-   * Validation errors are thrown before anything is sent.
+   * An array is checked whole before anything is sent; any other iterable is consumed as it
+   * goes (constant memory), so a bad item there stops the call with a TypeError/RangeError
+   * after the items before it were created.
    */
   createMany(flows: Iterable<Partial<Flow> & Pick<Flow, "proto">>): CreateResult {
-    const checked = Array.from(flows, (f) => validateFlow(f, "create"));
+    if (Array.isArray(flows)) for (const f of flows) validateFlow(f, "create");
     const res: CreateResult = { created: 0, failed: [] };
-    this.#batch(checked, "Cannot create flows", (f, seq) => {
+    this.#batch(flows, "Cannot create flows", (item, seq) => {
+      const f = validateFlow(item, "create");
       const b = this.#b;
       const at = b.begin(msgType(C.IPCTNL_MSG_CT_NEW), NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
       writeNfgenmsg(b, familyNumber(f.family));
@@ -302,7 +305,7 @@ export class Conntrack {
       b.end(at);
     }, (f, errno, msg) => {
       if (errno === 0) res.created++;
-      else res.failed.push({ flow: f, error: new NetlinkError("Cannot create flow", errno, { message: msg }) });
+      else res.failed.push({ flow: f as Flow, error: new NetlinkError("Cannot create flow", errno, { message: msg }) });
     });
     return res;
   }

@@ -10,7 +10,7 @@
  * @module
  */
 import { type AttributeReader, MessageBuilder } from "../netlink/attribute.ts";
-import { type Family, formatIPv4, formatIPv6, parseAddress } from "./address.ts";
+import { type Family, formatIPv4, formatIPv6, parseAddress, parseAddressInto } from "./address.ts";
 import * as C from "./constants.ts";
 
 /** Layer-4 protocol names nfct knows; any other protocol is its number. */
@@ -186,12 +186,16 @@ function checkU8(v: unknown, what: string): number {
   return v;
 }
 
+/** Scratch space for address bytes while encoding (encoding is synchronous). */
+const SCRATCH = new Uint8Array(16);
+
 /** Checks a tuple's shape for `family`/`proto`; returns the family its addresses have. */
 export function validateTuple(t: Tuple, proto: number, family: Family | undefined, what: string): Family {
   if (t === null || typeof t !== "object") throw new TypeError(`Invalid ${what}: expected a tuple object`);
-  const src = parseAddress(t.src, family, `${what}.src`);
-  const f: Family = src.length === 4 ? "ipv4" : "ipv6";
-  parseAddress(t.dst, f, `${what}.dst`);
+  const sl = parseAddressInto(t.src, SCRATCH, family);
+  if (sl === 0) parseAddress(t.src, family, `${what}.src`); // throws the TypeError
+  const f: Family = sl === 4 ? "ipv4" : "ipv6";
+  if (parseAddressInto(t.dst, SCRATCH, f) === 0) parseAddress(t.dst, f, `${what}.dst`);
   if (hasPorts(proto)) {
     if (t.sport === undefined || t.dport === undefined) {
       throw new TypeError(`Invalid ${what}: ${protoName(proto)} needs sport and dport`);
@@ -217,15 +221,12 @@ export function validateTuple(t: Tuple, proto: number, family: Family | undefine
 export function encodeTuple(b: MessageBuilder, type: number, t: Tuple, proto: number): void {
   const nest = b.nest(type);
   const ip = b.nest(C.CTA_TUPLE_IP);
-  const src = parseAddress(t.src);
-  const dst = parseAddress(t.dst);
-  if (src.length === 4) {
-    b.data(C.CTA_IP_V4_SRC, src);
-    b.data(C.CTA_IP_V4_DST, dst);
-  } else {
-    b.data(C.CTA_IP_V6_SRC, src);
-    b.data(C.CTA_IP_V6_DST, dst);
-  }
+  const sl = parseAddressInto(t.src, SCRATCH);
+  if (sl === 0) parseAddress(t.src, undefined, "tuple src"); // throws the TypeError
+  b.dataFrom(sl === 4 ? C.CTA_IP_V4_SRC : C.CTA_IP_V6_SRC, SCRATCH, sl);
+  const dl = parseAddressInto(t.dst, SCRATCH, sl === 4 ? "ipv4" : "ipv6");
+  if (dl === 0) parseAddress(t.dst, sl === 4 ? "ipv4" : "ipv6", "tuple dst");
+  b.dataFrom(dl === 4 ? C.CTA_IP_V4_DST : C.CTA_IP_V6_DST, SCRATCH, dl);
   b.endNest(ip);
   const pr = b.nest(C.CTA_TUPLE_PROTO);
   b.u8(C.CTA_PROTO_NUM, proto);

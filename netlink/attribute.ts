@@ -256,6 +256,13 @@ export class MessageBuilder {
     this.buf.set(v, at);
     this.#pad();
   }
+  /** The first `len` bytes of `src` as the payload (no view or copy allocated). */
+  dataFrom(type: number, src: Uint8Array, len: number): void {
+    const at = this.#attr(type, len);
+    const buf = this.buf;
+    for (let i = 0; i < len; i++) buf[at + i] = src[i];
+    this.#pad();
+  }
   /** A NUL-terminated string. */
   string(type: number, s: string): void {
     const b = utf8enc.encode(s);
