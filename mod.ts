@@ -64,3 +64,4 @@ export { type Family, formatAddress, parseAddress } from "./conntrack/address.ts
 export { NetlinkError } from "./netlink/errors.ts";
 export { SyscallError } from "./ffi/errno.ts";
 export type { Transport } from "./netlink/socket.ts";
+export { formatFlow, type FormatOptions, type LabelMap, parseConnlabelConf, XML_FOOTER, XML_HEADER } from "./conntrack/format.ts";

@@ -257,23 +257,30 @@ export class Conntrack {
   }
 
   /**
-   * Sends one message per item in batches (many per `sendto`), each acknowledged, and reports
-   * every outcome. Batches are sized so the receive buffer holds all their replies.
+   * Sends one message per item in batches (many per `sendto`) without `NLM_F_ACK`: the kernel
+   * answers only failures, and has answered all of them when `sendto` returns, so each batch
+   * is drained without waiting. Batches are sized so the receive buffer holds a failure reply
+   * for every request; if replies were dropped anyway the call throws `ENOBUFS` rather than
+   * count unknown outcomes as successes.
    */
-  #batch<T>(items: Iterable<T>, op: string, write: (item: T, seq: number) => void, outcome: (item: T, errno: number, msg?: string) => void): void {
+  #batch<T>(
+    items: Iterable<T>,
+    op: string,
+    write: (item: T, seq: number) => void,
+    onError: (item: T, errno: number, msg?: string) => void,
+  ): number {
     const sock = this.#socket();
     const limit = this.#batchLimit(sock);
     const b = this.#b;
     let pending: T[] = [];
     let first = 0;
+    let ok = 0;
     const flush = () => {
       if (pending.length === 0) return;
       sock.send(b.bytes());
       const batch = pending;
-      sock.drainBatch(first, batch.length, op, (o) => {
-        const item = batch[(o.seq - first) >>> 0];
-        outcome(item, o.errno, o.message);
-      });
+      const errors = sock.drainErrors(first, batch.length, op, (o) => onError(batch[(o.seq - first) >>> 0], o.errno, o.message));
+      ok += batch.length - errors;
       pending = [];
       b.reset();
     };
@@ -285,6 +292,7 @@ export class Conntrack {
       if (pending.length >= limit || b.length >= BATCH_BYTES) flush();
     }
     flush();
+    return ok;
   }
 
   /**
@@ -296,39 +304,103 @@ export class Conntrack {
   createMany(flows: Iterable<Partial<Flow> & Pick<Flow, "proto">>): CreateResult {
     if (Array.isArray(flows)) for (const f of flows) validateFlow(f, "create");
     const res: CreateResult = { created: 0, failed: [] };
-    this.#batch(flows, "Cannot create flows", (item, seq) => {
+    res.created = this.#batch(flows, "Cannot create flows", (item, seq) => {
       const f = validateFlow(item, "create");
       const b = this.#b;
-      const at = b.begin(msgType(C.IPCTNL_MSG_CT_NEW), NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, seq);
+      const at = b.begin(msgType(C.IPCTNL_MSG_CT_NEW), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL, seq);
       writeNfgenmsg(b, familyNumber(f.family));
       encodeFlow(b, f, "create");
       b.end(at);
     }, (f, errno, msg) => {
-      if (errno === 0) res.created++;
-      else res.failed.push({ flow: f as Flow, error: new NetlinkError("Cannot create flow", errno, { message: msg }) });
+      res.failed.push({ flow: f as Flow, error: new NetlinkError("Cannot create flow", errno, { message: msg }) });
     });
     return res;
   }
 
   /**
    * Deletes many entries, pipelined; each delete carries the flow's id (when known) so an entry
-   * re-created meanwhile is left alone. Returns how many were deleted, already gone, or failed.
+   * re-created meanwhile is left alone. Returns how many were deleted, already gone, or failed:
+   * `deleted + missing + failed.length` is the number of flows given.
    */
   deleteMany(flows: Iterable<FlowKey>): DeleteResult {
     const res: DeleteResult = { deleted: 0, missing: 0, failed: [] };
-    this.#batch(flows, "Cannot delete flows", (k, seq) => {
+    res.deleted = this.#batch(flows, "Cannot delete flows", (k, seq) => {
       const f = validateFlow(k as Partial<Flow>, "key");
       const b = this.#b;
-      const at = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST | NLM_F_ACK, seq);
+      const at = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, seq);
       writeNfgenmsg(b, familyNumber(f.family));
       encodeFlow(b, f, "key");
       b.end(at);
     }, (k, errno, msg) => {
-      if (errno === 0) res.deleted++;
-      else if (errno === ENOENT) res.missing++;
+      if (errno === ENOENT) res.missing++;
       else res.failed.push({ flow: k, error: new NetlinkError("Cannot delete flow", errno, { message: msg }) });
     });
     return res;
+  }
+
+  /**
+   * Streams the table with `cf` and deletes each match as it arrives: the delete is built by
+   * copying the entry's own tuple, zone and id attributes out of the dump datagram (nothing is
+   * re-encoded), batched on a second socket while the dump goes on.
+   */
+  #flushViaDump(filter: Filter | undefined, cf: CompiledFilter): number {
+    const op = "Cannot delete flows";
+    const dumpSock = this.#socket();
+    const dec = new FlowDecoder();
+    const b = new MessageBuilder(BATCH_BYTES + 8192);
+    let del: NetlinkSocket | undefined;
+    let limit = 0, first = 0, pending = 0, deleted = 0;
+    const failures: NetlinkError[] = [];
+    const send = () => {
+      if (pending === 0) return;
+      del!.send(b.bytes());
+      const errors = del!.drainErrors(first, pending, op, (o) => {
+        if (o.errno !== ENOENT) failures.push(new NetlinkError("Cannot delete flow", o.errno, { message: o.message }));
+      });
+      deleted += pending - errors;
+      pending = 0;
+      b.reset();
+    };
+    let u8: Uint8Array = new Uint8Array(0);
+    let u8dv: DataView | undefined;
+    for (const fam of cf.families) {
+      const seq = dumpSock.nextSeq();
+      const rb = this.#b.reset();
+      const at = rb.begin(msgType(C.IPCTNL_MSG_CT_GET), NLM_F_REQUEST | NLM_F_DUMP, seq);
+      writeNfgenmsg(rb, fam);
+      cf.encode(rb, fam);
+      rb.end(at);
+      dumpSock.send(rb.bytes());
+      for (const r of dumpSock.replies(seq, "Cannot dump flows", true)) {
+        const f = dec.decode(r.dv, r.offset, r.length);
+        if (!cf.empty && !cf.match(f)) continue;
+        if (!del) {
+          del = this.#socket(); // the second socket: the first is busy with the dump
+          limit = this.#batchLimit(del);
+        }
+        if (r.dv !== u8dv) {
+          u8dv = r.dv;
+          u8 = new Uint8Array(r.dv.buffer, r.dv.byteOffset, r.dv.byteLength);
+        }
+        const k = dec.key;
+        if (pending === 0) first = del.nextSeq(limit);
+        const m = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, (first + pending) >>> 0);
+        writeNfgenmsg(b, r.dv.getUint8(r.offset + 16));
+        b.rawFrom(u8, k.orig, k.origLen);
+        if (k.zone >= 0) b.rawFrom(u8, k.zone, 8);
+        if (k.id >= 0) b.rawFrom(u8, k.id, 8);
+        b.end(m);
+        if (++pending >= limit || b.length >= BATCH_BYTES) send();
+      }
+    }
+    send();
+    if (failures.length) {
+      throw new NetlinkError(`Cannot flush: ${failures.length} deletes failed (${deleted} done); first`, failures[0].errno, {
+        message: failures[0].kernelMessage,
+      }, { cause: failures });
+    }
+    void filter;
+    return deleted;
   }
 
   /**
@@ -364,26 +436,7 @@ export class Conntrack {
         );
       }
     }
-    let deleted = 0;
-    const failures: NetlinkError[] = [];
-    let chunk: Flow[] = [];
-    const drain = () => {
-      const r = this.deleteMany(chunk);
-      deleted += r.deleted;
-      for (const f of r.failed) failures.push(f.error);
-      chunk = [];
-    };
-    for (const f of this.dump(filter)) {
-      chunk.push(f);
-      if (chunk.length >= 2048) drain();
-    }
-    drain();
-    if (failures.length) {
-      throw new NetlinkError(`Cannot flush: ${failures.length} deletes failed (${deleted} done); first`, failures[0].errno, {
-        message: failures[0].kernelMessage,
-      }, { cause: failures });
-    }
-    return deleted;
+    return this.#flushViaDump(filter, cf);
   }
 
   /** One DELETE without a tuple per family: the kernel deletes what matches the filter. */

@@ -9,7 +9,7 @@ import type { MessageBuilder } from "../netlink/attribute.ts";
 import {
   type Family,
   formatAddress,
-  parseAddress,
+  parseAddressInto,
   parsePrefix,
   type Prefix,
   prefixContains,
@@ -43,7 +43,10 @@ export interface Filter extends TupleFilter {
   family?: Family;
   proto?: Proto;
   reply?: TupleFilter;
-  /** `mark` equal to a value, or `(mark & mask) === (value & mask)`. */
+  /**
+   * `mark` equal to a value, or `(mark & mask) === value`, as the kernel and conntrack's
+   * `-m value/mask` compare it: a value with bits outside the mask matches nothing.
+   */
   mark?: number | { value: number; mask: number };
   /** Conntrack zone (`CTA_ZONE`). */
   zone?: number;
@@ -117,13 +120,21 @@ function compileTuple(t: TupleFilter, what: string, fam: { f?: Family }): Compil
   return out;
 }
 
+/** Scratch for address bytes while matching (matching is synchronous). */
+const SCRATCH = new Uint8Array(16);
+
+function inPrefix(p: Prefix, addr: string): boolean {
+  const len = parseAddressInto(addr, SCRATCH);
+  return len !== 0 && prefixContains(p, SCRATCH, 0, len);
+}
+
 function tupleMatch(c: CompiledTuple, t: Tuple): boolean {
   if (c.srcExact !== undefined) {
     if (t.src !== c.srcExact) return false;
-  } else if (c.src && !prefixContains(c.src, parseAddress(t.src))) return false;
+  } else if (c.src && !inPrefix(c.src, t.src)) return false;
   if (c.dstExact !== undefined) {
     if (t.dst !== c.dstExact) return false;
-  } else if (c.dst && !prefixContains(c.dst, parseAddress(t.dst))) return false;
+  } else if (c.dst && !inPrefix(c.dst, t.dst)) return false;
   if (c.sport !== undefined && t.sport !== c.sport) return false;
   if (c.dport !== undefined && t.dport !== c.dport) return false;
   if (c.zone !== undefined && (t.zone ?? 0) !== c.zone) return false;
@@ -139,7 +150,9 @@ function tupleFlags(c: CompiledTuple, proto: number | undefined): number {
   let f = 0;
   if (c.srcExact !== undefined) f |= C.CTA_FILTER_FLAG_CTA_IP_SRC;
   if (c.dstExact !== undefined) f |= C.CTA_FILTER_FLAG_CTA_IP_DST;
-  if (c.zone !== undefined) f |= C.CTA_FILTER_FLAG_CTA_TUPLE_ZONE;
+  // The kernel compares the entry's zone id for that direction, which a plain zone (zone=7) also
+  // sets; conntrack --reply-zone 0 still lists those entries, so zone 0 is matched in userspace.
+  if (c.zone !== undefined && c.zone !== 0) f |= C.CTA_FILTER_FLAG_CTA_TUPLE_ZONE;
   if (proto !== undefined) {
     f |= C.CTA_FILTER_FLAG_CTA_PROTO_NUM;
     if (hasPorts(proto)) {
@@ -165,7 +178,7 @@ function encodeTupleFilter(b: MessageBuilder, type: number, c: CompiledTuple, pr
     if (flags & C.CTA_FILTER_FLAG_CTA_PROTO_DST_PORT) b.u16(C.CTA_PROTO_DST_PORT, c.dport!);
     b.endNest(p);
   }
-  if (c.zone !== undefined) b.u16(C.CTA_TUPLE_ZONE, c.zone);
+  if (flags & C.CTA_FILTER_FLAG_CTA_TUPLE_ZONE) b.u16(C.CTA_TUPLE_ZONE, c.zone!);
   b.endNest(nest);
 }
 
@@ -202,7 +215,7 @@ export function compileFilter(filter: Filter = {}): CompiledFilter {
       }
     }
     markMask = m.mask >>> 0;
-    markValue = (m.value & markMask) >>> 0;
+    markValue = m.value >>> 0;
   }
   let statusValue: number | undefined, statusMask = 0;
   if (filter.status !== undefined) {
@@ -250,7 +263,10 @@ export function compileFilter(filter: Filter = {}): CompiledFilter {
         b.u32(C.CTA_STATUS, statusValue);
         b.u32(C.CTA_STATUS_MASK, statusMask);
       }
-      if (zone !== undefined) b.u16(C.CTA_ZONE, zone);
+      // The kernel matches CTA_ZONE against the zone id whatever its direction, so zone 0 would
+      // drop entries with only a tuple zone (zone-orig=3), which conntrack -w 0 lists: match
+      // zone 0 in userspace only.
+      if (zone !== undefined && zone !== 0) b.u16(C.CTA_ZONE, zone);
       if (needsCtaFilter && fnum !== 0) {
         if (origFlags) encodeTupleFilter(b, C.CTA_TUPLE_ORIG, orig, proto, origFlags);
         if (replyFlags) encodeTupleFilter(b, C.CTA_TUPLE_REPLY, reply, proto, replyFlags);

@@ -172,6 +172,13 @@ export class FlowDecoder {
   #dv: DataView | undefined;
   #u8: Uint8Array = new Uint8Array(0);
   #tupleOut = { proto: 0, family: undefined as Family | undefined };
+  /**
+   * Where the last decoded message keeps what identifies its entry, as offsets into the
+   * decoded buffer (-1 when absent): the whole `CTA_TUPLE_ORIG` attribute (header included,
+   * `origLen` bytes), and the `CTA_ZONE` and `CTA_ID` attributes (8 bytes each). A delete can
+   * be built by copying these bytes, with no re-encoding.
+   */
+  readonly key = { orig: -1, origLen: 0, zone: -1, id: -1 };
 
   /**
    * Decodes the conntrack message at `offset` (its `nlmsghdr`) of `length` bytes.
@@ -192,11 +199,15 @@ export class FlowDecoder {
     const to = this.#tupleOut;
     to.proto = 0;
     to.family = undefined;
+    const key = this.key;
+    key.orig = key.zone = key.id = -1;
     const flow = { family: FAMILY_OF[famNum], proto: 0 as Proto, orig: undefined, reply: undefined } as unknown as Flow;
     let proto = -1;
     while (r.next()) {
       switch (r.type) {
         case C.CTA_TUPLE_ORIG:
+          key.orig = r.pos - 4;
+          key.origLen = r.len + 4;
           flow.orig = decodeTuple(r, a, b, u8, to);
           proto = to.proto;
           break;
@@ -218,9 +229,11 @@ export class FlowDecoder {
           flow.secmark = r.u32();
           break;
         case C.CTA_ZONE:
+          key.zone = r.pos - 4;
           flow.zone = r.u16();
           break;
         case C.CTA_ID:
+          key.id = r.pos - 4;
           flow.id = r.u32();
           break;
         case C.CTA_USE:
@@ -391,11 +404,11 @@ export class FlowDecoder {
       switch (a.type) {
         case C.CTA_NAT_V4_MINIP:
         case C.CTA_NAT_V6_MINIP:
-          n.minIp = formatAddress(u8, a.pos, a.len);
+          n.minIp = natAddress(u8, a);
           break;
         case C.CTA_NAT_V4_MAXIP:
         case C.CTA_NAT_V6_MAXIP:
-          n.maxIp = formatAddress(u8, a.pos, a.len);
+          n.maxIp = natAddress(u8, a);
           break;
         case C.CTA_NAT_PROTO: {
           const b = this.#b.enter(a, "CTA_NAT_PROTO");
@@ -420,6 +433,13 @@ export class FlowDecoder {
     }
     return s;
   }
+}
+
+/** The address of a `CTA_NAT_V4_*` (exactly 4 bytes) or `CTA_NAT_V6_*` (16) attribute. */
+function natAddress(u8: Uint8Array, a: AttributeReader): string {
+  const want = a.type === C.CTA_NAT_V4_MINIP || a.type === C.CTA_NAT_V4_MAXIP ? 4 : 16;
+  if (a.len !== want) throw new RangeError(`Cannot read CTA_NAT: address attribute ${a.type} has ${a.len} bytes, not ${want}`);
+  return formatAddress(u8, a.pos, a.len);
 }
 
 /** Label bitmap (host-endian 32-bit words, as the kernel's `unsigned long` bits) → bit numbers. */

@@ -10,7 +10,8 @@
  * - `[HW_OFFLOAD]`, `[OFFLOAD]` and `[ASSURED]` exclude one another, in that order;
  * - labels are printed only with a label map (`-o labels` reads `/etc/xtables/connlabel.conf`),
  *   and only the bits the map names; bits without a name are left out;
- * - `-o save` prints `-A` (conntrack's "add"), not `-I`, and no mark or labels;
+ * - `-o save` prints `-A` (conntrack's "add"), not `-I`, no mark or labels, and SCTP vtags
+ *   byte-swapped (conntrack converts them from network order twice);
  * - XML prints every protocol state with the TCP state names (an SCTP ESTABLISHED entry
  *   reads `<state>FIN_WAIT</state>`), and no ICMP type, code or id.
  *
@@ -268,11 +269,13 @@ function formatSave(flow: Flow, event: FormatOptions["event"]): string {
     [o.sport, o.dport, r.sport, r.dport].forEach((v, i) => {
       if (v !== undefined) parts.push(SAVE_PORTS[i], String(v));
     });
-    if (p === 6 && flow.tcp?.state !== undefined) parts.push("--state", saveState(TCP_NAMES, flow.tcp.state));
+    if (p === 6 && flow.tcp?.state !== undefined) parts.push("--state", saveState(TCP_NAMES, TCP_NAMES, flow.tcp.state));
     if (p === 132 && flow.sctp) {
-      if (flow.sctp.state !== undefined) parts.push("--state", saveState(SCTP_NAMES, flow.sctp.state));
-      if (flow.sctp.vtagOrig !== undefined) parts.push("--orig-vtag", String(flow.sctp.vtagOrig));
-      if (flow.sctp.vtagReply !== undefined) parts.push("--reply-vtag", String(flow.sctp.vtagReply));
+      // conntrack's own SCTP table stops at SHUTDOWN_ACK_SENT: later states print as "(null)".
+      if (flow.sctp.state !== undefined) parts.push("--state", saveState(SCTP_NAMES.slice(0, 8), SCTP_NAMES, flow.sctp.state));
+      // conntrack prints the (already host-order) vtags through ntohl() once more: byte-swapped.
+      if (flow.sctp.vtagOrig !== undefined) parts.push("--orig-vtag", String(bswap32(flow.sctp.vtagOrig)));
+      if (flow.sctp.vtagReply !== undefined) parts.push("--reply-vtag", String(bswap32(flow.sctp.vtagReply)));
     }
     if (p === 33 && flow.dccp) {
       if (flow.dccp.state !== undefined) parts.push("--state", flow.dccp.state);
@@ -296,9 +299,13 @@ function formatSave(flow: Flow, event: FormatOptions["event"]): string {
   return parts.join(" ");
 }
 
-function saveState(names: readonly string[], s: string): string {
-  const i = stateIndex(names, s);
-  return names[i] ?? s;
+function bswap32(v: number): number {
+  return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
+}
+
+/** conntrack's name for state `s` in its own table `cli` (printf of NULL gives "(null)"). */
+function saveState(cli: readonly string[], kernel: readonly string[], s: string): string {
+  return cli[stateIndex(kernel, s)] ?? "(null)";
 }
 
 function xmlTuple(flow: Flow, t: Tuple, dir: "original" | "reply", p: number): string {

@@ -197,11 +197,16 @@ export function validateTuple(t: Tuple, proto: number, family: Family | undefine
   const f: Family = sl === 4 ? "ipv4" : "ipv6";
   if (parseAddressInto(t.dst, SCRATCH, f) === 0) parseAddress(t.dst, f, `${what}.dst`);
   if (hasPorts(proto)) {
-    if (t.sport === undefined || t.dport === undefined) {
-      throw new TypeError(`Invalid ${what}: ${protoName(proto)} needs sport and dport`);
+    // A kernel without DCCP tracking (Linux 6.16+) tracks DCCP generically and reports no
+    // ports: such a dumped entry must still serve as a key (delete, flush by filter).
+    const portless = proto === C.IPPROTO_DCCP && t.sport === undefined && t.dport === undefined;
+    if (!portless) {
+      if (t.sport === undefined || t.dport === undefined) {
+        throw new TypeError(`Invalid ${what}: ${protoName(proto)} needs sport and dport`);
+      }
+      checkU16(t.sport, `${what}.sport`);
+      checkU16(t.dport, `${what}.dport`);
     }
-    checkU16(t.sport, `${what}.sport`);
-    checkU16(t.dport, `${what}.dport`);
   } else if (proto === C.IPPROTO_ICMP || proto === C.IPPROTO_ICMPV6) {
     if (t.type === undefined || t.code === undefined || t.id === undefined) {
       throw new TypeError(`Invalid ${what}: ${protoName(proto)} needs type, code and id`);
@@ -254,7 +259,7 @@ export function encodeTuple(b: MessageBuilder, type: number, t: Tuple, proto: nu
 const ICMP_INVERSE: Record<number, number> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17 };
 const ICMPV6_INVERSE: Record<number, number> = { 128: 129, 129: 128, 139: 140, 140: 139 };
 
-/** The tuple of the other direction, as the kernel would compute it without NAT. */
+/** The tuple of the other direction, as the kernel would compute it without NAT (no tuple zone). */
 export function invertTuple(t: Tuple, proto: number): Tuple {
   const r: Tuple = { src: t.dst, dst: t.src };
   if (t.sport !== undefined) r.sport = t.dport;
@@ -273,6 +278,7 @@ export function invertTuple(t: Tuple, proto: number): Tuple {
     r.code = t.code;
     r.id = t.id;
   }
-  if (t.zone !== undefined) r.zone = t.zone;
+  // A tuple zone belongs to its direction only (zone-orig= / zone-reply=): it is not copied;
+  // the kernel refuses (EINVAL) a create whose two tuples both carry one.
   return r;
 }

@@ -256,6 +256,14 @@ export class MessageBuilder {
     this.buf.set(v, at);
     this.#pad();
   }
+  /** Appends `len` bytes of `src` from `start` (already-encoded attributes), padded. */
+  rawFrom(src: Uint8Array, start: number, len: number): void {
+    this.#pad();
+    const at = this.#room(len);
+    const buf = this.buf;
+    for (let i = 0; i < len; i++) buf[at + i] = src[start + i];
+    this.#pad();
+  }
   /** The first `len` bytes of `src` as the payload (no view or copy allocated). */
   dataFrom(type: number, src: Uint8Array, len: number): void {
     const at = this.#attr(type, len);

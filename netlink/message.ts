@@ -144,25 +144,61 @@ export function readError(dv: DataView, off: number, len: number, flags: number)
     seq: dv.getUint32(reqOff + 8, HOST_LE),
     pid: dv.getUint32(reqOff + 12, HOST_LE),
   };
-  const out: ErrorMessage = { errno: -error, request };
-  if (flags & NLM_F_ACK_TLVS) {
-    let p = reqOff + (flags & NLM_F_CAPPED ? NLMSG_HDRLEN : NLMSG_ALIGN(request.len));
-    const end = off + len;
-    while (p + 4 <= end) {
-      const alen = dv.getUint16(p, HOST_LE);
-      const atype = dv.getUint16(p + 2, HOST_LE) & 0x3fff;
-      if (alen < 4 || p + alen > end) break; // extended ACK is advisory: never fail on it
-      if (atype === NLMSGERR_ATTR_MSG) {
-        let e = p + alen;
-        while (e > p + 4 && dv.getUint8(e - 1) === 0) e--;
-        out.message = new TextDecoder().decode(new Uint8Array(dv.buffer, dv.byteOffset + p + 4, e - p - 4));
-      } else if (atype === NLMSGERR_ATTR_OFFS && alen >= 8) {
-        out.offset = dv.getUint32(p + 4, HOST_LE);
-      } else if (atype === NLMSGERR_ATTR_MISS_TYPE && alen >= 8) {
-        out.missingType = dv.getUint32(p + 4, HOST_LE);
-      }
-      p += NLMSG_ALIGN(alen);
-    }
+  const out: ErrorMessage = { errno: error === 0 ? 0 : -error, request }; // never -0 for an ACK
+  // The echoed request: its header when capped, else all of it (a corrupt length means no TLVs).
+  const echo = flags & NLM_F_CAPPED ? NLMSG_HDRLEN : request.len;
+  if (flags & NLM_F_ACK_TLVS && echo >= NLMSG_HDRLEN && echo <= len) {
+    readExtAck(dv, reqOff + NLMSG_ALIGN(echo), off + len, out);
   }
   return out;
+}
+
+/** The body of an `NLMSG_DONE`: how the dump ended, and extended-ACK details. */
+export interface DoneMessage {
+  /** Positive errno when the dump failed part-way; 0 when it completed. */
+  errno: number;
+  /** `NLMSGERR_ATTR_MSG`: the kernel's explanation, when it gave one. */
+  message?: string;
+  /** `NLMSGERR_ATTR_OFFS`. */
+  offset?: number;
+  /** `NLMSGERR_ATTR_MISS_TYPE`. */
+  missingType?: number;
+}
+
+/**
+ * Decodes the `NLMSG_DONE` message at `off` (length `len`). Unlike `NLMSG_ERROR` it echoes no
+ * request (linux/net/netlink/af_netlink.c, `netlink_dump_done`):
+ *
+ * ```
+ *  16            20
+ *  +-------------+----------------------------------
+ *  | int error   | [ext-ack TLVs if NLM_F_ACK_TLVS]
+ * ```
+ * A DONE without a body (very old kernels) or with a non-negative `error` is a completed dump.
+ */
+export function readDone(dv: DataView, off: number, len: number, flags: number): DoneMessage {
+  if (len < NLMSG_HDRLEN + 4) return { errno: 0 };
+  const error = dv.getInt32(off + NLMSG_HDRLEN, HOST_LE);
+  const out: DoneMessage = { errno: error < 0 ? -error : 0 };
+  if (flags & NLM_F_ACK_TLVS) readExtAck(dv, off + NLMSG_HDRLEN + 4, off + len, out);
+  return out;
+}
+
+/** Reads extended-ACK TLVs in `[p, end)` into `out`; stops quietly at anything malformed. */
+function readExtAck(dv: DataView, p: number, end: number, out: DoneMessage): void {
+  while (p + 4 <= end) {
+    const alen = dv.getUint16(p, HOST_LE);
+    const atype = dv.getUint16(p + 2, HOST_LE) & 0x3fff;
+    if (alen < 4 || p + alen > end) break; // extended ACK is advisory: never fail on it
+    if (atype === NLMSGERR_ATTR_MSG) {
+      let e = p + alen;
+      while (e > p + 4 && dv.getUint8(e - 1) === 0) e--;
+      out.message = new TextDecoder().decode(new Uint8Array(dv.buffer, dv.byteOffset + p + 4, e - p - 4));
+    } else if (atype === NLMSGERR_ATTR_OFFS && alen >= 8) {
+      out.offset = dv.getUint32(p + 4, HOST_LE);
+    } else if (atype === NLMSGERR_ATTR_MISS_TYPE && alen >= 8) {
+      out.missingType = dv.getUint32(p + 4, HOST_LE);
+    }
+    p += NLMSG_ALIGN(alen);
+  }
 }

@@ -19,9 +19,9 @@ import {
   NLMSG_ALIGN,
   NLMSG_DONE,
   NLMSG_ERROR,
-  NLMSG_HDRLEN,
   NLMSG_NOOP,
   NLMSG_OVERRUN,
+  readDone,
   readError,
   readHeader,
   SOL_NETLINK,
@@ -256,18 +256,19 @@ export class NetlinkSocket {
           }
           if (h.type === NLMSG_ERROR) {
             const e = readError(dv, off, h.len, h.flags);
-            if (e.errno !== 0) throw new NetlinkError(op, e.errno, e);
+            if (e.errno !== 0) {
+              finished = true; // an error is the request's last reply: nothing stale follows
+              throw new NetlinkError(op, e.errno, e);
+            }
             if (!dump) {
               finished = true;
               return;
             }
             // An ACK inside a dump (NLM_F_ACK on a dump request): the DONE still follows.
           } else if (h.type === NLMSG_DONE) {
-            if (h.len >= NLMSG_HDRLEN + 4) {
-              const err = -dv.getInt32(off + NLMSG_HDRLEN, HOST_LE);
-              if (err > 0) throw new NetlinkError(op, err, readError(dv, off, h.len, h.flags));
-            }
             finished = true;
+            const d = readDone(dv, off, h.len, h.flags);
+            if (d.errno !== 0) throw new NetlinkError(op, d.errno, d);
             return;
           } else if (h.type === NLMSG_OVERRUN) {
             throw new NetlinkError(op, ENOBUFS);
@@ -334,6 +335,58 @@ export class NetlinkSocket {
         }
       }
       finished = true;
+    } finally {
+      this.#busy = false;
+      if (!finished) this.#reopen();
+    }
+  }
+
+  /**
+   * Collects the error replies of a batch of `count` requests numbered `first`.. that were sent
+   * WITHOUT `NLM_F_ACK`: a request that succeeded sends nothing back. The kernel handles a
+   * ctnetlink batch inside `sendto`, so every error reply is already queued when this runs:
+   * it reads without waiting until the queue is empty, calls `onError` for each failure and
+   * returns how many there were. Throws {@link SyscallError} `ENOBUFS` if replies were dropped
+   * (then the outcomes of the batch are unknown, never assumed successful).
+   */
+  drainErrors(first: number, count: number, op: string, onError: (o: BatchOutcome) => void): number {
+    this.#enter(op);
+    let finished = false;
+    let errors = 0;
+    try {
+      for (;;) {
+        let n: number;
+        try {
+          n = this.#recv(false);
+        } catch (e) {
+          if (e instanceof SyscallError && e.errno === ENOBUFS) {
+            throw new SyscallError("recvfrom", ENOBUFS, `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`);
+          }
+          throw e;
+        }
+        if (n < 0) break; // EAGAIN: nothing more queued
+        const dv = this.#dv;
+        let off = 0;
+        while (off < n) {
+          const h = readHeader(dv, off, n);
+          const idx = (h.seq - first) >>> 0;
+          if (idx >= count) {
+            throw new RangeError(`${op}: reply sequence number ${h.seq} is not one of the batch ${first}..${first + count - 1}`);
+          }
+          if (h.type === NLMSG_ERROR) {
+            const e = readError(dv, off, h.len, h.flags);
+            if (e.errno !== 0) {
+              const o: BatchOutcome = { seq: h.seq, errno: e.errno };
+              if (e.message !== undefined) o.message = e.message;
+              errors++;
+              onError(o);
+            }
+          }
+          off += NLMSG_ALIGN(h.len);
+        }
+      }
+      finished = true;
+      return errors;
     } finally {
       this.#busy = false;
       if (!finished) this.#reopen();

@@ -1,0 +1,118 @@
+/**
+ * Whole-table benchmark, run inside a throwaway network namespace (bench/run.mjs starts it):
+ * fills N entries, then times nfct and conntrack(8) on the same table, side by side:
+ * dump, count, delete by a filter the kernel cannot express (CIDR), delete by one it can
+ * (protocol; nfct's kernel path and its dump path), delete everything one by one, flush.
+ * Before each conntrack run the table is refilled to the same state nfct found.
+ *
+ * Usage (inside a netns): deno run -A bench/table.ts N   |   bun bench/table.ts N
+ * Prints one line `RESULT {json}`.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { Conntrack, type Filter, type Flow } from "../mod.ts";
+
+const N = Number(process.argv[2] ?? 100000);
+const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
+const self = (process.argv[1] ?? "").replace(/table\.ts$/, "_dump_rss.ts");
+
+using ct = Conntrack.open();
+if (ct.count() !== 0) throw new Error("the table is not empty: run this in a throwaway netns (node bench/run.mjs)");
+
+/** Entry i: 60% UDP, 30% TCP, 10% ICMP; odd i go to 192.0.2.1, even to 198.51.100.1. */
+function flow(i: number): Flow {
+  const src = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const dst = i & 1 ? "192.0.2.1" : "198.51.100.1";
+  const k = i % 10;
+  if (k < 6) return { family: "ipv4", proto: "udp", orig: { src, dst, sport: 1024 + (i % 50000), dport: 53 }, timeout: 900 } as Flow;
+  if (k < 9) return { family: "ipv4", proto: "tcp", orig: { src, dst, sport: 1024 + (i % 50000), dport: 443 }, timeout: 900, tcp: { state: "ESTABLISHED" } } as Flow;
+  return { family: "ipv4", proto: "icmp", orig: { src, dst, type: 8, code: 0, id: i & 0xffff }, timeout: 900 } as Flow;
+}
+function* flows(pred: (i: number) => boolean = () => true): Generator<Flow> {
+  for (let i = 0; i < N; i++) if (pred(i)) yield flow(i);
+}
+const isUdp = (i: number) => i % 10 < 6;
+const isEven = (i: number) => (i & 1) === 0;
+
+function time<T>(f: () => T): { value: T; s: number } {
+  const t = performance.now();
+  const value = f();
+  return { value, s: (performance.now() - t) / 1000 };
+}
+function cli(args: string[]): number {
+  return time(() => {
+    const r = spawnSync("sh", ["-c", `conntrack ${args.join(" ")} >/dev/null 2>&1`]);
+    if (r.status !== 0 && !args.includes("-D")) throw new Error(`conntrack ${args.join(" ")} failed`);
+  }).s;
+}
+function refill(pred?: (i: number) => boolean, expect = N): void {
+  const r = ct.createMany(flows(pred));
+  if (r.failed.length) throw r.failed[0].error;
+  if (ct.count() !== expect) throw new Error(`refill: table has ${ct.count()} entries, expected ${expect}`);
+}
+function countWhere(pred: (i: number) => boolean): number {
+  let n = 0;
+  for (let i = 0; i < N; i++) if (pred(i)) n++;
+  return n;
+}
+
+const ops: Record<string, { entries: number; nfct: number; conntrack?: number; note?: string }> = {};
+
+// fill
+const fill = time(() => ct.createMany(flows()));
+if (fill.value.failed.length) throw fill.value.failed[0].error;
+ops.fill = { entries: N, nfct: fill.s };
+
+// dump: in a fresh child process, for a clean peak-RSS figure; then conntrack -L
+const child = JSON.parse(execFileSync(process.execPath, runtime === "deno" ? ["run", "-A", self] : [self], { encoding: "utf8" }));
+if (child.entries !== N) throw new Error(`dump saw ${child.entries} of ${N}`);
+ops.dump = { entries: N, nfct: child.seconds, conntrack: cli(["-L"]) };
+const dumpInProcess = time(() => {
+  let n = 0;
+  for (const _ of ct.dump()) n++;
+  return n;
+});
+ops["dump (in this process)"] = { entries: dumpInProcess.value, nfct: dumpInProcess.s };
+
+// count
+ops.count = { entries: N, nfct: time(() => ct.count()).s, conntrack: cli(["-C"]) };
+
+// delete by CIDR (userspace filter): half the table
+const cidr: Filter = { dst: "198.51.100.0/24" };
+const nEven = countWhere(isEven);
+const dCidr = time(() => ct.flush(cidr));
+if (dCidr.value !== nEven) throw new Error(`CIDR delete removed ${dCidr.value}, expected ${nEven}`);
+refill(isEven);
+ops["delete dst CIDR (userspace filter)"] = { entries: nEven, nfct: dCidr.s, conntrack: cli(["-D", "-d", "198.51.100.0/24"]) };
+refill(isEven);
+
+// delete by protocol (kernel filter): 60% of the table, both nfct paths
+const nUdp = countWhere(isUdp);
+ct.flushCapabilities(); // probed once per client; not part of the timing
+const dUdpKernel = time(() => ct.flush({ proto: "udp" }, { via: "kernel" }));
+if (dUdpKernel.value !== nUdp) throw new Error(`kernel UDP flush removed ${dUdpKernel.value}, expected ${nUdp}`);
+refill(isUdp);
+const dUdpDump = time(() => ct.flush({ proto: "udp" }, { via: "dump" }));
+if (dUdpDump.value !== nUdp) throw new Error(`dump UDP delete removed ${dUdpDump.value}, expected ${nUdp}`);
+refill(isUdp);
+const cliUdp = cli(["-D", "-p", "udp"]);
+refill(isUdp);
+ops["delete udp (kernel filter)"] = { entries: nUdp, nfct: dUdpKernel.s, conntrack: cliUdp };
+ops["delete udp (dump + deleteMany)"] = { entries: nUdp, nfct: dUdpDump.s, conntrack: cliUdp };
+
+// delete everything one by one: dump + deleteMany vs conntrack -D
+const dAll = time(() => ct.flush(undefined, { via: "dump" }));
+if (dAll.value !== N) throw new Error(`delete all removed ${dAll.value}`);
+refill();
+ops["delete all (dump + deleteMany)"] = { entries: N, nfct: dAll.s, conntrack: cli(["-D"]) };
+refill();
+
+// flush
+const fl = time(() => ct.flush());
+refill();
+ops["flush"] = { entries: N, nfct: fl.s, conntrack: cli(["-F"]) };
+
+const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
+const version = runtime === "bun" ? (globalThis as unknown as { Bun: { version: string } }).Bun.version : (globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno;
+console.log("RESULT " + JSON.stringify({ runtime, version, kernel, entries: N, dumpPeakRss: child.peakRss, ops }));
