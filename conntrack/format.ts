@@ -27,7 +27,6 @@
  * @module
  */
 import type { Flow } from "./flow.ts";
-import { statusBits } from "./status.ts";
 import * as S from "./status.ts";
 import { protoNumber, type Tuple } from "./tuple.ts";
 
@@ -76,7 +75,9 @@ const SCTP_NAMES = [
   "NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED", "SHUTDOWN_SENT",
   "SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT", "HEARTBEAT_ACKED",
 ] as const;
-const DCCP_MAX = 10; // DCCP_CONNTRACK_MAX
+const DCCP_NAMES = [
+  "NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT", "IGNORE", "INVALID",
+] as const;
 
 // l3proto2str / proto2str: everything else is "unknown".
 const L4_NAMES: Record<number, string> = {
@@ -160,7 +161,7 @@ export function formatFlow(flow: Flow, options: FormatOptions = {}): string {
   if (options.save) return formatSave(flow, options.event);
   if (options.xml) return formatXml(flow, options);
   const p = protoNumber(flow.proto);
-  const status = flow.status === undefined ? undefined : statusBits(flow.status);
+  const status = flow.status === undefined ? undefined : S.statusBits(flow.status);
   let s = "";
   if (options.event) {
     if (options.timestamp) s += eventStamp(options.now);
@@ -182,8 +183,9 @@ export function formatFlow(flow: Flow, options: FormatOptions = {}): string {
   }
   if (flow.dccp?.state !== undefined) {
     // libnetfilter_conntrack prints a DCCP state with the SCTP names (bounded by DCCP's count).
-    const i = stateIndex(["NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT", "IGNORE", "INVALID"], flow.dccp.state);
-    s += `${(i >= 0 && i < DCCP_MAX ? SCTP_NAMES[i] : undefined) ?? "NONE"} `;
+    // (Not observable on Linux 6.16+, which no longer tracks DCCP.)
+    const i = stateIndex(DCCP_NAMES, flow.dccp.state);
+    s += `${(i >= 0 && i < DCCP_NAMES.length ? SCTP_NAMES[i] : undefined) ?? "NONE"} `;
   }
   s += addresses(flow.orig) + l4(flow.orig, p);
   if (flow.orig.zone !== undefined) s += `zone-orig=${flow.orig.zone} `;
@@ -243,7 +245,7 @@ function formatSave(flow: Flow, event: FormatOptions["event"]): string {
   else parts.push("-A");
   if (flow.timeout !== undefined) parts.push("-t", String(flow.timeout));
   if (flow.status !== undefined) {
-    const v = statusBits(flow.status);
+    const v = S.statusBits(flow.status);
     const names = SAVE_STATUS.filter(([bit]) => v & bit).map(([, n]) => n);
     parts.push("-u", names.length ? names.join(",") : "UNSET");
   }
@@ -252,7 +254,7 @@ function formatSave(flow: Flow, event: FormatOptions["event"]): string {
   if (flow.orig.zone !== undefined) parts.push("--orig-zone", String(flow.orig.zone));
   if (flow.reply.zone !== undefined) parts.push("--reply-zone", String(flow.reply.zone));
   // libnetfilter_conntrack's NFCT_GOPT_IS_DNAT/IS_SNAT know IPv4 only.
-  const status = flow.status === undefined ? 0 : statusBits(flow.status);
+  const status = flow.status === undefined ? 0 : S.statusBits(flow.status);
   const v4 = flow.family === "ipv4";
   const dnat = v4 && (status & S.IPS_DST_NAT_DONE) !== 0 && flow.reply.src !== flow.orig.dst;
   const snat = v4 && (status & S.IPS_SRC_NAT_DONE) !== 0 && flow.reply.dst !== flow.orig.src;
@@ -328,7 +330,7 @@ function formatXml(flow: Flow, options: FormatOptions): string {
   const p = protoNumber(flow.proto);
   let s = options.event ? `<flow type="${options.event}">` : "<flow>";
   s += xmlTuple(flow, flow.orig, "original", p) + xmlTuple(flow, flow.reply, "reply", p);
-  const status = flow.status === undefined ? undefined : statusBits(flow.status);
+  const status = flow.status === undefined ? undefined : S.statusBits(flow.status);
   const ts = flow.timestamp;
   const independent = flow.tcp?.state !== undefined || flow.sctp?.state !== undefined ||
     flow.dccp?.state !== undefined || flow.timeout !== undefined || flow.mark !== undefined ||
@@ -336,10 +338,13 @@ function formatXml(flow: Flow, options: FormatOptions): string {
     status !== undefined || flow.id !== undefined || flow.labels !== undefined || ts !== undefined;
   if (independent) s += '<meta direction="independent">';
   // snprintf_xml.c names every protocol's state with the TCP table.
-  for (const [st, names] of [[flow.tcp?.state, TCP_NAMES], [flow.sctp?.state, SCTP_NAMES], [flow.dccp?.state, undefined]] as const) {
-    if (st === undefined) continue;
-    const i = names ? stateIndex(names, st) : stateIndex(["NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT", "IGNORE", "INVALID"], st);
-    s += `<state>${TCP_NAMES[i] ?? "NONE"}</state>`;
+  const states: [string | undefined, readonly string[]][] = [
+    [flow.tcp?.state, TCP_NAMES],
+    [flow.sctp?.state, SCTP_NAMES],
+    [flow.dccp?.state, DCCP_NAMES],
+  ];
+  for (const [st, names] of states) {
+    if (st !== undefined) s += `<state>${TCP_NAMES[stateIndex(names, st)] ?? "NONE"}</state>`;
   }
   if (flow.timeout !== undefined) s += `<timeout>${flow.timeout}</timeout>`;
   if (flow.mark !== undefined) s += `<mark>${flow.mark}</mark>`;

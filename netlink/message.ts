@@ -136,6 +136,7 @@ export function readError(dv: DataView, off: number, len: number, flags: number)
     throw new RangeError(`Cannot read netlink error message: ${len} bytes is shorter than struct nlmsgerr`);
   }
   const error = dv.getInt32(off + NLMSG_HDRLEN, HOST_LE);
+  if (error > 0) throw new RangeError(`Cannot read netlink error message: error ${error} is not a negative errno`);
   const reqOff = off + NLMSG_HDRLEN + 4;
   const request: MessageHeader = {
     len: dv.getUint32(reqOff, HOST_LE),

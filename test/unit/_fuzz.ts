@@ -240,8 +240,9 @@ class ReplayTransport implements Transport {
     this.#i = 0;
   }
   send(): void {}
-  recv(buf: Uint8Array): number {
+  recv(buf: Uint8Array, wait: boolean): number {
     const d = this.grams[this.#i++];
+    if (!d && !wait) return -1;
     if (!d) throw new ScriptExhausted("replay: nothing more queued");
     buf.set(d.subarray(0, Math.min(d.length, buf.length)));
     return d.length;
@@ -394,7 +395,7 @@ export class Fuzzer {
         const { dv, off } = this.#embed(m);
         const flags = m.length >= 8 ? new DataView(m.buffer).getUint16(6, HOST_LE) : rng.below(0x10000);
         const e = done ? readDone(dv, off, m.length, flags) : readError(dv, off, m.length, flags);
-        if (!Number.isInteger(e.errno) || Object.is(e.errno, -0)) throw new Error(`decoded errno ${e.errno}`);
+        if (!Number.isInteger(e.errno) || e.errno < 0 || Object.is(e.errno, -0)) throw new Error(`decoded errno ${e.errno}`);
         if (e.offset !== undefined && !Number.isInteger(e.offset)) throw new Error(`decoded offset ${e.offset}`);
       };
     } else if (r < 90) {
@@ -417,18 +418,28 @@ export class Fuzzer {
         }
       };
     } else {
-      target = "NetlinkSocket.drainBatch";
       const grams = rng.below(2) ? this.#batch.slice() : [datagram(...this.#batch)];
       const k = rng.below(grams.length);
       grams[k] = mutate(rng, grams[k], this.#donors);
       input = grams;
       allowed = (e) => e instanceof RangeError || e instanceof ScriptExhausted;
-      run = () => {
+      target = rng.below(2) ? "NetlinkSocket.drainBatch" : "NetlinkSocket.drainErrors";
+      if (target === "NetlinkSocket.drainErrors") {
+        run = () => {
+          this.#t.load(input);
+          let errors = 0;
+          const n = this.#sock.drainErrors(SEQ, 3, "Cannot fuzz", (o) => {
+            errors++;
+            if (!Number.isInteger(o.errno) || o.errno <= 0) throw new Error(`error outcome with errno ${o.errno}`);
+          });
+          if (n !== errors) throw new Error(`drainErrors counted ${n} errors but reported ${errors}`);
+        };
+      } else run = () => {
         this.#t.load(input);
         let outcomes = 0;
         this.#sock.drainBatch(SEQ, 3, "Cannot fuzz", (o) => {
           outcomes++;
-          if (!Number.isInteger(o.errno) || Object.is(o.errno, -0)) throw new Error(`outcome errno ${o.errno}`);
+          if (!Number.isInteger(o.errno) || o.errno < 0 || Object.is(o.errno, -0)) throw new Error(`outcome errno ${o.errno}`);
         });
         if (outcomes < 3) throw new Error(`drainBatch returned after ${outcomes} of 3 outcomes`);
       };

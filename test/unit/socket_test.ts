@@ -268,6 +268,20 @@ test("drainBatch() turns ENOBUFS into SyscallError ENOBUFS naming how many outco
   assert.equal(opened[0].closed, true);
 });
 
+test("drainErrors() reports only failures, stops when nothing more is queued, and maps ENOBUFS", () => {
+  const { sock, t } = scriptedSocket((t) => t.push(real(BATCH[0]), (t) => reseq(BATCH[1], t.lastRequest().header.seq + 1)));
+  const first = request(sock, CT_NEW, 0);
+  sock.nextSeq(2);
+  const got: BatchOutcome[] = [];
+  assert.equal(sock.drainErrors(first, 3, "Cannot delete flows", (o) => got.push(o)), 1);
+  assert.deepEqual(got, [{ seq: first + 1, errno: 2 }]);
+  assert.equal(t.recvCalls, 3, "read until the queue was empty, without waiting");
+
+  t.failNextRecvWithENOBUFS();
+  assert.throws(() => sock.drainErrors(first, 3, "Cannot delete flows", () => {}), (e: unknown) =>
+    e instanceof SyscallError && e.code === "ENOBUFS" && e.message.startsWith("Cannot delete flows: "));
+});
+
 test("replies() refuses a second reader while a dump is being read on the same socket", () => {
   const { sock } = scriptedSocket((t) => t.push(...FLOWS.map(real)));
   const seq = request(sock, CT_GET, NLM_F_DUMP);
