@@ -54,7 +54,9 @@ export type {
   TcpState,
   Timestamp,
 } from "./conntrack/flow.ts";
-export { decodeFlow, FlowDecoder } from "./conntrack/flow.ts";
+export { decodeFlow, encodeFlow, type FlowPurpose, FlowDecoder, validateFlow, writeNfgenmsg } from "./conntrack/flow.ts";
+/** Low-level wire codec, for tools that build or parse ctnetlink messages themselves. */
+export { AttributeReader, MessageBuilder } from "./netlink/attribute.ts";
 export type { MasterTuple, Proto, ProtoName, Tuple } from "./conntrack/tuple.ts";
 export { invertTuple, protoName, protoNumber } from "./conntrack/tuple.ts";
 export { compileFilter, type Filter, type TupleFilter } from "./conntrack/filter.ts";
