@@ -67,3 +67,30 @@ export { NetlinkError } from "./netlink/errors.ts";
 export { SyscallError } from "./ffi/errno.ts";
 export type { Transport } from "./netlink/socket.ts";
 export { formatFlow, type FormatOptions, type LabelMap, parseConnlabelConf, XML_FOOTER, XML_HEADER } from "./conntrack/format.ts";
+export {
+  type ConntrackEvent,
+  decodeEvent,
+  EVENT_GROUPS,
+  type EventOptions,
+  EventStream,
+  type EventType,
+  type ExpectEvent,
+  type ExpectEventType,
+  type FlowEvent,
+  type FlowEventType,
+  type OverrunEvent,
+  type ResyncEvent,
+} from "./conntrack/events.ts";
+export {
+  decodeExpect,
+  encodeExpect,
+  type ExpectCpuStats,
+  ExpectDecoder,
+  type Expectation,
+  type ExpectFilter,
+  type ExpectFlag,
+  EXPECT_FLAGS,
+  type ExpectKey,
+  type ExpectNat,
+} from "./conntrack/expect.ts";
+export type { Netns } from "./netlink/netns.ts";

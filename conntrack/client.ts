@@ -24,6 +24,7 @@ import {
   NetlinkSocket,
   type TransportFactory,
 } from "../netlink/socket.ts";
+import { type Netns, NetnsHandle } from "../netlink/netns.ts";
 import * as C from "./constants.ts";
 import { type CompiledFilter, compileFilter, type Filter } from "./filter.ts";
 import { IPS_ASSURED } from "./status.ts";
@@ -31,6 +32,19 @@ import { readFileSync } from "node:fs";
 import { encodeFlow, familyNumber, type Flow, FlowDecoder, validateFlow, writeNfgenmsg } from "./flow.ts";
 import { type CpuStats, decodeCpuStats, decodeGlobalStats, type GlobalStats } from "./stats.ts";
 import type { Proto, Tuple } from "./tuple.ts";
+import {
+  createExpectation,
+  deleteExpectation,
+  dumpExpectations,
+  type ExpectCpuStats,
+  type Expectation,
+  type ExpectFilter,
+  type ExpectKey,
+  expectationStats,
+  flushExpectations,
+  getExpectation,
+} from "./expect.ts";
+import { type EventOptions, EventStream, openEventStream } from "./events.ts";
 
 /** What identifies an entry: its protocol and original (or reply) tuple, and optionally zone and id. */
 export interface FlowKey {
@@ -50,6 +64,16 @@ export interface DumpOptions {
    * kernel-side filtering: a kernel that cannot express part of a filter sends extra flows.
    */
   kernelFilterOnly?: boolean;
+  /**
+   * Zero the counters of the flows returned, atomically per flow (`conntrack -L -z`,
+   * `IPCTNL_MSG_CT_GET_CTRZERO`): each flow carries the packets/bytes counted up to the moment
+   * they were reset. Without a filter this is the kernel's own dump-and-zero of the whole
+   * table; with one, the table is dumped unchanged and each matching flow is then read and
+   * zeroed by its tuple, so entries that do not match are never zeroed (conntrack(8) refuses
+   * `-z` with a filter for that reason). Counters exist only with
+   * `net.netfilter.nf_conntrack_acct=1`.
+   */
+  zero?: boolean;
 }
 
 /** Options of {@link Conntrack.flush}. */
@@ -67,6 +91,13 @@ export interface OpenOptions {
   receiveBufferSize?: number;
   /** Replaces the kernel socket (tests use a scripted transport). */
   transport?: TransportFactory;
+  /**
+   * Network namespace whose table to manage: `"/run/netns/NAME"` (or any namespace file), a
+   * pid (that process's namespace), or `{ fd }` (an open namespace fd, borrowed). Default: the
+   * calling thread's. Every socket the client opens is created there; see {@link Netns}.
+   * Needs `CAP_SYS_ADMIN` to enter the namespace (`ip netns exec` needs the same).
+   */
+  netns?: Netns;
 }
 
 /** Outcome of a batch of deletes. `deleted + missing + failed.length` is the number asked. */
@@ -84,6 +115,7 @@ export interface CreateResult {
 }
 
 const ENOENT = 2;
+const ENOSPC = 28;
 /** nfgenmsg version 1: a flush honours the family (with 0 a family "filter" flushes everything). */
 const NFNETLINK_V1 = 1;
 
@@ -128,17 +160,31 @@ export class Conntrack {
   #dec = new FlowDecoder();
   #batchMax = 0;
 
-  private constructor(factory: TransportFactory) {
+  /** The namespace handle the client was opened with (event sockets are opened there too). */
+  #netns: NetnsHandle | undefined;
+
+  private constructor(factory: TransportFactory, netns?: NetnsHandle) {
     this.#factory = factory;
-    this.#sock = new NetlinkSocket(factory);
+    this.#netns = netns;
+    // The main socket owns the namespace handle: it is closed last (see close()).
+    this.#sock = new NetlinkSocket(factory, netns && (() => netns.close()));
   }
 
   /**
-   * Opens a ctnetlink socket in the calling process's network namespace.
+   * Opens a ctnetlink socket in the calling process's network namespace, or in `options.netns`
+   * (`{ netns: "/run/netns/a" }`, `{ netns: pid }`, `{ netns: { fd } }`): one process can
+   * hold clients for several namespaces at once, each seeing only its own table.
    * Needs `CAP_NET_ADMIN` there for anything but reading (run as root, or in `unshare -rn`).
    */
   static open(options: OpenOptions = {}): Conntrack {
     const opts: LibcTransportOptions = { receiveBufferSize: options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER };
+    if (options.netns !== undefined) {
+      if (options.transport) throw new TypeError("Cannot open: the netns and transport options exclude each other");
+      // Opened once: the main socket, the second one and any reopened socket all land there.
+      const ns = NetnsHandle.open(options.netns);
+      const nsOpts: LibcTransportOptions = { ...opts, netns: ns };
+      return new Conntrack(() => new LibcTransport(NETLINK_NETFILTER, nsOpts), ns);
+    }
     return new Conntrack(options.transport ?? (() => new LibcTransport(NETLINK_NETFILTER, opts)));
   }
 
@@ -179,6 +225,10 @@ export class Conntrack {
   *dump(filter?: Filter, options: DumpOptions = {}): Generator<Flow, void, void> {
     const cf = compileFilter(filter);
     const recheck = !cf.empty && !options.kernelFilterOnly;
+    if (options.zero) {
+      yield* this.#dumpAndZero(cf, recheck);
+      return;
+    }
     const sock = this.#socket();
     const dec = this.#dec;
     for (const fam of cf.families) {
@@ -197,8 +247,86 @@ export class Conntrack {
   }
 
   /** Collects {@link dump} into an array (`conntrack -L`). */
-  list(filter?: Filter): Flow[] {
-    return Array.from(this.dump(filter));
+  list(filter?: Filter, options?: DumpOptions): Flow[] {
+    return Array.from(this.dump(filter, options));
+  }
+
+  // --- Dump-and-zero, dying and unconfirmed lists -------------------------------------------
+
+  /** A whole-table dump of `msg` (`NLM_F_DUMP`, all families), decoded. */
+  *#dumpList(msg: number, op: string): Generator<Flow, void, void> {
+    const sock = this.#socket();
+    const seq = sock.nextSeq();
+    const b = this.#b.reset();
+    const at = b.begin(msgType(msg), NLM_F_REQUEST | NLM_F_DUMP, seq);
+    writeNfgenmsg(b, C.AF_UNSPEC);
+    b.end(at);
+    sock.send(b.bytes());
+    for (const r of sock.replies(seq, op, true)) yield this.#dec.decode(r.dv, r.offset, r.length);
+  }
+
+  /** See {@link DumpOptions.zero}. */
+  *#dumpAndZero(cf: CompiledFilter, recheck: boolean): Generator<Flow, void, void> {
+    const op = "Cannot dump and zero counters";
+    if (cf.empty) {
+      yield* this.#dumpList(C.IPCTNL_MSG_CT_GET_CTRZERO, op);
+      return;
+    }
+    const sock = this.#socket();
+    const dec = new FlowDecoder(); // the dump's own: its key offsets point into the dump datagram
+    let u8: Uint8Array = new Uint8Array(0);
+    let u8dv: DataView | undefined;
+    for (const fam of cf.families) {
+      const seq = sock.nextSeq();
+      const b = this.#b.reset();
+      const at = b.begin(msgType(C.IPCTNL_MSG_CT_GET), NLM_F_REQUEST | NLM_F_DUMP, seq);
+      writeNfgenmsg(b, fam);
+      cf.encode(b, fam);
+      b.end(at);
+      sock.send(b.bytes());
+      for (const r of sock.replies(seq, op, true)) {
+        const f = dec.decode(r.dv, r.offset, r.length);
+        if (recheck && !cf.match(f)) continue;
+        if (r.dv !== u8dv) {
+          u8dv = r.dv;
+          u8 = new Uint8Array(r.dv.buffer, r.dv.byteOffset, r.dv.byteLength);
+        }
+        // GET_CTRZERO of this one entry, by its tuple and zone, on the second socket.
+        const k = dec.key;
+        const aux = this.#socket();
+        const m = this.#begin(aux, C.IPCTNL_MSG_CT_GET_CTRZERO, NLM_F_ACK, r.dv.getUint8(r.offset + 16));
+        this.#b.rawFrom(u8, k.orig, k.origLen);
+        if (k.zone >= 0) this.#b.rawFrom(u8, k.zone, 8);
+        let z: Flow | undefined;
+        try {
+          z = this.#request(aux, m, op, (dv, o, l) => this.#dec.decode(dv, o, l))[0];
+        } catch (e) {
+          if (e instanceof NetlinkError && e.errno === ENOENT) continue; // gone meanwhile
+          throw e;
+        }
+        if (z) yield z;
+      }
+    }
+  }
+
+  /**
+   * Streams the entries on the dying list (`conntrack -L dying`, `IPCTNL_MSG_CT_GET_DYING`):
+   * entries already removed from the table whose destroy event could not be delivered to a
+   * reliable listener (one with `NETLINK_BROADCAST_ERROR` whose buffer is full); the kernel
+   * retries, and they still count in {@link count} until then. Their status includes `DYING`.
+   * Empty unless such a listener falls behind. Not filtered, not per family.
+   */
+  dying(): Generator<Flow, void, void> {
+    return this.#dumpList(C.IPCTNL_MSG_CT_GET_DYING, "Cannot dump dying flows");
+  }
+
+  /**
+   * Streams unconfirmed entries (`conntrack -L unconfirmed`, `IPCTNL_MSG_CT_GET_UNCONFIRMED`):
+   * entries created for a packet still traversing the stack, not yet in the table. Linux 6.1
+   * removed the list: there the kernel accepts the request and always answers with no entry.
+   */
+  unconfirmed(): Generator<Flow, void, void> {
+    return this.#dumpList(C.IPCTNL_MSG_CT_GET_UNCONFIRMED, "Cannot dump unconfirmed flows");
   }
 
   /** Looks one entry up by its tuple (`conntrack -G`); undefined when there is none. */
@@ -237,6 +365,54 @@ export class Conntrack {
     const at = this.#begin(sock, C.IPCTNL_MSG_CT_NEW, NLM_F_ACK, familyNumber(f.family));
     encodeFlow(this.#b, f, "update");
     this.#request(sock, at, "Cannot update flow");
+  }
+
+  // --- Label bits: --label-add / --label-del ------------------------------------------------
+
+  /**
+   * Sets label bits (0..127) on an entry and leaves its other bits as they are
+   * (`conntrack -U --label-add`). One request: `CTA_LABELS` = `bits`, `CTA_LABELS_MASK` = `bits`.
+   *
+   * The kernel stores labels only in entries created while the namespace had label storage
+   * switched on — by a ruleset that sets labels (nft `ct label set …`, iptables
+   * `-m connlabel --set`); otherwise it answers `ENOSPC`.
+   * @example
+   * ```ts
+   * ct.addLabels({ proto: "tcp", orig }, [1, 64]); // conntrack -U ... --label-add one,sixtyfour
+   * ```
+   */
+  addLabels(key: FlowKey, bits: readonly number[]): void {
+    this.#changeLabels(key, bits, bits, "Cannot add labels");
+  }
+
+  /**
+   * Clears label bits (0..127) of an entry and leaves its other bits as they are
+   * (`conntrack -U --label-del`): `CTA_LABELS` all zero, `CTA_LABELS_MASK` = `bits`.
+   * See {@link addLabels} for when the kernel has label storage.
+   */
+  delLabels(key: FlowKey, bits: readonly number[]): void {
+    this.#changeLabels(key, [], bits, "Cannot delete labels");
+  }
+
+  /** An update of only the label bits in `mask` (to their value in `labels`). */
+  #changeLabels(key: FlowKey, labels: readonly number[], mask: readonly number[], op: string): void {
+    // Only what identifies the entry: a whole Flow from a dump would also rewrite its mark, timeout...
+    const f = validateFlow({
+      family: key.family, proto: key.proto, orig: key.orig, reply: key.reply, zone: key.zone,
+      labels: [...labels], labelsMask: [...mask],
+    } as Partial<Flow> & Pick<Flow, "proto">, "update");
+    const sock = this.#socket();
+    const at = this.#begin(sock, C.IPCTNL_MSG_CT_NEW, NLM_F_ACK, familyNumber(f.family));
+    encodeFlow(this.#b, f, "update");
+    try {
+      this.#request(sock, at, op);
+    } catch (e) {
+      if (e instanceof NetlinkError && e.errno === ENOSPC) {
+        e.message += "; the entry has no label storage: it must be created while a rule that sets labels " +
+          "(nft `ct label set`, iptables `-m connlabel --set`) exists in its namespace";
+      }
+      throw e;
+    }
   }
 
   /**
@@ -555,10 +731,98 @@ export class Conntrack {
     return out;
   }
 
+  // --- Events (conntrack -E) ---
+
+  /** The netlink port id of the client's socket: events it causes carry it as `portId`. */
+  get portId(): number {
+    return this.#sock.portId;
+  }
+
+  /**
+   * Listens for events (`conntrack -E`): `new`, `update`, `destroy` of flows and
+   * `expectNew`/`expectDestroy` of expectations, on a socket of its own in the client's
+   * namespace (or `options.netns`). Returns an async iterator; waiting for events never blocks
+   * the event loop (Deno: poll() on another thread; Bun: a Worker). Stop it with `break`,
+   * `close()` or `options.signal`. When the kernel drops events (receive buffer full) the
+   * stream yields `{ type: "overrun", lost }` and goes on; with `resync: true` it then yields
+   * `{ type: "resync", flows }`, a fresh dump to rebuild from. See {@link EventOptions}.
+   *
+   * @example
+   * ```ts
+   * using ct = Conntrack.open();
+   * for await (const ev of ct.events({ types: ["new", "destroy"], filter: { proto: "tcp" } })) {
+   *   if (ev.type === "new" || ev.type === "destroy") console.log(ev.type, ev.flow.orig);
+   * }
+   * ```
+   */
+  events(options: EventOptions = {}): EventStream {
+    return openEventStream({ ...options, transportNetns: options.netns ?? this.#netns }, {
+      dump: (f) => this.dump(f),
+      dumpExpect: () => this.dumpExpect(),
+    });
+  }
+
+  // --- Expectations (conntrack -L/-G/-I/-D/-F expect) ---
+
+  /**
+   * Streams the expectation table (`conntrack -L expect`). `family` and `master` are filtered
+   * by the kernel, the rest in userspace (see {@link ExpectFilter}).
+   */
+  *dumpExpect(filter?: ExpectFilter): Generator<Expectation, void, void> {
+    yield* dumpExpectations(this.#socket(), this.#b, filter);
+  }
+
+  /** Collects {@link dumpExpect} into an array (`conntrack -L expect`). */
+  listExpect(filter?: ExpectFilter): Expectation[] {
+    return Array.from(this.dumpExpect(filter));
+  }
+
+  /** One expectation by its tuple (`conntrack -G expect`); undefined when there is none. */
+  getExpect(key: ExpectKey): Expectation | undefined {
+    return getExpectation(this.#socket(), this.#b, key);
+  }
+
+  /**
+   * Creates an expectation (`conntrack -I expect`): `master` (the master connection's original
+   * tuple and proto; it must exist and have a helper, e.g. created with `helper: "ftp"`),
+   * `proto`, `tuple`, `timeout`; `mask` defaults to exact. Throws {@link NetlinkError}
+   * `EEXIST` if it exists, `ENOENT` without the master, `EOPNOTSUPP` when the master has no helper.
+   */
+  createExpect(exp: Partial<Expectation> & Pick<Expectation, "proto" | "tuple" | "master">): void {
+    createExpectation(this.#socket(), this.#b, exp);
+  }
+
+  /**
+   * Deletes an expectation by its tuple (`conntrack -D expect`); given one with an `id` (as
+   * dumped), only that exact one. Throws {@link NetlinkError} `ENOENT` if there is none.
+   */
+  deleteExpect(key: ExpectKey): void {
+    deleteExpectation(this.#socket(), this.#b, key);
+  }
+
+  /**
+   * Deletes every expectation (`conntrack -F expect`), or only those whose master uses
+   * `helper`; returns how many went (counted as before minus after: exact unless others change
+   * the table meanwhile).
+   */
+  flushExpect(helper?: string): number {
+    const before = this.listExpect().length;
+    flushExpectations(this.#socket(), this.#b, helper);
+    return Math.max(0, before - this.listExpect().length);
+  }
+
+  /** Per-CPU expectation statistics (`IPCTNL_MSG_EXP_GET_STATS_CPU`; conntrack-tools has no flag for it). */
+  expectStats(): ExpectCpuStats[] {
+    return expectationStats(this.#socket(), this.#b);
+  }
+
   /** Closes the sockets; idempotent. */
   close(): void {
-    this.#sock.close();
-    this.#aux?.close();
+    try {
+      this.#aux?.close();
+    } finally {
+      this.#sock.close(); // closes the namespace handle too, after every socket
+    }
   }
 
   [Symbol.dispose](): void {

@@ -219,3 +219,30 @@ export const IP_CT_TCP_FLAG_CLOSE_INIT = 0x04;
 export const IP_CT_TCP_FLAG_BE_LIBERAL = 0x08;
 export const IP_CT_TCP_FLAG_DATA_UNACKNOWLEDGED = 0x10;
 export const IP_CT_TCP_FLAG_MAXACK_SET = 0x20;
+
+// linux/netfilter/nfnetlink_conntrack.h: enum ctattr_expect
+export const CTA_EXPECT_MASTER = 1;
+export const CTA_EXPECT_TUPLE = 2;
+export const CTA_EXPECT_MASK = 3;
+export const CTA_EXPECT_TIMEOUT = 4;
+export const CTA_EXPECT_ID = 5;
+export const CTA_EXPECT_HELP_NAME = 6;
+export const CTA_EXPECT_ZONE = 7;
+export const CTA_EXPECT_FLAGS = 8;
+export const CTA_EXPECT_CLASS = 9;
+export const CTA_EXPECT_NAT = 10;
+export const CTA_EXPECT_FN = 11;
+
+// enum ctattr_expect_nat
+export const CTA_EXPECT_NAT_DIR = 1;
+export const CTA_EXPECT_NAT_TUPLE = 2;
+
+// enum ctattr_expect_stats
+export const CTA_STATS_EXP_NEW = 1;
+export const CTA_STATS_EXP_CREATE = 2;
+export const CTA_STATS_EXP_DELETE = 3;
+
+// linux/netfilter/nf_conntrack_common.h: expectation flags (CTA_EXPECT_FLAGS)
+export const NF_CT_EXPECT_PERMANENT = 0x1;
+export const NF_CT_EXPECT_INACTIVE = 0x2;
+export const NF_CT_EXPECT_USERSPACE = 0x4;

@@ -129,9 +129,16 @@ export interface Flow {
   counters?: { orig: Counter; reply: Counter };
   /** Timestamps (`net.netfilter.nf_conntrack_timestamp=1`). */
   timestamp?: Timestamp;
-  /** Set connlabel bits (`CTA_LABELS`), as bit numbers 0..127. */
+  /**
+   * Set connlabel bits (`CTA_LABELS`), as bit numbers 0..127. On update without
+   * {@link labelsMask} they replace all 128 bits (`[]` clears them).
+   */
   labels?: number[];
-  /** On update: which label bits to change (`CTA_LABELS_MASK`). */
+  /**
+   * On update: which label bits to change (`CTA_LABELS_MASK`); each is set to its value in
+   * {@link labels}, every other bit is kept. `labels: [1], labelsMask: [1, 5]` sets 1 and
+   * clears 5 (`--label-add` / `--label-del`; see `Conntrack.addLabels` / `delLabels`).
+   */
   labelsMask?: number[];
   /** Helper name (`CTA_HELP`). */
   helper?: string;

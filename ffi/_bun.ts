@@ -1,5 +1,5 @@
 /** Bun binding of {@link LIBC_SYMBOLS} through `bun:ffi`. @module */
-import { LIBC_PATH, LIBC_SYMBOLS, type CType, type RawLibc } from "./libc.ts";
+import { LIBC_PATH, LIBC_SYMBOLS, type CType, type RawLibc, type SymbolSpec } from "./libc.ts";
 
 // Bun's `usize` is u64; `i64_fast` returns a number when it fits (it always does for ssize_t
 // byte counts), so no BigInt is allocated per call.
@@ -15,6 +15,7 @@ const BUN_TYPE: Record<CType, string> = {
 interface BunFfi {
   dlopen(path: string, defs: Record<string, { args: string[]; returns: string }>): { symbols: Record<string, (...a: unknown[]) => unknown> };
   read: { i32(ptr: unknown, offset: number): number };
+  ptr(buf: Uint8Array): number;
 }
 
 /** Opens libc with `bun:ffi` and adapts it to {@link RawLibc}. */
@@ -22,7 +23,8 @@ export function openBunLibc(): RawLibc {
   // `import.meta.require` loads bun:ffi synchronously, and only when Bun is the runtime.
   const ffi = (import.meta as unknown as { require(id: string): BunFfi }).require("bun:ffi");
   const defs: Record<string, { args: string[]; returns: string }> = {};
-  for (const [name, spec] of Object.entries(LIBC_SYMBOLS)) {
+  for (const [name, spec] of Object.entries(LIBC_SYMBOLS) as [string, SymbolSpec][]) {
+    if (spec.nonblocking) continue; // Bun waits in a Worker instead (ffi/wait.ts)
     defs[name] = { args: spec.args.map((t) => BUN_TYPE[t]), returns: BUN_TYPE[spec.returns] };
   }
   // deno-lint-ignore no-explicit-any
@@ -39,6 +41,12 @@ export function openBunLibc(): RawLibc {
     getsockname: s.getsockname,
     poll: s.poll,
     close: s.close,
+    open: s.open,
+    setns: s.setns,
+    eventfd: s.eventfd,
+    read: s.read,
+    write: s.write,
+    addressOf: (buf) => BigInt(ffi.ptr(buf)),
     errno: () => read.i32(errnoPtr, 0),
   };
 }

@@ -1,5 +1,5 @@
 /** Deno binding of {@link LIBC_SYMBOLS} through `Deno.dlopen`. @module */
-import { LIBC_PATH, LIBC_SYMBOLS, type CType, type RawLibc } from "./libc.ts";
+import { LIBC_PATH, LIBC_SYMBOLS, type CType, type RawLibc, type SymbolSpec } from "./libc.ts";
 
 const DENO_TYPE: Record<CType, Deno.NativeType> = {
   i32: "i32",
@@ -13,8 +13,10 @@ const DENO_TYPE: Record<CType, Deno.NativeType> = {
 /** Opens libc with `Deno.dlopen` and adapts it to {@link RawLibc}. */
 export function openDenoLibc(): RawLibc {
   const defs: Record<string, Deno.ForeignFunction> = {};
-  for (const [name, spec] of Object.entries(LIBC_SYMBOLS)) {
+  for (const [name, spec] of Object.entries(LIBC_SYMBOLS) as [string, SymbolSpec][]) {
     defs[name] = { parameters: spec.args.map((t) => DENO_TYPE[t]), result: DENO_TYPE[spec.returns] };
+    if (spec.symbol) defs[name].name = spec.symbol;
+    if (spec.nonblocking) defs[name].nonblocking = true;
   }
   // deno-lint-ignore no-explicit-any
   const s = Deno.dlopen(LIBC_PATH, defs).symbols as any;
@@ -29,6 +31,13 @@ export function openDenoLibc(): RawLibc {
     getsockname: s.getsockname,
     poll: s.poll,
     close: s.close,
+    open: s.open,
+    setns: s.setns,
+    eventfd: s.eventfd,
+    read: (fd, buf, count) => Number(s.read(fd, buf, count)),
+    write: (fd, buf, count) => Number(s.write(fd, buf, count)),
+    pollWait: s.poll_wait,
+    addressOf: (buf) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf as Uint8Array<ArrayBuffer>))),
     // errno is thread-local; every call nfct makes runs on the JS thread, so the address is fixed.
     errno: () => errnoView.getInt32(),
   };

@@ -57,8 +57,14 @@ export function errnoText(errno: number): string {
   return ERRNO[errno]?.[1] ?? "unknown error";
 }
 
-/** What a user can do about an errno, when there is something. */
-export function errnoHint(errno: number): string {
+/** What a user can do about an errno (from `syscall`, when known), when there is something. */
+export function errnoHint(errno: number, syscall?: string): string {
+  if (syscall === "setns") {
+    if (errno === 1) return "need CAP_SYS_ADMIN over the namespace and in this one: run as root";
+    if (errno === 22) return "is it a network namespace (/run/netns/NAME, /proc/PID/ns/net)?";
+    if (errno === 9) return "the namespace file descriptor is not open";
+  }
+  if (syscall === "open") return "";
   if (errno === 1 || errno === 13) return "need CAP_NET_ADMIN: run as root or inside `unshare -rn`";
   if (errno === 93) return "is the nf_conntrack_netlink module loaded? (modprobe nf_conntrack_netlink)";
   return "";
@@ -76,7 +82,7 @@ export class SyscallError extends Error {
 
   constructor(syscall: string, errno: number, doing?: string, options?: ErrorOptions) {
     const code = errnoCode(errno);
-    const hint = errnoHint(errno);
+    const hint = errnoHint(errno, syscall);
     super(
       `${doing ? doing + ": " : ""}${syscall}() failed: ${code} (${errnoText(errno)})${hint ? "; " + hint : ""}`,
       options,

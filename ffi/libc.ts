@@ -16,6 +16,14 @@ export interface SymbolSpec {
   readonly c: string;
   readonly args: readonly CType[];
   readonly returns: CType;
+  /** The C function to bind, when the entry's key is an alias (a second binding of it). */
+  readonly symbol?: string;
+  /**
+   * Deno only: run the call on another thread and return a Promise (`nonblocking: true`), so
+   * waiting in it never blocks the event loop. Bun has no such mode: it skips these entries and
+   * waits in a Worker instead (see ffi/wait.ts). errno cannot be read after such a call.
+   */
+  readonly nonblocking?: boolean;
 }
 
 /** The libc symbols nfct uses. */
@@ -49,7 +57,21 @@ export const LIBC_SYMBOLS = {
   },
   poll: { c: "int poll(struct pollfd *fds, nfds_t nfds, int timeout)", args: ["buffer", "usize", "i32"], returns: "i32" },
   close: { c: "int close(int fd)", args: ["i32"], returns: "i32" },
+  // Variadic in C; nfct never passes O_CREAT/O_TMPFILE, so the mode argument is never read.
+  open: { c: "int open(const char *path, int flags, ...)", args: ["buffer", "i32"], returns: "i32" },
+  setns: { c: "int setns(int fd, int nstype)", args: ["i32", "i32"], returns: "i32" },
   __errno_location: { c: "int *__errno_location(void)", args: [], returns: "pointer" },
+  // Waiting for events (ffi/wait.ts): an eventfd wakes a thread blocked in poll().
+  eventfd: { c: "int eventfd(unsigned int initval, int flags)", args: ["u32", "i32"], returns: "i32" },
+  read: { c: "ssize_t read(int fd, void *buf, size_t count)", args: ["i32", "buffer", "usize"], returns: "isize" },
+  write: { c: "ssize_t write(int fd, const void *buf, size_t count)", args: ["i32", "buffer", "usize"], returns: "isize" },
+  poll_wait: {
+    c: "int poll(struct pollfd *fds, nfds_t nfds, int timeout), on another thread",
+    symbol: "poll",
+    args: ["buffer", "usize", "i32"],
+    returns: "i32",
+    nonblocking: true,
+  },
 } as const satisfies Record<string, SymbolSpec>;
 
 /** Names of the libc symbols nfct binds. */
@@ -66,6 +88,19 @@ export interface RawLibc {
   getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
   poll(fds: Uint8Array, nfds: number, timeout: number): number;
   close(fd: number): number;
+  /** `path` is a NUL-terminated byte string. */
+  open(path: Uint8Array, flags: number): number;
+  setns(fd: number, nstype: number): number;
+  eventfd(initval: number, flags: number): number;
+  read(fd: number, buf: Uint8Array, count: number): number;
+  write(fd: number, buf: Uint8Array, count: number): number;
+  /**
+   * Deno only: `poll()` on another thread; resolves with its result (-1 on failure, errno not
+   * readable). Undefined on Bun, which waits in a Worker (ffi/wait.ts).
+   */
+  pollWait?: (fds: Uint8Array, nfds: number, timeout: number) => Promise<number>;
+  /** The address of `buf`'s first byte, to embed in a struct (`struct sock_fprog`). */
+  addressOf(buf: Uint8Array): bigint;
   /** The calling thread's `errno`, read through `__errno_location()`. */
   errno(): number;
 }

@@ -135,3 +135,86 @@ export function close(fd: number): void {
   const c = rawLibc();
   if (c.close(fd) < 0) fail(c, "close");
 }
+
+/** `open(2)` of `path` with `flags` (never `O_CREAT`); returns the new fd. */
+export function open(path: string, flags: number, doing?: string): number {
+  const c = rawLibc();
+  const bytes = new TextEncoder().encode(path + "\0");
+  if (bytes.indexOf(0) !== bytes.length - 1) throw new TypeError(`${doing ?? "Cannot open"}: the path contains a NUL byte`);
+  for (;;) {
+    const fd = c.open(bytes, flags);
+    if (fd >= 0) return fd;
+    const errno = c.errno();
+    if (errno !== EINTR) throw new SyscallError("open", errno, doing);
+  }
+}
+
+/** `setns(2)`: moves the calling thread into the namespace `fd` refers to. */
+export function setns(fd: number, nstype: number, doing?: string): void {
+  const c = rawLibc();
+  if (c.setns(fd, nstype) < 0) fail(c, "setns", doing);
+}
+
+// --- Events: socket filters, drop counters, eventfd (used by netlink/subscription.ts) ---
+
+/** `getsockopt(2)` into `val`; returns the length the kernel wrote. */
+export function getsockoptBytes(fd: number, level: number, name: number, val: Uint8Array): number {
+  const c = rawLibc();
+  const len = new Uint32Array([val.length]);
+  if (c.getsockopt(fd, level, name, val, new Uint8Array(len.buffer)) < 0) {
+    fail(c, "getsockopt", `Cannot read socket option ${level}/${name}`);
+  }
+  return len[0];
+}
+
+const SOL_SOCKET = 1;
+const SO_ATTACH_FILTER = 26;
+
+/**
+ * `setsockopt(SO_ATTACH_FILTER)` with a classic BPF program: `program` holds its
+ * `struct sock_filter` instructions (8 bytes each, host byte order). The kernel copies the
+ * program during the call, so `program` only has to live until this returns.
+ */
+export function attachSocketFilter(fd: number, program: Uint8Array): void {
+  const c = rawLibc();
+  if (program.length === 0 || program.length % 8 !== 0 || program.length / 8 > 4096) {
+    throw new RangeError(`Cannot attach socket filter: ${program.length} bytes is not 1..4096 instructions`);
+  }
+  // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (pointer at offset 8 on 64-bit)
+  const fprog = new Uint8Array(16);
+  const dv = new DataView(fprog.buffer);
+  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  dv.setUint16(0, program.length / 8, le);
+  dv.setBigUint64(8, c.addressOf(program), le);
+  if (c.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, 16) < 0) {
+    fail(c, "setsockopt", "Cannot attach socket filter (SO_ATTACH_FILTER)");
+  }
+}
+
+const EFD_NONBLOCK = 0o4000;
+const EFD_CLOEXEC = 0o2000000;
+
+/** `eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)`; returns the fd. */
+export function eventfd(): number {
+  const c = rawLibc();
+  const fd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) fail(c, "eventfd", "Cannot create an eventfd");
+  return fd;
+}
+
+const ONE = new Uint8Array(new BigUint64Array([1n]).buffer);
+
+/** Adds 1 to an eventfd's counter (wakes whoever polls it). */
+export function eventfdSignal(fd: number): void {
+  const c = rawLibc();
+  if (c.write(fd, ONE, 8) < 0) {
+    const errno = c.errno();
+    if (errno !== EAGAIN) throw new SyscallError("write", errno, "Cannot signal eventfd");
+  }
+}
+
+/** Resets an eventfd's counter (non-blocking read; nothing to read is fine). */
+export function eventfdClear(fd: number): void {
+  const c = rawLibc();
+  c.read(fd, new Uint8Array(8), 8);
+}

@@ -9,6 +9,7 @@
 import * as sys from "../ffi/syscalls.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { NetlinkError } from "./errors.ts";
+import { type Netns, NetnsHandle } from "./netns.ts";
 import {
   AF_NETLINK,
   HOST_LE,
@@ -59,6 +60,12 @@ export interface LibcTransportOptions {
   receiveBufferSize?: number;
   /** Multicast groups bitmask to bind to (events). */
   groups?: number;
+  /**
+   * Network namespace to create the socket in (see {@link Netns}); default: the caller's.
+   * A path or pid is opened for this one socket and closed again; pass a {@link NetnsHandle}
+   * to share one open namespace between many sockets (as {@link NetlinkSocket.open} does).
+   */
+  netns?: Netns | NetnsHandle;
 }
 
 /** A real `AF_NETLINK` socket through libc. */
@@ -72,7 +79,7 @@ export class LibcTransport implements Transport {
   })();
 
   constructor(protocol: number, options: LibcTransportOptions = {}) {
-    const fd = sys.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    const fd = LibcTransport.#socket(protocol, options.netns);
     try {
       const addr = new Uint8Array(12);
       const dv = new DataView(addr.buffer);
@@ -97,6 +104,19 @@ export class LibcTransport implements Transport {
       throw e;
     }
     this.#fd = fd;
+  }
+
+  /** `socket()`, in `netns` when given (the thread enters it only for that call). */
+  static #socket(protocol: number, netns: Netns | NetnsHandle | undefined): number {
+    const open = () => sys.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
+    if (netns === undefined) return open();
+    if (netns instanceof NetnsHandle) return netns.run(open);
+    const h = NetnsHandle.open(netns);
+    try {
+      return h.run(open);
+    } finally {
+      h.close();
+    }
   }
 
   send(buf: Uint8Array): void {
@@ -165,17 +185,37 @@ export class NetlinkSocket {
   #rx = new Uint8Array(RX_SIZE);
   #dv = new DataView(this.#rx.buffer);
   #busy = false;
+  #onClose: (() => void) | undefined;
 
-  /** Wraps a transport factory (the real one is {@link NetlinkSocket.open}). */
-  constructor(factory: TransportFactory) {
+  /**
+   * Wraps a transport factory (the real one is {@link NetlinkSocket.open}). `onClose` runs once
+   * when the socket is closed (or when opening its first transport fails).
+   */
+  constructor(factory: TransportFactory, onClose?: () => void) {
     this.#factory = factory;
-    this.#t = factory();
+    try {
+      this.#t = factory();
+    } catch (e) {
+      onClose?.();
+      throw e;
+    }
+    this.#onClose = onClose;
     this.#seq = (Date.now() / 1000) >>> 0;
   }
 
-  /** Opens a libc netlink socket of `protocol`. */
+  /**
+   * Opens a libc netlink socket of `protocol`. With `options.netns` as a path or pid, the
+   * namespace is opened once here and kept (and closed with the socket), so a socket reopened
+   * after an abandoned dump lands in the same namespace.
+   */
   static open(protocol: number, options: LibcTransportOptions = {}): NetlinkSocket {
-    return new NetlinkSocket(() => new LibcTransport(protocol, options));
+    const ns = options.netns;
+    if (ns === undefined || ns instanceof NetnsHandle) {
+      return new NetlinkSocket(() => new LibcTransport(protocol, options));
+    }
+    const h = NetnsHandle.open(ns);
+    const opts = { ...options, netns: h };
+    return new NetlinkSocket(() => new LibcTransport(protocol, opts), () => h.close());
   }
 
   get #transport(): Transport {
@@ -407,7 +447,13 @@ export class NetlinkSocket {
   close(): void {
     const t = this.#t;
     this.#t = undefined;
-    t?.close();
+    const done = this.#onClose;
+    this.#onClose = undefined;
+    try {
+      t?.close();
+    } finally {
+      done?.();
+    }
   }
 
   [Symbol.dispose](): void {

@@ -1,0 +1,383 @@
+/**
+ * Conntrack events (`conntrack -E`): {@link ConntrackEvent}, their decoding, and
+ * {@link EventStream}, the async iterator that delivers them.
+ *
+ * The kernel multicasts one message per event to the `NFNLGRP_CONNTRACK_*` groups a socket is
+ * bound to:
+ *
+ * | group | message | nlmsg_flags | event |
+ * |---|---|---|---|
+ * | `NFNLGRP_CONNTRACK_NEW` (1) | `IPCTNL_MSG_CT_NEW` | `NLM_F_CREATE\|NLM_F_EXCL` | `new` |
+ * | `NFNLGRP_CONNTRACK_UPDATE` (2) | `IPCTNL_MSG_CT_NEW` | 0 | `update` |
+ * | `NFNLGRP_CONNTRACK_DESTROY` (3) | `IPCTNL_MSG_CT_DELETE` | 0 | `destroy` |
+ * | `NFNLGRP_CONNTRACK_EXP_NEW` (4) | `IPCTNL_MSG_EXP_NEW` | `NLM_F_CREATE\|NLM_F_EXCL` | `expectNew` |
+ * | `NFNLGRP_CONNTRACK_EXP_DESTROY` (6) | `IPCTNL_MSG_EXP_DELETE` | 0 | `expectDestroy` |
+ *
+ * `nlmsg_pid` is the netlink port id of the process whose request caused the event (0 when
+ * packets did). An event carries what changed: tuples, id, status and timeout always; protocol
+ * info, helper, labels, NAT sequence adjustment only when they changed; the mark when it is set
+ * or changed; counters and `CTA_TIMESTAMP` only on `destroy` (with `nf_conntrack_acct` /
+ * `nf_conntrack_timestamp` on).
+ * @module
+ */
+import { SyscallError } from "../ffi/errno.ts";
+import {
+  NETLINK_NETFILTER,
+  NLM_F_CREATE,
+  NLMSG_ALIGN,
+  NLMSG_MIN_TYPE,
+  NLMSG_OVERRUN,
+  readHeader,
+} from "../netlink/message.ts";
+import type { Netns } from "../netlink/netns.ts";
+import { DEFAULT_RECEIVE_BUFFER, type LibcTransportOptions } from "../netlink/socket.ts";
+import { type EventSource, Subscription } from "../netlink/subscription.ts";
+import { compileEventFilter } from "./bpf.ts";
+import * as C from "./constants.ts";
+import { type ExpectDecoder as ExpectDecoderT, ExpectDecoder, type Expectation } from "./expect.ts";
+import { compileFilter, type Filter } from "./filter.ts";
+import { type Flow, FlowDecoder } from "./flow.ts";
+
+/** Flow event types. */
+export type FlowEventType = "new" | "update" | "destroy";
+/** Expectation event types. */
+export type ExpectEventType = "expectNew" | "expectDestroy";
+/** Event types one can subscribe to. */
+export type EventType = FlowEventType | ExpectEventType;
+
+/** Multicast group of each event type (linux/netfilter/nfnetlink.h). */
+export const EVENT_GROUPS: Readonly<Record<EventType, number>> = {
+  new: C.NFNLGRP_CONNTRACK_NEW,
+  update: C.NFNLGRP_CONNTRACK_UPDATE,
+  destroy: C.NFNLGRP_CONNTRACK_DESTROY,
+  expectNew: C.NFNLGRP_CONNTRACK_EXP_NEW,
+  expectDestroy: C.NFNLGRP_CONNTRACK_EXP_DESTROY,
+};
+
+interface EventBase {
+  /**
+   * When it happened, in nanoseconds since the epoch: the kernel's `CTA_TIMESTAMP` stop time
+   * when the event carries one (`destroy` with `net.netfilter.nf_conntrack_timestamp=1`), else
+   * the time nfct received it.
+   */
+  time: bigint;
+  /** True when {@link time} is the kernel's timestamp. */
+  kernelTime: boolean;
+  /** Netlink port id of the process whose request caused it (`nlmsg_pid`); 0 for packets. */
+  portId: number;
+}
+
+/** A flow was created, changed or destroyed. */
+export interface FlowEvent extends EventBase {
+  type: FlowEventType;
+  flow: Flow;
+}
+
+/** An expectation was created or destroyed. */
+export interface ExpectEvent extends EventBase {
+  type: ExpectEventType;
+  expectation: Expectation;
+}
+
+/**
+ * The kernel dropped events because the receive buffer was full (`ENOBUFS`, or drops seen in
+ * the socket's drop counter). Anything built from events is out of date: resync (see
+ * {@link EventOptions.resync}).
+ */
+export interface OverrunEvent {
+  type: "overrun";
+  /** How many events were dropped since the last report (`SK_MEMINFO_DROPS`), when known. */
+  lost?: number;
+  time: bigint;
+}
+
+/**
+ * A fresh copy of the table, taken after an overrun ({@link EventOptions.resync}): replace
+ * whatever was built from earlier events with it, then keep applying events (applying a `new`
+ * for a flow already present, or a `destroy` for one already gone, must be harmless).
+ */
+export interface ResyncEvent {
+  type: "resync";
+  /** Every flow matching the filter (present when flow events are subscribed). */
+  flows: Flow[];
+  /** Every expectation (present when expectation events are subscribed). */
+  expectations?: Expectation[];
+  time: bigint;
+}
+
+/** What an {@link EventStream} yields. */
+export type ConntrackEvent = FlowEvent | ExpectEvent | OverrunEvent | ResyncEvent;
+
+/** Options of `Conntrack.events()` / {@link openEventStream}. */
+export interface EventOptions {
+  /** Which events (multicast groups); default `["new", "update", "destroy"]`. */
+  types?: readonly EventType[];
+  /**
+   * Only flow events whose flow matches (expectation events are not filtered). Applied in the
+   * kernel by a socket BPF filter where it can be expressed, and always in userspace too, so the
+   * results are the same either way. A flow event only carries what changed (see the module
+   * doc), so e.g. `state` only matches events that carry protocol info.
+   */
+  filter?: Filter;
+  /** Attach the BPF filter (default true); false filters in userspace only. */
+  kernelFilter?: boolean;
+  /** Receive buffer in bytes (default 8 MiB; `SO_RCVBUFFORCE` when privileged, else capped by `rmem_max`). */
+  receiveBufferSize?: number;
+  /** `NETLINK_NO_ENOBUFS`: the kernel does not signal drops; nfct still reports them from the drop counter. */
+  noEnobufs?: boolean;
+  /**
+   * After an overrun, drop the stale queued events, dump the table (with the filter) and yield
+   * a {@link ResyncEvent} right after the {@link OverrunEvent}; then continue. Default false.
+   */
+  resync?: boolean;
+  /** Stops the stream (the iterator ends; no error). */
+  signal?: AbortSignal;
+  /** Network namespace to listen in (see `OpenOptions.netns`); default: the client's. */
+  netns?: Netns;
+}
+
+/** What a stream needs to resync: the client's dumps. */
+export interface ResyncClient {
+  dump(filter?: Filter): Iterable<Flow>;
+  dumpExpect(): Iterable<Expectation>;
+}
+
+/** The bind mask of `types`. @throws {TypeError} on an unknown type. */
+export function eventGroups(types: readonly EventType[]): number {
+  if (!Array.isArray(types) || types.length === 0) throw new TypeError("Invalid event types: expected a non-empty array");
+  let mask = 0;
+  for (const t of types) {
+    const g = EVENT_GROUPS[t as EventType];
+    if (g === undefined) throw new TypeError(`Invalid event type "${String(t)}": expected ${Object.keys(EVENT_GROUPS).join(", ")}`);
+    mask |= 1 << (g - 1);
+  }
+  return mask;
+}
+
+/** Now, in nanoseconds since the epoch (microsecond resolution). */
+export function nowNs(): bigint {
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
+}
+
+/**
+ * Decodes the event message at `offset` (its `nlmsghdr`); undefined for a message that is not
+ * an event. `received` is the time to report when the event has no kernel timestamp.
+ */
+export function decodeEvent(
+  dv: DataView,
+  offset: number,
+  length: number,
+  received: bigint,
+  flows: FlowDecoder = new FlowDecoder(),
+  expects: ExpectDecoderT = new ExpectDecoder(),
+): FlowEvent | ExpectEvent | undefined {
+  const h = readHeader(dv, offset, offset + length);
+  if (h.type < NLMSG_MIN_TYPE) return undefined;
+  const subsys = h.type >> 8, msg = h.type & 0xff;
+  if (subsys === C.NFNL_SUBSYS_CTNETLINK) {
+    let type: FlowEventType;
+    if (msg === C.IPCTNL_MSG_CT_NEW) type = h.flags & NLM_F_CREATE ? "new" : "update";
+    else if (msg === C.IPCTNL_MSG_CT_DELETE) type = "destroy";
+    else return undefined;
+    const flow = flows.decode(dv, offset, h.len);
+    const stop = flow.timestamp?.stop;
+    return { type, flow, time: stop ?? received, kernelTime: stop !== undefined, portId: h.pid };
+  }
+  if (subsys === C.NFNL_SUBSYS_CTNETLINK_EXP) {
+    let type: ExpectEventType;
+    if (msg === C.IPCTNL_MSG_EXP_NEW) type = "expectNew";
+    else if (msg === C.IPCTNL_MSG_EXP_DELETE) type = "expectDestroy";
+    else return undefined;
+    return { type, expectation: expects.decode(dv, offset, h.len), time: received, kernelTime: false, portId: h.pid };
+  }
+  return undefined;
+}
+
+const ENOBUFS = 105;
+const RX_SIZE = 64 * 1024;
+
+/**
+ * A stream of conntrack events: `for await (const ev of stream)`. Waiting never blocks the
+ * event loop (see ffi/wait.ts). Ends cleanly on `break`, {@link close}, or the abort signal.
+ */
+export class EventStream implements AsyncIterableIterator<ConntrackEvent>, AsyncDisposable {
+  #src: EventSource;
+  #gen: AsyncGenerator<ConntrackEvent, void, void>;
+  #closed = false;
+  #match: ((f: Flow) => boolean) | undefined;
+  #filter: Filter | undefined;
+  #resync: ResyncClient | undefined;
+  #flowTypes: boolean;
+  #expectTypes: boolean;
+  #drops: number | undefined;
+  #signal: AbortSignal | undefined;
+  #onAbort = () => this.close();
+
+  /**
+   * Wraps an event source (the real one is opened by {@link openEventStream}). `client` is used
+   * to resync when `options.resync` is set.
+   */
+  constructor(source: EventSource, options: EventOptions = {}, client?: ResyncClient) {
+    this.#src = source;
+    const types = options.types ?? ["new", "update", "destroy"];
+    this.#flowTypes = types.some((t) => t === "new" || t === "update" || t === "destroy");
+    this.#expectTypes = types.some((t) => t === "expectNew" || t === "expectDestroy");
+    const cf = compileFilter(options.filter);
+    this.#match = cf.empty ? undefined : (f) => cf.match(f);
+    this.#filter = options.filter;
+    if (options.resync) {
+      if (!client) throw new TypeError("Cannot resync events without a client to dump the table with");
+      this.#resync = client;
+    }
+    this.#drops = source.drops();
+    this.#gen = this.#run();
+    this.#signal = options.signal;
+    if (this.#signal?.aborted) this.close();
+    else this.#signal?.addEventListener("abort", this.#onAbort, { once: true });
+  }
+
+  /** The event socket's netlink port id. */
+  get portId(): number {
+    return this.#src.portId;
+  }
+
+  /** The receive buffer the kernel granted, in bytes. */
+  receiveBufferSize(): number {
+    return this.#src.receiveBufferSize();
+  }
+
+  next(): Promise<IteratorResult<ConntrackEvent, void>> {
+    return this.#gen.next();
+  }
+
+  return(): Promise<IteratorResult<ConntrackEvent, void>> {
+    this.close();
+    return this.#gen.return(undefined);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Stops the stream: a pending `next()` resolves `done`; the socket is closed. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#signal?.removeEventListener("abort", this.#onAbort);
+    this.#src.close(); // wakes a pending wait first, closes once it returned
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  /** Drops counted since the last report (and resets the baseline). */
+  #lost(): number | undefined {
+    const d = this.#src.drops();
+    if (d === undefined || this.#drops === undefined) return undefined;
+    const lost = (d - this.#drops) >>> 0;
+    this.#drops = d;
+    return lost;
+  }
+
+  async *#run(): AsyncGenerator<ConntrackEvent, void, void> {
+    const rx = new Uint8Array(RX_SIZE);
+    const dv = new DataView(rx.buffer);
+    const flows = new FlowDecoder();
+    const expects = new ExpectDecoder();
+    const src = this.#src;
+    try {
+      while (!this.#closed) {
+        let n: number;
+        try {
+          n = src.recv(rx);
+        } catch (e) {
+          if (e instanceof SyscallError && e.errno === ENOBUFS) {
+            yield* this.#overrun(this.#lost());
+            continue;
+          }
+          throw e;
+        }
+        if (n < 0) {
+          // The queue is empty. Were events dropped with no ENOBUFS (NETLINK_NO_ENOBUFS, or
+          // more drops while the socket was still marked congested)?
+          const lost = this.#lost();
+          if (lost) {
+            yield* this.#overrun(lost);
+            continue;
+          }
+          await src.wait();
+          continue;
+        }
+        if (n > rx.length) throw new RangeError(`Cannot read event: a ${n}-byte datagram did not fit the ${rx.length}-byte buffer`);
+        const received = nowNs();
+        let off = 0;
+        while (off < n && !this.#closed) {
+          const h = readHeader(dv, off, n);
+          const at = off;
+          off += NLMSG_ALIGN(h.len);
+          if (h.type === NLMSG_OVERRUN) {
+            yield* this.#overrun(this.#lost());
+            break;
+          }
+          const ev = decodeEvent(dv, at, h.len, received, flows, expects);
+          if (!ev) continue;
+          if ("flow" in ev && this.#match && !this.#match(ev.flow)) continue;
+          yield ev;
+        }
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  async *#overrun(lost: number | undefined): AsyncGenerator<ConntrackEvent, void, void> {
+    const ev: OverrunEvent = { type: "overrun", time: nowNs() };
+    if (lost !== undefined) ev.lost = lost;
+    yield ev;
+    if (!this.#resync || this.#closed) return;
+    // Events queued before the dump are older than it: drop them (the dump reflects them).
+    const rx = new Uint8Array(RX_SIZE);
+    for (let i = 0; i < 1 << 20; i++) {
+      try {
+        if (this.#src.recv(rx) < 0) break;
+      } catch (e) {
+        if (!(e instanceof SyscallError && e.errno === ENOBUFS)) throw e;
+      }
+    }
+    this.#lost(); // new baseline: anything dropped from here on is reported again
+    const r: ResyncEvent = { type: "resync", flows: [], time: nowNs() };
+    if (this.#flowTypes) r.flows = Array.from(this.#resync.dump(this.#filter));
+    if (this.#expectTypes) r.expectations = Array.from(this.#resync.dumpExpect());
+    yield r;
+  }
+}
+
+/** Options of {@link openEventStream}: {@link EventOptions} plus the socket's namespace handle. */
+export interface OpenEventOptions extends EventOptions {
+  /** The namespace as the transport takes it (a path, pid, `{ fd }` or an open handle). */
+  transportNetns?: LibcTransportOptions["netns"];
+}
+
+/**
+ * Opens an event socket subscribed to `options.types`, with the kernel filter attached, and
+ * returns its stream. `client` serves resyncs (it must see the same namespace).
+ */
+export function openEventStream(options: OpenEventOptions = {}, client?: ResyncClient): EventStream {
+  const groups = eventGroups(options.types ?? ["new", "update", "destroy"]);
+  const program = options.kernelFilter === false ? undefined : compileEventFilter(options.filter);
+  if (options.resync && !client) throw new TypeError("Cannot resync events without a client to dump the table with");
+  const src = Subscription.open(NETLINK_NETFILTER, {
+    groups,
+    receiveBufferSize: options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER,
+    noEnobufs: options.noEnobufs,
+    filter: program,
+    netns: options.transportNetns ?? options.netns,
+  });
+  try {
+    return new EventStream(src, options, client);
+  } catch (e) {
+    src.close();
+    throw e;
+  }
+}

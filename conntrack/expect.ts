@@ -1,0 +1,473 @@
+/**
+ * {@link Expectation}: a connection a helper (FTP, SIP, …) expects to see, and its codec
+ * (`IPCTNL_MSG_EXP_*` message bodies of subsystem `NFNL_SUBSYS_CTNETLINK_EXP`), plus the
+ * requests behind the client's `*Expect` verbs (`conntrack -L/-G/-I/-D/-F expect`).
+ *
+ * ```
+ * nlmsghdr | nfgenmsg { u8 family; u8 version; be16 res_id } | CTA_EXPECT_* attributes
+ *   CTA_EXPECT_MASTER     tuple   original tuple of the master connection
+ *   CTA_EXPECT_TUPLE      tuple   the expected connection's tuple
+ *   CTA_EXPECT_MASK       tuple   which bits of the tuple must match (src address and port)
+ *   CTA_EXPECT_TIMEOUT    be32    seconds left
+ *   CTA_EXPECT_ID         be32    id (a hash; stable while the expectation lives)
+ *   CTA_EXPECT_HELP_NAME  string  the master's helper
+ *   CTA_EXPECT_ZONE       be16    zone (requests only; dumps do not carry it)
+ *   CTA_EXPECT_FLAGS      be32    NF_CT_EXPECT_PERMANENT | INACTIVE | USERSPACE
+ *   CTA_EXPECT_CLASS      be32    the helper's expectation class
+ *   CTA_EXPECT_NAT        nested  CTA_EXPECT_NAT_DIR be32, CTA_EXPECT_NAT_TUPLE tuple
+ *   CTA_EXPECT_FN         string  name of the helper's expectfn (e.g. "nat-follow-master")
+ * ```
+ * @module
+ */
+import { AttributeReader, type MessageBuilder } from "../netlink/attribute.ts";
+import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_HDRLEN } from "../netlink/message.ts";
+import type { NetlinkSocket } from "../netlink/socket.ts";
+import { NetlinkError } from "../netlink/errors.ts";
+import type { Family } from "./address.ts";
+import * as C from "./constants.ts";
+import { compileFilter, type Filter } from "./filter.ts";
+import { familyNumber, type Flow, type RawAttribute, writeNfgenmsg } from "./flow.ts";
+import {
+  decodeTuple,
+  encodeTuple,
+  type MasterTuple,
+  type Proto,
+  protoName,
+  protoNumber,
+  type Tuple,
+  validateTuple,
+} from "./tuple.ts";
+
+/** Expectation flag bits (`CTA_EXPECT_FLAGS`, linux/netfilter/nf_conntrack_common.h). */
+export const EXPECT_FLAGS = {
+  /** Not removed when it is matched: expects any number of connections. */
+  PERMANENT: C.NF_CT_EXPECT_PERMANENT,
+  /** Not matched until activated. */
+  INACTIVE: C.NF_CT_EXPECT_INACTIVE,
+  /** Created from userspace (set by the kernel; ignored on create). */
+  USERSPACE: C.NF_CT_EXPECT_USERSPACE,
+} as const;
+/** An expectation flag name. */
+export type ExpectFlag = keyof typeof EXPECT_FLAGS;
+
+/** NAT of an expected connection (`CTA_EXPECT_NAT`). */
+export interface ExpectNat {
+  /** Direction (`CTA_EXPECT_NAT_DIR`): the master direction the NAT applies to. */
+  dir: "original" | "reply";
+  /** Saved address and port to map the expected connection to (`src`/`sport` are used). */
+  tuple: Tuple;
+}
+
+/** One expectation. Plain data. */
+export interface Expectation {
+  family: Family;
+  /** Layer-4 protocol of {@link tuple} and {@link mask}. */
+  proto: Proto;
+  /** Original tuple of the master connection, with its protocol (`CTA_EXPECT_MASTER`). */
+  master: MasterTuple;
+  /** The expected connection (`CTA_EXPECT_TUPLE`). */
+  tuple: Tuple;
+  /**
+   * Which parts of {@link tuple} must match (`CTA_EXPECT_MASK`): address masks as addresses
+   * (`"255.255.255.255"`), port masks as numbers (`0` = any source port). The kernel only uses
+   * the source address and source port of the mask; the destination always matches exactly.
+   * Default on create: everything exact.
+   */
+  mask: Tuple;
+  /** Seconds until it expires (`CTA_EXPECT_TIMEOUT`); required on create. */
+  timeout?: number;
+  /** The expectation's id (`CTA_EXPECT_ID`). */
+  id?: number;
+  /** Name of the master's helper (`CTA_EXPECT_HELP_NAME`). */
+  helper?: string;
+  /** Zone (`CTA_EXPECT_ZONE`): used by requests; the kernel does not report it in dumps. */
+  zone?: number;
+  /** Named flag bits (`CTA_EXPECT_FLAGS`). */
+  flags?: ExpectFlag[];
+  /** The helper's expectation class (`CTA_EXPECT_CLASS`). */
+  class?: number;
+  nat?: ExpectNat;
+  /** Name of the expect function (`CTA_EXPECT_FN`), e.g. `"nat-follow-master"`. */
+  fn?: string;
+  /** Attributes nfct does not know. */
+  unknown?: RawAttribute[];
+}
+
+/** What identifies an expectation: its tuple (and zone); with `id`, only that exact one. */
+export interface ExpectKey {
+  family?: Family;
+  proto: Proto;
+  tuple: Tuple;
+  zone?: number;
+  id?: number;
+}
+
+/**
+ * Which expectations a dump is about. `family` and `master` are applied by the kernel
+ * (`master` lists only that connection's expectations); `proto`, `src`/`dst`/`sport`/`dport`
+ * (on the expected tuple) and `helper` are checked in userspace.
+ */
+export interface ExpectFilter extends Pick<Filter, "family" | "proto" | "src" | "dst" | "sport" | "dport"> {
+  helper?: string;
+  /** The master connection: its protocol and original tuple (and zone). */
+  master?: { proto: Proto; orig: Tuple; zone?: number };
+}
+
+/** Per-CPU expectation statistics (`IPCTNL_MSG_EXP_GET_STATS_CPU`). */
+export interface ExpectCpuStats {
+  cpu: number;
+  /** Expectations matched by a new connection (`CTA_STATS_EXP_NEW`). */
+  new: number;
+  /** Expectations created (`CTA_STATS_EXP_CREATE`). */
+  create: number;
+  /** Expectations deleted (`CTA_STATS_EXP_DELETE`). */
+  delete: number;
+}
+
+const FAMILY_OF: Record<number, Family> = { [C.AF_INET]: "ipv4", [C.AF_INET6]: "ipv6" };
+const NAT_DIRS = ["original", "reply"] as const;
+
+/** The flag names of a `CTA_EXPECT_FLAGS` value (unknown bits as `BIT_n`, kept round-trippable). */
+export function expectFlags(v: number): ExpectFlag[] {
+  const out: string[] = [];
+  for (let bit = 0; bit < 32; bit++) {
+    const m = (1 << bit) >>> 0;
+    if (!(v & m)) continue;
+    const name = (Object.keys(EXPECT_FLAGS) as ExpectFlag[]).find((k) => EXPECT_FLAGS[k] === m);
+    out.push(name ?? `BIT_${bit}`);
+  }
+  return out as ExpectFlag[];
+}
+
+/** The `CTA_EXPECT_FLAGS` value of flag names. @throws {TypeError} on an unknown name. */
+export function expectFlagBits(flags: readonly ExpectFlag[]): number {
+  let v = 0;
+  for (const f of flags) {
+    const bit = EXPECT_FLAGS[f as ExpectFlag] ?? (/^BIT_(\d+)$/.exec(String(f)) ? 1 << Number(String(f).slice(4)) : undefined);
+    if (bit === undefined) {
+      throw new TypeError(`Invalid expectation flag "${String(f)}": expected ${Object.keys(EXPECT_FLAGS).join(", ")}`);
+    }
+    v |= bit;
+  }
+  return v >>> 0;
+}
+
+/** Decodes expectation messages; holds scratch readers (one decoder serves a whole dump). */
+export class ExpectDecoder {
+  #r = new AttributeReader();
+  #a = new AttributeReader();
+  #b = new AttributeReader();
+  #c = new AttributeReader();
+  #to = { proto: 0, family: undefined as Family | undefined };
+
+  /**
+   * Decodes the expectation message at `offset` (its `nlmsghdr`) of `length` bytes.
+   * @throws {RangeError} if the bytes are malformed or a tuple is missing.
+   */
+  decode(dv: DataView, offset: number, length: number): Expectation {
+    if (length < NLMSG_HDRLEN + 4) {
+      throw new RangeError(`Cannot read expectation: ${length} bytes is too short for nfgenmsg`);
+    }
+    const u8 = new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength);
+    const r = this.#r.reset(dv, offset + NLMSG_HDRLEN + 4, offset + length, "expectation");
+    const a = this.#a, b = this.#b, c = this.#c, to = this.#to;
+    to.family = undefined;
+    const e = { family: FAMILY_OF[dv.getUint8(offset + NLMSG_HDRLEN)] } as Expectation;
+    let proto = -1;
+    while (r.next()) {
+      switch (r.type) {
+        case C.CTA_EXPECT_MASTER: {
+          to.proto = 0;
+          const t = decodeTuple(r, a, b, u8, to) as MasterTuple;
+          t.proto = protoName(to.proto);
+          e.master = t;
+          break;
+        }
+        case C.CTA_EXPECT_TUPLE:
+          to.proto = 0;
+          e.tuple = decodeTuple(r, a, b, u8, to);
+          proto = to.proto;
+          break;
+        case C.CTA_EXPECT_MASK:
+          to.proto = proto < 0 ? 0 : proto;
+          e.mask = decodeTuple(r, a, b, u8, to);
+          if (proto < 0) proto = to.proto;
+          break;
+        case C.CTA_EXPECT_TIMEOUT:
+          e.timeout = r.u32();
+          break;
+        case C.CTA_EXPECT_ID:
+          e.id = r.u32();
+          break;
+        case C.CTA_EXPECT_HELP_NAME:
+          e.helper = r.string();
+          break;
+        case C.CTA_EXPECT_ZONE:
+          e.zone = r.u16();
+          break;
+        case C.CTA_EXPECT_FLAGS:
+          e.flags = expectFlags(r.u32());
+          break;
+        case C.CTA_EXPECT_CLASS:
+          e.class = r.u32();
+          break;
+        case C.CTA_EXPECT_FN:
+          e.fn = r.string();
+          break;
+        case C.CTA_EXPECT_NAT: {
+          const nat = { dir: "original", tuple: undefined } as unknown as ExpectNat;
+          a.enter(r, "CTA_EXPECT_NAT");
+          while (a.next()) {
+            if (a.type === C.CTA_EXPECT_NAT_DIR) {
+              const d = a.u32();
+              nat.dir = NAT_DIRS[d] ?? (d as unknown as ExpectNat["dir"]);
+            } else if (a.type === C.CTA_EXPECT_NAT_TUPLE) {
+              const p = to.proto;
+              nat.tuple = decodeTuple(a, b, c, u8, to);
+              to.proto = p;
+            }
+          }
+          if (!nat.tuple) throw new RangeError("Cannot read expectation: CTA_EXPECT_NAT lacks CTA_EXPECT_NAT_TUPLE");
+          e.nat = nat;
+          break;
+        }
+        default:
+          (e.unknown ??= []).push({ type: r.type | (r.nestedFlag ? 0x8000 : 0), data: r.bytes() });
+      }
+    }
+    if (!e.tuple || !e.mask || !e.master) {
+      throw new RangeError("Cannot read expectation: it lacks CTA_EXPECT_TUPLE, CTA_EXPECT_MASK or CTA_EXPECT_MASTER");
+    }
+    e.proto = protoName(proto);
+    if (!e.family) e.family = to.family ?? "ipv4";
+    return e;
+  }
+}
+
+const defaultDecoder = new ExpectDecoder();
+
+/** Decodes one expectation message (see {@link ExpectDecoder.decode}). */
+export function decodeExpect(dv: DataView, offset: number, length: number): Expectation {
+  return defaultDecoder.decode(dv, offset, length);
+}
+
+/** Decodes one `IPCTNL_MSG_EXP_GET_STATS_CPU` reply (the CPU is the nfgenmsg `res_id`). */
+export function decodeExpectCpuStats(dv: DataView, offset: number, length: number): ExpectCpuStats {
+  if (length < NLMSG_HDRLEN + 4) throw new RangeError(`Cannot read expectation statistics: ${length} bytes is too short`);
+  const s: ExpectCpuStats = { cpu: dv.getUint16(offset + NLMSG_HDRLEN + 2, false), new: 0, create: 0, delete: 0 };
+  const r = new AttributeReader().reset(dv, offset + NLMSG_HDRLEN + 4, offset + length, "expectation statistics");
+  while (r.next()) {
+    if (r.type === C.CTA_STATS_EXP_NEW) s.new = r.u32();
+    else if (r.type === C.CTA_STATS_EXP_CREATE) s.create = r.u32();
+    else if (r.type === C.CTA_STATS_EXP_DELETE) s.delete = r.u32();
+  }
+  return s;
+}
+
+function uint(v: unknown, max: number, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) {
+    throw new RangeError(`Invalid ${what} ${String(v)}: must be an integer 0..${max}`);
+  }
+  return v;
+}
+
+/** What {@link encodeExpect} writes the expectation for. */
+export type ExpectPurpose = "create" | "key";
+
+/** The all-ones mask of `family`/`proto` (every field of the tuple must match). */
+export function exactMask(family: Family, proto: number): Tuple {
+  const ones = family === "ipv4" ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+  const m: Tuple = { src: ones, dst: ones };
+  if (proto === C.IPPROTO_ICMP || proto === C.IPPROTO_ICMPV6) {
+    m.type = 0xff;
+    m.code = 0xff;
+    m.id = 0xffff;
+  } else if (proto === C.IPPROTO_GRE) {
+    m.srcKey = 0xffff;
+    m.dstKey = 0xffff;
+  } else {
+    m.sport = 0xffff;
+    m.dport = 0xffff;
+  }
+  return m;
+}
+
+/**
+ * Checks an expectation for `purpose` and returns a copy with defaults filled in (the exact
+ * mask). Throws `TypeError`/`RangeError` on anything the kernel would refuse.
+ */
+export function validateExpect(e: Partial<Expectation>, purpose: ExpectPurpose): Expectation {
+  if (e === null || typeof e !== "object") throw new TypeError("Invalid expectation: expected an object");
+  if (e.proto === undefined) throw new TypeError("Invalid expectation: proto is missing");
+  if (!e.tuple) throw new TypeError("Invalid expectation: tuple is missing");
+  const proto = protoNumber(e.proto);
+  if (e.family !== undefined) familyNumber(e.family);
+  const family = validateTuple(e.tuple, proto, e.family, "tuple");
+  const out = { ...e, family, proto: e.proto } as Expectation;
+  if (purpose === "create") {
+    if (!e.master) throw new TypeError("Invalid expectation: master (the master connection's original tuple and proto) is missing");
+    if (e.master.proto === undefined) throw new TypeError("Invalid expectation: master.proto is missing");
+    validateTuple(e.master, protoNumber(e.master.proto), family, "master");
+    out.mask = e.mask ?? exactMask(family, proto);
+    validateTuple(out.mask, proto, family, "mask");
+    if (out.timeout === undefined) throw new TypeError("Invalid expectation: timeout is required to create one (seconds)");
+    if (e.nat) {
+      if (e.nat.dir !== "original" && e.nat.dir !== "reply") {
+        throw new TypeError(`Invalid expectation nat.dir "${String(e.nat.dir)}": expected "original" or "reply"`);
+      }
+      validateTuple(e.nat.tuple, protoNumber(e.master.proto), family, "nat.tuple");
+    }
+  }
+  if (out.timeout !== undefined) uint(out.timeout, 0xffffffff, "expectation timeout");
+  if (out.id !== undefined) uint(out.id, 0xffffffff, "expectation id");
+  if (out.zone !== undefined) uint(out.zone, 0xffff, "expectation zone");
+  if (out.class !== undefined) uint(out.class, 0xffffffff, "expectation class");
+  if (out.flags !== undefined) expectFlagBits(out.flags);
+  if (out.helper !== undefined && typeof out.helper !== "string") throw new TypeError("Invalid expectation helper: expected a string");
+  if (out.fn !== undefined && typeof out.fn !== "string") throw new TypeError("Invalid expectation fn: expected a string");
+  return out;
+}
+
+/**
+ * Writes a validated expectation's attributes (after the nfgenmsg). For `"key"` only what
+ * identifies it: the tuple, zone and id.
+ */
+export function encodeExpect(b: MessageBuilder, e: Expectation, purpose: ExpectPurpose): void {
+  const proto = protoNumber(e.proto);
+  encodeTuple(b, C.CTA_EXPECT_TUPLE, e.tuple, proto);
+  if (e.zone !== undefined) b.u16(C.CTA_EXPECT_ZONE, e.zone);
+  if (purpose === "key") {
+    if (e.id !== undefined) b.u32(C.CTA_EXPECT_ID, e.id);
+    return;
+  }
+  const mproto = protoNumber(e.master.proto);
+  encodeTuple(b, C.CTA_EXPECT_MASK, e.mask, proto);
+  encodeTuple(b, C.CTA_EXPECT_MASTER, e.master, mproto);
+  if (e.timeout !== undefined) b.u32(C.CTA_EXPECT_TIMEOUT, e.timeout);
+  if (e.helper !== undefined) b.string(C.CTA_EXPECT_HELP_NAME, e.helper);
+  if (e.flags !== undefined) b.u32(C.CTA_EXPECT_FLAGS, expectFlagBits(e.flags));
+  if (e.class !== undefined) b.u32(C.CTA_EXPECT_CLASS, e.class);
+  if (e.nat) {
+    const n = b.nest(C.CTA_EXPECT_NAT);
+    b.u32(C.CTA_EXPECT_NAT_DIR, e.nat.dir === "reply" ? 1 : 0);
+    encodeTuple(b, C.CTA_EXPECT_NAT_TUPLE, e.nat.tuple, mproto);
+    b.endNest(n);
+  }
+  if (e.fn !== undefined) b.string(C.CTA_EXPECT_FN, e.fn);
+  for (const u of e.unknown ?? []) b.data(u.type, u.data);
+}
+
+// --- Requests (used by the client's *Expect verbs) ---
+
+const expType = (m: number) => (C.NFNL_SUBSYS_CTNETLINK_EXP << 8) | m;
+
+function begin(sock: NetlinkSocket, b: MessageBuilder, msg: number, flags: number, family: number): { at: number; seq: number } {
+  b.reset();
+  const seq = sock.nextSeq();
+  const at = b.begin(expType(msg), NLM_F_REQUEST | flags, seq);
+  writeNfgenmsg(b, family);
+  return { at, seq };
+}
+
+/** Sends what `b` holds and collects the data replies until the ACK (or DONE for a dump). */
+function request<T>(
+  sock: NetlinkSocket,
+  b: MessageBuilder,
+  m: { at: number; seq: number },
+  op: string,
+  dump: boolean,
+  each?: (dv: DataView, off: number, len: number) => T,
+): T[] {
+  b.end(m.at);
+  sock.send(b.bytes());
+  const out: T[] = [];
+  for (const r of sock.replies(m.seq, op, dump)) if (each) out.push(each(r.dv, r.offset, r.length));
+  return out;
+}
+
+/** Compiles an {@link ExpectFilter} into a userspace predicate (kernel parts are sent separately). */
+export function compileExpectFilter(filter: ExpectFilter = {}): (e: Expectation) => boolean {
+  if (filter === null || typeof filter !== "object") throw new TypeError("Invalid expectation filter: expected an object");
+  const { helper, master, ...rest } = filter;
+  if (helper !== undefined && typeof helper !== "string") throw new TypeError("Invalid expectation filter helper: expected a string");
+  if (master !== undefined) {
+    if (!master || typeof master !== "object" || !master.orig) throw new TypeError("Invalid expectation filter master: expected { proto, orig }");
+    validateTuple(master.orig, protoNumber(master.proto), filter.family, "master.orig");
+  }
+  const cf = compileFilter(rest);
+  return (e) => {
+    if (helper !== undefined && e.helper !== helper) return false;
+    if (cf.empty) return true;
+    return cf.match({ family: e.family, proto: e.proto, orig: e.tuple, reply: e.tuple } as Flow);
+  };
+}
+
+/** Streams the expectation table (`conntrack -L expect`). */
+export function* dumpExpectations(
+  sock: NetlinkSocket,
+  b: MessageBuilder,
+  filter: ExpectFilter | undefined,
+): Generator<Expectation, void, void> {
+  const match = compileExpectFilter(filter);
+  const fam = filter?.family ? familyNumber(filter.family) : C.AF_UNSPEC;
+  const m = begin(sock, b, C.IPCTNL_MSG_EXP_GET, NLM_F_DUMP, fam);
+  if (filter?.master) {
+    const mp = protoNumber(filter.master.proto);
+    encodeTuple(b, C.CTA_EXPECT_MASTER, filter.master.orig, mp);
+    if (filter.master.zone !== undefined) b.u16(C.CTA_EXPECT_ZONE, uint(filter.master.zone, 0xffff, "master zone"));
+  }
+  b.end(m.at);
+  sock.send(b.bytes());
+  const dec = new ExpectDecoder();
+  for (const r of sock.replies(m.seq, "Cannot dump expectations", true)) {
+    const e = dec.decode(r.dv, r.offset, r.length);
+    if (match(e)) yield e;
+  }
+}
+
+const ENOENT = 2;
+
+/** `conntrack -G expect`: one expectation by its tuple; undefined when there is none. */
+export function getExpectation(sock: NetlinkSocket, b: MessageBuilder, key: ExpectKey): Expectation | undefined {
+  const e = validateExpect(key, "key");
+  const m = begin(sock, b, C.IPCTNL_MSG_EXP_GET, NLM_F_ACK, familyNumber(e.family));
+  encodeExpect(b, e, "key");
+  try {
+    return request(sock, b, m, "Cannot get expectation", false, decodeExpect)[0];
+  } catch (err) {
+    if (err instanceof NetlinkError && err.errno === ENOENT) return undefined;
+    throw err;
+  }
+}
+
+/** `conntrack -I expect`. */
+export function createExpectation(sock: NetlinkSocket, b: MessageBuilder, exp: Partial<Expectation>): void {
+  const e = validateExpect(exp, "create");
+  const m = begin(sock, b, C.IPCTNL_MSG_EXP_NEW, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, familyNumber(e.family));
+  encodeExpect(b, e, "create");
+  request(sock, b, m, "Cannot create expectation", false);
+}
+
+/** `conntrack -D expect`: by tuple (and id, when given). */
+export function deleteExpectation(sock: NetlinkSocket, b: MessageBuilder, key: ExpectKey): void {
+  const e = validateExpect(key, "key");
+  const m = begin(sock, b, C.IPCTNL_MSG_EXP_DELETE, NLM_F_ACK, familyNumber(e.family));
+  encodeExpect(b, e, "key");
+  request(sock, b, m, "Cannot delete expectation", false);
+}
+
+/**
+ * `conntrack -F expect`: deletes every expectation, or (with `helper`) those whose master uses
+ * that helper. The kernel does not say how many; see the client's `flushExpect`.
+ */
+export function flushExpectations(sock: NetlinkSocket, b: MessageBuilder, helper?: string): void {
+  const m = begin(sock, b, C.IPCTNL_MSG_EXP_DELETE, NLM_F_ACK, C.AF_UNSPEC);
+  if (helper !== undefined) b.string(C.CTA_EXPECT_HELP_NAME, helper);
+  request(sock, b, m, "Cannot flush expectations", false);
+}
+
+/** Per-CPU expectation statistics (`IPCTNL_MSG_EXP_GET_STATS_CPU`). */
+export function expectationStats(sock: NetlinkSocket, b: MessageBuilder): ExpectCpuStats[] {
+  const m = begin(sock, b, C.IPCTNL_MSG_EXP_GET_STATS_CPU, NLM_F_DUMP, C.AF_UNSPEC);
+  return request(sock, b, m, "Cannot read expectation statistics", true, decodeExpectCpuStats);
+}
