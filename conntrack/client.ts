@@ -784,9 +784,10 @@ export class Conntrack {
 
   /**
    * Creates an expectation (`conntrack -I expect`): `master` (the master connection's original
-   * tuple and proto; it must exist and have a helper, e.g. created with `helper: "ftp"`),
+   * tuple and proto; it must exist, normally with a helper, e.g. created with `helper: "ftp"`),
    * `proto`, `tuple`, `timeout`; `mask` defaults to exact. Throws {@link NetlinkError}
-   * `EEXIST` if it exists, `ENOENT` without the master, `EOPNOTSUPP` when the master has no helper.
+   * `EEXIST` if it exists, `ENOENT` without the master. The helper's policy applies: FTP allows
+   * one expectation per master, so a second one evicts the first.
    */
   createExpect(exp: Partial<Expectation> & Pick<Expectation, "proto" | "tuple" | "master">): void {
     createExpectation(this.#socket(), this.#b, exp);

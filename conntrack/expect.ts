@@ -23,7 +23,7 @@ import { AttributeReader, type MessageBuilder } from "../netlink/attribute.ts";
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_HDRLEN } from "../netlink/message.ts";
 import type { NetlinkSocket } from "../netlink/socket.ts";
 import { NetlinkError } from "../netlink/errors.ts";
-import type { Family } from "./address.ts";
+import { addressFamily, type Family } from "./address.ts";
 import * as C from "./constants.ts";
 import { compileFilter, type Filter } from "./filter.ts";
 import { familyNumber, type Flow, type RawAttribute, writeNfgenmsg } from "./flow.ts";
@@ -409,7 +409,9 @@ export function* dumpExpectations(
   filter: ExpectFilter | undefined,
 ): Generator<Expectation, void, void> {
   const match = compileExpectFilter(filter);
-  const fam = filter?.family ? familyNumber(filter.family) : C.AF_UNSPEC;
+  // A dump of one master's expectations needs the family (EOPNOTSUPP with AF_UNSPEC).
+  const family = filter?.family ?? (filter?.master ? addressFamily(filter.master.orig.src) : undefined);
+  const fam = family ? familyNumber(family) : C.AF_UNSPEC;
   const m = begin(sock, b, C.IPCTNL_MSG_EXP_GET, NLM_F_DUMP, fam);
   if (filter?.master) {
     const mp = protoNumber(filter.master.proto);
