@@ -592,7 +592,9 @@ export class Conntrack {
    * (no filter, or a kernel filter) the kernel does not say how many it removed, so the count
    * is the table size before minus after: exact when nothing else changes the table during
    * the call; under concurrent churn it is off by the net number of entries others added or
-   * removed meanwhile (never below 0).
+   * removed meanwhile (never below 0). Deleted entries that the kernel keeps on its dying list
+   * (while an event listener with `NETLINK_BROADCAST_ERROR` has a full buffer) still count as
+   * present, so then the figure is too low; `flush(filter, { via: "dump" })` counts exactly.
    */
   flush(filter?: Filter, options: FlushOptions = {}): number {
     const cf = compileFilter(filter);

@@ -340,45 +340,11 @@ export class NetlinkSocket {
     onOutcome: (o: BatchOutcome) => void,
     onData?: (r: Reply) => void,
   ): void {
-    this.#enter(op);
-    let finished = false;
-    try {
-      let left = count;
-      while (left > 0) {
-        let n: number;
-        try {
-          n = this.#recv(true);
-        } catch (e) {
-          if (e instanceof SyscallError && e.errno === ENOBUFS) {
-            throw new SyscallError("recvfrom", ENOBUFS, `${op}: ${left} of ${count} outcomes were lost (receive buffer overrun)`);
-          }
-          throw e;
-        }
-        const dv = this.#dv;
-        let off = 0;
-        while (off < n) {
-          const h = readHeader(dv, off, n);
-          const idx = (h.seq - first) >>> 0;
-          if (idx >= count) {
-            throw new RangeError(`${op}: reply sequence number ${h.seq} is not one of the batch ${first}..${first + count - 1}`);
-          }
-          if (h.type === NLMSG_ERROR) {
-            const e = readError(dv, off, h.len, h.flags);
-            const o: BatchOutcome = { seq: h.seq, errno: e.errno };
-            if (e.message !== undefined) o.message = e.message;
-            onOutcome(o);
-            left--;
-          } else if (h.type !== NLMSG_NOOP && h.type !== NLMSG_DONE && onData) {
-            onData({ dv, offset: off, length: h.len, type: h.type, flags: h.flags, seq: h.seq });
-          }
-          off += NLMSG_ALIGN(h.len);
-        }
-      }
-      finished = true;
-    } finally {
-      this.#busy = false;
-      if (!finished) this.#reopen();
-    }
+    let left = count;
+    this.#readBatch(first, count, op, true, () => left > 0, (o) => {
+      left--;
+      onOutcome(o);
+    }, onData, (seen) => `${op}: ${count - seen} of ${count} outcomes were lost (receive buffer overrun)`);
   }
 
   /**
@@ -390,18 +356,40 @@ export class NetlinkSocket {
    * (then the outcomes of the batch are unknown, never assumed successful).
    */
   drainErrors(first: number, count: number, op: string, onError: (o: BatchOutcome) => void): number {
+    let errors = 0;
+    this.#readBatch(first, count, op, false, () => true, (o) => {
+      if (o.errno === 0) return;
+      errors++;
+      onError(o);
+    }, undefined, () => `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`);
+    return errors;
+  }
+
+  /**
+   * The one loop behind {@link drainBatch} and {@link drainErrors}: reads datagrams (waiting or
+   * not) while `more()` holds and, without waiting, until the queue is empty; checks each
+   * reply belongs to the batch; reports `NLMSG_ERROR`s (ACKs are errno 0) and data replies.
+   */
+  #readBatch(
+    first: number,
+    count: number,
+    op: string,
+    wait: boolean,
+    more: () => boolean,
+    onOutcome: (o: BatchOutcome) => void,
+    onData: ((r: Reply) => void) | undefined,
+    lostMessage: (seen: number) => string,
+  ): void {
     this.#enter(op);
     let finished = false;
-    let errors = 0;
+    let seen = 0;
     try {
-      for (;;) {
+      while (more()) {
         let n: number;
         try {
-          n = this.#recv(false);
+          n = this.#recv(wait);
         } catch (e) {
-          if (e instanceof SyscallError && e.errno === ENOBUFS) {
-            throw new SyscallError("recvfrom", ENOBUFS, `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`);
-          }
+          if (e instanceof SyscallError && e.errno === ENOBUFS) throw new SyscallError("recvfrom", ENOBUFS, lostMessage(seen));
           throw e;
         }
         if (n < 0) break; // EAGAIN: nothing more queued
@@ -415,18 +403,17 @@ export class NetlinkSocket {
           }
           if (h.type === NLMSG_ERROR) {
             const e = readError(dv, off, h.len, h.flags);
-            if (e.errno !== 0) {
-              const o: BatchOutcome = { seq: h.seq, errno: e.errno };
-              if (e.message !== undefined) o.message = e.message;
-              errors++;
-              onError(o);
-            }
+            const o: BatchOutcome = { seq: h.seq, errno: e.errno };
+            if (e.message !== undefined) o.message = e.message;
+            seen++;
+            onOutcome(o);
+          } else if (h.type !== NLMSG_NOOP && h.type !== NLMSG_DONE && onData) {
+            onData({ dv, offset: off, length: h.len, type: h.type, flags: h.flags, seq: h.seq });
           }
           off += NLMSG_ALIGN(h.len);
         }
       }
       finished = true;
-      return errors;
     } finally {
       this.#busy = false;
       if (!finished) this.#reopen();
