@@ -157,6 +157,7 @@ export class Conntrack {
   #sock: NetlinkSocket;
   #aux: NetlinkSocket | undefined;
   #b = new MessageBuilder(64 * 1024);
+  #batchBuilder: MessageBuilder | undefined;
   #dec = new FlowDecoder();
   #batchMax = 0;
 
@@ -442,34 +443,41 @@ export class Conntrack {
   #batch<T>(
     items: Iterable<T>,
     op: string,
-    write: (item: T, seq: number) => void,
+    write: (b: MessageBuilder, item: T, seq: number) => void,
     onError: (item: T, errno: number, msg?: string) => void,
   ): number {
-    const sock = this.#socket();
-    const limit = this.#batchLimit(sock);
-    const b = this.#b;
+    // Its own builder, and the socket chosen once the first item is in hand: a lazy iterable
+    // may itself be a dump of this client (which then holds the main socket and this.#b).
+    const b = this.#batchBuilder ??= new MessageBuilder(BATCH_BYTES + 8192);
+    let sock: NetlinkSocket | undefined;
+    let limit = 0;
     let pending: T[] = [];
     let first = 0;
     let ok = 0;
     const flush = () => {
       if (pending.length === 0) return;
-      sock.send(b.bytes());
+      sock!.send(b.bytes());
       const batch = pending;
-      const errors = sock.drainErrors(first, batch.length, op, (o) => onError(batch[(o.seq - first) >>> 0], o.errno, o.message));
+      const errors = sock!.drainErrors(first, batch.length, op, (o) => onError(batch[(o.seq - first) >>> 0], o.errno, o.message));
       ok += batch.length - errors;
       pending = [];
       b.reset();
     };
     b.reset();
     for (const item of items) {
+      if (!sock) {
+        sock = this.#socket();
+        limit = this.#batchLimit(sock);
+      }
       if (pending.length === 0) first = sock.nextSeq(limit);
-      write(item, (first + pending.length) >>> 0);
+      write(b, item, (first + pending.length) >>> 0);
       pending.push(item);
       if (pending.length >= limit || b.length >= BATCH_BYTES) flush();
     }
     flush();
     return ok;
   }
+
 
   /**
    * Creates many entries, pipelined (many requests per system call). Every outcome is counted.
@@ -480,9 +488,8 @@ export class Conntrack {
   createMany(flows: Iterable<Partial<Flow> & Pick<Flow, "proto">>): CreateResult {
     if (Array.isArray(flows)) for (const f of flows) validateFlow(f, "create");
     const res: CreateResult = { created: 0, failed: [] };
-    res.created = this.#batch(flows, "Cannot create flows", (item, seq) => {
+    res.created = this.#batch(flows, "Cannot create flows", (b, item, seq) => {
       const f = validateFlow(item, "create");
-      const b = this.#b;
       const at = b.begin(msgType(C.IPCTNL_MSG_CT_NEW), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL, seq);
       writeNfgenmsg(b, familyNumber(f.family));
       encodeFlow(b, f, "create");
@@ -500,9 +507,8 @@ export class Conntrack {
    */
   deleteMany(flows: Iterable<FlowKey>): DeleteResult {
     const res: DeleteResult = { deleted: 0, missing: 0, failed: [] };
-    res.deleted = this.#batch(flows, "Cannot delete flows", (k, seq) => {
+    res.deleted = this.#batch(flows, "Cannot delete flows", (b, k, seq) => {
       const f = validateFlow(k as Partial<Flow>, "key");
-      const b = this.#b;
       const at = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, seq);
       writeNfgenmsg(b, familyNumber(f.family));
       encodeFlow(b, f, "key");

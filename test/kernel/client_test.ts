@@ -241,6 +241,19 @@ test("deleting inside a dump loop works (requests go to a second socket)", T, ()
   ct.flush();
 });
 
+test("deleteMany over a lazy dump of the same client works (the dump keeps its socket)", T, () => {
+  using ct = Conntrack.open();
+  ct.flush();
+  ct.createMany(Array.from({ length: 5000 }, (_, i) => udp(i)));
+  function* odd() {
+    for (const f of ct.dump({ proto: "udp" })) if (f.orig.sport! % 2 === 1) yield f;
+  }
+  const r = ct.deleteMany(odd());
+  assert.deepEqual(r, { deleted: 2500, missing: 0, failed: [] });
+  assert.equal(ct.count(), 2500);
+  ct.flush();
+});
+
 test("bad input is refused before anything is sent", T, () => {
   using ct = Conntrack.open();
   ct.flush();

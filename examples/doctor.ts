@@ -1,0 +1,77 @@
+#!/usr/bin/env -S deno run -A
+/**
+ * Checks what nfct can do here: ctnetlink reachable, privileges, conntrack sysctls
+ * (accounting, timestamps, table size, hash buckets), and which filtered flushes this kernel
+ * does by itself (`flushCapabilities()`, which creates and deletes one short-lived sentinel
+ * entry with a random mark in 127.0.0.0/8).
+ *
+ *   deno run -A examples/doctor.ts
+ *   bun examples/doctor.ts
+ *
+ * Reading needs no privilege beyond opening the socket; the count, the statistics and the
+ * flush probe need CAP_NET_ADMIN in the network namespace. Deno needs -A (FFI).
+ * In a throwaway namespace: node scripts/netns.mjs bun examples/doctor.ts
+ */
+import process from "node:process";
+import { readFileSync } from "node:fs";
+import { Conntrack, NetlinkError, SyscallError } from "../mod.ts";
+
+let problems = 0;
+const ok = (what: string, detail = "") => console.log(`ok    ${what}${detail ? ": " + detail : ""}`);
+const warn = (what: string, detail: string) => console.log(`warn  ${what}: ${detail}`);
+const bad = (what: string, detail: string) => {
+  problems++;
+  console.log(`FAIL  ${what}: ${detail}`);
+};
+const read = (p: string) => {
+  try {
+    return readFileSync(p, "utf8").trim();
+  } catch {
+    return undefined;
+  }
+};
+
+console.log(`runtime: ${typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno"}, kernel ${read("/proc/sys/kernel/osrelease") ?? "?"}`);
+const uid = process.getuid?.();
+const capEff = /CapEff:\s*([0-9a-f]+)/.exec(read("/proc/self/status") ?? "")?.[1];
+const netAdmin = capEff !== undefined && (BigInt("0x" + capEff) & (1n << 12n)) !== 0n;
+if (netAdmin) ok("CAP_NET_ADMIN", `uid ${uid}`);
+else warn("CAP_NET_ADMIN", `missing (uid ${uid}): run as root, or in a namespace of your own with unshare -rn`);
+
+let ct: Conntrack | undefined;
+try {
+  ct = Conntrack.open();
+  const g = ct.globalStats();
+  ok("ctnetlink", `${g.entries} entries, nf_conntrack_max ${g.maxEntries}`);
+} catch (e) {
+  if (e instanceof SyscallError || e instanceof NetlinkError) {
+    bad("ctnetlink", `${e.message}${e.code === "EPROTONOSUPPORT" || e.code === "ENOENT" ? " (modprobe nf_conntrack_netlink)" : ""}`);
+  } else bad("ctnetlink", String(e));
+}
+
+const sysctls: [string, (v: string) => void][] = [
+  ["nf_conntrack_acct", (v) => v === "1" ? ok("accounting", "on (counters in -L, examples/top.ts)") : warn("accounting", "off: sysctl -w net.netfilter.nf_conntrack_acct=1")],
+  ["nf_conntrack_timestamp", (v) => v === "1" ? ok("timestamps", "on") : warn("timestamps", "off: sysctl -w net.netfilter.nf_conntrack_timestamp=1")],
+  ["nf_conntrack_max", (v) => ok("nf_conntrack_max", v)],
+  ["nf_conntrack_buckets", (v) => ok("nf_conntrack_buckets", v)],
+  ["nf_conntrack_count", (v) => ok("nf_conntrack_count", v)],
+];
+for (const [name, show] of sysctls) {
+  const v = read(`/proc/sys/net/netfilter/${name}`);
+  if (v === undefined) warn(name, "not readable (nf_conntrack not loaded in this namespace yet?)");
+  else show(v);
+}
+
+if (ct) {
+  try {
+    const s = ct.stats();
+    ok("per-CPU statistics", `${s.length} CPUs, ${s.reduce((a, c) => a + c.drop + c.earlyDrop, 0)} drops`);
+    const caps = ct.flushCapabilities();
+    const yes = (b: boolean) => (b ? "yes" : "no");
+    ok("kernel-side filtered flush", `mark ${yes(caps.mark)}, tuple filter ${yes(caps.tupleFilter)}, status ${yes(caps.status)}`);
+  } catch (e) {
+    bad("statistics / flush probe", e instanceof Error ? e.message : String(e));
+  }
+  ct.close();
+}
+process.exit(problems ? 1 : 0);

@@ -1,0 +1,509 @@
+/**
+ * `nfct` (cli.ts) against conntrack(8), in a throwaway network namespace.
+ *
+ * 1. Command lines the way conntrack-tools' own testsuite writes them (tests/conntrack/
+ *    testsuite/*: "command ; OK/BAD"): one script is run by conntrack 1.4.7, then (on a
+ *    fresh table) by nfct; every line must end with the same exit code and the same summary
+ *    text (after the program-name prefix), and print the same lines (timeouts masked).
+ * 2. On one rich table (IPv4/IPv6, TCP/UDP/ICMP/SCTP/GRE, zones, marks, counters,
+ *    timestamps): `nfct -L [filter] [-o …]` prints the lines `conntrack -L …` prints (sorted).
+ * 3. `-o save` output replayed by `nfct -R` rebuilds the same table. (The brief for this work
+ *    said conntrack 1.4.7 has no -R; the installed 1.4.7 does have `-R file` — only as the
+ *    first argument — so its replay is compared too.)
+ *
+ * The CLI runs as a child of the current runtime: `deno run -A cli.ts` or `bun cli.ts`.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, connect, type Socket } from "node:net";
+import { createSocket } from "node:dgram";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+import { test } from "node:test";
+import { Conntrack, type Filter, type Flow } from "../../mod.ts";
+import { assertThrowawayNetns, sh } from "./_netns.ts";
+
+assertThrowawayNetns();
+
+const T = { timeout: 120000 };
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+const NFCT = isBun ? [process.execPath, "cli.ts"] : [process.execPath, "run", "-A", "cli.ts"];
+const TMP = mkdtempSync("/tmp/nfct-cli-");
+const LABELS_CONF = `${TMP}/connlabel.conf`;
+writeFileSync(LABELS_CONF, "0 zero\n1 one\n5 five\n");
+
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+function exec(argv: string[], input?: string): Ran {
+  const r = spawnSync(argv[0], argv.slice(1), {
+    cwd: ROOT,
+    encoding: "utf8",
+    input,
+    maxBuffer: 256 << 20,
+    env: { ...process.env, NFCT_CONNLABEL_CONF: LABELS_CONF, NO_COLOR: "1" },
+  });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+const nfct = (args: string[], input?: string) => exec([...NFCT, ...args], input);
+/** The table through the library (a client opened and closed per call). */
+function listed(filter?: Filter): Flow[] {
+  using ct = Conntrack.open();
+  return ct.list(filter);
+}
+const conntrack = (args: string[], input?: string) => exec(["conntrack", ...args], input);
+const words = (line: string) => line.trim().split(/\s+/);
+
+/** stderr without program names: "conntrack v1.4.7 (conntrack-tools): X" and "nfct v… (…): X" → "X". */
+function messages(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => l && !l.startsWith("Try `") && !l.startsWith("nfct_labelmap_new") && !l.includes("cannot read label names"))
+    .map((l) => l.replace(/^(conntrack v1\.4\.7 \(conntrack-tools\)|nfct v[0-9.]+ \(conntrack-tools compatible\)): /, ""));
+}
+
+/** A line with the numbers that tick between two dumps (timeout, delta-time) and use= masked. */
+function mask(line: string): string {
+  return line
+    .replace(/^((?:ipv[46] +\d+ )?\S+ +\d+ )\d+ /, "$1T ")
+    .replace(/^(-[ADU] )-t \d+ /, "$1-t T ")
+    .replace(/ delta-time=\d+ /, " delta-time=D ")
+    .replace(/<timeout>\d+<\/timeout>/, "<timeout>T</timeout>")
+    .replace(/<deltatime>\d+<\/deltatime>/, "<deltatime>D</deltatime>")
+    .replace(/ use=\d+/, " use=U")
+    .replace(/ id=\d+$/, " id=I")
+    .replace(/<id>\d+<\/id>/, "<id>I</id>");
+}
+const sorted = (s: string) => s.split("\n").filter((l) => l !== "").map(mask).sort();
+
+// ---------------------------------------------------------------------------------------------
+// 1. The testsuite: the same script through conntrack and through nfct
+
+// Each line: arguments, and the exit code both must return (0 OK, 1 failed/nothing done, 2 BAD).
+const SCRIPT: [string, number][] = [
+  // testsuite/00create
+  ["-I -s 1.1.1.1 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 2], // missing destination
+  ["-I -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 2], // missing source
+  ["-I -s 1.1.1.1 -d 2.2.2.2 --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 2], // missing protocol
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 2], // missing source port
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY", 2], // missing timeout
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 -u SEEN_REPLY -t 50", 2], // missing state
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 0],
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 1], // again
+  ["-D -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20", 0],
+  ["-I -r 2.2.2.2 -q 1.1.1.1 -p tcp --reply-port-src 11 --reply-port-dst 21 --state LISTEN -u SEEN_REPLY -t 50", 0],
+  ["-D -r 2.2.2.2 -q 1.1.1.1 -p tcp --reply-port-src 11 --reply-port-dst 21", 0],
+  // testsuite/02filter
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 0],
+  ["-L -s 1.1.1.1", 0],
+  ["-L -d 2.2.2.2", 0],
+  ["-L -p tcp", 0],
+  ["-L -u SEEN_REPLY", 0],
+  ["-L -p tcp --state LISTEN", 0],
+  ["-U -s 1.1.1.1 -m 1", 0],
+  ["-U -s 1.1.1.1 -m 1", 1], // unchanged: nothing updated
+  ["-L -m 1", 0],
+  ["-L -f ipv4", 0],
+  ["-L --mark 0", 0],
+  ["-L --mark 0/0xffffffff", 0],
+  ["-D -d 2.2.2.2", 0],
+  // testsuite/04zone
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50 --zone 1", 0],
+  ["-L --zone 1", 0],
+  ["-L --zone 0", 0],
+  ["-D --zone 1", 0],
+  // every protocol, NAT, zones
+  ["-A -p udp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 53 -t 100", 0],
+  ["-A -p udp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 53 -t 100", 0], // exists: 0 added, still OK
+  ["-I -p udp -s fd00::1 -d fd00::2 --sport 1000 --dport 53 -t 100 --orig-zone 3", 0],
+  ["-I -p udp -s fd00::1 -d fd00::3 --sport 1000 --dport 53 -t 100 --reply-zone 4 -m 0x15", 0],
+  ["-I -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 --icmp-code 0 --icmp-id 7 -t 30", 0],
+  ["-I -p icmp -s 10.0.0.1 -d 10.0.0.2 -t 30", 2], // missing type
+  ["-I -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 -t 30", 2], // missing code
+  ["-I -p icmpv6 -s fd00::1 -d fd00::2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 4 -t 30", 0],
+  ["-I -f ipv6 -p icmpv6 -s fd00::1 -d fd00::2 --icmpv6-type 128 --icmpv6-code 0 -t 30", 2], // -f illegal with -I
+  ["-I -p sctp -s 10.0.0.1 -d 10.0.0.2 --sport 5 --dport 6 -t 50 --state ESTABLISHED --orig-vtag 5 --reply-vtag 6", 0],
+  ["-I -p sctp -s 10.0.0.1 -d 10.0.0.3 --sport 5 --dport 6 -t 50", 2], // missing state
+  ["-I -p gre -s 10.0.0.1 -d 10.0.0.2 -t 50 --srckey 5 --dstkey 6", 0],
+  ["-I -p gre -s 10.0.0.1 -d 10.0.0.2 -t 50", 2], // missing keys
+  ["-I -p 99 -s 10.0.0.9 -d 10.0.0.2 -t 50 -w 7 -m 5", 0],
+  ["-I -p udp -s 10.0.1.5 -d 10.0.0.2 --sport 1 --dport 2 -t 100 -n 10.9.9.9", 0],
+  ["-I -p udp -s 10.0.1.6 -d 10.0.0.2 --sport 1 --dport 2 -t 100 -g 10.9.9.9:80", 0],
+  ["-I -p udp -s 10.0.1.7 -d 10.0.0.2 --sport 1 --dport 2 -t 100 -w 3 --orig-zone 4", 1], // kernel: EINVAL
+  ["-I -p tcp -s 10.0.1.8 -d 10.0.0.2 --sport 1 --dport 2 -t 100 --state ESTABLISHED -u ASSURED,SEEN_REPLY -m 7", 0],
+  ["-I -s 1.2.3.4/24 -d 1.1.1.1 -p udp --sport 1 --dport 2 -t 10", 2], // CIDR is a mask: illegal with -I
+  ["-I -p udp -s 10.0.0.1 -r 10.0.0.2 --sport 1 --dport 2 -t 100", 2], // --src needs --dst
+  // listing and filters
+  ["-L", 0],
+  ["-L -p udp", 0],
+  ["-L -p udp --dport 53", 0],
+  ["-L -p tcp --orig-port-dst 2", 0],
+  ["-L -p udp --reply-port-src 2", 0],
+  ["-L -s 10.0.1.0/24", 0],
+  ["-L -s 10.0.0.1 --mask-src 255.255.0.0", 0],
+  ["-L -d 10.0.0.0/8", 0],
+  ["-L -d fd00::/16", 0],
+  ["-L -r 10.0.0.2", 0],
+  ["-L -q 10.0.1.5", 0],
+  ["-L -m 0x10/0x10", 0],
+  ["-L -m 5", 0],
+  ["-L -w 7", 0],
+  ["-L --orig-zone 3", 0],
+  ["-L --reply-zone 4", 0],
+  ["-L -u ASSURED", 0],
+  ["-L -u ASSURED,SEEN_REPLY", 0],
+  ["-L -u UNREPLIED", 0],
+  ["-L -u seen_reply", 0],
+  ["-L -f ipv6", 0],
+  ["-L -f ipv6 -p udp", 0],
+  ["-L -p icmp --icmp-type 8", 0],
+  ["-L -p icmp --icmp-type 0", 0],
+  ["-L -p icmpv6 --icmpv6-id 4", 0],
+  ["-L -p gre --srckey 5", 0],
+  ["-L -p sctp --state ESTABLISHED", 0],
+  ["-L -p tcp --state ESTABLISHED", 0],
+  ["-L -p 99", 0],
+  ["-L --src-nat", 0],
+  ["-L --dst-nat", 0],
+  ["-L --dst-nat 10.9.9.9", 0],
+  ["-L --any-nat", 0],
+  ["-L -c 5", 0],
+  ["-L --zone=7", 0],
+  ["-L --zo 7", 0], // a unique abbreviation
+  ["-L -o extended", 0],
+  ["-L -o extended,id", 0],
+  ["-L -o ext", 0],
+  ["-L -o save", 0],
+  ["-L -o xml", 0],
+  ["-L -o ktimestamp", 0],
+  ["-L conntrack", 0],
+  ["-G -p udp -s 10.0.1.5 -d 10.0.0.2 --sport 1 --dport 2", 0],
+  ["-G -p udp -s 10.0.1.5 -d 10.0.0.2 --sport 1 --dport 2 -o extended", 0],
+  ["-G -p udp -s 10.0.1.5 -d 10.0.0.2 --sport 1 --dport 3", 1], // no such entry
+  ["-G -s 10.0.1.5 -d 10.0.0.2", 2], // -p compulsory
+  ["-G -p udp -s 10.0.1.5 -d 10.0.0.2", 2], // ports compulsory
+  ["-G -p udp -s 10.0.1.5 -d 10.0.0.2 --sport 1 --dport 2 -w 3", 2], // -w illegal with -G
+  ["-C", 0],
+  ["-S", 0],
+  // refusals
+  ["-L -r 1.1.1.0/24", 2],
+  ["-L -s 1.2.3.4/33", 2],
+  ["-L --mask-src 255.255.255.0", 2],
+  ["-L -s 1.1.1.1 -d ::1", 2],
+  ["-L -f ipv6 -s 1.1.1.1", 2],
+  ["-L -f ipv7", 2],
+  ["-L -p foo", 2],
+  ["-L -p 300", 2],
+  ["-L --sport 5", 2],
+  ["-L -p tcp --state FOO", 2],
+  ["-L -p udp --state NEW", 2],
+  ["-L -p tcp --mask-port-src 2", 2],
+  ["-L -p udp --tuple-port-src 5", 2],
+  ["-L -p sctp --orig-vtag 5", 2],
+  ["-L -u FOO", 2],
+  ["-L -u ,", 2],
+  ["-L -o foo", 2],
+  ["-L -o save,id", 1],
+  ["-L -t 5", 2],
+  ["-L -b 1000", 2],
+  ["-L -i 5", 2],
+  ["-L -e NEW", 2],
+  ["-L --tuple-src 1.1.1.1", 2],
+  ["-L -j -n", 2],
+  ["-L -L", 2],
+  ["-L -I", 2],
+  ["-F -F", 2],
+  ["-C -p tcp", 2],
+  ["-S -p tcp", 2],
+  ["-V -p tcp", 2],
+  ["-L foo", 2],
+  ["-D dying", 2],
+  ["-L --mark", 2],
+  ["-L --sr 1.1.1.1", 2], // ambiguous: --src, --src-nat
+  ["-L -l nosuchlabel", 2],
+  ["-D -c 5", 2],
+  ["-L -z -p tcp", 2],
+  // updates, deletes
+  // (conntrack 1.4.7's -U with -p fails with EOPNOTSUPP on this kernel: its dump asks for a
+  // CTA_FILTER with AF_UNSPEC. nfct's -U -p is checked in the next test.)
+  ["-U -s 10.0.0.1 -m 9", 0],
+  ["-U -s 10.0.0.1 -m 9", 1], // unchanged: nothing updated
+  ["-U -s 9.9.9.9 -m 5", 1],
+  ["-U -s 10.0.1.8 -t 77", 0],
+  ["-U -s 10.0.1.8 -u ASSURED", 1], // already ASSURED
+  ["-U -s 10.0.1.8 -m 0x100/0xff00", 0], // mark = (mark & ~mask) ^ value
+  ["-L -m 9", 0],
+  ["-D -s 9.9.9.9", 1],
+  ["-D -p icmp --icmp-type 8", 0],
+  ["-D -p icmp --icmp-type 8", 1],
+  ["-D -p udp --dport 53 -o extended", 0],
+  ["-D --dst-nat 10.9.9.9", 0],
+  ["-D -w 7", 0],
+  ["-D -f ipv6", 0],
+  ["-D", 0],
+  ["-D", 1],
+  ["-F", 0],
+  ["-F conntrack", 0],
+  ["-F -f ipv4", 0],
+];
+
+function runScript(cli: (args: string[]) => Ran): Ran[] {
+  return SCRIPT.map(([line]) => cli(words(line)));
+}
+
+test("nfct and conntrack give the same exit code, summary and output for each line of a testsuite script", T, () => {
+  sh("ip link set lo up");
+  conntrack(["-F"]);
+  const theirs = runScript(conntrack);
+  conntrack(["-F"]);
+  const ours = runScript(nfct);
+  conntrack(["-F"]);
+  const problems: string[] = [];
+  SCRIPT.forEach(([line, want], i) => {
+    const t = theirs[i], o = ours[i];
+    if (t.code !== want) problems.push(`conntrack ${line}: exit ${t.code}, the script expects ${want} (${t.stderr.trim()})`);
+    if (o.code !== want) problems.push(`nfct ${line}: exit ${o.code}, expected ${want} (${o.stderr.trim()})`);
+    // Summaries and errors: the same text, unless both failed on a parameter (wording may differ).
+    if (!(want === 2 && o.code === 2)) {
+      assert.ok(true);
+      const tm = messages(t.stderr), om = messages(o.stderr);
+      if (JSON.stringify(tm) !== JSON.stringify(om) && !line.startsWith("-S") && !line.startsWith("-C")) {
+        problems.push(`${line}: stderr differs:\n  conntrack: ${tm.join(" | ")}\n  nfct:      ${om.join(" | ")}`);
+      }
+    }
+    // -U: conntrack 1.4.7 prints only some of the entries it updated (it re-reads each with a
+    // GET that fails for ICMP and SCTP); the count above is compared, and nfct prints them all.
+    if (!line.startsWith("-S") && !line.startsWith("-U") && JSON.stringify(sorted(t.stdout)) !== JSON.stringify(sorted(o.stdout))) {
+      problems.push(`${line}: stdout differs:\n  conntrack: ${sorted(t.stdout).join("\n             ")}\n  nfct:      ${sorted(o.stdout).join("\n             ")}`);
+    }
+  });
+  assert.deepEqual(problems, []);
+});
+
+// What nfct does that conntrack does not, or deliberately differently.
+const OWN: [string, number, RegExp?][] = [
+  ["-E", 1, /-E \(event listening\) is not available yet/],
+  ["-E -p tcp -e NEW", 1, /not available yet/],
+  ["-L expect", 1, /`expect' table is not available yet/],
+  ["-F expect", 1, /`expect' table is not available yet/],
+  ["-L dying", 1, /`dying' list is not available yet/],
+  ["-L unconfirmed", 1, /`unconfirmed' list is not available yet/],
+  ["-L -z", 1, /-z .* not available yet/],
+  ["-L -w abc", 1, /unexpected value 'abc' with -w option/], // 1.4.7: silently zone 0
+  ["-L -m 5/abc", 1, /unexpected value '5\/abc' with -m option/], // 1.4.7: silently mask 0
+  ["-L -p tcp --sport 70000", 1, /unexpected value '70000'/], // 1.4.7: truncated
+  ["-L -o json,id", 1, /cannot combine json output/],
+  ["-V", 0],
+  ["-h", 0],
+  ["", 0],
+];
+
+test("nfct refuses what its library cannot do yet, and bad values, with exit codes and messages", T, () => {
+  for (const [line, code, re] of OWN) {
+    const r = nfct(line ? words(line) : []);
+    assert.equal(r.code, code, `nfct ${line}: ${r.stderr}`);
+    if (re) assert.match(r.stderr, re, `nfct ${line}`);
+  }
+});
+
+test("-o json prints one Flow per line; -F with filters deletes in the kernel; labels by name", T, () => {
+  conntrack(["-F"]);
+  // Labels need label storage in the namespace (an nft rule that sets one) before entries are made.
+  sh(`nft -f - <<'EOF'
+table inet nfct_cli {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    ct label set 5
+  }
+}
+EOF`);
+  for (let i = 0; i < 20; i++) {
+    assert.equal(nfct(words(`-I -p ${i % 2 ? "udp" : "tcp --state ESTABLISHED"} -s 10.3.0.${i} -d 10.4.0.1 --sport ${1000 + i} --dport 80 -t 300 -m ${i % 4}`)).code, 0);
+  }
+  const json = nfct(["-L", "-o", "json"]);
+  assert.equal(json.code, 0);
+  const flows = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as Flow);
+  assert.equal(flows.length, 20);
+  assert.ok(flows.every((f) => f.family === "ipv4" && f.orig.dport === 80 && typeof f.id === "number"));
+  // -F with a filter (nfct extension): marks 1 of udp and tcp are 5 entries.
+  const f = nfct(["-F", "-m", "1"]);
+  assert.equal(f.code, 0, f.stderr);
+  assert.deepEqual(messages(f.stderr), ["5 flow entries have been deleted."]);
+  assert.equal(Number(conntrack(["-C"]).stdout), 15);
+  const g = nfct(["-F", "-p", "udp", "--dport", "80"]);
+  assert.deepEqual(messages(g.stderr), ["5 flow entries have been deleted."]);
+  assert.equal(Number(conntrack(["-C"]).stdout), 10);
+  try {
+    const u = nfct(words("-U -p tcp --label-add one"));
+    assert.equal(u.code, 0, u.stderr);
+    assert.ok(listed({ proto: "tcp" }).every((x) => x.labels?.includes(1)));
+    assert.equal(nfct(words("-L -l one")).stdout.trim().split("\n").length, 10);
+    assert.match(nfct(words("-L -l one -o labels")).stdout, / labels=one/);
+    assert.equal(nfct(words("-U -p tcp --label-del one")).code, 0);
+    assert.equal(nfct(words("-L -l one")).stdout, "");
+  } finally {
+    sh("nft delete table inet nfct_cli");
+    conntrack(["-F"]);
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2. One rich table, listed by both
+
+const held: Socket[] = [];
+const servers: ReturnType<typeof createServer>[] = [];
+
+/** Closes what traffic() left open, and waits until the runtime has really closed the fds. */
+async function closeTraffic(): Promise<void> {
+  await Promise.all(held.splice(0).map((s) => new Promise<void>((r) => {
+    s.once("close", () => r());
+    s.destroy();
+  })));
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+}
+
+async function traffic(): Promise<void> {
+  for (const host of ["127.0.0.1", "::1"]) {
+    const server = createServer((s: Socket) => {
+      s.on("data", (d) => s.write(d));
+      s.on("error", () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, host, () => r()));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((resolve, reject) => {
+      const c = connect(port, host, () => c.write("hello"));
+      c.on("data", () => c.end());
+      c.on("close", () => resolve());
+      c.on("error", reject);
+    });
+    const open = connect(port, host);
+    await new Promise<void>((r) => open.on("connect", () => r()));
+    open.write("x".repeat(500));
+    held.push(open);
+    servers.push(server);
+    const a = createSocket(host.includes(":") ? "udp6" : "udp4"), b = createSocket(host.includes(":") ? "udp6" : "udp4");
+    a.on("error", () => {});
+    await new Promise<void>((r) => b.bind(0, host, () => r()));
+    b.on("message", (_m, ri) => b.send("pong", ri.port, ri.address));
+    await new Promise<void>((r) => {
+      a.on("message", () => r());
+      a.send("ping", b.address().port, host);
+    });
+    await new Promise<void>((r) => a.close(() => r()));
+    await new Promise<void>((r) => b.close(() => r()));
+  }
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+function fill(): void {
+  const flows: (Partial<Flow> & Pick<Flow, "proto">)[] = [];
+  for (let i = 0; i < 150; i++) {
+    const six = i % 2 === 1;
+    const a = (n: number) => (six ? `fd00::${(i * 4 + n).toString(16)}` : `10.${(i >> 8) & 255}.${i & 255}.${n}`);
+    const common = { timeout: 600 + i, mark: [0, 1, 5, 0x10, 0xdeadbeef][i % 5], ...(i % 4 === 0 ? { zone: 7 } : {}) };
+    const tz = i % 4 === 1 ? { zone: 3 } : {};
+    flows.push({ proto: "tcp", ...common, orig: { src: a(1), dst: a(2), sport: 1024 + i, dport: 443, ...tz }, tcp: { state: (["ESTABLISHED", "SYN_SENT", "TIME_WAIT"] as const)[i % 3] }, status: i % 3 ? [] : ["ASSURED", "SEEN_REPLY"] });
+    flows.push({ proto: "udp", ...common, orig: { src: a(1), dst: a(2), sport: 2000 + i, dport: 53, ...tz } });
+    flows.push({ proto: six ? "icmpv6" : "icmp", ...common, orig: { src: a(1), dst: a(2), type: six ? 128 : 8, code: 0, id: i } });
+    flows.push({ proto: "sctp", ...common, orig: { src: a(1), dst: a(2), sport: 3000 + i, dport: 36412 }, sctp: { state: "ESTABLISHED", vtagOrig: 0x100 + i, vtagReply: 0x200 + i } });
+    flows.push({ proto: "gre", ...common, orig: { src: a(1), dst: a(2), srcKey: i, dstKey: 1000 + i } });
+  }
+  using ct = Conntrack.open();
+  const r = ct.createMany(flows);
+  assert.equal(r.failed.length, 0, r.failed[0]?.error.message);
+}
+
+test("setup: a table of every protocol with zones, marks, counters and timestamps", T, async () => {
+  sh("sysctl -qw net.netfilter.nf_conntrack_acct=1 net.netfilter.nf_conntrack_timestamp=1");
+  sh("ip link set lo up");
+  sh(`nft -f - <<'EOF'
+table inet nfct_cli_lo {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    ct state new,established counter
+  }
+}
+EOF`);
+  conntrack(["-F"]);
+  fill();
+  await traffic();
+  const all = listed();
+  assert.ok(all.some((f) => f.counters && f.counters.orig.bytes > 0), "counters");
+  assert.ok(all.some((f) => f.timestamp), "timestamps");
+});
+
+const LISTINGS: string[] = [
+  "", "-o extended", "-o extended,id", "-o ktimestamp", "-o save", "-o xml", "-o extended,id,ktimestamp",
+  "-p tcp", "-p udp -o extended", "-f ipv6", "-f ipv4 -p gre", "-p icmp", "-p icmpv6 --icmpv6-type 128", "-p sctp --state ESTABLISHED",
+  "-w 7", "-w 0", "--orig-zone 3", "-m 5", "-m 0x10/0x10", "-u ASSURED", "-u SEEN_REPLY", "-s 10.0.0.0/16", "-d fd00::/112",
+  "-p tcp --dport 443", "-s 127.0.0.1", "-p tcp --state ESTABLISHED",
+];
+
+for (const args of LISTINGS) {
+  test(`nfct -L ${args} prints the lines conntrack -L ${args} prints`, T, () => {
+    const a = words(args).filter((w) => w);
+    const o = nfct(["-L", ...a]);
+    const t = conntrack(["-L", ...a]);
+    assert.equal(o.code, 0, o.stderr);
+    assert.equal(t.code, 0, t.stderr);
+    const ours = sorted(o.stdout), theirs = sorted(t.stdout);
+    assert.ok(theirs.length > 0, "conntrack listed something");
+    assert.deepEqual(ours, theirs);
+    assert.deepEqual(messages(o.stderr), messages(t.stderr));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. -o save → -R
+
+test("`-o save` replayed by nfct -R (file and stdin) rebuilds the table; conntrack -R agrees", T, async () => {
+  await closeTraffic();
+  const save = nfct(["-L", "-o", "save"]).stdout;
+  const before = sorted(save);
+  assert.ok(before.length > 700);
+  const file = `${TMP}/table.save`;
+  writeFileSync(file, "# a comment, then blank lines are skipped\n\n" + save);
+
+  conntrack(["-F"]);
+  const r = nfct(["-R", file]);
+  assert.equal(r.code, 0, r.stderr);
+  const replayed = sorted(nfct(["-L", "-o", "save"]).stdout);
+  assert.deepEqual(replayed, before);
+
+  conntrack(["-F"]);
+  const s = nfct(["-R", "-"], save);
+  assert.equal(s.code, 0, s.stderr);
+  assert.deepEqual(sorted(nfct(["-L", "-o", "save"]).stdout), before);
+
+  conntrack(["-F"]);
+  const c = conntrack(["-R", file]);
+  assert.equal(c.code, 0, c.stderr);
+  assert.deepEqual(sorted(conntrack(["-L", "-o", "save"]).stdout), before);
+
+  // -A on existing entries is not an error; -I is.
+  assert.equal(nfct(["-R", file]).code, 0);
+  const dup = `${TMP}/dup.save`;
+  writeFileSync(dup, save.split("\n")[0].replace(/^-A/, "-I") + "\n");
+  const d = nfct(["-R", dup]);
+  assert.equal(d.code, 1);
+  assert.match(d.stderr, /Such conntrack exists/);
+  // Only -I/-A/-U/-D/-F lines; everything is checked before anything runs.
+  writeFileSync(dup, "-F\n-L\n");
+  const l = nfct(["-R", dup]);
+  assert.equal(l.code, 2);
+  assert.match(l.stderr, /Cannot use command `-L' with --load-file/);
+  assert.ok(listed().length > 700, "the -F before the bad line did not run");
+  assert.equal(nfct(["-R", `${TMP}/missing`]).code, 2);
+});
+
+test("teardown", T, async () => {
+  await closeTraffic();
+  conntrack(["-F"]);
+  sh("nft delete table inet nfct_cli_lo");
+  sh("sysctl -qw net.netfilter.nf_conntrack_acct=0 net.netfilter.nf_conntrack_timestamp=0");
+  rmSync(TMP, { recursive: true, force: true });
+});
