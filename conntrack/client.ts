@@ -525,7 +525,7 @@ export class Conntrack {
    * copying the entry's own tuple, zone and id attributes out of the dump datagram (nothing is
    * re-encoded), batched on a second socket while the dump goes on.
    */
-  #flushViaDump(filter: Filter | undefined, cf: CompiledFilter): number {
+  #flushViaDump(cf: CompiledFilter): number {
     const op = "Cannot delete flows";
     const dumpSock = this.#socket();
     const dec = new FlowDecoder();
@@ -581,7 +581,6 @@ export class Conntrack {
         message: failures[0].kernelMessage,
       }, { cause: failures });
     }
-    void filter;
     return deleted;
   }
 
@@ -620,7 +619,7 @@ export class Conntrack {
         );
       }
     }
-    return this.#flushViaDump(filter, cf);
+    return this.#flushViaDump(cf);
   }
 
   /** One DELETE without a tuple per family: the kernel deletes what matches the filter. */
