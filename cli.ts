@@ -23,8 +23,10 @@
  * - stricter values: `-w abc`, `-m 5/x`, `--sport 70000` are refused (exit 1 "unexpected
  *   value", as newer conntrack-tools do) where 1.4.7 silently used 0 or truncated.
  *
- * Not yet (refused with exit 1 and a message naming what the library lacks): `-E` (events),
- * the `expect` table, `-L dying`/`-L unconfirmed`, `-z` (zeroing dump). See `UNSUPPORTED`.
+ * Also conntrack's other tables and commands: `-E` (events, `-e` mask, filters, `-o` incl.
+ * `timestamp`, `-b`; stops with the summary on SIGINT/SIGTERM), the `expect` table (`-L -G -D
+ * -I -F -E -C -S expect`), `-L dying`, `-L unconfirmed` and `-L -z`. Where conntrack 1.4.7 is
+ * broken nfct does what was meant (see README: `-I expect` tuple protocol, `-D expect` result).
  *
  * Label names come from `/etc/xtables/connlabel.conf` (or the file `NFCT_CONNLABEL_CONF`
  * names), parsed like libnetfilter_conntrack does.
@@ -33,9 +35,16 @@
  * @module
  */
 import process from "node:process";
-import { readFileSync, writeSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, writeSync } from "node:fs";
 import {
+  compileFilter,
   Conntrack,
+  type EventStream,
+  type EventType,
+  type Expectation,
+  EXPECT_XML_FOOTER,
+  EXPECT_XML_HEADER,
+  formatExpect,
   type Filter,
   type Flow,
   type FlowKey,
@@ -71,18 +80,6 @@ class CliExit extends Error {
 const paramError = (msg: string) => new CliExit(PARAMETER_PROBLEM, msg);
 const otherError = (msg: string) => new CliExit(OTHER_PROBLEM, msg);
 
-/**
- * What the library does not offer yet. Each entry is refused with exit 1 and this text; when
- * the API lands, add a handler in `run()` and delete the line.
- */
-const UNSUPPORTED = {
-  event: "-E (event listening) is not available yet: mod.ts has no event API",
-  expect: "the `expect' table is not available yet: mod.ts has no expectation API",
-  dying: "the `dying' list is not available yet: mod.ts exposes no IPCTNL_MSG_CT_GET_DYING dump",
-  unconfirmed: "the `unconfirmed' list is not available yet: mod.ts exposes no IPCTNL_MSG_CT_GET_UNCONFIRMED dump",
-  zero: "-z (zero counters while listing) is not available yet: mod.ts exposes no IPCTNL_MSG_CT_GET_CTRZERO dump",
-} as const;
-
 // ---------------------------------------------------------------------------------------------
 // Commands and options (conntrack.c: cmd bits, CT_OPT_* bits, commands_v_options)
 
@@ -114,6 +111,19 @@ const MATRIX: number[][] = [
   /* STATS   */ [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
   /* ADD     */ [3, 3, 3, 3, 1, 1, 2, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 0, 0, 2, 0, 2, 0, 2, 2],
 ];
+/**
+ * The same for the `expect` table (conntrack.c EXP_LIST … EXP_STATS), by command. With
+ * `expect`, -s/-d are the master's addresses for -I and the expectation's own for -D/-G.
+ */
+//                           s d r q p t u z e [ ] { } a m i f n g o c b j w l < > ( )
+const EXP_MATRIX: Record<number, number[]> = {
+  [CMD.LIST]: /*   */ [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  [CMD.CREATE]: /* */ [1, 1, 2, 2, 1, 1, 2, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  [CMD.DELETE]: /* */ [1, 1, 2, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  [CMD.GET]: /*    */ [1, 1, 2, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  [CMD.EVENT]: /*  */ [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+};
+const NO_OPTIONS = new Array(OPT_NAMES.length).fill(0);
 /** nfct extension: -F takes the filters -D takes (conntrack allows only -f). */
 const FLUSH_EXTENDED = MATRIX[CMD.DELETE].map((v, i) => (i === BIT.output || i === BIT.id || i === BIT.timeout ? 0 : v));
 
@@ -130,7 +140,7 @@ interface OptSpec {
 const LONG: Record<string, OptSpec> = {
   dump: { key: "L", arg: 2 }, create: { key: "I", arg: 2 }, add: { key: "A", arg: 2 }, delete: { key: "D", arg: 2 },
   update: { key: "U", arg: 2 }, get: { key: "G", arg: 2 }, flush: { key: "F", arg: 2 }, event: { key: "E", arg: 2 },
-  counter: { key: "C", arg: 2 }, stats: { key: "S", arg: 0 }, version: { key: "V", arg: 0 }, help: { key: "h", arg: 0 },
+  counter: { key: "C", arg: 2 }, stats: { key: "S", arg: 2 }, version: { key: "V", arg: 0 }, help: { key: "h", arg: 0 },
   "orig-src": { key: "src", arg: 1 }, src: { key: "src", arg: 1 }, "orig-dst": { key: "dst", arg: 1 }, dst: { key: "dst", arg: 1 },
   "reply-src": { key: "reply-src", arg: 1 }, "reply-dst": { key: "reply-dst", arg: 1 }, protonum: { key: "protonum", arg: 1 },
   timeout: { key: "timeout", arg: 1 }, status: { key: "status", arg: 1 }, zero: { key: "zero", arg: 0 },
@@ -145,7 +155,7 @@ const LONG: Record<string, OptSpec> = {
 const SHORT: Record<string, OptSpec> = {
   L: { key: "L", arg: 2 }, I: { key: "I", arg: 2 }, U: { key: "U", arg: 2 }, D: { key: "D", arg: 2 }, G: { key: "G", arg: 2 },
   E: { key: "E", arg: 2 }, F: { key: "F", arg: 2 }, A: { key: "A", arg: 2 }, h: { key: "h", arg: 0 }, V: { key: "V", arg: 0 },
-  C: { key: "C", arg: 2 }, S: { key: "S", arg: 0 },
+  C: { key: "C", arg: 2 }, S: { key: "S", arg: 2 },
   s: { key: "src", arg: 1 }, d: { key: "dst", arg: 1 }, r: { key: "reply-src", arg: 1 }, q: { key: "reply-dst", arg: 1 },
   p: { key: "protonum", arg: 1 }, t: { key: "timeout", arg: 1 }, u: { key: "status", arg: 1 }, e: { key: "event-mask", arg: 1 },
   a: { key: "nat-range", arg: 1 }, z: { key: "zero", arg: 0 }, m: { key: "mark", arg: 1 }, i: { key: "id", arg: 1 },
@@ -165,6 +175,8 @@ interface ProtoExt {
   /** pairs that CREATE/GET need, with the message when missing */
   coupled?: [string[], string][];
   states?: readonly string[];
+  /** key → legality with the `expect` table, by command (-I, -D, -G); missing = 0. */
+  expLegal?: Record<string, Partial<Record<number, number>>>;
 }
 //             L  I  U  D  G  F  E  V  h  C  S  A
 const P_PORT = [2, 3, 2, 2, 3, 0, 2, 0, 0, 0, 0, 3];
@@ -183,6 +195,19 @@ const PORT_LEGAL = {
   sport: P_PORT, dport: P_PORT, rsport: P_PORT, rdport: P_PORT, "mask-port-src": P_NEVER,
   "mask-port-dst": P_NEVER, "tuple-port-src": P_NEVER, "tuple-port-dst": P_NEVER,
 };
+// libct_proto_*.c, EXP_CREATE/EXP_DELETE/EXP_GET rows: -I expect needs the master's ports and
+// the expectation's tuple and mask ports; -D/-G expect need both directions' ports (the reply
+// ports are required and then ignored).
+const EXP_PORT_LEGAL: Record<string, Partial<Record<number, number>>> = {
+  sport: { [CMD.CREATE]: 1, [CMD.DELETE]: 1, [CMD.GET]: 1 },
+  dport: { [CMD.CREATE]: 1, [CMD.DELETE]: 1, [CMD.GET]: 1 },
+  rsport: { [CMD.DELETE]: 1, [CMD.GET]: 1 },
+  rdport: { [CMD.DELETE]: 1, [CMD.GET]: 1 },
+  "mask-port-src": { [CMD.CREATE]: 1 },
+  "mask-port-dst": { [CMD.CREATE]: 1 },
+  "tuple-port-src": { [CMD.CREATE]: 1 },
+  "tuple-port-dst": { [CMD.CREATE]: 1 },
+};
 const PORT_COUPLED: [string[], string][] = [
   [["sport", "dport"], "you have to specify `--sport' and `--dport'"],
   [["rsport", "rdport"], "you have to specify `--reply-port-src' and `--reply-port-dst'"],
@@ -194,16 +219,18 @@ const SCTP_STATES = ["NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLIS
 const DCCP_STATES = ["NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT"];
 
 const PROTOS: ProtoExt[] = [
-  { name: "tcp", num: 6, opts: { ...PORT_OPTS, state: "state" }, legal: { ...PORT_LEGAL, state: P_STATE }, coupled: PORT_COUPLED, states: TCP_CLI_STATES },
-  { name: "udp", num: 17, opts: PORT_OPTS, legal: PORT_LEGAL, coupled: PORT_COUPLED },
-  { name: "udplite", num: 136, opts: PORT_OPTS, legal: PORT_LEGAL, coupled: PORT_COUPLED },
+  { name: "tcp", num: 6, opts: { ...PORT_OPTS, state: "state" }, legal: { ...PORT_LEGAL, state: P_STATE }, coupled: PORT_COUPLED, states: TCP_CLI_STATES, expLegal: EXP_PORT_LEGAL },
+  { name: "udp", num: 17, opts: PORT_OPTS, legal: PORT_LEGAL, coupled: PORT_COUPLED, expLegal: EXP_PORT_LEGAL },
+  { name: "udplite", num: 136, opts: PORT_OPTS, legal: PORT_LEGAL, coupled: PORT_COUPLED, expLegal: EXP_PORT_LEGAL },
   {
     name: "sctp", num: 132, opts: { ...PORT_OPTS, state: "state", "orig-vtag": "vtag", "reply-vtag": "rvtag" },
     legal: { ...PORT_LEGAL, state: P_STATE, vtag: P_SET, rvtag: P_SET }, coupled: PORT_COUPLED, states: SCTP_STATES,
+    expLegal: EXP_PORT_LEGAL,
   },
   {
     name: "dccp", num: 33, opts: { ...PORT_OPTS, state: "state", role: "role" },
     legal: { ...PORT_LEGAL, state: P_STATE, role: P_SET }, coupled: PORT_COUPLED, states: DCCP_STATES,
+    expLegal: EXP_PORT_LEGAL,
   },
   {
     name: "icmp", num: 1, opts: { "icmp-type": "type", "icmp-code": "code", "icmp-id": "icmpid" },
@@ -217,6 +244,7 @@ const PROTOS: ProtoExt[] = [
     name: "gre", num: 47,
     opts: { srckey: "sport", "orig-key-src": "sport", dstkey: "dport", "orig-key-dst": "dport", "reply-key-src": "rsport", "reply-key-dst": "rdport" },
     legal: { sport: P_PORT, dport: P_PORT, rsport: P_PORT, rdport: P_PORT },
+    expLegal: { sport: EXP_PORT_LEGAL.sport, dport: EXP_PORT_LEGAL.dport, rsport: EXP_PORT_LEGAL.rsport, rdport: EXP_PORT_LEGAL.rdport },
     coupled: [
       [["sport", "dport"], "you have to specify `--srckey' and `--dstkey'"],
       [["rsport", "rdport"], "you have to specify `--reply-key-src' and `--reply-key-dst'"],
@@ -392,6 +420,11 @@ interface Parsed {
   rdst?: Addr;
   maskSrc?: Addr;
   maskDst?: Addr;
+  /** --tuple-src/--tuple-dst: the expectation's tuple (-I expect). */
+  tupleSrc?: Addr;
+  tupleDst?: Addr;
+  /** -e: the event types asked for (undefined: all). */
+  eventMask?: Set<"new" | "update" | "destroy">;
   timeout?: number;
   statusSet: Set<StatusFlag>;
   statusNeg: Set<StatusFlag>;
@@ -554,10 +587,14 @@ function parseArgs(argv: string[]): Parsed {
         break;
       }
       case "tuple-src":
-      case "tuple-dst":
-        addrOpt(arg!, key, true, p);
+      case "tuple-dst": {
+        const a = addrOpt(arg!, key, true, p);
+        if (key === "tuple-src") p.tupleSrc = a;
+        else p.tupleDst = a;
         p.options.add(key);
+        if (a.bits !== undefined) p.options.add(key === "tuple-src" ? "mask-src" : "mask-dst");
         break;
+      }
       case "mask-src":
       case "mask-dst": {
         const a = addrOpt(arg!, key, false, p);
@@ -593,10 +630,13 @@ function parseArgs(argv: string[]): Parsed {
         break;
       case "event-mask":
         p.options.add(key);
+        p.eventMask ??= new Set();
         for (const tok of arg!.split(",")) {
-          if (!tok || !["ALL", "NEW", "UPDATES", "DESTROY"].some((n) => n.toLowerCase().startsWith(tok.toLowerCase()))) {
-            throw paramError(`Bad parameter \`${arg}'`);
-          }
+          const hit = tok ? ["ALL", "NEW", "UPDATES", "DESTROY"].find((n) => n.toLowerCase().startsWith(tok.toLowerCase())) : undefined;
+          if (!hit) throw paramError(`Bad parameter \`${arg}'`);
+          if (hit === "ALL" || hit === "NEW") p.eventMask.add("new");
+          if (hit === "ALL" || hit === "UPDATES") p.eventMask.add("update");
+          if (hit === "ALL" || hit === "DESTROY") p.eventMask.add("destroy");
         }
         break;
       case "output":
@@ -686,7 +726,8 @@ function parseArgs(argv: string[]): Parsed {
     throw paramError("cannot specify `--src-nat' or `--dst-nat' with `--any-nat'");
   }
   // nfct extension: -F with the filters of -D.
-  const row = p.command === CMD.FLUSH && p.table === "conntrack" ? FLUSH_EXTENDED : MATRIX[p.command];
+  const row = p.table === "expect" ? EXP_MATRIX[p.command] ?? NO_OPTIONS
+    : p.command === CMD.FLUSH && p.table === "conntrack" ? FLUSH_EXTENDED : MATRIX[p.command];
   let coupled = false;
   for (let b = 0; b < OPT_NAMES.length; b++) {
     const has = p.options.has(OPT_NAMES[b]);
@@ -739,7 +780,7 @@ function protoCheck(p: Parsed, ext: ProtoExt, seen: Set<string>): void {
   for (const k of keys) {
     // nfct extension: -F takes the protocol filters -D takes.
     const cmd = p.command === CMD.FLUSH ? CMD.DELETE : p.command;
-    const legal = (ext.legal[k] ?? P_NEVER)[cmd] ?? 0;
+    const legal = p.table === "expect" ? ext.expLegal?.[k]?.[p.command] ?? 0 : (ext.legal[k] ?? P_NEVER)[cmd] ?? 0;
     const has = seen.has(k);
     if (!has && legal === 1) throw paramError(`You need to supply the \`--${OPT_LABEL[k]}' option for this command`);
     if (has && legal === 0) throw paramError(`Illegal option \`--${OPT_LABEL[k]}' with this command`);
@@ -1007,9 +1048,14 @@ const STRERROR: Record<string, string> = {
 };
 
 /** conntrack.c err2str(): its own texts for some (command, errno) pairs, else strerror. */
-function err2str(code: string, command: number): string {
+function err2str(code: string, command: number, expect = false): string {
   const c = command === CMD.ADD ? CMD.CREATE : command;
   if (code === "EINVAL") return "invalid parameters";
+  if (expect) {
+    if (code === "ENOENT" && c === CMD.CREATE) return "master conntrack not found";
+    if (code === "EPERM") return "sorry, you must be root or get CAP_NET_ADMIN capability to do this";
+    return STRERROR[code] ?? code;
+  }
   if (code === "EEXIST" && c === CMD.CREATE) return "Such conntrack exists, try -U to update";
   if (code === "ENOENT" && (c === CMD.CREATE || c === CMD.GET || c === CMD.DELETE)) return "such conntrack doesn't exist";
   if (code === "ENOMEM" && (c === CMD.CREATE || c === CMD.GET)) return "not enough memory";
@@ -1019,10 +1065,10 @@ function err2str(code: string, command: number): string {
   return STRERROR[code] ?? code;
 }
 
-function failed(e: unknown, command: number): CliExit {
+function failed(e: unknown, command: number, expect = false): CliExit {
   if (e instanceof CliExit) return e;
   if (e instanceof NetlinkError || e instanceof SyscallError) {
-    const msg = `Operation failed: ${err2str(e.code, command)}`;
+    const msg = `Operation failed: ${err2str(e.code, command, expect)}`;
     return otherError(e instanceof NetlinkError && e.kernelMessage ? `${msg} (kernel: ${e.kernelMessage})` : msg);
   }
   if (e instanceof TypeError || e instanceof RangeError) return otherError(`Operation failed: ${e.message}`);
@@ -1060,20 +1106,38 @@ function key(f: Flow): FlowKey {
   return { family: f.family, proto: f.proto, orig: f.orig, reply: f.reply, zone: f.zone, id: f.id };
 }
 
+/** The flows -L lists: the table (optionally zeroing counters), or the dying/unconfirmed list. */
+function listed(p: Parsed): Iterable<Flow> {
+  const sel = selection(p, true);
+  const kernelList = p.table === "dying" || p.table === "unconfirmed";
+  if (!kernelList && !p.options.has("zero")) return iterate(sel);
+  // The kernel lists take no filter and -z is refused with comparisons: the rest is matched
+  // here, as conntrack's dump callback does.
+  const cf = compileFilter(sel.filter);
+  const extra = sel.extra;
+  const it = p.table === "dying" ? ct().dying() : p.table === "unconfirmed" ? ct().unconfirmed() : ct().dump(sel.filter, { zero: true });
+  if (cf.empty && !extra) return it;
+  return (function* () {
+    for (const f of it) if ((cf.empty || cf.match(f)) && (!extra || extra(f))) yield f;
+  })();
+}
+
 function cmdList(p: Parsed): number {
-  if (p.options.has("zero") && COMPARISON.some((o) => p.options.has(o))) {
-    throw paramError("Can't use -z with filtering parameters");
+  const kernelList = p.table === "dying" || p.table === "unconfirmed";
+  if (!kernelList) {
+    // conntrack checks these for the table only (its dying/unconfirmed dumps return first).
+    if (p.options.has("zero") && COMPARISON.some((o) => p.options.has(o))) {
+      throw paramError("Can't use -z with filtering parameters");
+    }
+    if (p.maskSrc && !p.src) throw paramError("Can't use --mask-src without --src");
+    if (p.maskDst && !p.dst) throw paramError("Can't use --mask-dst without --dst");
   }
-  if (p.table === "dying" || p.table === "unconfirmed") throw otherError(UNSUPPORTED[p.table]);
-  if (p.options.has("zero")) throw otherError(UNSUPPORTED.zero);
-  if (p.maskSrc && !p.src) throw paramError("Can't use --mask-src without --src");
-  if (p.maskDst && !p.dst) throw paramError("Can't use --mask-dst without --dst");
   const print = printer(p, "dump");
   const xml = p.output.has("xml") && !p.output.has("save");
   const progress = new Progress("listed");
   let n = 0;
   try {
-    for (const f of iterate(selection(p, true))) {
+    for (const f of listed(p)) {
       if (xml && n === 0) out.line(XML_HEADER);
       out.line(print(f));
       progress.tick(++n);
@@ -1264,7 +1328,6 @@ function cmdDelete(p: Parsed, quiet = false): number {
 
 /** -F: the whole table, or (nfct extension) the entries a filter selects, through `flush()`. */
 function cmdFlush(p: Parsed, quiet = false): number {
-  if (p.table === "expect") throw otherError(UNSUPPORTED.expect);
   const sel = selection(p, true);
   const onlyFamily = Object.keys(sel.filter).every((k) => k === "family") && !sel.extra;
   let n: number;
@@ -1309,6 +1372,284 @@ function cmdStats(): number {
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The expect table (conntrack.c EXP_* commands)
+
+/** The netmask of `bits` (conntrack's `-I expect` takes a CIDR on --tuple-src/-s as the mask). */
+function cidrMask(family: "ipv4" | "ipv6", bits: number): string {
+  const n = family === "ipv4" ? 4 : 16;
+  const b: number[] = [];
+  for (let i = 0; i < n; i++) b.push(bits >= 8 * (i + 1) ? 255 : bits <= 8 * i ? 0 : (0xff << (8 - (bits - 8 * i))) & 0xff);
+  if (family === "ipv4") return b.join(".");
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i] << 8) | b[i + 1]).toString(16));
+  return groups.join(":");
+}
+
+/** The layer-4 part of an expectation tuple from two protocol options (ports, or GRE keys). */
+function expL4(p: Parsed, src: string, dst: string): Partial<Tuple> {
+  const num = p.proto!.num, s = p.pvals[src] as number | undefined, d = p.pvals[dst] as number | undefined;
+  const t: Partial<Tuple> = {};
+  if (num === 47) {
+    if (s !== undefined) t.srcKey = s;
+    if (d !== undefined) t.dstKey = d;
+  } else if ([6, 17, 136, 132, 33].includes(num)) {
+    if (s !== undefined) t.sport = s;
+    if (d !== undefined) t.dport = d;
+  }
+  return t;
+}
+
+/** -G/-D expect: the expectation's own tuple, given by -s/-d/-p and the original ports. */
+function expectKey(p: Parsed): { family: "ipv4" | "ipv6"; proto: Proto; tuple: Tuple } {
+  return { family: p.family ?? "ipv4", proto: protoOf(p), tuple: { src: p.src!.addr, dst: p.dst!.addr, ...expL4(p, "sport", "dport") } };
+}
+
+function expectPrinter(p: Parsed): (e: Expectation, event?: "new" | "destroy") => string {
+  const o = p.output;
+  if (o.has("json")) return (e) => JSON.stringify(e, jsonReplacer);
+  // conntrack honours only xml and timestamp for expectations.
+  return (e, event) => formatExpect(e, { xml: o.has("xml"), timestamp: o.has("timestamp"), event, now: Date.now() });
+}
+
+function cmdListExpect(p: Parsed): number {
+  const print = expectPrinter(p);
+  const xml = p.output.has("xml");
+  let n = 0;
+  try {
+    // conntrack asks for AF_INET unless -f says otherwise: IPv6 expectations need -f ipv6.
+    for (const e of ct().dumpExpect({ family: p.family ?? "ipv4" })) {
+      if (xml && n === 0) out.line(EXPECT_XML_HEADER);
+      out.line(print(e));
+      n++;
+    }
+  } catch (e) {
+    out.flush();
+    throw failed(e, CMD.LIST, true);
+  }
+  if (xml && n > 0) out.line(EXPECT_XML_FOOTER);
+  out.flush();
+  summary(`${n} expectations have been shown.`);
+  return 0;
+}
+
+function cmdGetExpect(p: Parsed): number {
+  let e: Expectation | undefined;
+  try {
+    e = ct().getExpect(expectKey(p));
+  } catch (err) {
+    throw failed(err, CMD.GET, true);
+  }
+  if (!e) throw otherError(`Operation failed: ${err2str("ENOENT", CMD.GET, true)}`);
+  out.line(expectPrinter(p)(e)); // -G expect takes no -o
+  out.flush();
+  return 0; // conntrack prints no summary for -G expect
+}
+
+function cmdDeleteExpect(p: Parsed, quiet = false): number {
+  try {
+    ct().deleteExpect(expectKey(p));
+  } catch (e) {
+    throw failed(e, CMD.DELETE, true);
+  }
+  // conntrack 1.4.7 counts nothing here: after a successful delete it says "0 expectations have
+  // been shown." and exits 1. nfct reports what happened.
+  if (!quiet) summary("1 expectations have been deleted.");
+  return 0;
+}
+
+function cmdCreateExpect(p: Parsed): number {
+  const family = p.family ?? "ipv4";
+  const proto = protoOf(p);
+  const mask = (a: Addr | undefined, via: (Addr | undefined)[]): string => {
+    if (a) return a.addr;
+    const bits = via.find((x) => x?.bits !== undefined)?.bits;
+    return cidrMask(family, bits ?? (family === "ipv4" ? 32 : 128));
+  };
+  try {
+    ct().createExpect({
+      family,
+      proto,
+      master: { proto, src: p.src!.addr, dst: p.dst!.addr, ...expL4(p, "sport", "dport") },
+      // conntrack 1.4.7 puts a byte of --tuple-port-* in the expected tuple's protocol; nfct
+      // uses -p for both tuples, as intended.
+      tuple: { src: p.tupleSrc!.addr, dst: p.tupleDst!.addr, ...expL4(p, "tuple-port-src", "tuple-port-dst") },
+      mask: { src: mask(p.maskSrc, [p.tupleSrc, p.src]), dst: mask(p.maskDst, [p.tupleDst, p.dst]), ...expL4(p, "mask-port-src", "mask-port-dst") },
+      timeout: p.timeout,
+    });
+  } catch (e) {
+    throw failed(e, CMD.CREATE, true);
+  }
+  return 0; // conntrack prints no summary for -I expect
+}
+
+function cmdFlushExpect(quiet = false): number {
+  try {
+    ct().flushExpect();
+  } catch (e) {
+    throw failed(e, CMD.FLUSH, true);
+  }
+  if (!quiet) summary("expectation table has been emptied.");
+  return 0;
+}
+
+function cmdCountExpect(): number {
+  let n = 0;
+  try {
+    for (const _ of ct().dumpExpect({ family: "ipv4" })) n++; // conntrack counts AF_INET only
+  } catch (e) {
+    throw failed(e, CMD.COUNT, true);
+  }
+  out.line(String(n));
+  out.flush();
+  return 0;
+}
+
+function cmdStatsExpect(): number {
+  try {
+    for (const s of ct().expectStats()) {
+      out.line(`cpu=${String(s.cpu).padEnd(4)}\texpect_new=${s.new} expect_create=${s.create} expect_delete=${s.delete} `);
+    }
+  } catch (e) {
+    throw failed(e, CMD.STATS, true);
+  }
+  out.flush();
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// -E: events
+
+const ENOBUFS_WARNING = "WARNING: We have hit ENOBUFS! We are losing events.\n" +
+  "This message means that the current netlink socket buffer size is too small.\n" +
+  "Please, check --buffer-size in conntrack(8) manpage.\n";
+
+/** conntrack.c get_progname(): the command owning netlink port `portId`, via /proc (cached). */
+let lastOwner: { portId: number; inode: string; name: string | undefined } | undefined;
+function progName(portId: number): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync("/proc/net/netlink", "utf8");
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split("\n").slice(1)) {
+    // sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || f[1] !== "12" || Number(f[2]) !== portId) continue; // NETLINK_NETFILTER
+    const inode = f[9];
+    if (lastOwner?.portId === portId && lastOwner.inode === inode) return lastOwner.name;
+    const owner = (pid: number): string | undefined => {
+      let fds: string[];
+      try {
+        fds = readdirSync(`/proc/${pid}/fd`);
+      } catch {
+        return undefined;
+      }
+      for (const fd of fds) {
+        try {
+          if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== `socket:[${inode}]`) continue;
+          return /^\d+ \(([^)]*)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1];
+        } catch { /* gone meanwhile */ }
+      }
+      return undefined;
+    };
+    // Many netlink users take their pid as port id; else search every process.
+    let name = owner(portId);
+    if (name === undefined) {
+      for (const d of readdirSync("/proc")) {
+        const pid = Number(d);
+        if (!/^\d+$/.test(d) || pid <= 1 || pid === portId) continue;
+        if ((name = owner(pid)) !== undefined) break;
+      }
+    }
+    lastOwner = { portId, inode, name };
+    return name;
+  }
+  return undefined;
+}
+
+/**
+ * -E [expect]: prints each event as conntrack does (flushed at once) until SIGINT or SIGTERM,
+ * then the XML footer (if a header was printed) and the summary, and exits 0.
+ */
+async function cmdEvent(p: Parsed): Promise<number> {
+  const expect = p.table === "expect";
+  const o = p.output;
+  const flowTypes: EventType[] = ["new", "update", "destroy"];
+  const types: EventType[] = expect ? ["expectNew", "expectDestroy"]
+    : p.eventMask ? flowTypes.filter((t) => p.eventMask!.has(t as "new")) : flowTypes;
+  const sel = expect ? undefined : selection(p, true);
+  // conntrack's filter_mark() needs the mark in the message; events carry it only when set or changed.
+  const extra = sel?.extra, markSet = p.mark !== undefined;
+  let stream: EventStream;
+  try {
+    stream = ct().events({ types, filter: sel?.filter, receiveBufferSize: p.bufferSize });
+  } catch (e) {
+    if (e instanceof SyscallError) throw otherError("Can't open netlink socket");
+    throw failed(e, CMD.EVENT, expect);
+  }
+  if (p.bufferSize !== undefined) {
+    process.stderr.write(`NOTICE: Netlink socket buffer size has been set to ${stream.receiveBufferSize()} bytes.\n`);
+  }
+  const xml = o.has("xml");
+  const json = o.has("json");
+  const fmt: FormatOptions = {
+    xml, save: o.has("save"), extended: o.has("extended"), id: o.has("id"), ktimestamp: o.has("ktimestamp"),
+    timestamp: o.has("timestamp"), labels: o.has("labels") ? labelMap() : undefined,
+  };
+  const printExp = expectPrinter(p);
+  let n = 0, header = false;
+  const finish = () => {
+    if (header) out.line(expect ? EXPECT_XML_FOOTER : XML_FOOTER);
+    out.flush();
+    summary(`${n} ${expect ? "expectation" : "flow"} events have been shown.`);
+    stream.close();
+    client?.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", finish);
+  process.on("SIGTERM", finish);
+  try {
+    for await (const ev of stream) {
+      if (ev.type === "overrun") {
+        process.stderr.write(ENOBUFS_WARNING);
+        continue;
+      }
+      if (ev.type === "resync") continue;
+      let line: string;
+      if ("expectation" in ev) {
+        line = json ? JSON.stringify(ev, jsonReplacer) : printExp(ev.expectation, ev.type === "expectNew" ? "new" : "destroy");
+      } else {
+        if (extra && !extra(ev.flow)) continue;
+        if (markSet && ev.flow.mark === undefined) continue;
+        if (json) line = JSON.stringify(ev, jsonReplacer);
+        else {
+          line = formatFlow(ev.flow, { ...fmt, event: ev.type, now: Date.now() });
+          // conntrack.c event_cb(): an event a process caused names its netlink port (and program).
+          if (ev.portId) {
+            const prog = progName(ev.portId);
+            line += ` [USERSPACE] portid=${ev.portId}${prog !== undefined ? ` progname=${prog}` : ""}`;
+          }
+        }
+      }
+      if (xml && !header) {
+        out.line(expect ? EXPECT_XML_HEADER : XML_HEADER);
+        header = true;
+      }
+      out.line(line);
+      out.flush();
+      n++;
+    }
+  } catch (e) {
+    out.flush();
+    if (e instanceof SyscallError) throw otherError(`failed to received netlink event: ${STRERROR[e.code] ?? e.code}`);
+    throw failed(e, CMD.EVENT, expect);
+  }
+  finish();
+  return 0;
+}
+
 const USAGE = `Command line interface for the connection tracking system (nfct ${VERSION}, conntrack-tools compatible)
 Usage: ${PROG} [commands] [options]
 
@@ -1319,13 +1660,13 @@ Commands:
   -I [table] parameters		Create a conntrack
   -A [table] parameters		Add a conntrack (no error if it exists)
   -U [table] parameters		Update conntrack entries
-  -E [table] [options]		Show events (not available yet)
+  -E [table] [options]		Show events
   -F [table] [filters]		Flush table; with filters, delete what they select (kernel-side when possible)
   -C [table]			Show counter
   -S				Show statistics
   -R file|-			Run -I/-A/-U/-D/-F lines from a file (e.g. -o save output)
 
-Tables: conntrack (expect, dying, unconfirmed: not available yet)
+Tables: conntrack, expect, dying, unconfirmed
 
 Conntrack parameters and options:
   -n, --src-nat ip[:port]		source NAT ip
@@ -1334,9 +1675,14 @@ Conntrack parameters and options:
   -m, --mark mark[/mask]		Set mark
   -c, --secmark secmark			Set selinux secmark
   -e, --event-mask eventmask		Event mask, eg. NEW,DESTROY
-  -z, --zero 				Zero counters while listing (not available yet)
+  -z, --zero 				Zero counters while listing
   -o, --output type[,...]		extended,id,ktimestamp,labels,timestamp,save,xml, or json
   -l, --label label[,...]		conntrack labels
+
+Expectation parameters and options:
+  --tuple-src ip	Source address in expect tuple
+  --tuple-dst ip	Destination address in expect tuple
+  (-s/-d: the master's addresses with -I expect; the expectation's own with -G/-D expect)
 
 Updating parameters and options:
   --label-add label	Add label
@@ -1360,13 +1706,33 @@ Common parameters and options:
 
 Protocol options after -p: tcp/udp/udplite/sctp/dccp --sport --dport --reply-port-src --reply-port-dst
   (tcp/sctp/dccp --state, sctp --orig-vtag --reply-vtag, dccp --role); icmp --icmp-type --icmp-code
-  --icmp-id; icmpv6 --icmpv6-type --icmpv6-code --icmpv6-id; gre --srckey --dstkey --reply-key-src --reply-key-dst
+  --icmp-id; icmpv6 --icmpv6-type --icmpv6-code --icmpv6-id; gre --srckey --dstkey --reply-key-src --reply-key-dst;
+  -I expect: --tuple-port-src --tuple-port-dst --mask-port-src --mask-port-dst
 `;
 
 /** Runs one parsed command; returns the exit code. `quiet`: inside -R (no summaries). */
-function run(p: Parsed, quiet = false): number {
-  if (p.bufferSize !== undefined) clientBuffer = p.bufferSize;
-  if (p.table === "expect" && p.command !== CMD.VERSION && p.command !== CMD.HELP) throw otherError(UNSUPPORTED.expect);
+function run(p: Parsed, quiet = false): number | Promise<number> {
+  if (p.bufferSize !== undefined && p.command !== CMD.EVENT) clientBuffer = p.bufferSize;
+  if (p.table === "expect") {
+    switch (p.command) {
+      case CMD.LIST:
+        return cmdListExpect(p);
+      case CMD.GET:
+        return cmdGetExpect(p);
+      case CMD.DELETE:
+        return cmdDeleteExpect(p, quiet);
+      case CMD.CREATE:
+        return cmdCreateExpect(p);
+      case CMD.FLUSH:
+        return cmdFlushExpect(quiet);
+      case CMD.EVENT:
+        return cmdEvent(p);
+      case CMD.COUNT:
+        return cmdCountExpect();
+      case CMD.STATS:
+        return cmdStatsExpect();
+    }
+  }
   switch (p.command) {
     case -1:
     case CMD.HELP:
@@ -1391,7 +1757,7 @@ function run(p: Parsed, quiet = false): number {
     case CMD.FLUSH:
       return cmdFlush(p, quiet);
     case CMD.EVENT:
-      throw otherError(UNSUPPORTED.event);
+      return cmdEvent(p);
     case CMD.COUNT:
       return cmdCount();
     case CMD.STATS:
@@ -1501,23 +1867,28 @@ function loadFile(name: string): number {
 
 // ---------------------------------------------------------------------------------------------
 
-function main(argv: string[]): number {
+/** The exit code of an error, after printing it as conntrack does. */
+function report(e: unknown): number {
+  out.flush();
+  if (!(e instanceof CliExit)) {
+    const x = failed(e, -1);
+    process.stderr.write(PREFIX + x.message + "\n");
+    return x.code;
+  }
+  process.stderr.write(PREFIX + e.message + "\n");
+  if (e.code === PARAMETER_PROBLEM) process.stderr.write(`Try \`${PROG} -h' or '${PROG} --help' for more information.\n`);
+  return e.code;
+}
+
+async function main(argv: string[]): Promise<number> {
   try {
     if (argv.length > 1 && (argv[0] === "-R" || argv[0] === "--load-file")) return loadFile(argv[1]);
-    return run(parseArgs(argv));
+    return await run(parseArgs(argv));
   } catch (e) {
-    out.flush();
-    if (!(e instanceof CliExit)) {
-      const x = failed(e, -1);
-      process.stderr.write(PREFIX + x.message + "\n");
-      return x.code;
-    }
-    process.stderr.write(PREFIX + e.message + "\n");
-    if (e.code === PARAMETER_PROBLEM) process.stderr.write(`Try \`${PROG} -h' or '${PROG} --help' for more information.\n`);
-    return e.code;
+    return report(e);
   } finally {
     client?.close();
   }
 }
 
-process.exit(main(process.argv.slice(2)));
+process.exit(await main(process.argv.slice(2)));

@@ -94,3 +94,4 @@ export {
   type ExpectNat,
 } from "./conntrack/expect.ts";
 export type { Netns } from "./netlink/netns.ts";
+export { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, type ExpectFormatOptions, formatExpect } from "./conntrack/format_expect.ts";

@@ -286,13 +286,6 @@ test("nfct and conntrack give the same exit code, summary and output for each li
 
 // What nfct does that conntrack does not, or deliberately differently.
 const OWN: [string, number, RegExp?][] = [
-  ["-E", 1, /-E \(event listening\) is not available yet/],
-  ["-E -p tcp -e NEW", 1, /not available yet/],
-  ["-L expect", 1, /`expect' table is not available yet/],
-  ["-F expect", 1, /`expect' table is not available yet/],
-  ["-L dying", 1, /`dying' list is not available yet/],
-  ["-L unconfirmed", 1, /`unconfirmed' list is not available yet/],
-  ["-L -z", 1, /-z .* not available yet/],
   ["-L -w abc", 1, /unexpected value 'abc' with -w option/], // 1.4.7: silently zone 0
   ["-L -m 5/abc", 1, /unexpected value '5\/abc' with -m option/], // 1.4.7: silently mask 0
   ["-L -p tcp --sport 70000", 1, /unexpected value '70000'/], // 1.4.7: truncated
@@ -302,7 +295,7 @@ const OWN: [string, number, RegExp?][] = [
   ["", 0],
 ];
 
-test("nfct refuses what its library cannot do yet, and bad values, with exit codes and messages", T, () => {
+test("nfct refuses bad values (where 1.4.7 silently used 0) with exit codes and messages", T, () => {
   for (const [line, code, re] of OWN) {
     const r = nfct(line ? words(line) : []);
     assert.equal(r.code, code, `nfct ${line}: ${r.stderr}`);
