@@ -1301,18 +1301,19 @@ function cmdDelete(p: Parsed, quiet = false): number {
   const print = printer(p, "delete");
   const progress = new Progress("deleted");
   let seen = 0;
-  let res;
+  let deleted: number;
   try {
-    const matches = iterate(selection(p, true));
-    // A second client deletes while the first one streams the dump.
-    using deleter = Conntrack.open(clientBuffer ? { receiveBufferSize: clientBuffer } : {});
-    res = deleter.deleteMany((function* () {
-      for (const f of matches) {
+    // The library's streaming path: each matching entry's delete is copied from the dump
+    // datagram and pipelined on a second socket; a flow is printed once its delete succeeded.
+    const sel = selection(p, true);
+    deleted = ct().flush(sel.filter, {
+      via: "dump",
+      where: sel.extra,
+      onDeleted: (f) => {
         if (!quiet) out.line(print(f));
         progress.tick(++seen);
-        yield key(f);
-      }
-    })());
+      },
+    });
   } catch (e) {
     progress.done();
     out.flush();
@@ -1320,10 +1321,9 @@ function cmdDelete(p: Parsed, quiet = false): number {
   }
   progress.done();
   out.flush();
-  if (res.failed.length) throw failed(res.failed[0].error, CMD.DELETE);
   if (quiet) return 0;
-  summary(`${res.deleted} flow entries have been deleted.`);
-  return res.deleted === 0 ? OTHER_PROBLEM : 0;
+  summary(`${deleted} flow entries have been deleted.`);
+  return deleted === 0 ? OTHER_PROBLEM : 0;
 }
 
 /** -F: the whole table, or (nfct extension) the entries a filter selects, through `flush()`. */

@@ -101,6 +101,24 @@ refill(isUdp);
 ops["delete udp (kernel filter)"] = { entries: nUdp, nfct: dUdpKernel.s, conntrack: cliUdp };
 ops["delete udp (dump + deleteMany)"] = { entries: nUdp, nfct: dUdpDump.s, conntrack: cliUdp };
 
+// The same through the nfct command line (a new process each, like conntrack): `-D` lists every
+// entry it deletes, as conntrack does; `-F` with a filter is nfct's extension (kernel-side flush).
+const cliTs = (process.argv[1] ?? "").replace(/bench\/table\.ts$/, "cli.ts");
+const nfctCli = (args: string[]) =>
+  time(() => {
+    const argv = runtime === "deno" ? ["run", "-A", cliTs, ...args] : [cliTs, ...args];
+    const r = spawnSync(process.execPath, argv, { stdio: ["ignore", "ignore", "ignore"] });
+    if (r.status !== 0) throw new Error(`nfct ${args.join(" ")} exited ${r.status}`);
+  }).s;
+const nfctD = nfctCli(["-D", "-p", "udp"]);
+if (ct.count() !== N - nUdp) throw new Error(`nfct -D -p udp left ${ct.count()} entries`);
+refill(isUdp);
+const nfctF = nfctCli(["-F", "-p", "udp"]);
+if (ct.count() !== N - nUdp) throw new Error(`nfct -F -p udp left ${ct.count()} entries`);
+refill(isUdp);
+ops["cli: nfct -D -p udp (lists each)"] = { entries: nUdp, nfct: nfctD, conntrack: cliUdp };
+ops["cli: nfct -F -p udp"] = { entries: nUdp, nfct: nfctF, conntrack: cliUdp };
+
 // delete everything one by one: dump + deleteMany vs conntrack -D
 const dAll = time(() => ct.flush(undefined, { via: "dump" }));
 if (dAll.value !== N) throw new Error(`delete all removed ${dAll.value}`);

@@ -83,6 +83,13 @@ export interface FlushOptions {
    * `"kernel"`: only in the kernel (TypeError if it cannot). `"dump"`: always dump + delete.
    */
   via?: "auto" | "kernel" | "dump";
+  /** An extra userspace condition a flow must meet too (implies `via: "dump"`). */
+  where?: (flow: Flow) => boolean;
+  /**
+   * Called with each flow once its delete has succeeded (implies `via: "dump"`): e.g. to list
+   * what was deleted, as `conntrack -D` does. Flows whose delete failed are not passed.
+   */
+  onDeleted?: (flow: Flow) => void;
 }
 
 /** Options of {@link Conntrack.open}. */
@@ -525,7 +532,7 @@ export class Conntrack {
    * copying the entry's own tuple, zone and id attributes out of the dump datagram (nothing is
    * re-encoded), batched on a second socket while the dump goes on.
    */
-  #flushViaDump(cf: CompiledFilter): number {
+  #flushViaDump(cf: CompiledFilter, where?: (f: Flow) => boolean, onDeleted?: (f: Flow) => void): number {
     const op = "Cannot delete flows";
     const dumpSock = this.#socket();
     const dec = new FlowDecoder();
@@ -533,13 +540,21 @@ export class Conntrack {
     let del: NetlinkSocket | undefined;
     let limit = 0, first = 0, pending = 0, deleted = 0;
     const failures: NetlinkError[] = [];
+    const inBatch: Flow[] = []; // only kept when onDeleted wants them
+    const failedSeqs = new Set<number>();
     const send = () => {
       if (pending === 0) return;
       del!.send(b.bytes());
       const errors = del!.drainErrors(first, pending, op, (o) => {
+        if (onDeleted) failedSeqs.add((o.seq - first) >>> 0);
         if (o.errno !== ENOENT) failures.push(new NetlinkError("Cannot delete flow", o.errno, { message: o.message }));
       });
       deleted += pending - errors;
+      if (onDeleted) {
+        for (let i = 0; i < inBatch.length; i++) if (!failedSeqs.has(i)) onDeleted(inBatch[i]);
+        inBatch.length = 0;
+        failedSeqs.clear();
+      }
       pending = 0;
       b.reset();
     };
@@ -555,7 +570,8 @@ export class Conntrack {
       dumpSock.send(rb.bytes());
       for (const r of dumpSock.replies(seq, "Cannot dump flows", true)) {
         const f = dec.decode(r.dv, r.offset, r.length);
-        if (!cf.empty && !cf.match(f)) continue;
+        if ((!cf.empty && !cf.match(f)) || (where && !where(f))) continue;
+        if (onDeleted) inBatch.push(f);
         if (!del) {
           del = this.#socket(); // the second socket: the first is busy with the dump
           limit = this.#batchLimit(del);
@@ -603,7 +619,9 @@ export class Conntrack {
    */
   flush(filter?: Filter, options: FlushOptions = {}): number {
     const cf = compileFilter(filter);
-    const via = options.via ?? "auto";
+    const perFlow = options.where !== undefined || options.onDeleted !== undefined;
+    const via = options.via ?? (perFlow ? "dump" : "auto");
+    if (perFlow && via !== "dump") throw new TypeError(`Cannot flush via "${via}" with where/onDeleted: those need the dump path`);
     if (via !== "auto" && via !== "kernel" && via !== "dump") {
       throw new TypeError(`Invalid flush option via "${String(via)}": expected "auto", "kernel" or "dump"`);
     }
@@ -619,7 +637,7 @@ export class Conntrack {
         );
       }
     }
-    return this.#flushViaDump(cf);
+    return this.#flushViaDump(cf, options.where, options.onDeleted);
   }
 
   /** One DELETE without a tuple per family: the kernel deletes what matches the filter. */
