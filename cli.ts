@@ -56,7 +56,6 @@ import {
   parseAddress,
   parseConnlabelConf,
   type Proto,
-  protoNumber,
   type StatusFlag,
   statusBits,
   SyscallError,

@@ -240,18 +240,24 @@ export class Conntrack {
     const sock = this.#socket();
     const dec = this.#dec;
     for (const fam of cf.families) {
-      const seq = sock.nextSeq();
-      const b = this.#b.reset();
-      const at = b.begin(msgType(C.IPCTNL_MSG_CT_GET), NLM_F_REQUEST | NLM_F_DUMP, seq);
-      writeNfgenmsg(b, fam);
-      cf.encode(b, fam);
-      b.end(at);
-      sock.send(b.bytes());
+      const seq = this.#sendDump(sock, cf, fam);
       for (const r of sock.replies(seq, "Cannot dump flows", true)) {
         const f = dec.decode(r.dv, r.offset, r.length);
         if (!recheck || cf.match(f)) yield f;
       }
     }
+  }
+
+  /** Sends a `IPCTNL_MSG_CT_GET` dump request for family `fam` with `cf`'s kernel-side filter; returns its seq. */
+  #sendDump(sock: NetlinkSocket, cf: CompiledFilter, fam: number): number {
+    const seq = sock.nextSeq();
+    const b = this.#b.reset();
+    const at = b.begin(msgType(C.IPCTNL_MSG_CT_GET), NLM_F_REQUEST | NLM_F_DUMP, seq);
+    writeNfgenmsg(b, fam);
+    cf.encode(b, fam);
+    b.end(at);
+    sock.send(b.bytes());
+    return seq;
   }
 
   /** Collects {@link dump} into an array (`conntrack -L`). */
@@ -285,13 +291,7 @@ export class Conntrack {
     let u8: Uint8Array = new Uint8Array(0);
     let u8dv: DataView | undefined;
     for (const fam of cf.families) {
-      const seq = sock.nextSeq();
-      const b = this.#b.reset();
-      const at = b.begin(msgType(C.IPCTNL_MSG_CT_GET), NLM_F_REQUEST | NLM_F_DUMP, seq);
-      writeNfgenmsg(b, fam);
-      cf.encode(b, fam);
-      b.end(at);
-      sock.send(b.bytes());
+      const seq = this.#sendDump(sock, cf, fam);
       for (const r of sock.replies(seq, op, true)) {
         const f = dec.decode(r.dv, r.offset, r.length);
         if (recheck && !cf.match(f)) continue;
@@ -561,13 +561,7 @@ export class Conntrack {
     let u8: Uint8Array = new Uint8Array(0);
     let u8dv: DataView | undefined;
     for (const fam of cf.families) {
-      const seq = dumpSock.nextSeq();
-      const rb = this.#b.reset();
-      const at = rb.begin(msgType(C.IPCTNL_MSG_CT_GET), NLM_F_REQUEST | NLM_F_DUMP, seq);
-      writeNfgenmsg(rb, fam);
-      cf.encode(rb, fam);
-      rb.end(at);
-      dumpSock.send(rb.bytes());
+      const seq = this.#sendDump(dumpSock, cf, fam);
       for (const r of dumpSock.replies(seq, "Cannot dump flows", true)) {
         const f = dec.decode(r.dv, r.offset, r.length);
         if ((!cf.empty && !cf.match(f)) || (where && !where(f))) continue;

@@ -21,6 +21,7 @@ for (const rt of ["deno", "bun"]) {
   }
 }
 
+// deno-lint-ignore no-control-regex -- strips ANSI colour codes
 const strip = (s) => s.replace(/\x1b\[[0-9;]*m/g, "");
 let passed = 0, failed = 0;
 const problems = [];
