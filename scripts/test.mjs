@@ -63,7 +63,11 @@ const bunCounts = (s) => {
   return p ? { passed: +p[1], failed: f ? +f[1] : 0 } : undefined;
 };
 
-const netns = isRoot ? ["unshare", "-n", "--"] : ["unshare", "-rn", "--"];
+// As a user: a user namespace mapping you to root, with its own mount namespace and a private
+// /run, so the tests that create named namespaces (`ip netns add`) work there too.
+const netns = isRoot
+  ? ["unshare", "-n", "--"]
+  : ["unshare", "-rnm", "--propagation", "private", "--", "sh", "-c", 'mount -t tmpfs nfct-run /run && exec "$@"', "sh"];
 
 run("deno unit", [bin("deno"), "test", "-A", "--no-check", "test/unit/"], denoCounts);
 run("bun unit", [bin("bun"), "test", "--timeout", "60000", "test/unit/"], bunCounts);
