@@ -41,3 +41,23 @@ export function sh(cmd: string): string {
 export function conntrackCli(args: string[]): string {
   return execFileSync("conntrack", args, { encoding: "utf8", maxBuffer: 512 << 20, stdio: ["ignore", "pipe", "pipe"] });
 }
+
+let netnsSerial = 0;
+
+/**
+ * `ip netns add` a uniquely named namespace (inside the test's own throwaway namespace, whose
+ * /run/netns it uses); returns its name, path and a remover to call in `finally`.
+ */
+export function addNetns(prefix: string): { name: string; path: string; remove(): void } {
+  const name = `${prefix}-${process.pid}-${++netnsSerial}`;
+  execFileSync("ip", ["netns", "add", name]);
+  return {
+    name,
+    path: `/run/netns/${name}`,
+    remove: () => {
+      try {
+        execFileSync("ip", ["netns", "del", name], { stdio: "ignore" });
+      } catch { /* already gone */ }
+    },
+  };
+}

@@ -14,29 +14,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import process from "node:process";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { addNetns, assertThrowawayNetns } from "./_netns.ts";
 import { Conntrack, type Flow, NetlinkError } from "../../mod.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 60000 };
 const CONNLABEL_CONF = "0 zero\n1 one\n5 five\n31 thirtyone\n32 thirtytwo\n64 sixtyfour\n127 last\n";
-let serial = 0;
 
-function addNetns(): { name: string; path: string; remove(): void } {
-  const name = `nfct-labels-${process.pid}-${++serial}`;
-  execFileSync("ip", ["netns", "add", name]);
-  return {
-    name,
-    path: `/run/netns/${name}`,
-    remove: () => {
-      try {
-        execFileSync("ip", ["netns", "del", name], { stdio: "ignore" });
-      } catch { /* already gone */ }
-    },
-  };
-}
 
 /** Switches label storage on in namespace `name`: a rule that sets a label. */
 function enableLabels(name: string): void {
@@ -77,7 +62,7 @@ const cliKey = (src: string) => ["-p", "udp", "-s", src, "-d", "198.51.100.1", "
 const labelsOf = (ct: Conntrack, src: string) => ct.get(key(src))?.labels ?? [];
 
 test("addLabels/delLabels change only the given bits, exactly as conntrack -U --label-add/--label-del", T, () => {
-  const ns = addNetns();
+  const ns = addNetns("nfct-labels");
   try {
     enableLabels(ns.name);
     using ct = Conntrack.open({ netns: ns.path });
@@ -125,7 +110,7 @@ test("addLabels/delLabels change only the given bits, exactly as conntrack -U --
 });
 
 test("update({ labels, labelsMask }) sets the masked bits to their value in labels; labels alone replace all 128 bits", T, () => {
-  const ns = addNetns();
+  const ns = addNetns("nfct-labels");
   try {
     enableLabels(ns.name);
     using ct = Conntrack.open({ netns: ns.path });
@@ -147,7 +132,7 @@ test("update({ labels, labelsMask }) sets the masked bits to their value in labe
 });
 
 test("labels on an entry without label storage: ENOSPC that says how to switch it on", T, () => {
-  const ns = addNetns();
+  const ns = addNetns("nfct-labels");
   try {
     using ct = Conntrack.open({ netns: ns.path });
     ct.create({ ...key("10.82.0.1"), timeout: 300 });

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import process from "node:process";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { addNetns, assertThrowawayNetns } from "./_netns.ts";
 import { Conntrack, type Flow, SyscallError } from "../../mod.ts";
 import * as sys from "../../ffi/syscalls.ts";
 
@@ -34,22 +34,7 @@ function socketAndNetnsFds(): number {
 }
 
 const T = { timeout: 60000 };
-let serial = 0;
 
-/** `ip netns add` a uniquely named namespace; returns its name and a remover. */
-function addNetns(): { name: string; path: string; remove(): void } {
-  const name = `nfct-test-${process.pid}-${++serial}`;
-  execFileSync("ip", ["netns", "add", name]);
-  return {
-    name,
-    path: `/run/netns/${name}`,
-    remove: () => {
-      try {
-        execFileSync("ip", ["netns", "del", name], { stdio: "ignore" });
-      } catch { /* already gone */ }
-    },
-  };
-}
 
 /** A `sleep` in a fresh network namespace of its own (`unshare -n`); its pid names that namespace. */
 async function sleeperInOwnNetns(): Promise<{ pid: number; child: ChildProcess }> {
@@ -86,7 +71,7 @@ function udp(src: string, sport = 1000): Partial<Flow> & Pick<Flow, "proto"> {
 const sources = (ct: Conntrack) => ct.list().map((f) => f.orig.src).sort();
 
 test("two namespaces (by path and by pid) from one process: each sees only its own entries; flush of A leaves B", T, async () => {
-  const a = addNetns();
+  const a = addNetns("nfct-test");
   const { pid, child } = await sleeperInOwnNetns();
   const here = readlinkSync("/proc/thread-self/ns/net");
   try {
@@ -134,7 +119,7 @@ test("two namespaces (by path and by pid) from one process: each sees only its o
 });
 
 test("every socket of a netns client lands there: the second socket during a dump, and one reopened after an abandoned dump", T, () => {
-  const a = addNetns();
+  const a = addNetns("nfct-test");
   try {
     using home = Conntrack.open();
     home.flush();
@@ -169,7 +154,7 @@ test("every socket of a netns client lands there: the second socket during a dum
 });
 
 test("the namespace stays open for the client's life: removing its name does not move the client", T, () => {
-  const a = addNetns();
+  const a = addNetns("nfct-test");
   let removed = false;
   try {
     using ct = Conntrack.open({ netns: a.path });
@@ -185,7 +170,7 @@ test("the namespace stays open for the client's life: removing its name does not
 });
 
 test("{ netns: { fd } } borrows the fd: the client works in that namespace and leaves the fd open", T, () => {
-  const a = addNetns();
+  const a = addNetns("nfct-test");
   const O_RDONLY_CLOEXEC = 0o2000000;
   const fd = sys.open(a.path, O_RDONLY_CLOEXEC);
   try {
