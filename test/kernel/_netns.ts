@@ -61,3 +61,23 @@ export function addNetns(prefix: string): { name: string; path: string; remove()
     },
   };
 }
+
+/**
+ * Makes this namespace track its loopback traffic: brings `lo` up, sets the given
+ * `net.netfilter.nf_conntrack_*` sysctls (e.g. `{ acct: 1, timestamp: 1 }`), and loads nft table
+ * `table` with an output chain whose rule uses conntrack (without one, no packet is tracked),
+ * plus any `rules` given. Remove it with `nft delete table inet <table>`.
+ */
+export function trackLoopback(table: string, sysctls: Record<string, number> = {}, rules: string[] = []): void {
+  sh("ip link set lo up");
+  const settings = Object.entries(sysctls).map(([k, v]) => `net.netfilter.nf_conntrack_${k}=${v}`);
+  if (settings.length) sh(`sysctl -qw ${settings.join(" ")}`);
+  sh(`nft -f - <<'EOF'
+table inet ${table} {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    ct state new,established,related counter
+${rules.map((r) => `    ${r}\n`).join("")}  }
+}
+EOF`);
+}

@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Expectation } from "../../mod.ts";
-import { assertThrowawayNetns, sh } from "./_netns.ts";
+import { assertThrowawayNetns, sh, trackLoopback } from "./_netns.ts";
 
 assertThrowawayNetns();
 
@@ -291,9 +291,7 @@ const EVENT_VARIANTS = [
 ];
 
 test("nfct -E prints the lines conntrack -E prints for the same events, and the same summary when stopped", T, async () => {
-  sh("ip link set lo up");
-  sh("nft add table inet nfct_cli_ev; nft add chain inet nfct_cli_ev out '{ type filter hook output priority 0; }'; " +
-    "nft add rule inet nfct_cli_ev out ct state new counter");
+  trackLoopback("nfct_cli_ev");
   using ct = Conntrack.open();
   ct.flushExpect();
   ct.flush();
@@ -416,9 +414,7 @@ async function udpTraffic(n: number): Promise<void> {
 }
 
 test("nfct -L -z prints what conntrack -L showed and zeroes the counters; so does conntrack -L -z for nfct -L", T, async () => {
-  sh("ip link set lo up; sysctl -qw net.netfilter.nf_conntrack_acct=1");
-  sh("nft add table inet nfct_cli_z; nft add chain inet nfct_cli_z out '{ type filter hook output priority 0; }'; " +
-    "nft add rule inet nfct_cli_z out ct state new counter");
+  trackLoopback("nfct_cli_z", { acct: 1 });
   try {
     conntrack(["-F"]);
     await udpTraffic(5);

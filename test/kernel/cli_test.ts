@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Filter, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns, sh } from "./_netns.ts";
+import { assertThrowawayNetns, sh, trackLoopback } from "./_netns.ts";
 
 assertThrowawayNetns();
 
@@ -411,16 +411,7 @@ function fill(): void {
 }
 
 test("setup: a table of every protocol with zones, marks, counters and timestamps", T, async () => {
-  sh("sysctl -qw net.netfilter.nf_conntrack_acct=1 net.netfilter.nf_conntrack_timestamp=1");
-  sh("ip link set lo up");
-  sh(`nft -f - <<'EOF'
-table inet nfct_cli_lo {
-  chain out {
-    type filter hook output priority 0; policy accept;
-    ct state new,established counter
-  }
-}
-EOF`);
+  trackLoopback("nfct_cli_lo", { acct: 1, timestamp: 1 });
   conntrack(["-F"]);
   fill();
   await traffic();

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
-import { assertThrowawayNetns, conntrackCli, sh } from "./_netns.ts";
+import { assertThrowawayNetns, conntrackCli, trackLoopback } from "./_netns.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
 import { LibcTransport } from "../../netlink/socket.ts";
 import { NETLINK_NETFILTER, SOL_NETLINK } from "../../netlink/message.ts";
@@ -21,16 +21,7 @@ let ready = false;
 /** Counters on, lo up, and a rule that needs conntrack (so the namespace tracks lo traffic). */
 function setup(): void {
   if (ready) return;
-  sh("sysctl -qw net.netfilter.nf_conntrack_acct=1");
-  sh("ip link set lo up");
-  sh(`nft -f - <<'EOF'
-table inet nfct_ctrzero {
-  chain out {
-    type filter hook output priority 0; policy accept;
-    ct state new,established counter
-  }
-}
-EOF`);
+  trackLoopback("nfct_ctrzero", { acct: 1 });
   ready = true;
 }
 

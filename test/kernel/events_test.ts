@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import dgram from "node:dgram";
 import net from "node:net";
-import { assertThrowawayNetns, sh } from "./_netns.ts";
+import { assertThrowawayNetns, trackLoopback } from "./_netns.ts";
 import { Conntrack, type ConntrackEvent, type EventStream, type Flow } from "../../mod.ts";
 
 assertThrowawayNetns();
@@ -16,10 +16,7 @@ assertThrowawayNetns();
 const T = { timeout: 60000 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-sh("ip link set lo up; sysctl -qw net.netfilter.nf_conntrack_timestamp=1");
-// Conntrack only sees packets when a ruleset uses it.
-sh("nft add table inet nfct_ev; nft add chain inet nfct_ev out '{ type filter hook output priority 0; }'; " +
-  "nft add rule inet nfct_ev out ct state new counter");
+trackLoopback("nfct_ev", { timestamp: 1 });
 
 function udp(i: number, net8 = 20): Flow {
   return {

@@ -18,7 +18,7 @@ import { createServer, connect, type Socket } from "node:net";
 import { createSocket } from "node:dgram";
 import { test } from "node:test";
 import { Conntrack, type Filter, type Flow, formatFlow, type FormatOptions, parseConnlabelConf } from "../../mod.ts";
-import { assertThrowawayNetns, conntrackCli, sh } from "./_netns.ts";
+import { assertThrowawayNetns, conntrackCli, sh, trackLoopback } from "./_netns.ts";
 
 assertThrowawayNetns();
 
@@ -250,19 +250,9 @@ async function realTraffic(): Promise<void> {
 const held: Socket[] = [];
 
 function setup(): void {
-  sh("sysctl -qw net.netfilter.nf_conntrack_acct=1 net.netfilter.nf_conntrack_timestamp=1");
-  sh("ip link set lo up");
-  // A ruleset that needs conntrack (so lo traffic is tracked) and sets a label (so the namespace
-  // has connlabel storage, which creating and updating labels needs).
-  sh(`nft -f - <<'EOF'
-table inet nfct_oracle {
-  chain out {
-    type filter hook output priority 0; policy accept;
-    ct state new,established,related counter
-    udp dport 9999 ct label set 100
-  }
-}
-EOF`);
+  // A rule that sets a label too, so the namespace has connlabel storage (creating and updating
+  // labels needs it).
+  trackLoopback("nfct_oracle", { acct: 1, timestamp: 1 }, ["udp dport 9999 ct label set 100"]);
 }
 
 test("setup: thousands of flows of every protocol, zones, marks, labels, and real traffic over lo", T, async () => {
