@@ -30,6 +30,7 @@ const ERRNO: Record<number, readonly [string, string]> = {
   71: ["EPROTO", "protocol error"],
   74: ["EBADMSG", "bad message"],
   75: ["EOVERFLOW", "value too large"],
+  88: ["ENOTSOCK", "not a socket"],
   90: ["EMSGSIZE", "message too long"],
   93: ["EPROTONOSUPPORT", "protocol not supported"],
   95: ["EOPNOTSUPP", "operation not supported"],

@@ -10,6 +10,7 @@ import * as sys from "../ffi/syscalls.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { NetlinkError } from "./errors.ts";
 import { type Netns, NetnsHandle } from "./netns.ts";
+import { ReadAhead } from "./readahead.ts";
 import {
   AF_NETLINK,
   HOST_LE,
@@ -51,6 +52,11 @@ export interface Transport {
   recv(buf: Uint8Array, wait: boolean): number;
   /** The receive buffer size the kernel granted, in bytes (what `getsockopt(SO_RCVBUF)` says). */
   receiveBufferSize(): number;
+  /**
+   * Optional: starts reading datagrams ahead on another thread (see {@link ReadAhead}), in
+   * slots of `slotSize` bytes. Transports without it are read directly.
+   */
+  readAhead?(slotSize: number): ReadAhead;
   close(): void;
 }
 
@@ -132,6 +138,10 @@ export class LibcTransport implements Transport {
     return sys.getsockoptInt(this.#fd, SOL_SOCKET, SO_RCVBUF);
   }
 
+  readAhead(slotSize: number): ReadAhead {
+    return ReadAhead.start(this.#fd, slotSize, (buf, wait) => this.recv(buf, wait));
+  }
+
   /** The raw file descriptor. Closing it behind nfct's back breaks the socket. */
   unsafeFd(): number {
     return this.#fd;
@@ -185,6 +195,7 @@ export class NetlinkSocket {
   #rx = new Uint8Array(RX_SIZE);
   #dv = new DataView(this.#rx.buffer);
   #busy = false;
+  #ra: ReadAhead | undefined;
   #onClose: (() => void) | undefined;
 
   /**
@@ -260,7 +271,7 @@ export class NetlinkSocket {
   }
 
   #recv(wait: boolean): number {
-    const n = this.#transport.recv(this.#rx, wait);
+    const n = this.#ra ? this.#ra.recv(this.#rx, wait) : this.#transport.recv(this.#rx, wait);
     if (n > this.#rx.length) {
       this.#rx = new Uint8Array(n + 4096);
       this.#dv = new DataView(this.#rx.buffer);
@@ -280,11 +291,14 @@ export class NetlinkSocket {
    * Reads the replies to request `seq`: yields each data message and ends at the request's
    * `NLMSG_DONE` (dump) or acknowledgement. Throws {@link NetlinkError} if the kernel refused.
    * Abandoning the iterator early closes and reopens the socket so no stale replies remain.
+   * With `readAhead`, a worker thread receives the datagrams while the caller handles the ones
+   * before (for long dumps: it costs a thread start of a few ms; see {@link ReadAhead}).
    */
-  *replies(seq: number, op: string, dump: boolean): Generator<Reply, void, void> {
+  *replies(seq: number, op: string, dump: boolean, readAhead = false): Generator<Reply, void, void> {
     this.#enter(op);
     let finished = false;
     try {
+      if (readAhead) this.#ra = this.#transport.readAhead?.(this.#rx.length);
       for (;;) {
         const n = this.#recv(true);
         const dv = this.#dv;
@@ -323,8 +337,14 @@ export class NetlinkSocket {
         }
       }
     } finally {
-      this.#busy = false;
-      if (!finished) this.#reopen();
+      const ra = this.#ra;
+      this.#ra = undefined;
+      try {
+        ra?.stop();
+      } finally {
+        this.#busy = false;
+        if (!finished) this.#reopen();
+      }
     }
   }
 

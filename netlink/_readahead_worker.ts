@@ -1,0 +1,91 @@
+/**
+ * The thread behind {@link ReadAhead} (netlink/readahead.ts): reads a dump's datagrams from a
+ * netlink fd into a ring of slots in a SharedArrayBuffer while the main thread decodes the
+ * previous ones. The kernel builds each dump datagram inside `recvmsg`, so reading here moves
+ * the kernel's share of a dump onto a second core.
+ *
+ * Started with one message `{ sab, fd, slots, slotSize }`; from then on it talks only through
+ * the control words (layout in readahead.ts). Stops after the datagram that ends the dump
+ * (`NLMSG_DONE`, `NLMSG_ERROR`, `NLMSG_OVERRUN`), on a receive error (stored as `-errno`), or
+ * when the main thread asks.
+ * @module
+ */
+import * as sys from "../ffi/syscalls.ts";
+import { SyscallError } from "../ffi/errno.ts";
+import { HOST_LE } from "./message.ts";
+import { CTL, RA } from "./readahead.ts";
+
+const MSG_TRUNC = 0x20;
+const MSG_DONTWAIT = 0x40;
+const POLLIN = 0x001;
+const NLMSG_ERROR = 2;
+const NLMSG_DONE = 3;
+const NLMSG_OVERRUN = 4;
+
+interface Start {
+  sab: SharedArrayBuffer;
+  fd: number;
+  slots: number;
+  slotSize: number;
+}
+
+/** True if the datagram holds a message that ends a dump. */
+function ends(dv: DataView, n: number): boolean {
+  let off = 0;
+  while (off + 16 <= n) {
+    const len = dv.getUint32(off, HOST_LE);
+    const type = dv.getUint16(off + 4, HOST_LE);
+    if (type === NLMSG_DONE || type === NLMSG_ERROR || type === NLMSG_OVERRUN) return true;
+    if (len < 16) return true; // malformed: let the main thread report it
+    off += (len + 3) & ~3;
+  }
+  return false;
+}
+
+function run({ sab, fd, slots, slotSize }: Start): void {
+  const ctl = new Int32Array(sab, 0, CTL.words);
+  const lens = new Int32Array(sab, CTL.words * 4, slots);
+  const base = (CTL.words + slots) * 4;
+  const views = Array.from({ length: slots }, (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize));
+  const dvs = views.map((v) => new DataView(v.buffer, v.byteOffset, v.byteLength));
+  // The main thread may have given up before we were loaded: then never touch the fd.
+  if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.ready) !== RA.starting) return;
+  Atomics.notify(ctl, CTL.state);
+  // Wait for the main thread to hand the socket over (or to give up on us).
+  while (Atomics.load(ctl, CTL.state) === RA.ready) Atomics.wait(ctl, CTL.state, RA.ready, 1000);
+  let head = Atomics.load(ctl, CTL.head);
+  try {
+    while (Atomics.load(ctl, CTL.state) === RA.go) {
+      const tail = Atomics.load(ctl, CTL.tail);
+      if (head - tail >= slots) {
+        Atomics.wait(ctl, CTL.tail, tail, 100);
+        continue;
+      }
+      const slot = head % slots;
+      let n: number;
+      try {
+        n = sys.recvfrom(fd, views[slot], MSG_TRUNC | MSG_DONTWAIT);
+        if (n < 0) { // EAGAIN: nothing queued yet
+          sys.pollOne(fd, POLLIN, 100);
+          continue;
+        }
+      } catch (e) {
+        n = -(e instanceof SyscallError ? e.errno : 5 /* EIO */); // handed to the main thread
+      }
+      lens[slot] = n;
+      Atomics.store(ctl, CTL.head, ++head);
+      Atomics.notify(ctl, CTL.head);
+      if (n < 0 || ends(dvs[slot], Math.min(n, slotSize))) break;
+    }
+  } finally {
+    Atomics.store(ctl, CTL.state, RA.stopped);
+    Atomics.notify(ctl, CTL.state);
+    Atomics.notify(ctl, CTL.head);
+  }
+}
+
+const scope = globalThis as unknown as { onmessage: ((e: { data: Start }) => void) | null };
+scope.onmessage = (e) => {
+  scope.onmessage = null;
+  run(e.data);
+};

@@ -1,0 +1,150 @@
+/**
+ * Read-ahead for dumps: a worker thread receives the dump's datagrams while this thread
+ * decodes the ones before.
+ *
+ * The kernel builds each dump datagram inside `recvmsg` (about 2 µs per conntrack entry), so a
+ * single-threaded dump runs kernel work and decoding one after the other. With a read-ahead,
+ * the worker (netlink/_readahead_worker.ts) calls `recvmsg` on the same fd into a ring of
+ * slots in a `SharedArrayBuffer`, and {@link ReadAhead.recv} copies them out in order: the
+ * kernel's share runs on a second core. Until the worker has started (a few ms), `recv` reads
+ * the socket itself; the worker takes over between two datagrams, so order is kept.
+ *
+ * Control words (Int32, in the shared buffer before the slot lengths and the slots):
+ * ```
+ * state  STARTING → READY (worker) → GO (main) → STOPPED (worker)      STOP (main) asks to end
+ * head   datagrams the worker has written          tail  datagrams the main thread consumed
+ * ```
+ * @module
+ */
+import { SyscallError } from "../ffi/errno.ts";
+
+/** Indexes of the control words. */
+export const CTL = { state: 0, head: 1, tail: 2, words: 4 } as const;
+/** Values of `state`. */
+export const RA = { starting: 0, ready: 1, go: 2, stop: 3, stopped: 4 } as const;
+
+/** Reads one datagram without the read-ahead (the transport's own `recv`). */
+export type DirectRecv = (buf: Uint8Array, wait: boolean) => number;
+
+interface MinimalWorker {
+  postMessage(m: unknown): void;
+  terminate(): void;
+  onerror: ((e: unknown) => void) | null;
+}
+
+const SLOTS = 16;
+
+/** A dump read on a worker thread; see the module doc. Single use: start, recv…, stop. */
+export class ReadAhead {
+  #ctl: Int32Array;
+  #lens: Int32Array;
+  #slots: Uint8Array[];
+  #worker: MinimalWorker | undefined;
+  #direct: DirectRecv;
+  #tail = 0;
+  #failed: unknown;
+
+  private constructor(fd: number, slotSize: number, direct: DirectRecv) {
+    const sab = new SharedArrayBuffer((CTL.words + SLOTS) * 4 + SLOTS * slotSize);
+    this.#ctl = new Int32Array(sab, 0, CTL.words);
+    this.#lens = new Int32Array(sab, CTL.words * 4, SLOTS);
+    const base = (CTL.words + SLOTS) * 4;
+    this.#slots = Array.from({ length: SLOTS }, (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize));
+    this.#direct = direct;
+    const W = (globalThis as unknown as { Worker?: new (url: string | URL, o?: unknown) => MinimalWorker }).Worker;
+    if (!W) return; // no workers here: read directly
+    try {
+      const w = new W(new URL("./_readahead_worker.ts", import.meta.url).href, { type: "module" });
+      w.onerror = (e) => { // failed to load: read directly from then on
+        (e as { preventDefault?: () => void }).preventDefault?.();
+        this.#failed = e;
+        if (Atomics.compareExchange(this.#ctl, CTL.state, RA.starting, RA.stopped) !== RA.starting) {
+          Atomics.store(this.#ctl, CTL.state, RA.stopped);
+        }
+      };
+      w.postMessage({ sab, fd, slots: SLOTS, slotSize });
+      this.#worker = w;
+    } catch (e) {
+      this.#failed = e;
+      Atomics.store(this.#ctl, CTL.state, RA.stopped);
+    }
+  }
+
+  /**
+   * Starts reading `fd` ahead in slots of `slotSize` bytes (the size of the caller's receive
+   * buffer). `direct` reads the socket itself, used before the worker is up and after it ends.
+   */
+  static start(fd: number, slotSize: number, direct: DirectRecv): ReadAhead {
+    return new ReadAhead(fd, slotSize, direct);
+  }
+
+  /** How many datagrams the worker has received so far (the rest were read directly). */
+  get workerDatagrams(): number {
+    return Atomics.load(this.#ctl, CTL.head);
+  }
+
+  /** Why the worker could not run, if it could not (the read-ahead then reads directly). */
+  get failure(): unknown {
+    return this.#failed;
+  }
+
+  /**
+   * The next datagram, copied into `buf`: its full length (more than `buf.length` if it was cut),
+   * or -1 when `wait` is false and none is ready. Throws what the worker's `recvfrom` threw.
+   */
+  recv(buf: Uint8Array, wait: boolean): number {
+    const ctl = this.#ctl;
+    for (;;) {
+      const head = Atomics.load(ctl, CTL.head);
+      if (this.#tail < head) {
+        const slot = this.#tail % SLOTS;
+        const n = this.#lens[slot];
+        if (n >= 0) {
+          const src = this.#slots[slot];
+          const k = Math.min(n, src.length, buf.length);
+          buf.set(k === src.length ? src : src.subarray(0, k));
+        }
+        Atomics.store(ctl, CTL.tail, ++this.#tail);
+        Atomics.notify(ctl, CTL.tail);
+        if (n < 0) throw new SyscallError("recvfrom", -n);
+        return n;
+      }
+      const state = Atomics.load(ctl, CTL.state);
+      if (state === RA.ready) { // the worker is up: hand the socket over, between two datagrams
+        Atomics.compareExchange(ctl, CTL.state, RA.ready, RA.go);
+        Atomics.notify(ctl, CTL.state);
+        continue;
+      }
+      if (state !== RA.go) return this.#direct(buf, wait); // not started yet, or ended: read here
+      if (!wait) return -1;
+      Atomics.wait(ctl, CTL.head, head, 100);
+    }
+  }
+
+  /** Ends the read-ahead: asks the worker to stop, waits until it has, and ends the thread. */
+  stop(): void {
+    const w = this.#worker;
+    if (!w) return;
+    this.#worker = undefined;
+    const ctl = this.#ctl;
+    for (;;) {
+      const s = Atomics.load(ctl, CTL.state);
+      if (s === RA.stopped) break;
+      if (s === RA.starting) {
+        // Not loaded yet: it must not touch the fd once it is. If it has meanwhile become ready,
+        // take the ready path instead.
+        if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.stopped) === RA.starting) break;
+        continue;
+      }
+      if (s === RA.ready || s === RA.go) {
+        Atomics.compareExchange(ctl, CTL.state, s, RA.stop);
+        Atomics.notify(ctl, CTL.state);
+        Atomics.notify(ctl, CTL.tail);
+        continue;
+      }
+      // STOP: the worker finishes its current recvfrom (at most ~100 ms of poll) and says STOPPED.
+      Atomics.wait(ctl, CTL.state, s, 100);
+    }
+    w.terminate();
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Dumps read ahead on a worker thread (netlink/readahead.ts) against the real kernel: same
+ * flows as a plain dump, the worker really does the receiving, and leaving early is clean.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { assertThrowawayNetns } from "./_netns.ts";
+import { Conntrack, type Flow } from "../../mod.ts";
+import * as C from "../../conntrack/constants.ts";
+import { HOST_LE, NETLINK_NETFILTER, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_ALIGN, NLMSG_DONE } from "../../netlink/message.ts";
+import { LibcTransport } from "../../netlink/socket.ts";
+
+assertThrowawayNetns();
+
+const T = { timeout: 120000 };
+const N = 30000;
+const flow = (i: number): Flow => ({
+  family: "ipv4",
+  proto: i % 3 ? "udp" : "tcp",
+  orig: { src: `10.20.${(i >> 8) & 255}.${i & 255}`, dst: i & 1 ? "10.21.0.1" : "10.22.0.1", sport: 1024 + (i % 50000), dport: 53 },
+  timeout: 600,
+  ...(i % 3 ? {} : { tcp: { state: "ESTABLISHED" } }),
+} as Flow);
+
+function fill(ct: Conntrack): void {
+  ct.flush();
+  const r = ct.createMany(Array.from({ length: N }, (_, i) => flow(i)));
+  assert.equal(r.created, N);
+}
+
+test("the worker receives the dump's datagrams and they arrive whole and in order", T, () => {
+  using ct = Conntrack.open();
+  fill(ct);
+  const t = new LibcTransport(NETLINK_NETFILTER);
+  try {
+    const req = new Uint8Array(20);
+    const dv = new DataView(req.buffer);
+    dv.setUint32(0, 20, HOST_LE);
+    dv.setUint16(4, (C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_GET, HOST_LE);
+    dv.setUint16(6, NLM_F_REQUEST | NLM_F_DUMP, HOST_LE);
+    dv.setUint32(8, 77, HOST_LE);
+    req[16] = C.AF_INET;
+    t.send(req);
+    const ra = t.readAhead(65536);
+    const buf = new Uint8Array(65536);
+    const bdv = new DataView(buf.buffer);
+    let msgs = 0, datagrams = 0, done = false;
+    try {
+      while (!done) {
+        const n = ra.recv(buf, true);
+        assert.ok(n > 0 && n <= buf.length, `datagram of ${n} bytes`);
+        datagrams++;
+        for (let off = 0; off < n;) {
+          const len = bdv.getUint32(off, HOST_LE);
+          assert.equal(bdv.getUint32(off + 8, HOST_LE), 77, "every message answers our request");
+          if (bdv.getUint16(off + 4, HOST_LE) === NLMSG_DONE) {
+            done = true;
+            assert.equal(off + NLMSG_ALIGN(len), n, "DONE is the datagram's last message");
+          } else msgs++;
+          off += NLMSG_ALIGN(len);
+        }
+      }
+      assert.equal(msgs, N);
+      assert.ok(ra.workerDatagrams > datagrams / 2, `the worker received ${ra.workerDatagrams} of ${datagrams} datagrams`);
+    } finally {
+      ra.stop();
+    }
+    // The worker stopped at DONE, the socket is idle: nothing was read past the dump.
+    assert.equal(t.recv(buf, false), -1);
+  } finally {
+    t.close();
+  }
+  ct.flush();
+});
+
+test("dump({ readAhead: true }) yields the flows a plain dump yields", T, () => {
+  using ct = Conntrack.open();
+  fill(ct);
+  const key = (f: Flow) => `${f.id}/${f.orig.src}/${f.orig.sport}`;
+  const plain = Array.from(ct.dump(), key).sort();
+  const ahead = Array.from(ct.dump(undefined, { readAhead: true }), key).sort();
+  assert.equal(plain.length, N);
+  assert.deepEqual(ahead, plain);
+  const udp = Array.from(ct.dump({ proto: "udp", dst: "10.21.0.1" }, { readAhead: true }));
+  assert.equal(udp.length, Array.from({ length: N }, (_, i) => i).filter((i) => i % 3 && i & 1).length);
+  assert.ok(udp.every((f) => f.proto === "udp" && f.orig.dst === "10.21.0.1"));
+  ct.flush();
+});
+
+test("breaking out of a read-ahead dump stops its thread, and the next requests work", T, () => {
+  using ct = Conntrack.open();
+  fill(ct);
+  for (let round = 0; round < 3; round++) {
+    let n = 0;
+    for (const _ of ct.dump(undefined, { readAhead: true })) if (++n === 100 * (round + 1)) break;
+    assert.equal(n, 100 * (round + 1));
+    assert.equal(ct.count(), N);
+    assert.equal(ct.list().length, N);
+  }
+  // An exception thrown inside the loop also ends it.
+  assert.throws(() => {
+    for (const _ of ct.dump(undefined, { readAhead: true })) throw new Error("stop here");
+  }, /stop here/);
+  assert.equal(ct.flush({ dst: "10.21.0.0/16" }), N / 2);
+  assert.equal(ct.count(), N / 2);
+  ct.flush();
+});
