@@ -74,6 +74,13 @@ const dumpInProcess = time(() => {
   return n;
 });
 ops["dump (in this process)"] = { entries: dumpInProcess.value, nfct: dumpInProcess.s };
+const dumpAhead = time(() => {
+  let n = 0;
+  for (const _ of ct.dump(undefined, { readAhead: true })) n++;
+  return n;
+});
+if (dumpAhead.value !== N) throw new Error(`read-ahead dump saw ${dumpAhead.value} of ${N}`);
+ops["dump (readAhead: worker thread receives)"] = { entries: N, nfct: dumpAhead.s, conntrack: ops.dump.conntrack };
 
 // count
 ops.count = { entries: N, nfct: time(() => ct.count()).s, conntrack: cli(["-C"]) };

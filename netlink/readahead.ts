@@ -17,6 +17,7 @@
  * @module
  */
 import { SyscallError } from "../ffi/errno.ts";
+import { type NfctWorker, startWorker } from "../ffi/threads.ts";
 
 /** Indexes of the control words. */
 export const CTL = { state: 0, head: 1, tail: 2, words: 4 } as const;
@@ -26,12 +27,6 @@ export const RA = { starting: 0, ready: 1, go: 2, stop: 3, stopped: 4 } as const
 /** Reads one datagram without the read-ahead (the transport's own `recv`). */
 export type DirectRecv = (buf: Uint8Array, wait: boolean) => number;
 
-interface MinimalWorker {
-  postMessage(m: unknown): void;
-  terminate(): void;
-  onerror: ((e: unknown) => void) | null;
-}
-
 const SLOTS = 16;
 
 /** A dump read on a worker thread; see the module doc. Single use: start, recv…, stop. */
@@ -39,7 +34,7 @@ export class ReadAhead {
   #ctl: Int32Array;
   #lens: Int32Array;
   #slots: Uint8Array[];
-  #worker: MinimalWorker | undefined;
+  #worker: NfctWorker | undefined;
   #direct: DirectRecv;
   #tail = 0;
   #failed: unknown;
@@ -51,23 +46,18 @@ export class ReadAhead {
     const base = (CTL.words + SLOTS) * 4;
     this.#slots = Array.from({ length: SLOTS }, (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize));
     this.#direct = direct;
-    const W = (globalThis as unknown as { Worker?: new (url: string | URL, o?: unknown) => MinimalWorker }).Worker;
-    if (!W) return; // no workers here: read directly
-    try {
-      const w = new W(new URL("./_readahead_worker.ts", import.meta.url).href, { type: "module" });
-      w.onerror = (e) => { // failed to load: read directly from then on
-        (e as { preventDefault?: () => void }).preventDefault?.();
-        this.#failed = e;
-        if (Atomics.compareExchange(this.#ctl, CTL.state, RA.starting, RA.stopped) !== RA.starting) {
-          Atomics.store(this.#ctl, CTL.state, RA.stopped);
-        }
-      };
-      w.postMessage({ sab, fd, slots: SLOTS, slotSize });
-      this.#worker = w;
-    } catch (e) {
+    const w = startWorker(new URL("./_readahead_worker.ts", import.meta.url), (e) => {
+      // It failed to load: read directly from then on.
       this.#failed = e;
+      Atomics.compareExchange(this.#ctl, CTL.state, RA.starting, RA.stopped);
+    });
+    if (!w) {
+      this.#failed ??= new Error("Cannot start a worker thread here (Deno: it needs --allow-read for nfct's files)");
       Atomics.store(this.#ctl, CTL.state, RA.stopped);
+      return;
     }
+    w.postMessage({ sab, fd, slots: SLOTS, slotSize });
+    this.#worker = w;
   }
 
   /**
@@ -81,6 +71,15 @@ export class ReadAhead {
   /** How many datagrams the worker has received so far (the rest were read directly). */
   get workerDatagrams(): number {
     return Atomics.load(this.#ctl, CTL.head);
+  }
+
+  /**
+   * `"starting"`: the worker is not up yet (reads are direct); `"reading"`: the worker reads
+   * (it takes over at the first `recv` after it is up); `"stopped"`: it ended (reads are direct).
+   */
+  get state(): "starting" | "reading" | "stopped" {
+    const s = Atomics.load(this.#ctl, CTL.state);
+    return s === RA.starting || s === RA.ready ? "starting" : s === RA.go ? "reading" : "stopped";
   }
 
   /** Why the worker could not run, if it could not (the read-ahead then reads directly). */
