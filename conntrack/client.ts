@@ -8,6 +8,7 @@
  * @module
  */
 import { MessageBuilder } from "../netlink/attribute.ts";
+import type { BatchFailure, BatchSender } from "../netlink/sender.ts";
 import { NetlinkError } from "../netlink/errors.ts";
 import {
   NETLINK_NETFILTER,
@@ -156,6 +157,66 @@ const msgType = (m: number) => (C.NFNL_SUBSYS_CTNETLINK << 8) | m;
 const REPLY_COST = 1024;
 /** Request bytes per batch: well below the send buffer nfct asks for. */
 const BATCH_BYTES = 256 * 1024;
+
+/**
+ * The sending side of a pipelined batch operation: the first batch goes out on this thread;
+ * from the second on, batches go to a {@link BatchSender} worker so the kernel's work on one
+ * batch overlaps the building of the next. Outcomes are counted and reported per item, in order.
+ */
+class BatchOut<T> {
+  #sender: BatchSender | undefined;
+  #inFlight: T[][] = [];
+  #ok = 0;
+  #batches = 0;
+  #failedAt = new Set<number>();
+
+  constructor(
+    readonly sock: NetlinkSocket,
+    readonly op: string,
+    readonly limit: number,
+    readonly onError: (item: T, errno: number, msg?: string) => void,
+    readonly onOk?: (item: T) => void,
+  ) {}
+
+  #done = (first: number, count: number, failures: BatchFailure[]) => {
+    const batch = this.#inFlight.shift()!;
+    this.#ok += count - failures.length;
+    for (const f of failures) {
+      const i = (f.seq - first) >>> 0;
+      if (this.onOk) this.#failedAt.add(i);
+      this.onError(batch[i], f.errno, f.message);
+    }
+    if (this.onOk) {
+      for (let i = 0; i < batch.length; i++) if (!this.#failedAt.has(i)) this.onOk(batch[i]);
+      this.#failedAt.clear();
+    }
+  };
+
+  /** Sends `bytes`: the requests for `items`, numbered from `first`. */
+  submit(bytes: Uint8Array, first: number, items: T[]): void {
+    this.#inFlight.push(items);
+    if (this.#batches++ === 0) {
+      // One batch may be all there is: no thread for it.
+      const failures: BatchFailure[] = [];
+      this.sock.send(bytes);
+      this.sock.drainErrors(first, items.length, this.op, (o) => failures.push(o));
+      this.#done(first, items.length, failures);
+      return;
+    }
+    this.#sender ??= this.sock.batchSender({ slotBytes: BATCH_BYTES + 8192, maxCount: this.limit, op: this.op, onDone: this.#done });
+    this.#sender.submit(bytes, first, items.length);
+  }
+
+  /** Waits for every outcome; returns how many requests succeeded. */
+  finish(): number {
+    this.#sender?.finish();
+    return this.#ok;
+  }
+
+  stop(): void {
+    this.#sender?.stop();
+  }
+}
 
 /**
  * A conntrack client on one netlink socket (plus a second one, opened on demand, for requests
@@ -466,34 +527,34 @@ export class Conntrack {
     // may itself be a dump of this client (which then holds the main socket and this.#b).
     const b = this.#batchBuilder ??= new MessageBuilder(BATCH_BYTES + 8192);
     let sock: NetlinkSocket | undefined;
+    let out: BatchOut<T> | undefined;
     let limit = 0;
     let pending: T[] = [];
     let first = 0;
-    let ok = 0;
-    const flush = () => {
-      if (pending.length === 0) return;
-      sock!.send(b.bytes());
-      const batch = pending;
-      const errors = sock!.drainErrors(first, batch.length, op, (o) => onError(batch[(o.seq - first) >>> 0], o.errno, o.message));
-      ok += batch.length - errors;
-      pending = [];
-      b.reset();
-    };
     b.reset();
-    for (const item of items) {
-      if (!sock) {
-        sock = this.#socket();
-        limit = this.#batchLimit(sock);
+    try {
+      for (const item of items) {
+        if (!sock) {
+          sock = this.#socket();
+          limit = this.#batchLimit(sock);
+          out = new BatchOut(sock, op, limit, onError);
+        }
+        if (pending.length === 0) first = sock.nextSeq(limit);
+        write(b, item, (first + pending.length) >>> 0);
+        pending.push(item);
+        if (pending.length >= limit || b.length >= BATCH_BYTES) {
+          out!.submit(b.bytes(), first, pending);
+          pending = [];
+          b.reset();
+        }
       }
-      if (pending.length === 0) first = sock.nextSeq(limit);
-      write(b, item, (first + pending.length) >>> 0);
-      pending.push(item);
-      if (pending.length >= limit || b.length >= BATCH_BYTES) flush();
+      if (pending.length) out!.submit(b.bytes(), first, pending);
+      return out?.finish() ?? 0;
+    } finally {
+      out?.stop();
+      b.reset();
     }
-    flush();
-    return ok;
   }
-
 
   /**
    * Creates many entries, pipelined (many requests per system call). Every outcome is counted.
@@ -546,55 +607,52 @@ export class Conntrack {
     const dumpSock = this.#socket();
     const dec = new FlowDecoder();
     const b = new MessageBuilder(BATCH_BYTES + 8192);
-    let del: NetlinkSocket | undefined;
-    let limit = 0, first = 0, pending = 0, deleted = 0;
+    let out: BatchOut<Flow | undefined> | undefined;
+    let limit = 0, first = 0;
+    let pending: (Flow | undefined)[] = []; // the flows only when onDeleted wants them
     const failures: NetlinkError[] = [];
-    const inBatch: Flow[] = []; // only kept when onDeleted wants them
-    const failedSeqs = new Set<number>();
-    const send = () => {
-      if (pending === 0) return;
-      del!.send(b.bytes());
-      const errors = del!.drainErrors(first, pending, op, (o) => {
-        if (onDeleted) failedSeqs.add((o.seq - first) >>> 0);
-        if (o.errno !== ENOENT) failures.push(new NetlinkError("Cannot delete flow", o.errno, { message: o.message }));
-      });
-      deleted += pending - errors;
-      if (onDeleted) {
-        for (let i = 0; i < inBatch.length; i++) if (!failedSeqs.has(i)) onDeleted(inBatch[i]);
-        inBatch.length = 0;
-        failedSeqs.clear();
-      }
-      pending = 0;
-      b.reset();
+    const onError = (_f: Flow | undefined, errno: number, message?: string) => {
+      if (errno !== ENOENT) failures.push(new NetlinkError("Cannot delete flow", errno, { message }));
     };
     let u8: Uint8Array = new Uint8Array(0);
     let u8dv: DataView | undefined;
-    for (const fam of cf.families) {
-      const seq = this.#sendDump(dumpSock, cf, fam);
-      for (const r of dumpSock.replies(seq, "Cannot dump flows", true, true)) {
-        const f = dec.decode(r.dv, r.offset, r.length);
-        if ((!cf.empty && !cf.match(f)) || (where && !where(f))) continue;
-        if (onDeleted) inBatch.push(f);
-        if (!del) {
-          del = this.#socket(); // the second socket: the first is busy with the dump
-          limit = this.#batchLimit(del);
+    let deleted = 0;
+    try {
+      for (const fam of cf.families) {
+        const seq = this.#sendDump(dumpSock, cf, fam);
+        for (const r of dumpSock.replies(seq, "Cannot dump flows", true, true)) {
+          const f = dec.decode(r.dv, r.offset, r.length);
+          if ((!cf.empty && !cf.match(f)) || (where && !where(f))) continue;
+          if (!out) {
+            const del = this.#socket(); // the second socket: the first is busy with the dump
+            limit = this.#batchLimit(del);
+            out = new BatchOut<Flow | undefined>(del, op, limit, onError, onDeleted && ((f) => onDeleted(f!)));
+          }
+          if (r.dv !== u8dv) {
+            u8dv = r.dv;
+            u8 = new Uint8Array(r.dv.buffer, r.dv.byteOffset, r.dv.byteLength);
+          }
+          const k = dec.key;
+          if (pending.length === 0) first = out!.sock.nextSeq(limit);
+          const m = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, (first + pending.length) >>> 0);
+          writeNfgenmsg(b, r.dv.getUint8(r.offset + 16));
+          b.rawFrom(u8, k.orig, k.origLen);
+          if (k.zone >= 0) b.rawFrom(u8, k.zone, 8);
+          if (k.id >= 0) b.rawFrom(u8, k.id, 8);
+          b.end(m);
+          pending.push(onDeleted ? f : undefined);
+          if (pending.length >= limit || b.length >= BATCH_BYTES) {
+            out!.submit(b.bytes(), first, pending);
+            pending = [];
+            b.reset();
+          }
         }
-        if (r.dv !== u8dv) {
-          u8dv = r.dv;
-          u8 = new Uint8Array(r.dv.buffer, r.dv.byteOffset, r.dv.byteLength);
-        }
-        const k = dec.key;
-        if (pending === 0) first = del.nextSeq(limit);
-        const m = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, (first + pending) >>> 0);
-        writeNfgenmsg(b, r.dv.getUint8(r.offset + 16));
-        b.rawFrom(u8, k.orig, k.origLen);
-        if (k.zone >= 0) b.rawFrom(u8, k.zone, 8);
-        if (k.id >= 0) b.rawFrom(u8, k.id, 8);
-        b.end(m);
-        if (++pending >= limit || b.length >= BATCH_BYTES) send();
       }
+      if (pending.length) out!.submit(b.bytes(), first, pending);
+      deleted = out?.finish() ?? 0;
+    } finally {
+      out?.stop();
     }
-    send();
     if (failures.length) {
       throw new NetlinkError(`Cannot flush: ${failures.length} deletes failed (${deleted} done); first`, failures[0].errno, {
         message: failures[0].kernelMessage,

@@ -24,10 +24,18 @@ export const CTL = { state: 0, head: 1, tail: 2, words: 4 } as const;
 /** Values of `state`. */
 export const RA = { starting: 0, ready: 1, go: 2, stop: 3, stopped: 4 } as const;
 
+/** Where a worker thread is: see {@link ReadAhead.state}. */
+export type ThreadState = "starting" | "ready" | "running" | "stopped";
+
+/** The {@link ThreadState} of a `state` control word. */
+export function threadState(s: number): ThreadState {
+  return s === RA.starting ? "starting" : s === RA.ready ? "ready" : s === RA.go ? "running" : "stopped";
+}
+
 /** Reads one datagram without the read-ahead (the transport's own `recv`). */
 export type DirectRecv = (buf: Uint8Array, wait: boolean) => number;
 
-const SLOTS = 16;
+const SLOTS = 48; // ~1.5 MB of 32 KiB datagrams: rides out a few ms of the main thread's pauses
 
 /** A dump read on a worker thread; see the module doc. Single use: start, recv…, stop. */
 export class ReadAhead {
@@ -74,12 +82,11 @@ export class ReadAhead {
   }
 
   /**
-   * `"starting"`: the worker is not up yet (reads are direct); `"reading"`: the worker reads
-   * (it takes over at the first `recv` after it is up); `"stopped"`: it ended (reads are direct).
+   * `"starting"`: the worker is not up yet (reads are direct); `"ready"`: it is up and takes over
+   * at the next `recv`; `"running"`: it reads; `"stopped"`: it ended (reads are direct again).
    */
-  get state(): "starting" | "reading" | "stopped" {
-    const s = Atomics.load(this.#ctl, CTL.state);
-    return s === RA.starting || s === RA.ready ? "starting" : s === RA.go ? "reading" : "stopped";
+  get state(): ThreadState {
+    return threadState(Atomics.load(this.#ctl, CTL.state));
   }
 
   /** Why the worker could not run, if it could not (the read-ahead then reads directly). */

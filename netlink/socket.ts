@@ -11,6 +11,7 @@ import { SyscallError } from "../ffi/errno.ts";
 import { NetlinkError } from "./errors.ts";
 import { type Netns, NetnsHandle } from "./netns.ts";
 import { ReadAhead } from "./readahead.ts";
+import { type BatchDone, BatchSender } from "./sender.ts";
 import {
   AF_NETLINK,
   HOST_LE,
@@ -53,10 +54,10 @@ export interface Transport {
   /** The receive buffer size the kernel granted, in bytes (what `getsockopt(SO_RCVBUF)` says). */
   receiveBufferSize(): number;
   /**
-   * Optional: starts reading datagrams ahead on another thread (see {@link ReadAhead}), in
-   * slots of `slotSize` bytes. Transports without it are read directly.
+   * Optional: the file descriptor, for worker threads that read ahead ({@link ReadAhead}) or
+   * send batches ({@link BatchSender}) on it. Transports without one do all I/O on this thread.
    */
-  readAhead?(slotSize: number): ReadAhead;
+  unsafeFd?(): number;
   close(): void;
 }
 
@@ -138,6 +139,7 @@ export class LibcTransport implements Transport {
     return sys.getsockoptInt(this.#fd, SOL_SOCKET, SO_RCVBUF);
   }
 
+  /** Starts reading this socket ahead on a worker thread (see {@link ReadAhead}). */
   readAhead(slotSize: number): ReadAhead {
     return ReadAhead.start(this.#fd, slotSize, (buf, wait) => this.recv(buf, wait));
   }
@@ -291,15 +293,21 @@ export class NetlinkSocket {
    * Reads the replies to request `seq`: yields each data message and ends at the request's
    * `NLMSG_DONE` (dump) or acknowledgement. Throws {@link NetlinkError} if the kernel refused.
    * Abandoning the iterator early closes and reopens the socket so no stale replies remain.
-   * With `readAhead`, a worker thread receives the datagrams while the caller handles the ones
-   * before (for long dumps: it costs a thread start of a few ms; see {@link ReadAhead}).
+   * With `readAhead`, from the third datagram on a worker thread receives the datagrams while
+   * the caller handles the ones before (for long dumps: a thread costs a few ms to start; see
+   * {@link ReadAhead}).
    */
   *replies(seq: number, op: string, dump: boolean, readAhead = false): Generator<Reply, void, void> {
     this.#enter(op);
     let finished = false;
     try {
-      if (readAhead) this.#ra = this.#transport.readAhead?.(this.#rx.length);
+      // The worker starts with the third datagram: a dump that fits in two needs no thread.
+      let ahead = readAhead ? 3 : 0;
       for (;;) {
+        if (ahead > 0 && --ahead === 0) {
+          const t = this.#transport;
+          if (t.unsafeFd) this.#ra = ReadAhead.start(t.unsafeFd(), this.#rx.length, (buf, wait) => t.recv(buf, wait));
+        }
         const n = this.#recv(true);
         const dv = this.#dv;
         let off = 0;
@@ -399,8 +407,9 @@ export class NetlinkSocket {
     onOutcome: (o: BatchOutcome) => void,
     onData: ((r: Reply) => void) | undefined,
     lostMessage: (seen: number) => string,
+    enter = true,
   ): void {
-    this.#enter(op);
+    if (enter) this.#enter(op);
     let finished = false;
     let seen = 0;
     try {
@@ -435,8 +444,40 @@ export class NetlinkSocket {
       }
       finished = true;
     } finally {
+      if (enter) {
+        this.#busy = false;
+        if (!finished) this.#reopen();
+      }
+    }
+  }
+
+  /**
+   * Starts sending batches of requests made WITHOUT `NLM_F_ACK` on a worker thread (see
+   * {@link BatchSender}): each batch's failures go to `onDone`, in order. The socket is busy
+   * until the sender's `finish()` or `stop()`. `maxCount` is capped so the receive buffer holds
+   * an error reply for every request of a batch.
+   */
+  batchSender(options: { slotBytes: number; maxCount: number; op: string; onDone: BatchDone }): BatchSender {
+    const { op } = options;
+    this.#enter(op);
+    try {
+      const t = this.#transport;
+      return BatchSender.start(t.unsafeFd?.(), {
+        ...options,
+        direct: (bytes, first, count, onError) => {
+          t.send(bytes);
+          this.#readBatch(first, count, op, false, () => true, (o) => {
+            if (o.errno !== 0) onError(o);
+          }, undefined, () => `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`, false);
+        },
+        onStop: (clean) => {
+          this.#busy = false;
+          if (!clean) this.#reopen();
+        },
+      });
+    } catch (e) {
       this.#busy = false;
-      if (!finished) this.#reopen();
+      throw e;
     }
   }
 

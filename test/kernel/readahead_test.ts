@@ -49,8 +49,8 @@ test("the worker receives the dump's datagrams and they arrive whole and in orde
     try {
       // Let the worker start and take over before there is anything to read.
       const until = Date.now() + 20000;
-      while (ra.state !== "reading" && Date.now() < until) assert.equal(ra.recv(buf, false), -1);
-      assert.equal(ra.state, "reading", String(ra.failure));
+      while (ra.state !== "running" && Date.now() < until) assert.equal(ra.recv(buf, false), -1);
+      assert.equal(ra.state, "running", String(ra.failure));
       t.send(req);
       while (!done) {
         const n = ra.recv(buf, true);

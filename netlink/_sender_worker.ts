@@ -1,0 +1,114 @@
+/**
+ * The thread behind {@link BatchSender} (netlink/sender.ts): sends each submitted batch, reads
+ * its error replies without waiting, and writes the failures back into the batch's slot.
+ *
+ * Started with one message `{ sab, fd, slots, slotSize, maxCount }`; then only control words.
+ * @module
+ */
+import * as sys from "../ffi/syscalls.ts";
+import { SyscallError } from "../ffi/errno.ts";
+import { HOST_LE } from "./message.ts";
+import { CTL, RA } from "./readahead.ts";
+import { LOST, SCTL, SLOT } from "./sender.ts";
+
+const MSG_TRUNC = 0x20;
+const MSG_DONTWAIT = 0x40;
+const NLMSG_ERROR = 2;
+const ENOBUFS = 105;
+const EPROTO = 71;
+
+interface Start {
+  sab: SharedArrayBuffer;
+  fd: number;
+  slots: number;
+  slotSize: number;
+  maxCount: number;
+}
+
+const kernel = new Uint8Array(12); // struct sockaddr_nl of the kernel: family AF_NETLINK, pid 0
+new DataView(kernel.buffer).setUint16(0, 16, HOST_LE);
+const rx = new Uint8Array(64 * 1024);
+const rdv = new DataView(rx.buffer);
+
+/** Sends one batch and records its failures in `h`; false if the batch failed as a whole. */
+function sendBatch(fd: number, h: Int32Array, data: Uint8Array, maxCount: number): boolean {
+  const len = h[SLOT.len], first = h[SLOT.first] >>> 0, count = h[SLOT.count];
+  const lost = (errno: number) => {
+    h[SLOT.first] = errno;
+    h[SLOT.result] = LOST;
+    return false;
+  };
+  try {
+    const n = sys.sendto(fd, data, len, kernel);
+    if (n !== len) return lost(EPROTO);
+  } catch (e) {
+    return lost(e instanceof SyscallError ? e.errno : EPROTO);
+  }
+  let failures = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = sys.recvfrom(fd, rx, MSG_TRUNC | MSG_DONTWAIT);
+    } catch (e) {
+      return lost(e instanceof SyscallError ? e.errno : EPROTO);
+    }
+    if (n < 0) break; // EAGAIN: every reply of the batch has been read
+    if (n > rx.length) return lost(ENOBUFS);
+    for (let off = 0; off + 16 <= n;) {
+      const mlen = rdv.getUint32(off, HOST_LE);
+      if (mlen < 16 || off + mlen > n) return lost(EPROTO);
+      if (rdv.getUint16(off + 4, HOST_LE) === NLMSG_ERROR && mlen >= 36) {
+        const errno = -rdv.getInt32(off + 16, HOST_LE);
+        const idx = (rdv.getUint32(off + 28, HOST_LE) - first) >>> 0; // the echoed request's seq
+        if (idx >= count) return lost(EPROTO);
+        if (errno !== 0) {
+          if (failures >= maxCount) return lost(EPROTO);
+          h[SLOT.words + 2 * failures] = idx;
+          h[SLOT.words + 2 * failures + 1] = errno;
+          failures++;
+        }
+      }
+      off += (mlen + 3) & ~3;
+    }
+  }
+  h[SLOT.result] = failures;
+  return true;
+}
+
+function run({ sab, fd, slots, slotSize, maxCount }: Start): void {
+  const ctl = new Int32Array(sab, 0, CTL.words);
+  const heads: Int32Array[] = [], data: Uint8Array[] = [];
+  for (let i = 0; i < slots; i++) {
+    const base = CTL.words * 4 + i * slotSize;
+    heads.push(new Int32Array(sab, base, SLOT.words + maxCount * 2));
+    data.push(new Uint8Array(sab, base + SLOT.words * 4 + maxCount * 8, slotSize - SLOT.words * 4 - maxCount * 8));
+  }
+  if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.ready) !== RA.starting) return;
+  Atomics.notify(ctl, CTL.state);
+  while (Atomics.load(ctl, CTL.state) === RA.ready) Atomics.wait(ctl, CTL.state, RA.ready, 1000);
+  let done = Atomics.load(ctl, SCTL.done);
+  try {
+    while (Atomics.load(ctl, CTL.state) === RA.go) {
+      const head = Atomics.load(ctl, CTL.head);
+      if (done >= head) {
+        Atomics.wait(ctl, CTL.head, head, 100);
+        continue;
+      }
+      const slot = done % slots;
+      const ok = sendBatch(fd, heads[slot], data[slot], maxCount);
+      Atomics.store(ctl, SCTL.done, ++done);
+      Atomics.notify(ctl, SCTL.done);
+      if (!ok) break;
+    }
+  } finally {
+    Atomics.store(ctl, CTL.state, RA.stopped);
+    Atomics.notify(ctl, CTL.state);
+    Atomics.notify(ctl, SCTL.done);
+  }
+}
+
+const scope = globalThis as unknown as { onmessage: ((e: { data: Start }) => void) | null };
+scope.onmessage = (e) => {
+  scope.onmessage = null;
+  run(e.data);
+};
