@@ -4,7 +4,7 @@
  * previous ones. The kernel builds each dump datagram inside `recvmsg`, so reading here moves
  * the kernel's share of a dump onto a second core.
  *
- * Started with one message `{ sab, fd, slots, slotSize }`; from then on it talks only through
+ * Each job is one message `{ sab, fd, slots, slotSize }`; from then on it talks only through
  * the control words (layout in readahead.ts). Stops after the datagram that ends the dump
  * (`NLMSG_DONE`, `NLMSG_ERROR`, `NLMSG_OVERRUN`), on a receive error (stored as `-errno`), or
  * when the main thread asks.
@@ -85,7 +85,4 @@ function run({ sab, fd, slots, slotSize }: Start): void {
 }
 
 const scope = globalThis as unknown as { onmessage: ((e: { data: Start }) => void) | null };
-scope.onmessage = (e) => {
-  scope.onmessage = null;
-  run(e.data);
-};
+scope.onmessage = (e) => run(e.data); // one job per message; idle in between (ffi/threads.ts may reuse us)

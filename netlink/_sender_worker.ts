@@ -2,7 +2,7 @@
  * The thread behind {@link BatchSender} (netlink/sender.ts): sends each submitted batch, reads
  * its error replies without waiting, and writes the failures back into the batch's slot.
  *
- * Started with one message `{ sab, fd, slots, slotSize, maxCount }`; then only control words.
+ * Each job is one message `{ sab, fd, slots, slotSize, maxCount }`; then only control words.
  * @module
  */
 import * as sys from "../ffi/syscalls.ts";
@@ -108,7 +108,4 @@ function run({ sab, fd, slots, slotSize, maxCount }: Start): void {
 }
 
 const scope = globalThis as unknown as { onmessage: ((e: { data: Start }) => void) | null };
-scope.onmessage = (e) => {
-  scope.onmessage = null;
-  run(e.data);
-};
+scope.onmessage = (e) => run(e.data); // one job per message; idle in between (ffi/threads.ts may reuse us)

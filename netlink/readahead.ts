@@ -17,7 +17,7 @@
  * @module
  */
 import { SyscallError } from "../ffi/errno.ts";
-import { type NfctWorker, startWorker } from "../ffi/threads.ts";
+import { type NfctWorker, releaseWorker, startWorker } from "../ffi/threads.ts";
 
 /** Indexes of the control words. */
 export const CTL = { state: 0, head: 1, tail: 2, words: 4 } as const;
@@ -35,6 +35,7 @@ export function threadState(s: number): ThreadState {
 /** Reads one datagram without the read-ahead (the transport's own `recv`). */
 export type DirectRecv = (buf: Uint8Array, wait: boolean) => number;
 
+const WORKER_URL = new URL("./_readahead_worker.ts", import.meta.url);
 const SLOTS = 48; // ~1.5 MB of 32 KiB datagrams: rides out a few ms of the main thread's pauses
 
 /** A dump read on a worker thread; see the module doc. Single use: start, recv…, stop. */
@@ -54,7 +55,7 @@ export class ReadAhead {
     const base = (CTL.words + SLOTS) * 4;
     this.#slots = Array.from({ length: SLOTS }, (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize));
     this.#direct = direct;
-    const w = startWorker(new URL("./_readahead_worker.ts", import.meta.url), (e) => {
+    const w = startWorker(WORKER_URL, (e) => {
       // It failed to load: read directly from then on.
       this.#failed = e;
       Atomics.compareExchange(this.#ctl, CTL.state, RA.starting, RA.stopped);
@@ -151,6 +152,6 @@ export class ReadAhead {
       // STOP: the worker finishes its current recvfrom (at most ~100 ms of poll) and says STOPPED.
       Atomics.wait(ctl, CTL.state, s, 100);
     }
-    w.terminate();
+    releaseWorker(WORKER_URL, w, this.#failed === undefined);
   }
 }

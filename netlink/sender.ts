@@ -15,7 +15,7 @@
  * @module
  */
 import { SyscallError } from "../ffi/errno.ts";
-import { type NfctWorker, startWorker } from "../ffi/threads.ts";
+import { type NfctWorker, releaseWorker, startWorker } from "../ffi/threads.ts";
 import { CTL, RA, type ThreadState, threadState } from "./readahead.ts";
 
 /** One failed request of a batch. */
@@ -38,6 +38,7 @@ export const SLOT = { len: 0, first: 1, count: 2, result: 3, words: 4 } as const
 /** `result` of a batch whose replies were lost or whose send failed: the errno is in `first`. */
 export const LOST = -1_000_000;
 
+const WORKER_URL = new URL("./_sender_worker.ts", import.meta.url);
 const SLOTS = 4;
 
 /** Options of {@link BatchSender.start}. */
@@ -71,6 +72,7 @@ export class BatchSender {
   #slotBytes: number;
 
   #onStop: ((clean: boolean) => void) | undefined;
+  #healthy = true;
 
   private constructor(fd: number | undefined, o: BatchSenderOptions) {
     const { slotBytes, maxCount, op, direct, onDone } = o;
@@ -90,7 +92,8 @@ export class BatchSender {
     this.#op = op;
     this.#maxCount = maxCount;
     this.#slotBytes = slotBytes;
-    const w = fd === undefined ? undefined : startWorker(new URL("./_sender_worker.ts", import.meta.url), () => {
+    const w = fd === undefined ? undefined : startWorker(WORKER_URL, () => {
+      this.#healthy = false;
       Atomics.compareExchange(this.#ctl, CTL.state, RA.starting, RA.stopped);
     });
     if (!w) {
@@ -234,6 +237,6 @@ export class BatchSender {
       }
       Atomics.wait(ctl, CTL.state, s, 100);
     }
-    w.terminate();
+    releaseWorker(WORKER_URL, w, this.#healthy);
   }
 }
