@@ -1093,7 +1093,7 @@ function ct(): Conntrack {
 }
 
 function iterate(sel: Selection): Iterable<Flow> {
-  const it = ct().dump(sel.filter, { readAhead: true });
+  const it = ct().dump(sel.filter, { readAhead: "auto" });
   if (!sel.extra) return it;
   const extra = sel.extra;
   return (function* () {

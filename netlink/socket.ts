@@ -246,6 +246,11 @@ export class NetlinkSocket {
     return this.#busy;
   }
 
+  /** True when worker threads can use this socket (read-ahead, batch sender): a real fd. */
+  get threadable(): boolean {
+    return typeof this.#t?.unsafeFd === "function";
+  }
+
   /** True once {@link close} was called. */
   get closed(): boolean {
     return this.#t === undefined;
