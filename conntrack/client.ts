@@ -549,21 +549,37 @@ export class Conntrack {
     let pending: T[] = [];
     let first = 0;
     b.reset();
+    let mark = 0; // where the last complete message ends
+    let sending = false;
     try {
-      for (const item of items) {
-        if (!sock) {
-          sock = this.#socket();
-          limit = this.#batchLimit(sock);
-          out = new BatchOut(sock, op, limit, onError);
+      try {
+        for (const item of items) {
+          if (!sock) {
+            sock = this.#socket();
+            limit = this.#batchLimit(sock);
+            out = new BatchOut(sock, op, limit, onError);
+          }
+          if (pending.length === 0) first = sock.nextSeq(limit);
+          write(b, item, (first + pending.length) >>> 0);
+          pending.push(item);
+          mark = b.length;
+          if (pending.length >= limit || b.length >= BATCH_BYTES) {
+            const batch = pending;
+            pending = [];
+            mark = 0;
+            sending = true;
+            out!.submit(b.bytes(), first, batch);
+            sending = false;
+            b.reset();
+          }
         }
-        if (pending.length === 0) first = sock.nextSeq(limit);
-        write(b, item, (first + pending.length) >>> 0);
-        pending.push(item);
-        if (pending.length >= limit || b.length >= BATCH_BYTES) {
-          out!.submit(b.bytes(), first, pending);
-          pending = [];
-          b.reset();
-        }
+      } catch (e) {
+        if (sending) throw e;
+        // A bad item (or a failing iterator): the items before it still go out, as documented.
+        b.length = mark;
+        if (out && pending.length) out.submit(b.bytes(), first, pending);
+        out?.finish();
+        throw e;
       }
       if (pending.length) out!.submit(b.bytes(), first, pending);
       return out?.finish() ?? 0;

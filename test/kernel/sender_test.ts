@@ -94,3 +94,25 @@ test("createMany and deleteMany through the sender count every outcome", { timeo
   assert.deepEqual({ deleted: d.deleted, missing: d.missing, failed: d.failed.length }, { deleted: N, missing: N, failed: 0 });
   assert.equal(ct.count(), 0);
 });
+
+test("createMany from a generator with a bad item: it throws, and every item before it was created", { timeout: 120000 }, () => {
+  using ct = Conntrack.open();
+  ct.flush();
+  const N = 7000; // a few batches: the first on this thread, the rest on the worker
+  function* items(): Generator<Flow> {
+    for (let i = 0; i < N; i++) yield flow(i);
+    yield { ...flow(N), orig: { ...flow(N).orig, sport: 70000 } }; // out of range
+    yield flow(N + 1); // never reached
+  }
+  assert.throws(() => ct.createMany(items()), /Invalid orig.sport 70000/);
+  assert.equal(ct.count(), N);
+  // And the same when the iterator itself fails.
+  ct.flush();
+  function* failing(): Generator<Flow> {
+    for (let i = 0; i < N; i++) yield flow(i);
+    throw new Error("source broke");
+  }
+  assert.throws(() => ct.createMany(failing()), /source broke/);
+  assert.equal(ct.count(), N);
+  ct.flush();
+});
