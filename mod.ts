@@ -7,7 +7,9 @@
  *
  * The API is synchronous: the kernel answers ctnetlink requests inside the system call, so
  * there is nothing to await, and a dump is a plain iterator that decodes flows as datagrams
- * arrive (constant memory on any table size).
+ * arrive (constant memory on any table size). Long jobs on big tables (`list()`, `flush()` by
+ * a filter the kernel cannot apply, `createMany`/`deleteMany`) move the kernel's share of the
+ * work to a worker thread and stay synchronous (README: "Worker threads on long jobs").
  *
  * @example List UDP flows to port 53
  * ```ts
