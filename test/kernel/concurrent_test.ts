@@ -52,3 +52,28 @@ test("deleteMany of 100000 flows while another process deletes a random half: de
   assert.ok(childMissing > 0 || r.missing > 0, "the two deleters did overlap");
   assert.equal(ct.count(), 0);
 });
+
+test("flush by a CIDR (dump read ahead + deletes) while another process deletes a random half: each entry deleted once", { timeout: 120000 }, async () => {
+  using ct = Conntrack.open();
+  ct.flush();
+  assert.equal(ct.createMany(Array.from({ length: N }, (_, i) => flow(i))).created, N);
+  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+  const script = new URL("./_delete_half.ts", import.meta.url).pathname;
+  const child = spawn(process.execPath, isBun ? [script, String(N), "777"] : ["run", "-A", script, String(N), "777"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  const started = new Promise<void>((resolve) => {
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      if (out.includes("go ")) resolve();
+    });
+  });
+  const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
+  await started;
+  const deleted = ct.flush({ dst: "10.9.0.0/24" }); // only userspace can match a CIDR: the dump path
+  assert.equal(await exited, 0);
+  const [, childDeleted] = /done (\d+) (\d+)/.exec(out)!.map(Number);
+  assert.equal(deleted + childDeleted, N, "each entry deleted exactly once between the two processes");
+  assert.equal(ct.count(), 0);
+});
