@@ -5,7 +5,7 @@
  * event loop never waits.
  * @module
  */
-import { LIBC_PATH, LIBC_SYMBOLS } from "./libc.ts";
+import { LIBC_PATH, LIBC_SYMBOLS, POLLIN } from "./libc.ts";
 
 interface BunFfi {
   dlopen(path: string, defs: Record<string, { args: string[]; returns: string }>): { symbols: Record<string, (...a: unknown[]) => number> };
@@ -21,7 +21,6 @@ const i32 = new Int32Array(4);
 const i16 = new Int16Array(i32.buffer);
 const pfd = new Uint8Array(i32.buffer);
 const scratch = new Uint8Array(8);
-const POLLIN = 0x001;
 
 const self_ = globalThis as unknown as {
   onmessage: (e: { data: [number, number] }) => void;

@@ -107,3 +107,8 @@ export interface RawLibc {
 
 /** The shared object both runtimes open. */
 export const LIBC_PATH = "libc.so.6";
+
+/** Flags of `recvfrom(2)` (`<sys/socket.h>`) and events of `poll(2)` (`<poll.h>`) that nfct passes. */
+export const MSG_TRUNC = 0x20;
+export const MSG_DONTWAIT = 0x40;
+export const POLLIN = 0x001;

@@ -10,9 +10,9 @@
  * ends a wait at once instead of leaving a thread stuck in `poll()`.
  * @module
  */
+import { POLLIN } from "./libc.ts";
 import * as sys from "./syscalls.ts";
 
-const POLLIN = 0x001;
 
 /** Waits for one fd to become readable. One wait at a time. */
 export interface ReadableWaiter {

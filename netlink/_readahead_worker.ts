@@ -12,12 +12,10 @@
  */
 import * as sys from "../ffi/syscalls.ts";
 import { SyscallError } from "../ffi/errno.ts";
+import { MSG_DONTWAIT, MSG_TRUNC, POLLIN } from "../ffi/libc.ts";
 import { HOST_LE } from "./message.ts";
-import { CTL, RA } from "./readahead.ts";
+import { awaitGo, CTL, endThread, RA } from "./_thread.ts";
 
-const MSG_TRUNC = 0x20;
-const MSG_DONTWAIT = 0x40;
-const POLLIN = 0x001;
 const NLMSG_ERROR = 2;
 const NLMSG_DONE = 3;
 const NLMSG_OVERRUN = 4;
@@ -48,11 +46,7 @@ function run({ sab, fd, slots, slotSize }: Start): void {
   const base = (CTL.words + slots) * 4;
   const views = Array.from({ length: slots }, (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize));
   const dvs = views.map((v) => new DataView(v.buffer, v.byteOffset, v.byteLength));
-  // The main thread may have given up before we were loaded: then never touch the fd.
-  if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.ready) !== RA.starting) return;
-  Atomics.notify(ctl, CTL.state);
-  // Wait for the main thread to hand the socket over (or to give up on us).
-  while (Atomics.load(ctl, CTL.state) === RA.ready) Atomics.wait(ctl, CTL.state, RA.ready, 1000);
+  if (!awaitGo(ctl)) return endThread(ctl, CTL.head); // given up before the go: never touch the fd
   let head = Atomics.load(ctl, CTL.head);
   try {
     while (Atomics.load(ctl, CTL.state) === RA.go) {
@@ -78,9 +72,7 @@ function run({ sab, fd, slots, slotSize }: Start): void {
       if (n < 0 || ends(dvs[slot], Math.min(n, slotSize))) break;
     }
   } finally {
-    Atomics.store(ctl, CTL.state, RA.stopped);
-    Atomics.notify(ctl, CTL.state);
-    Atomics.notify(ctl, CTL.head);
+    endThread(ctl, CTL.head);
   }
 }
 

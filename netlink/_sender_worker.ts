@@ -7,12 +7,11 @@
  */
 import * as sys from "../ffi/syscalls.ts";
 import { SyscallError } from "../ffi/errno.ts";
+import { MSG_DONTWAIT, MSG_TRUNC } from "../ffi/libc.ts";
 import { HOST_LE } from "./message.ts";
-import { CTL, RA } from "./readahead.ts";
+import { awaitGo, CTL, endThread, RA } from "./_thread.ts";
 import { LOST, SCTL, SLOT } from "./sender.ts";
 
-const MSG_TRUNC = 0x20;
-const MSG_DONTWAIT = 0x40;
 const NLMSG_ERROR = 2;
 const ENOBUFS = 105;
 const EPROTO = 71;
@@ -83,9 +82,7 @@ function run({ sab, fd, slots, slotSize, maxCount }: Start): void {
     heads.push(new Int32Array(sab, base, SLOT.words + maxCount * 2));
     data.push(new Uint8Array(sab, base + SLOT.words * 4 + maxCount * 8, slotSize - SLOT.words * 4 - maxCount * 8));
   }
-  if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.ready) !== RA.starting) return;
-  Atomics.notify(ctl, CTL.state);
-  while (Atomics.load(ctl, CTL.state) === RA.ready) Atomics.wait(ctl, CTL.state, RA.ready, 1000);
+  if (!awaitGo(ctl)) return endThread(ctl, SCTL.done); // given up before the go: send nothing
   let done = Atomics.load(ctl, SCTL.done);
   try {
     while (Atomics.load(ctl, CTL.state) === RA.go) {
@@ -101,9 +98,7 @@ function run({ sab, fd, slots, slotSize, maxCount }: Start): void {
       if (!ok) break;
     }
   } finally {
-    Atomics.store(ctl, CTL.state, RA.stopped);
-    Atomics.notify(ctl, CTL.state);
-    Atomics.notify(ctl, SCTL.done);
+    endThread(ctl, SCTL.done);
   }
 }
 

@@ -9,28 +9,16 @@
  * kernel's share runs on a second core. Until the worker has started (a few ms), `recv` reads
  * the socket itself; the worker takes over between two datagrams, so order is kept.
  *
- * Control words (Int32, in the shared buffer before the slot lengths and the slots):
- * ```
- * state  STARTING → READY (worker) → GO (main) → STOPPED (worker)      STOP (main) asks to end
- * head   datagrams the worker has written          tail  datagrams the main thread consumed
- * ```
+ * Control words (Int32, in the shared buffer before the slot lengths and the slots): `state`
+ * (see netlink/_thread.ts), `head` datagrams the worker has written, `tail` datagrams this
+ * thread consumed.
  * @module
  */
 import { SyscallError } from "../ffi/errno.ts";
 import { type NfctWorker, releaseWorker, startWorker } from "../ffi/threads.ts";
+import { CTL, goThread, RA, stopThread, type ThreadState, threadState } from "./_thread.ts";
 
-/** Indexes of the control words. */
-export const CTL = { state: 0, head: 1, tail: 2, words: 4 } as const;
-/** Values of `state`. */
-export const RA = { starting: 0, ready: 1, go: 2, stop: 3, stopped: 4 } as const;
-
-/** Where a worker thread is: see {@link ReadAhead.state}. */
-export type ThreadState = "starting" | "ready" | "running" | "stopped";
-
-/** The {@link ThreadState} of a `state` control word. */
-export function threadState(s: number): ThreadState {
-  return s === RA.starting ? "starting" : s === RA.ready ? "ready" : s === RA.go ? "running" : "stopped";
-}
+export type { ThreadState } from "./_thread.ts";
 
 /** Reads one datagram without the read-ahead (the transport's own `recv`). */
 export type DirectRecv = (buf: Uint8Array, wait: boolean) => number;
@@ -116,12 +104,7 @@ export class ReadAhead {
         if (n < 0) throw new SyscallError("recvfrom", -n);
         return n;
       }
-      const state = Atomics.load(ctl, CTL.state);
-      if (state === RA.ready) { // the worker is up: hand the socket over, between two datagrams
-        Atomics.compareExchange(ctl, CTL.state, RA.ready, RA.go);
-        Atomics.notify(ctl, CTL.state);
-        continue;
-      }
+      const state = goThread(ctl); // the worker is up: it takes over here, between two datagrams
       if (state !== RA.go) return this.#direct(buf, wait); // not started yet, or ended: read here
       if (!wait) return -1;
       Atomics.wait(ctl, CTL.head, head, 100);
@@ -133,25 +116,7 @@ export class ReadAhead {
     const w = this.#worker;
     if (!w) return;
     this.#worker = undefined;
-    const ctl = this.#ctl;
-    for (;;) {
-      const s = Atomics.load(ctl, CTL.state);
-      if (s === RA.stopped) break;
-      if (s === RA.starting) {
-        // Not loaded yet: it must not touch the fd once it is. If it has meanwhile become ready,
-        // take the ready path instead.
-        if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.stopped) === RA.starting) break;
-        continue;
-      }
-      if (s === RA.ready || s === RA.go) {
-        Atomics.compareExchange(ctl, CTL.state, s, RA.stop);
-        Atomics.notify(ctl, CTL.state);
-        Atomics.notify(ctl, CTL.tail);
-        continue;
-      }
-      // STOP: the worker finishes its current recvfrom (at most ~100 ms of poll) and says STOPPED.
-      Atomics.wait(ctl, CTL.state, s, 100);
-    }
+    stopThread(this.#ctl, CTL.tail);
     releaseWorker(WORKER_URL, w, this.#failed === undefined);
   }
 }

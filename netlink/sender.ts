@@ -9,14 +9,14 @@
  * into the slot; the results are handed to `onDone` on this thread, batch by batch, in order.
  * Until the worker is up, and if it cannot start, batches are sent here, synchronously.
  *
- * Control words (Int32): `state` as in readahead.ts, `head` batches submitted, `done` batches
+ * Control words (Int32): `state` (see netlink/_thread.ts), `head` batches submitted, `done` batches
  * the worker finished, `tail` batches whose results were handed out. A slot holds a header
  * `[length, first seq, count, failures or -errno]`, then `(index, errno)` pairs, then the bytes.
  * @module
  */
 import { SyscallError } from "../ffi/errno.ts";
 import { type NfctWorker, releaseWorker, startWorker } from "../ffi/threads.ts";
-import { CTL, RA, type ThreadState, threadState } from "./readahead.ts";
+import { CTL, goThread, RA, stopThread, type ThreadState, threadState } from "./_thread.ts";
 
 /** One failed request of a batch. */
 export interface BatchFailure {
@@ -31,7 +31,7 @@ export type BatchDone = (first: number, count: number, failures: BatchFailure[])
 /** Sends and drains one batch on this thread (the socket's own `send` + `drainErrors`). */
 export type DirectBatch = (bytes: Uint8Array, first: number, count: number, onError: (f: BatchFailure) => void) => void;
 
-/** Word indexes beyond readahead.ts's `state`/`head`/`tail`. */
+/** Word index beyond netlink/_thread.ts's `state`/`head`/`tail`. */
 export const SCTL = { done: 3 } as const;
 /** Slot header words. */
 export const SLOT = { len: 0, first: 1, count: 2, result: 3, words: 4 } as const;
@@ -125,12 +125,7 @@ export class BatchSender {
       throw new RangeError(`${this.#op}: a batch of ${count} requests in ${bytes.length} bytes exceeds the sender's slots`);
     }
     const ctl = this.#ctl;
-    let state = Atomics.load(ctl, CTL.state);
-    if (state === RA.ready) {
-      Atomics.compareExchange(ctl, CTL.state, RA.ready, RA.go);
-      Atomics.notify(ctl, CTL.state);
-      state = Atomics.load(ctl, CTL.state);
-    }
+    const state = goThread(ctl);
     if (state !== RA.go) {
       // Not started, or ended: hand out what it finished (or its error) first, to keep the order.
       while (this.#tail < this.#head) this.#collect(true);
@@ -221,22 +216,7 @@ export class BatchSender {
     const w = this.#worker;
     if (!w) return;
     this.#worker = undefined;
-    const ctl = this.#ctl;
-    for (;;) {
-      const s = Atomics.load(ctl, CTL.state);
-      if (s === RA.stopped) break;
-      if (s === RA.starting) {
-        if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.stopped) === RA.starting) break;
-        continue;
-      }
-      if (s === RA.ready || s === RA.go) {
-        Atomics.compareExchange(ctl, CTL.state, s, RA.stop);
-        Atomics.notify(ctl, CTL.state);
-        Atomics.notify(ctl, CTL.head);
-        continue;
-      }
-      Atomics.wait(ctl, CTL.state, s, 100);
-    }
+    stopThread(this.#ctl, CTL.head);
     releaseWorker(WORKER_URL, w, this.#healthy);
   }
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import * as sys from "../ffi/syscalls.ts";
+import { MSG_DONTWAIT, MSG_TRUNC } from "../ffi/libc.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { NetlinkError } from "./errors.ts";
 import { type Netns, NetnsHandle } from "./netns.ts";
@@ -36,8 +37,6 @@ const SOL_SOCKET = 1;
 const SO_SNDBUF = 7;
 const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
-const MSG_DONTWAIT = 0x40;
-const MSG_TRUNC = 0x20;
 const ENOBUFS = 105;
 
 /** Moves datagrams between nfct and the kernel. */

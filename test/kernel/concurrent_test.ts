@@ -19,19 +19,15 @@ const flow = (i: number): Flow => ({
   timeout: 600,
 } as Flow);
 
-test("deleteMany of 100000 flows while another process deletes a random half: deleted + missing = 100000", { timeout: 120000 }, async () => {
-  using ct = Conntrack.open();
-  ct.flush();
-  const created = ct.createMany(Array.from({ length: N }, (_, i) => flow(i)));
-  assert.equal(created.created, N);
-  const flows = ct.list();
-  assert.equal(flows.length, N);
-
+/**
+ * Starts test/kernel/_delete_half.ts deleting a seeded random half of the N flows; resolves
+ * once it is deleting. `done()` waits for it to exit 0 and returns what it deleted and missed.
+ */
+async function halfDeleter(seed: number): Promise<{ done(): Promise<{ deleted: number; missing: number }> }> {
   const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
   const script = new URL("./_delete_half.ts", import.meta.url).pathname;
-  const child = spawn(process.execPath, isBun ? [script, String(N), "12345"] : ["run", "-A", script, String(N), "12345"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const args = [script, String(N), String(seed)];
+  const child = spawn(process.execPath, isBun ? args : ["run", "-A", ...args], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   const started = new Promise<void>((resolve) => {
     child.stdout!.on("data", (d: Buffer) => {
@@ -41,10 +37,27 @@ test("deleteMany of 100000 flows while another process deletes a random half: de
   });
   const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
   await started;
+  return {
+    async done() {
+      assert.equal(await exited, 0);
+      const [, deleted, missing] = /done (\d+) (\d+)/.exec(out)!.map(Number);
+      return { deleted, missing };
+    },
+  };
+}
+
+test("deleteMany of 100000 flows while another process deletes a random half: deleted + missing = 100000", { timeout: 120000 }, async () => {
+  using ct = Conntrack.open();
+  ct.flush();
+  const created = ct.createMany(Array.from({ length: N }, (_, i) => flow(i)));
+  assert.equal(created.created, N);
+  const flows = ct.list();
+  assert.equal(flows.length, N);
+
+  const child = await halfDeleter(12345);
   // The child is deleting now; delete all of them here at the same time, in one call.
   const r = ct.deleteMany(flows);
-  assert.equal(await exited, 0);
-  const [, childDeleted, childMissing] = /done (\d+) (\d+)/.exec(out)!.map(Number);
+  const { deleted: childDeleted, missing: childMissing } = await child.done();
   assert.equal(r.failed.length, 0, r.failed[0]?.error.message);
   assert.equal(r.deleted + r.missing, N, "every outcome counted");
   assert.equal(r.deleted + childDeleted, N, "each entry deleted exactly once between the two processes");
@@ -57,23 +70,9 @@ test("flush by a CIDR (dump read ahead + deletes) while another process deletes 
   using ct = Conntrack.open();
   ct.flush();
   assert.equal(ct.createMany(Array.from({ length: N }, (_, i) => flow(i))).created, N);
-  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-  const script = new URL("./_delete_half.ts", import.meta.url).pathname;
-  const child = spawn(process.execPath, isBun ? [script, String(N), "777"] : ["run", "-A", script, String(N), "777"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let out = "";
-  const started = new Promise<void>((resolve) => {
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("go ")) resolve();
-    });
-  });
-  const exited = new Promise<number>((resolve) => child.on("exit", (code) => resolve(code ?? -1)));
-  await started;
+  const child = await halfDeleter(777);
   const deleted = ct.flush({ dst: "10.9.0.0/24" }); // only userspace can match a CIDR: the dump path
-  assert.equal(await exited, 0);
-  const [, childDeleted] = /done (\d+) (\d+)/.exec(out)!.map(Number);
+  const { deleted: childDeleted } = await child.done();
   assert.equal(deleted + childDeleted, N, "each entry deleted exactly once between the two processes");
   assert.equal(ct.count(), 0);
 });

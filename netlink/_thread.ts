@@ -1,0 +1,78 @@
+/**
+ * The control words shared by nfct's worker threads (netlink/readahead.ts, netlink/sender.ts)
+ * and their life cycle, seen from both sides.
+ *
+ * ```
+ * state  STARTING → READY (worker) → GO (main) → STOPPED (worker)      STOP (main) asks to end
+ * ```
+ * A worker that finds the state no longer STARTING when it loads never touches the fd; one that
+ * is asked to STOP finishes its current system call first.
+ * @module
+ */
+
+/** Indexes of the control words; each kind of worker adds its own after `tail`. */
+export const CTL = { state: 0, head: 1, tail: 2, words: 4 } as const;
+/** Values of `state`. */
+export const RA = { starting: 0, ready: 1, go: 2, stop: 3, stopped: 4 } as const;
+
+/** Where a worker thread is: not up yet, up and waiting for the go, working, or ended. */
+export type ThreadState = "starting" | "ready" | "running" | "stopped";
+
+/** The {@link ThreadState} of a `state` control word. */
+export function threadState(s: number): ThreadState {
+  return s === RA.starting ? "starting" : s === RA.ready ? "ready" : s === RA.go ? "running" : "stopped";
+}
+
+/**
+ * Main side: asks the worker on `ctl` to stop and waits until it has (`wake`: the control word
+ * it may be waiting on besides `state`). A worker still loading is kept from starting.
+ */
+export function stopThread(ctl: Int32Array, wake: number): void {
+  for (;;) {
+    const s = Atomics.load(ctl, CTL.state);
+    if (s === RA.stopped) return;
+    if (s === RA.starting) {
+      // Not loaded yet: it must not touch the fd once it is. If it became ready meanwhile, loop.
+      if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.stopped) === RA.starting) return;
+      continue;
+    }
+    if (s === RA.ready || s === RA.go) {
+      Atomics.compareExchange(ctl, CTL.state, s, RA.stop);
+      Atomics.notify(ctl, CTL.state);
+      Atomics.notify(ctl, wake);
+      continue;
+    }
+    // STOP: the worker finishes its current call (its waits are at most 100 ms) and says STOPPED.
+    Atomics.wait(ctl, CTL.state, s, 100);
+  }
+}
+
+/**
+ * Main side: if the worker is READY, gives it the go. Returns the state after (GO when the
+ * worker now owns the work).
+ */
+export function goThread(ctl: Int32Array): number {
+  if (Atomics.load(ctl, CTL.state) === RA.ready) {
+    Atomics.compareExchange(ctl, CTL.state, RA.ready, RA.go);
+    Atomics.notify(ctl, CTL.state);
+  }
+  return Atomics.load(ctl, CTL.state);
+}
+
+/**
+ * Worker side: says READY and waits for the go. False when the main thread gave up first (the
+ * job is over: do nothing) or asked to stop before the go.
+ */
+export function awaitGo(ctl: Int32Array): boolean {
+  if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.ready) !== RA.starting) return false;
+  Atomics.notify(ctl, CTL.state);
+  while (Atomics.load(ctl, CTL.state) === RA.ready) Atomics.wait(ctl, CTL.state, RA.ready, 1000);
+  return Atomics.load(ctl, CTL.state) === RA.go;
+}
+
+/** Worker side: says STOPPED and wakes the main thread wherever it waits (`wake`). */
+export function endThread(ctl: Int32Array, wake: number): void {
+  Atomics.store(ctl, CTL.state, RA.stopped);
+  Atomics.notify(ctl, CTL.state);
+  Atomics.notify(ctl, wake);
+}
