@@ -160,6 +160,7 @@ export class BatchSender {
       }
       if (!wait || this.#tail >= this.#head) return;
       if (Atomics.load(ctl, CTL.state) === RA.stopped) {
+        if (Atomics.load(ctl, SCTL.done) > this.#tail) continue; // it finished one on its way out
         throw new SyscallError("sendto", 5 /* EIO */, `${this.#op}: the sending thread ended with ${this.#head - done} batches unsent`);
       }
       Atomics.wait(ctl, SCTL.done, done, 100);
