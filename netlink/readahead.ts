@@ -105,7 +105,12 @@ export class ReadAhead {
         return n;
       }
       const state = goThread(ctl); // the worker is up: it takes over here, between two datagrams
-      if (state !== RA.go) return this.#direct(buf, wait); // not started yet, or ended: read here
+      if (state !== RA.go) {
+        // Not started yet, or ended: read here — unless it wrote a last datagram just before
+        // it said STOPPED (it writes `head` first, so once STOPPED is seen `head` is final).
+        if (Atomics.load(ctl, CTL.head) > this.#tail) continue;
+        return this.#direct(buf, wait);
+      }
       if (!wait) return -1;
       Atomics.wait(ctl, CTL.head, head, 100);
     }
