@@ -116,7 +116,7 @@ console.log(`\nwrote bench/results/table.json, table.md, table.svg`);
 
 /** Grouped bars: entries/s for dump and deletes, nfct on Deno and Bun vs conntrack, per size. */
 function svgChart(results) {
-  const opsShown = [["dump", "dump"], ["delete dst CIDR (userspace filter)", "delete CIDR"], ["delete udp (kernel filter)", "delete udp"], ["delete all (dump + deleteMany)", "delete all"]];
+  const opsShown = [["dump", "dump"], ["delete dst CIDR (userspace filter)", "delete CIDR"], ["delete udp (kernel filter)", "delete udp"], ["delete all (dump + pipelined deletes)", "delete all"]];
   const sizesShown = [...new Set(results.map((r) => r.entries))];
   const series = [["nfct deno", "#2a7ab0"], ["nfct bun", "#e0a030"], ["conntrack", "#888888"]];
   const groups = [];

@@ -2,7 +2,8 @@
  * Whole-table benchmark, run inside a throwaway network namespace (bench/run.mjs starts it):
  * fills N entries, then times nfct and conntrack(8) on the same table, side by side:
  * dump, count, delete by a filter the kernel cannot express (CIDR), delete by one it can
- * (protocol; nfct's kernel path and its dump path), delete everything one by one, flush.
+ * (protocol; nfct's kernel path and its dump path), delete everything one by one (streaming,
+ * and list() + deleteMany()), flush.
  * Before each conntrack run the table is refilled to the same state nfct found.
  *
  * Usage (inside a netns): deno run -A bench/table.ts N   |   bun bench/table.ts N
@@ -106,7 +107,7 @@ refill(isUdp);
 const cliUdp = cli(["-D", "-p", "udp"]);
 refill(isUdp);
 ops["delete udp (kernel filter)"] = { entries: nUdp, nfct: dUdpKernel.s, conntrack: cliUdp };
-ops["delete udp (dump + deleteMany)"] = { entries: nUdp, nfct: dUdpDump.s, conntrack: cliUdp };
+ops["delete udp (dump + pipelined deletes)"] = { entries: nUdp, nfct: dUdpDump.s, conntrack: cliUdp };
 
 // The same through the nfct command line (a new process each, like conntrack): `-D` lists every
 // entry it deletes, as conntrack does; `-F` with a filter is nfct's extension (kernel-side flush).
@@ -126,12 +127,20 @@ refill(isUdp);
 ops["cli: nfct -D -p udp (lists each)"] = { entries: nUdp, nfct: nfctD, conntrack: cliUdp };
 ops["cli: nfct -F -p udp"] = { entries: nUdp, nfct: nfctF, conntrack: cliUdp };
 
-// delete everything one by one: dump + deleteMany vs conntrack -D
+// delete everything one by one: a streaming dump with pipelined deletes, and the deleteMany
+// API on the listed flows (list() + deleteMany()), vs conntrack -D
 const dAll = time(() => ct.flush(undefined, { via: "dump" }));
 if (dAll.value !== N) throw new Error(`delete all removed ${dAll.value}`);
 refill();
-ops["delete all (dump + deleteMany)"] = { entries: N, nfct: dAll.s, conntrack: cli(["-D"]) };
+const dMany = time(() => ct.deleteMany(ct.list()));
+if (dMany.value.deleted !== N || dMany.value.missing || dMany.value.failed.length) {
+  throw new Error(`deleteMany: ${JSON.stringify({ ...dMany.value, failed: dMany.value.failed.length })}`);
+}
 refill();
+const cliAll = cli(["-D"]);
+refill();
+ops["delete all (dump + pipelined deletes)"] = { entries: N, nfct: dAll.s, conntrack: cliAll };
+ops["delete all (list() + deleteMany())"] = { entries: N, nfct: dMany.s, conntrack: cliAll };
 
 // flush
 const fl = time(() => ct.flush());
