@@ -474,6 +474,21 @@ function parseNat(arg: string | undefined, opt: string, p: Parsed): Nat {
   return out;
 }
 
+/** Address options: the field they set, and for those that take a CIDR, the mask it implies. */
+const ADDR_OPTS: Record<
+  "src" | "dst" | "reply-src" | "reply-dst" | "tuple-src" | "tuple-dst" | "mask-src" | "mask-dst",
+  readonly ["src" | "dst" | "rsrc" | "rdst" | "tupleSrc" | "tupleDst" | "maskSrc" | "maskDst", OptName?]
+> = {
+  "src": ["src", "mask-src"],
+  "dst": ["dst", "mask-dst"],
+  "reply-src": ["rsrc"],
+  "reply-dst": ["rdst"],
+  "tuple-src": ["tupleSrc", "mask-src"],
+  "tuple-dst": ["tupleDst", "mask-dst"],
+  "mask-src": ["maskSrc"],
+  "mask-dst": ["maskDst"],
+};
+
 function addrOpt(arg: string, opt: string, cidr: boolean, p: Parsed): Addr {
   const slash = arg.indexOf("/");
   let bits: number | undefined;
@@ -569,37 +584,18 @@ function parseArgs(argv: string[]): Parsed {
     const key = s.key as OptName;
     switch (key) {
       case "src":
-      case "dst": {
-        const a = addrOpt(arg!, key, true, p);
-        if (key === "src") p.src = a;
-        else p.dst = a;
-        p.options.add(key);
-        if (a.bits !== undefined) p.options.add(key === "src" ? "mask-src" : "mask-dst");
-        break;
-      }
+      case "dst":
       case "reply-src":
-      case "reply-dst": {
-        const a = addrOpt(arg!, key, false, p);
-        if (key === "reply-src") p.rsrc = a;
-        else p.rdst = a;
-        p.options.add(key);
-        break;
-      }
+      case "reply-dst":
       case "tuple-src":
-      case "tuple-dst": {
-        const a = addrOpt(arg!, key, true, p);
-        if (key === "tuple-src") p.tupleSrc = a;
-        else p.tupleDst = a;
-        p.options.add(key);
-        if (a.bits !== undefined) p.options.add(key === "tuple-src" ? "mask-src" : "mask-dst");
-        break;
-      }
+      case "tuple-dst":
       case "mask-src":
       case "mask-dst": {
-        const a = addrOpt(arg!, key, false, p);
-        if (key === "mask-src") p.maskSrc = a;
-        else p.maskDst = a;
+        const [field, cidrMask] = ADDR_OPTS[key];
+        const a = addrOpt(arg!, key, cidrMask !== undefined, p);
+        p[field] = a;
         p.options.add(key);
+        if (cidrMask && a.bits !== undefined) p.options.add(cidrMask); // a CIDR implies its mask
         break;
       }
       case "protonum": {
