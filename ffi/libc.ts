@@ -108,7 +108,15 @@ export interface RawLibc {
 /** The shared object both runtimes open. */
 export const LIBC_PATH = "libc.so.6";
 
-/** Flags of `recvfrom(2)` (`<sys/socket.h>`) and events of `poll(2)` (`<poll.h>`) that nfct passes. */
+/** Constants of `<sys/socket.h>` and `<poll.h>` that nfct passes (Linux values). */
+export const SOCK_RAW = 3;
+export const SOCK_CLOEXEC = 0o2000000;
+export const SOL_SOCKET = 1;
+export const SO_SNDBUF = 7;
+export const SO_RCVBUF = 8;
+export const SO_ATTACH_FILTER = 26;
+export const SO_RCVBUFFORCE = 33;
+export const SO_MEMINFO = 55;
 export const MSG_TRUNC = 0x20;
 export const MSG_DONTWAIT = 0x40;
 export const POLLIN = 0x001;

@@ -7,7 +7,7 @@
  */
 import { openBunLibc } from "./_bun.ts";
 import { openDenoLibc } from "./_deno.ts";
-import type { RawLibc } from "./libc.ts";
+import { type RawLibc, SO_ATTACH_FILTER, SOL_SOCKET } from "./libc.ts";
 import { SyscallError } from "./errno.ts";
 
 const EINTR = 4;
@@ -167,8 +167,6 @@ export function getsockoptBytes(fd: number, level: number, name: number, val: Ui
   return len[0];
 }
 
-const SOL_SOCKET = 1;
-const SO_ATTACH_FILTER = 26;
 
 /**
  * `setsockopt(SO_ATTACH_FILTER)` with a classic BPF program: `program` holds its

@@ -7,7 +7,16 @@
  * @module
  */
 import * as sys from "../ffi/syscalls.ts";
-import { MSG_DONTWAIT, MSG_TRUNC } from "../ffi/libc.ts";
+import {
+  MSG_DONTWAIT,
+  MSG_TRUNC,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SO_SNDBUF,
+  SOCK_CLOEXEC,
+  SOCK_RAW,
+  SOL_SOCKET,
+} from "../ffi/libc.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { NetlinkError } from "./errors.ts";
 import { type Netns, NetnsHandle } from "./netns.ts";
@@ -31,12 +40,6 @@ import {
   SOL_NETLINK,
 } from "./message.ts";
 
-const SOCK_RAW = 3;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SO_SNDBUF = 7;
-const SO_RCVBUF = 8;
-const SO_RCVBUFFORCE = 33;
 const ENOBUFS = 105;
 
 /** Moves datagrams between nfct and the kernel. */

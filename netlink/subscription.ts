@@ -8,12 +8,11 @@
  * @module
  */
 import * as sys from "../ffi/syscalls.ts";
+import { SO_MEMINFO, SOL_SOCKET } from "../ffi/libc.ts";
 import { openReadableWaiter, type ReadableWaiter } from "../ffi/wait.ts";
 import { LibcTransport, type LibcTransportOptions } from "./socket.ts";
 import { NETLINK_NO_ENOBUFS, SOL_NETLINK } from "./message.ts";
 
-const SOL_SOCKET = 1;
-const SO_MEMINFO = 55;
 /** Index of `SK_MEMINFO_DROPS` in the `SO_MEMINFO` array (linux/sock_diag.h). */
 const SK_MEMINFO_DROPS = 8;
 
