@@ -168,9 +168,9 @@ const BATCH_BYTES = 256 * 1024;
  * The sending side of a pipelined batch operation. With `threaded`, the first batch goes out on
  * this thread and from the second on, batches go to a {@link BatchSender} worker so the
  * kernel's work on one batch overlaps the building of the next. Without, every batch is sent
- * here (used while a read-ahead thread already keeps the second core busy: a third busy thread
- * on two cores starves the JIT's compiler threads and made first calls 2.5x slower on Bun).
- * Outcomes are counted and reported per item, in order.
+ * here: used while a read-ahead thread already keeps the second core busy (a third busy thread
+ * on two cores measured no faster, often slower). Outcomes are counted and reported per item,
+ * in order.
  */
 class BatchOut<T> {
   #sender: BatchSender | undefined;

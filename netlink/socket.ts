@@ -141,11 +141,6 @@ export class LibcTransport implements Transport {
     return sys.getsockoptInt(this.#fd, SOL_SOCKET, SO_RCVBUF);
   }
 
-  /** Starts reading this socket ahead on a worker thread (see {@link ReadAhead}). */
-  readAhead(slotSize: number): ReadAhead {
-    return ReadAhead.start(this.#fd, slotSize, (buf, wait) => this.recv(buf, wait));
-  }
-
   /** The raw file descriptor. Closing it behind nfct's back breaks the socket. */
   unsafeFd(): number {
     return this.#fd;
