@@ -81,10 +81,11 @@ export interface DumpOptions {
    * tables when a second core is free). `true`: always (from the dump's third datagram on);
    * `"auto"`: when the table holds enough entries to pay for starting a thread (Deno ~10 ms:
    * from 20000 entries; Bun: from 4000); default false. The worker runs until the dump ends or
-   * the loop is left (`break`, `return`, an exception), so iterate with `for…of` or call the
-   * generator's `return()`: on Deno a generator dropped half-way keeps the thread, and so the
-   * process, alive. {@link Conntrack.list} and the dump behind {@link Conntrack.flush} use
-   * `"auto"`.
+   * the loop is left (`break`, `return`, an exception). A generator dropped half-way without
+   * `return()` holds it until the client is closed, or for 2 s after it last took a datagram
+   * (then the worker ends; should the loop go on, the rest is read on this thread). A pause
+   * longer than that in the loop costs only the read-ahead. {@link Conntrack.list} and the dump
+   * behind {@link Conntrack.flush} use `"auto"`.
    */
   readAhead?: boolean | "auto";
 }

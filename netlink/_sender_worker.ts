@@ -82,7 +82,7 @@ function run({ sab, fd, slots, slotSize, maxCount }: Start): void {
     heads.push(new Int32Array(sab, base, SLOT.words + maxCount * 2));
     data.push(new Uint8Array(sab, base + SLOT.words * 4 + maxCount * 8, slotSize - SLOT.words * 4 - maxCount * 8));
   }
-  if (!awaitGo(ctl)) return endThread(ctl, SCTL.done); // given up before the go: send nothing
+  if (awaitGo(ctl) !== "go") return endThread(ctl, SCTL.done); // no go: send nothing
   let done = Atomics.load(ctl, SCTL.done);
   try {
     while (Atomics.load(ctl, CTL.state) === RA.go) {
@@ -102,5 +102,10 @@ function run({ sab, fd, slots, slotSize, maxCount }: Start): void {
   }
 }
 
-const scope = globalThis as unknown as { onmessage: ((e: { data: Start }) => void) | null };
-scope.onmessage = (e) => run(e.data); // one job per message; idle in between (ffi/threads.ts may reuse us)
+const scope = globalThis as unknown as { onmessage: ((e: { data: Start }) => void) | null; close(): void };
+// One job per message; idle in between (on Bun, ffi/threads.ts reuses us). On Deno a live
+// worker keeps the process running and is never reused: it closes itself when its job ends.
+scope.onmessage = (e) => {
+  run(e.data);
+  if (sys.runtime() === "deno") scope.close();
+};

@@ -6,12 +6,20 @@
  * state  STARTING → READY (worker) → GO (main) → STOPPED (worker)      STOP (main) asks to end
  * ```
  * A worker that finds the state no longer STARTING when it loads never touches the fd; one that
- * is asked to STOP finishes its current system call first.
+ * is asked to STOP finishes its current system call first; one left waiting for the main thread
+ * for {@link GIVE_UP_MS} ends by itself, between two system calls, so the main thread can
+ * always carry on alone.
  * @module
  */
 
 /** Indexes of the control words; each kind of worker adds its own after `tail`. */
 export const CTL = { state: 0, head: 1, tail: 2, words: 4 } as const;
+/**
+ * How long a worker waits for the main thread to take its results (or give the go) before it
+ * ends by itself, in ms: a job abandoned without `stop()` then holds no thread for longer.
+ */
+export const GIVE_UP_MS = 2000;
+
 /** Values of `state`. */
 export const RA = { starting: 0, ready: 1, go: 2, stop: 3, stopped: 4 } as const;
 
@@ -60,14 +68,23 @@ export function goThread(ctl: Int32Array): number {
 }
 
 /**
- * Worker side: says READY and waits for the go. False when the main thread gave up first (the
- * job is over: do nothing) or asked to stop before the go.
+ * Worker side: says READY and waits for the go. `"go"`: work; `"over"`: the main thread gave up
+ * first or asked to stop (do nothing); `"gave-up"`: no go came for {@link GIVE_UP_MS}.
  */
-export function awaitGo(ctl: Int32Array): boolean {
-  if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.ready) !== RA.starting) return false;
+export function awaitGo(ctl: Int32Array): "go" | "over" | "gave-up" {
+  if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.ready) !== RA.starting) return "over";
   Atomics.notify(ctl, CTL.state);
-  while (Atomics.load(ctl, CTL.state) === RA.ready) Atomics.wait(ctl, CTL.state, RA.ready, 1000);
-  return Atomics.load(ctl, CTL.state) === RA.go;
+  const until = Date.now() + GIVE_UP_MS;
+  while (Atomics.load(ctl, CTL.state) === RA.ready) {
+    // The main thread never came back for us (a dropped generator): end, holding nothing. If
+    // it comes back later it finds STOPPED and does the work itself.
+    if (Date.now() >= until && Atomics.compareExchange(ctl, CTL.state, RA.ready, RA.stopped) === RA.ready) {
+      Atomics.notify(ctl, CTL.state);
+      return "gave-up";
+    }
+    Atomics.wait(ctl, CTL.state, RA.ready, 100);
+  }
+  return Atomics.load(ctl, CTL.state) === RA.go ? "go" : "over";
 }
 
 /** Worker side: says STOPPED and wakes the main thread wherever it waits (`wake`). */

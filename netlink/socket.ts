@@ -493,8 +493,11 @@ export class NetlinkSocket {
     }
   }
 
-  /** Closes the socket; idempotent. */
+  /** Closes the socket (ending a read-ahead first, if a dump was left mid-way); idempotent. */
   close(): void {
+    const ra = this.#ra;
+    this.#ra = undefined;
+    ra?.stop();
     const t = this.#t;
     this.#t = undefined;
     const done = this.#onClose;

@@ -135,3 +135,31 @@ test("200 short read-ahead dumps (the worker takes over near the end): each sees
   }
   ct.flush();
 });
+
+for (const how of ["close", "leave"] as const) {
+  test(`a read-ahead dump dropped mid-way (client ${how === "close" ? "closed" : "left open"}) does not keep the process alive`, T, () => {
+    const script = new URL("./_dropped_dump.ts", import.meta.url).pathname;
+    const args = isDeno ? ["run", "-A", "--no-check", script, how] : [script, how];
+    const t = Date.now();
+    const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 30000 });
+    const s = (Date.now() - t) / 1000;
+    assert.equal(r.error, undefined, `the child did not exit within 30 s (${String(r.error)})`);
+    assert.equal(r.stdout.trim(), "dropped");
+    assert.equal(r.status, 0, r.stderr);
+    // Closed: the read-ahead ends with the socket. Left open: its thread gives up after 2 s.
+    assert.ok(s < (how === "close" ? 8 : 12), `exited after ${s} s`);
+  });
+}
+
+test("a consumer that pauses longer than the worker waits still gets every flow (the rest is read directly)", T, () => {
+  using ct = Conntrack.open();
+  fill(ct);
+  let n = 0;
+  for (const _ of ct.dump(undefined, { readAhead: true })) {
+    // By the 2000th flow the worker is running; during the pause it fills its ring and gives up.
+    if (++n === 2000) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2600); // > GIVE_UP_MS
+  }
+  assert.equal(n, N);
+  assert.equal(ct.count(), N);
+  ct.flush();
+});
