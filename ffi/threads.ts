@@ -78,3 +78,19 @@ export function startWorker(url: URL, onError: (e: unknown) => void): NfctWorker
     return undefined;
   }
 }
+
+/**
+ * Worker side: runs `run` for each job message, one at a time. On Deno, where a live worker
+ * keeps the process running and workers are never reused, the worker closes itself after its
+ * job; on Bun it stays, idle, for the next one.
+ */
+export function serveJobs<T>(run: (job: T) => void): void {
+  const scope = globalThis as unknown as { onmessage: ((e: { data: T }) => void) | null; close(): void };
+  scope.onmessage = (e) => {
+    try {
+      run(e.data);
+    } finally {
+      if (runtime() === "deno") scope.close();
+    }
+  };
+}

@@ -11,6 +11,7 @@
  * @module
  */
 import * as sys from "../ffi/syscalls.ts";
+import { serveJobs } from "../ffi/threads.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { MSG_DONTWAIT, MSG_TRUNC, POLLIN } from "../ffi/libc.ts";
 import { HOST_LE } from "./message.ts";
@@ -40,18 +41,14 @@ function ends(dv: DataView, n: number): boolean {
   return false;
 }
 
-/** Runs one job; true when it gave up on a main thread that stopped taking datagrams. */
-function run({ sab, fd, slots, slotSize }: Start): boolean {
+/** Runs one job. */
+function run({ sab, fd, slots, slotSize }: Start): void {
   const ctl = new Int32Array(sab, 0, CTL.words);
   const lens = new Int32Array(sab, CTL.words * 4, slots);
   const base = (CTL.words + slots) * 4;
   const views = Array.from({ length: slots }, (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize));
   const dvs = views.map((v) => new DataView(v.buffer, v.byteOffset, v.byteLength));
-  const start = awaitGo(ctl);
-  if (start !== "go") { // never touch the fd
-    endThread(ctl, CTL.head);
-    return start === "gave-up";
-  }
+  if (!awaitGo(ctl)) return endThread(ctl, CTL.head); // no go: never touch the fd
   let head = Atomics.load(ctl, CTL.head);
   let idleTail = -1, idleSince = 0;
   try {
@@ -62,7 +59,7 @@ function run({ sab, fd, slots, slotSize }: Start): boolean {
           idleTail = tail;
           idleSince = Date.now();
         } else if (Date.now() - idleSince >= GIVE_UP_MS) {
-          return true; // it stopped taking them (a dropped generator): it reads on by itself if it returns
+          return; // it stopped taking them (a dropped generator): it reads on by itself if it returns
         }
         Atomics.wait(ctl, CTL.tail, tail, 100);
         continue;
@@ -83,16 +80,9 @@ function run({ sab, fd, slots, slotSize }: Start): boolean {
       Atomics.notify(ctl, CTL.head);
       if (n < 0 || ends(dvs[slot], Math.min(n, slotSize))) break;
     }
-    return false;
   } finally {
     endThread(ctl, CTL.head);
   }
 }
 
-const scope = globalThis as unknown as { onmessage: ((e: { data: Start }) => void) | null; close(): void };
-// One job per message; idle in between (on Bun, ffi/threads.ts reuses us). On Deno a live
-// worker keeps the process running and is never reused: it closes itself when its job ends.
-scope.onmessage = (e) => {
-  run(e.data);
-  if (sys.runtime() === "deno") scope.close();
-};
+serveJobs(run);

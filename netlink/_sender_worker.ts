@@ -6,6 +6,7 @@
  * @module
  */
 import * as sys from "../ffi/syscalls.ts";
+import { serveJobs } from "../ffi/threads.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { MSG_DONTWAIT, MSG_TRUNC } from "../ffi/libc.ts";
 import { HOST_LE } from "./message.ts";
@@ -82,7 +83,7 @@ function run({ sab, fd, slots, slotSize, maxCount }: Start): void {
     heads.push(new Int32Array(sab, base, SLOT.words + maxCount * 2));
     data.push(new Uint8Array(sab, base + SLOT.words * 4 + maxCount * 8, slotSize - SLOT.words * 4 - maxCount * 8));
   }
-  if (awaitGo(ctl) !== "go") return endThread(ctl, SCTL.done); // no go: send nothing
+  if (!awaitGo(ctl)) return endThread(ctl, SCTL.done); // no go: send nothing
   let done = Atomics.load(ctl, SCTL.done);
   try {
     while (Atomics.load(ctl, CTL.state) === RA.go) {
@@ -102,10 +103,4 @@ function run({ sab, fd, slots, slotSize, maxCount }: Start): void {
   }
 }
 
-const scope = globalThis as unknown as { onmessage: ((e: { data: Start }) => void) | null; close(): void };
-// One job per message; idle in between (on Bun, ffi/threads.ts reuses us). On Deno a live
-// worker keeps the process running and is never reused: it closes itself when its job ends.
-scope.onmessage = (e) => {
-  run(e.data);
-  if (sys.runtime() === "deno") scope.close();
-};
+serveJobs(run);

@@ -68,11 +68,11 @@ export function goThread(ctl: Int32Array): number {
 }
 
 /**
- * Worker side: says READY and waits for the go. `"go"`: work; `"over"`: the main thread gave up
- * first or asked to stop (do nothing); `"gave-up"`: no go came for {@link GIVE_UP_MS}.
+ * Worker side: says READY and waits for the go; true when it came. False when the main thread
+ * gave up first or asked to stop (do nothing), or when no go came for {@link GIVE_UP_MS}.
  */
-export function awaitGo(ctl: Int32Array): "go" | "over" | "gave-up" {
-  if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.ready) !== RA.starting) return "over";
+export function awaitGo(ctl: Int32Array): boolean {
+  if (Atomics.compareExchange(ctl, CTL.state, RA.starting, RA.ready) !== RA.starting) return false;
   Atomics.notify(ctl, CTL.state);
   const until = Date.now() + GIVE_UP_MS;
   while (Atomics.load(ctl, CTL.state) === RA.ready) {
@@ -80,11 +80,11 @@ export function awaitGo(ctl: Int32Array): "go" | "over" | "gave-up" {
     // it comes back later it finds STOPPED and does the work itself.
     if (Date.now() >= until && Atomics.compareExchange(ctl, CTL.state, RA.ready, RA.stopped) === RA.ready) {
       Atomics.notify(ctl, CTL.state);
-      return "gave-up";
+      return false;
     }
     Atomics.wait(ctl, CTL.state, RA.ready, 100);
   }
-  return Atomics.load(ctl, CTL.state) === RA.go ? "go" : "over";
+  return Atomics.load(ctl, CTL.state) === RA.go;
 }
 
 /** Worker side: says STOPPED and wakes the main thread wherever it waits (`wake`). */
