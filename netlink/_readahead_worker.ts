@@ -14,12 +14,8 @@ import * as sys from "../ffi/syscalls.ts";
 import { serveJobs } from "../ffi/threads.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { MSG_DONTWAIT, MSG_TRUNC, POLLIN } from "../ffi/libc.ts";
-import { HOST_LE } from "./message.ts";
+import { HOST_LE, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN } from "./message.ts";
 import { awaitGo, CTL, endThread, GIVE_UP_MS, RA } from "./_thread.ts";
-
-const NLMSG_ERROR = 2;
-const NLMSG_DONE = 3;
-const NLMSG_OVERRUN = 4;
 
 interface Start {
   sab: SharedArrayBuffer;

@@ -9,11 +9,10 @@ import * as sys from "../ffi/syscalls.ts";
 import { serveJobs } from "../ffi/threads.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { MSG_DONTWAIT, MSG_TRUNC } from "../ffi/libc.ts";
-import { HOST_LE } from "./message.ts";
+import { HOST_LE, NLMSG_ERROR } from "./message.ts";
 import { awaitGo, CTL, endThread, RA } from "./_thread.ts";
 import { LOST, SCTL, SLOT } from "./sender.ts";
 
-const NLMSG_ERROR = 2;
 const ENOBUFS = 105;
 const EPROTO = 71;
 
