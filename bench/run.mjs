@@ -56,7 +56,7 @@ try {
   for (const n of sizes) {
     for (const rt of ["deno", "bun"]) {
       const exe = join(root, "node_modules", ".bin", rt);
-      const args = rt === "deno" ? ["run", "-A", "bench/table.ts", String(n)] : ["bench/table.ts", String(n)];
+      const args = rt === "deno" ? ["run", "-A", "--v8-flags=--expose-gc", "bench/table.ts", String(n)] : ["bench/table.ts", String(n)];
       console.log(`\n=== ${rt}, ${n.toLocaleString("en-US")} entries`);
       const r = spawnSync("unshare", [isRoot ? "-n" : "-rn", "--", exe, ...args], {
         cwd: root,

@@ -16,6 +16,12 @@ import { Conntrack, type Filter, type Flow } from "../mod.ts";
 
 const N = Number(process.argv[2] ?? 100000);
 const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
+/** A full GC: `Bun.gc(true)`, or V8's `gc()` (bench/run.mjs starts Deno with --expose-gc). */
+function collectGarbage(): void {
+  const g = globalThis as { Bun?: { gc(sync: boolean): void }; gc?: () => void };
+  if (g.Bun) g.Bun.gc(true);
+  else g.gc?.();
+}
 const self = (process.argv[1] ?? "").replace(/table\.ts$/, "_dump_rss.ts");
 
 using ct = Conntrack.open();
@@ -36,7 +42,12 @@ function* flows(pred: (i: number) => boolean = () => true): Generator<Flow> {
 const isUdp = (i: number) => i % 10 < 6;
 const isEven = (i: number) => (i & 1) === 0;
 
+/**
+ * Times `f`. Each timed operation starts from a collected heap (garbage left by the operations
+ * before it is not charged to it; its own is), as each conntrack run starts a fresh process.
+ */
 function time<T>(f: () => T): { value: T; s: number } {
+  collectGarbage();
   const t = performance.now();
   const value = f();
   return { value, s: (performance.now() - t) / 1000 };
