@@ -981,18 +981,7 @@ function protoOf(p: Parsed): Proto {
 /** The tuples a -I/-A/-G command names (conntrack's template with SETUP_REPLY/ORIGINAL). */
 function tuples(p: Parsed): { orig?: Tuple; reply?: Tuple } {
   const pv = p.pvals, num = p.proto!.num;
-  const l4 = (dir: "o" | "r"): Partial<Tuple> => {
-    const t: Partial<Tuple> = {};
-    const s = pv[dir === "o" ? "sport" : "rsport"] as number | undefined, d = pv[dir === "o" ? "dport" : "rdport"] as number | undefined;
-    if (num === 47) {
-      if (s !== undefined) t.srcKey = s;
-      if (d !== undefined) t.dstKey = d;
-    } else if ([6, 17, 136, 132, 33].includes(num)) {
-      if (s !== undefined) t.sport = s;
-      if (d !== undefined) t.dport = d;
-    }
-    return t;
-  };
+  const l4 = (dir: "o" | "r"): Partial<Tuple> => dir === "o" ? tupleL4(p, "sport", "dport") : tupleL4(p, "rsport", "rdport");
   let orig: Tuple | undefined, reply: Tuple | undefined;
   if (p.src && p.dst) orig = { src: p.src.addr, dst: p.dst.addr, ...l4("o") };
   if (p.rsrc && p.rdst) reply = { src: p.rsrc.addr, dst: p.rdst.addr, ...l4("r") };
@@ -1381,8 +1370,8 @@ function cidrMask(family: "ipv4" | "ipv6", bits: number): string {
   return groups.join(":");
 }
 
-/** The layer-4 part of an expectation tuple from two protocol options (ports, or GRE keys). */
-function expL4(p: Parsed, src: string, dst: string): Partial<Tuple> {
+/** The layer-4 part of a tuple from two protocol options (ports, or GRE keys). */
+function tupleL4(p: Parsed, src: string, dst: string): Partial<Tuple> {
   const num = p.proto!.num, s = p.pvals[src] as number | undefined, d = p.pvals[dst] as number | undefined;
   const t: Partial<Tuple> = {};
   if (num === 47) {
@@ -1397,7 +1386,7 @@ function expL4(p: Parsed, src: string, dst: string): Partial<Tuple> {
 
 /** -G/-D expect: the expectation's own tuple, given by -s/-d/-p and the original ports. */
 function expectKey(p: Parsed): { family: "ipv4" | "ipv6"; proto: Proto; tuple: Tuple } {
-  return { family: p.family ?? "ipv4", proto: protoOf(p), tuple: { src: p.src!.addr, dst: p.dst!.addr, ...expL4(p, "sport", "dport") } };
+  return { family: p.family ?? "ipv4", proto: protoOf(p), tuple: { src: p.src!.addr, dst: p.dst!.addr, ...tupleL4(p, "sport", "dport") } };
 }
 
 function expectPrinter(p: Parsed): (e: Expectation, event?: "new" | "destroy") => string {
@@ -1465,11 +1454,11 @@ function cmdCreateExpect(p: Parsed): number {
     ct().createExpect({
       family,
       proto,
-      master: { proto, src: p.src!.addr, dst: p.dst!.addr, ...expL4(p, "sport", "dport") },
+      master: { proto, src: p.src!.addr, dst: p.dst!.addr, ...tupleL4(p, "sport", "dport") },
       // conntrack 1.4.7 puts a byte of --tuple-port-* in the expected tuple's protocol; nfct
       // uses -p for both tuples, as intended.
-      tuple: { src: p.tupleSrc!.addr, dst: p.tupleDst!.addr, ...expL4(p, "tuple-port-src", "tuple-port-dst") },
-      mask: { src: mask(p.maskSrc, [p.tupleSrc, p.src]), dst: mask(p.maskDst, [p.tupleDst, p.dst]), ...expL4(p, "mask-port-src", "mask-port-dst") },
+      tuple: { src: p.tupleSrc!.addr, dst: p.tupleDst!.addr, ...tupleL4(p, "tuple-port-src", "tuple-port-dst") },
+      mask: { src: mask(p.maskSrc, [p.tupleSrc, p.src]), dst: mask(p.maskDst, [p.tupleDst, p.dst]), ...tupleL4(p, "mask-port-src", "mask-port-dst") },
       timeout: p.timeout,
     });
   } catch (e) {
