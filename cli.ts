@@ -34,8 +34,6 @@
  * Permissions: Deno needs `-A` (FFI); the kernel needs `CAP_NET_ADMIN` in the namespace.
  * @module
  */
-import process from "node:process";
-import { readdirSync, readFileSync, readlinkSync, writeSync } from "node:fs";
 import {
   compileFilter,
   Conntrack,
@@ -50,6 +48,7 @@ import {
   type FlowKey,
   formatFlow,
   type FormatOptions,
+  host,
   invertTuple,
   type LabelMap,
   NetlinkError,
@@ -259,7 +258,7 @@ const OPT_LABEL: Record<string, string> = {
 /** `getprotobyname(3)` through /etc/protocols. */
 function protoByName(name: string): number | undefined {
   try {
-    for (const line of readFileSync("/etc/protocols", "utf8").split("\n")) {
+    for (const line of host.readTextFile("/etc/protocols").split("\n")) {
       const f = line.replace(/#.*/, "").trim().split(/\s+/);
       if (f.length >= 2 && (f[0] === name || f.slice(2).includes(name))) return Number(f[1]);
     }
@@ -334,7 +333,7 @@ function statusParse(arg: string, positive: Set<StatusFlag>, negative: Set<Statu
     const pre = (name: string) => name.toLowerCase().startsWith(tok.toLowerCase());
     if (pre("SRC_NAT") || pre("DST_NAT")) {
       const which = pre("SRC_NAT") ? "SRC_NAT" : "DST_NAT";
-      process.stderr.write(`WARNING: ignoring ${which}, use --${which === "SRC_NAT" ? "src" : "dst"}-nat instead\n`);
+      stderr(`WARNING: ignoring ${which}, use --${which === "SRC_NAT" ? "src" : "dst"}-nat instead\n`);
       continue;
     }
     const hit = NAMES.find(([n]) => pre(n));
@@ -364,11 +363,11 @@ function outputParse(arg: string, out: Set<OutputName>): void {
 let labelMapCache: LabelMap | undefined;
 function labelMap(): LabelMap {
   if (labelMapCache) return labelMapCache;
-  const path = process.env.NFCT_CONNLABEL_CONF ?? "/etc/xtables/connlabel.conf";
+  const path = host.env("NFCT_CONNLABEL_CONF") ?? "/etc/xtables/connlabel.conf";
   try {
-    labelMapCache = parseConnlabelConf(readFileSync(path, "utf8"));
+    labelMapCache = parseConnlabelConf(host.readTextFile(path));
   } catch (e) {
-    process.stderr.write(`${PROG}: cannot read label names from ${path}: ${(e as { code?: string }).code ?? String(e)}\n`);
+    stderr(`${PROG}: cannot read label names from ${path}: ${(e as { code?: string }).code ?? String(e)}\n`);
     labelMapCache = new Map();
   }
   return labelMapCache;
@@ -694,7 +693,7 @@ function parseArgs(argv: string[]): Parsed {
         break;
       }
       case "nat-range":
-        process.stderr.write("WARNING: ignoring -a, deprecated option.\n");
+        stderr("WARNING: ignoring -a, deprecated option.\n");
         break;
       case "family":
         p.options.add(key);
@@ -802,25 +801,23 @@ class Out {
   }
   flush(): void {
     if (!this.#buf) return;
-    const bytes = new TextEncoder().encode(this.#buf);
+    const text = this.#buf;
     this.#buf = "";
-    let off = 0;
-    while (off < bytes.length) {
-      try {
-        off += writeSync(1, bytes, off, bytes.length - off);
-      } catch (e) {
-        if ((e as { code?: string }).code === "EAGAIN") continue;
-        if ((e as { code?: string }).code === "EPIPE") process.exit(0);
-        throw e;
-      }
+    try {
+      host.writeText(1, text);
+    } catch (e) {
+      if ((e as { code?: string }).code === "EPIPE") host.exit(0); // the reader left, as conntrack on SIGPIPE
+      throw e;
     }
   }
 }
+/** Unbuffered standard error. */
+const stderr = (text: string) => host.writeText(2, text);
 const out = new Out();
 
 /** A "N flows…" line on stderr, only when stderr is a terminal and the job takes a while. */
 class Progress {
-  #tty = Boolean(process.stderr.isTTY);
+  #tty = host.isTerminal(2);
   #start = Date.now();
   #last = 0;
   #shown = false;
@@ -831,10 +828,10 @@ class Progress {
     if (now - this.#start < 500 || now - this.#last < 200) return;
     this.#last = now;
     this.#shown = true;
-    process.stderr.write(`\r\x1b[K${PROG}: ${n} flow entries ${this.verb}…`);
+    stderr(`\r\x1b[K${PROG}: ${n} flow entries ${this.verb}…`);
   }
   done(): void {
-    if (this.#shown) process.stderr.write("\r\x1b[K");
+    if (this.#shown) stderr("\r\x1b[K");
   }
 }
 
@@ -863,7 +860,7 @@ function printer(p: Parsed, kind: "dump" | "delete" | "update"): Printer {
 }
 
 function summary(msg: string): void {
-  process.stderr.write(PREFIX + msg + "\n");
+  stderr(PREFIX + msg + "\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1513,7 +1510,7 @@ let lastOwner: { portId: number; inode: string; name: string | undefined } | und
 function progName(portId: number): string | undefined {
   let text: string;
   try {
-    text = readFileSync("/proc/net/netlink", "utf8");
+    text = host.readTextFile("/proc/net/netlink");
   } catch {
     return undefined;
   }
@@ -1526,14 +1523,14 @@ function progName(portId: number): string | undefined {
     const owner = (pid: number): string | undefined => {
       let fds: string[];
       try {
-        fds = readdirSync(`/proc/${pid}/fd`);
+        fds = host.readDir(`/proc/${pid}/fd`);
       } catch {
         return undefined;
       }
       for (const fd of fds) {
         try {
-          if (readlinkSync(`/proc/${pid}/fd/${fd}`) !== `socket:[${inode}]`) continue;
-          return /^\d+ \(([^)]*)/.exec(readFileSync(`/proc/${pid}/stat`, "utf8"))?.[1];
+          if (host.readLink(`/proc/${pid}/fd/${fd}`) !== `socket:[${inode}]`) continue;
+          return /^\d+ \(([^)]*)/.exec(host.readTextFile(`/proc/${pid}/stat`))?.[1];
         } catch { /* gone meanwhile */ }
       }
       return undefined;
@@ -1541,7 +1538,7 @@ function progName(portId: number): string | undefined {
     // Many netlink users take their pid as port id; else search every process.
     let name = owner(portId);
     if (name === undefined) {
-      for (const d of readdirSync("/proc")) {
+      for (const d of host.readDir("/proc")) {
         const pid = Number(d);
         if (!/^\d+$/.test(d) || pid <= 1 || pid === portId) continue;
         if ((name = owner(pid)) !== undefined) break;
@@ -1574,7 +1571,7 @@ async function cmdEvent(p: Parsed): Promise<number> {
     throw failed(e, CMD.EVENT, expect);
   }
   if (p.bufferSize !== undefined) {
-    process.stderr.write(`NOTICE: Netlink socket buffer size has been set to ${stream.receiveBufferSize()} bytes.\n`);
+    stderr(`NOTICE: Netlink socket buffer size has been set to ${stream.receiveBufferSize()} bytes.\n`);
   }
   const xml = o.has("xml");
   const json = o.has("json");
@@ -1590,14 +1587,14 @@ async function cmdEvent(p: Parsed): Promise<number> {
     summary(`${n} ${expect ? "expectation" : "flow"} events have been shown.`);
     stream.close();
     client?.close();
-    process.exit(0);
+    host.exit(0);
   };
-  process.on("SIGINT", finish);
-  process.on("SIGTERM", finish);
+  host.onSignal("SIGINT", finish);
+  host.onSignal("SIGTERM", finish);
   try {
     for await (const ev of stream) {
       if (ev.type === "overrun") {
-        process.stderr.write(ENOBUFS_WARNING);
+        stderr(ENOBUFS_WARNING);
         continue;
       }
       if (ev.type === "resync") continue;
@@ -1792,7 +1789,7 @@ const FILE_CMD_TEXT: Record<number, string> = {
 function loadFile(name: string): number {
   let text: string;
   try {
-    text = readFileSync(name === "-" ? "/dev/stdin" : name, "utf8");
+    text = host.readTextFile(name === "-" ? "/dev/stdin" : name);
   } catch {
     throw paramError(`Failed to open file ${name === "-" ? "/dev/stdin" : name} for reading`);
   }
@@ -1856,11 +1853,11 @@ function report(e: unknown): number {
   out.flush();
   if (!(e instanceof CliExit)) {
     const x = failed(e, -1);
-    process.stderr.write(PREFIX + x.message + "\n");
+    stderr(PREFIX + x.message + "\n");
     return x.code;
   }
-  process.stderr.write(PREFIX + e.message + "\n");
-  if (e.code === PARAMETER_PROBLEM) process.stderr.write(`Try \`${PROG} -h' or '${PROG} --help' for more information.\n`);
+  stderr(PREFIX + e.message + "\n");
+  if (e.code === PARAMETER_PROBLEM) stderr(`Try \`${PROG} -h' or '${PROG} --help' for more information.\n`);
   return e.code;
 }
 
@@ -1875,4 +1872,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exit(await main(process.argv.slice(2)));
+host.exit(await main(host.args()));

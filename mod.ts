@@ -67,6 +67,12 @@ export type { CpuStats, GlobalStats } from "./conntrack/stats.ts";
 export { type Family, formatAddress, parseAddress } from "./conntrack/address.ts";
 export { NetlinkError } from "./netlink/errors.ts";
 export { SyscallError } from "./ffi/errno.ts";
+/**
+ * The process around a script, the same on Deno and Bun without Node compatibility (which
+ * costs Deno ~40 ms at start): `args()`, `env()`, `exit()`, `isTerminal()`, `readTextFile()`,
+ * `readDir()`, `readLink()`, `writeAll()`/`writeText()` to fd 1 or 2, `onSignal()`. The CLI uses it.
+ */
+export * as host from "./ffi/host.ts";
 export type { Transport } from "./netlink/socket.ts";
 export { formatFlow, type FormatOptions, type LabelMap, parseConnlabelConf, XML_FOOTER, XML_HEADER } from "./conntrack/format.ts";
 export {

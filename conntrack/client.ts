@@ -29,8 +29,8 @@ import { type Netns, NetnsHandle } from "../netlink/netns.ts";
 import * as C from "./constants.ts";
 import { type CompiledFilter, compileFilter, type Filter } from "./filter.ts";
 import { IPS_ASSURED } from "./status.ts";
-import { readFileSync } from "node:fs";
 import { runtime } from "../ffi/syscalls.ts";
+import { readTextFile } from "../ffi/host.ts";
 import { encodeFlow, familyNumber, type Flow, FlowDecoder, validateFlow, writeNfgenmsg } from "./flow.ts";
 import { type CpuStats, decodeCpuStats, decodeGlobalStats, type GlobalStats } from "./stats.ts";
 import type { Proto, Tuple } from "./tuple.ts";
@@ -153,7 +153,7 @@ export interface FlushCapabilities {
 /** The running kernel's major and minor version, or [0, 0] if unknown. */
 function kernelRelease(): [number, number] {
   try {
-    const m = /^(\d+)\.(\d+)/.exec(readFileSync("/proc/sys/kernel/osrelease", "utf8"));
+    const m = /^(\d+)\.(\d+)/.exec(readTextFile("/proc/sys/kernel/osrelease"));
     return m ? [Number(m[1]), Number(m[2])] : [0, 0];
   } catch {
     return [0, 0];
