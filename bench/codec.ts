@@ -1,13 +1,13 @@
 /**
  * Codec micro-benchmarks (tinybench), no privilege needed: decode a corpus of real kernel dump
  * datagrams (test/fixtures/real_dump_flows.hex, captured from Linux 6.18) into typed flows, and
- * encode flows into create/delete requests. Runs unchanged on Deno and Bun:
+ * encode flows into create/delete requests, format them as `conntrack -L` lines. Runs unchanged on Deno and Bun:
  *   deno run -A bench/codec.ts     bun bench/codec.ts
  * Writes bench/results/codec-<runtime>.json.
  */
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { Bench } from "tinybench";
-import { encodeFlow, type Flow, FlowDecoder, MessageBuilder, validateFlow, writeNfgenmsg } from "../mod.ts";
+import { encodeFlow, type Flow, FlowDecoder, formatFlow, MessageBuilder, validateFlow, writeNfgenmsg } from "../mod.ts";
 
 const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
 const hostLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -36,6 +36,11 @@ const bench = new Bench({ time: 1500, warmup: true });
 bench
   .add(`decode ${msgs.length} flows`, () => {
     for (const m of msgs) dec.decode(m.dv, m.off, m.len);
+  })
+  .add(`format ${flows.length} flows (conntrack -L lines)`, () => {
+    let n = 0;
+    for (const f of flows) n += formatFlow(f).length;
+    if (n === 0) throw new Error("nothing formatted");
   })
   .add(`encode ${keys.length} delete requests`, () => {
     b.reset();

@@ -27,9 +27,13 @@ const self = (process.argv[1] ?? "").replace(/table\.ts$/, "_dump_rss.ts");
 using ct = Conntrack.open();
 if (ct.count() !== 0) throw new Error("the table is not empty: run this in a throwaway netns (node bench/run.mjs)");
 
-/** Entry i: 60% UDP, 30% TCP, 10% ICMP; odd i go to 192.0.2.1, even to 198.51.100.1. */
+/**
+ * Entry i: 1% (i % 100 = 99) UDP from a client to a container at 10.88.0.5:8080 (the netavark
+ * case); the rest by i % 10: 60% UDP, 30% TCP, 9% ICMP; odd i go to 192.0.2.1, even to 198.51.100.1.
+ */
 function flow(i: number): Flow {
   const src = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  if (isContainer(i)) return { family: "ipv4", proto: "udp", orig: { src, dst: CONTAINER, sport: 1024 + (i % 50000), dport: 8080 }, timeout: 900 } as Flow;
   const dst = i & 1 ? "192.0.2.1" : "198.51.100.1";
   const k = i % 10;
   if (k < 6) return { family: "ipv4", proto: "udp", orig: { src, dst, sport: 1024 + (i % 50000), dport: 53 }, timeout: 900 } as Flow;
@@ -39,7 +43,9 @@ function flow(i: number): Flow {
 function* flows(pred: (i: number) => boolean = () => true): Generator<Flow> {
   for (let i = 0; i < N; i++) if (pred(i)) yield flow(i);
 }
-const isUdp = (i: number) => i % 10 < 6;
+const CONTAINER = "10.88.0.5";
+const isContainer = (i: number) => i % 100 === 99;
+const isUdp = (i: number) => i % 10 < 6 || isContainer(i);
 const isEven = (i: number) => (i & 1) === 0;
 
 /**
@@ -137,6 +143,18 @@ if (ct.count() !== N - nUdp) throw new Error(`nfct -F -p udp left ${ct.count()} 
 refill(isUdp);
 ops["cli: nfct -D -p udp (lists each)"] = { entries: nUdp, nfct: nfctD, conntrack: cliUdp };
 ops["cli: nfct -F -p udp"] = { entries: nUdp, nfct: nfctF, conntrack: cliUdp };
+
+// The netavark case through the command line: delete one container's entries (1% of the
+// table), by its address as reply source and by its host port, each listed as conntrack does.
+const nCont = countWhere(isContainer);
+for (const args of [["-D", "-r", CONTAINER], ["-D", "-p", "udp", "--dport", "8080"]]) {
+  const c = cli(args);
+  refill(isContainer);
+  const n = nfctCli(args);
+  if (ct.count() !== N - nCont) throw new Error(`nfct ${args.join(" ")} left ${ct.count()} entries`);
+  refill(isContainer);
+  ops[`cli: nfct ${args.join(" ")} (1% of the table)`] = { entries: nCont, nfct: n, conntrack: c };
+}
 
 // delete everything one by one: a streaming dump with pipelined deletes, and the deleteMany
 // API on the listed flows (list() + deleteMany()), vs conntrack -D
