@@ -78,7 +78,8 @@ export interface DumpOptions {
   zero?: boolean;
   /**
    * Receive the dump on a worker thread while this one decodes (1.2–1.3x faster on large
-   * tables when a second core is free). `true`: always (from the dump's third datagram on);
+   * tables when a second core is free). `true`: always (once the dump has sent 128 KiB: a short
+   * dump never starts a thread);
    * `"auto"`: when the table holds enough entries to pay for starting a thread (Deno ~10 ms:
    * from 20000 entries; Bun: from 4000); default false. The worker runs until the dump ends or
    * the loop is left (`break`, `return`, an exception). A generator dropped half-way without

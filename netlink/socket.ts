@@ -182,6 +182,8 @@ export type TransportFactory = () => Transport;
 /** Default receive buffer: big enough for batches of acknowledgements. */
 export const DEFAULT_RECEIVE_BUFFER = 8 << 20;
 const RX_SIZE = 64 * 1024;
+/** Bytes of a dump received before its read-ahead thread starts (~650 entries, ~5 datagrams). */
+const READ_AHEAD_AFTER = 128 * 1024;
 
 /**
  * A netlink socket speaking one protocol: sequence-numbered requests, acknowledgements,
@@ -295,7 +297,7 @@ export class NetlinkSocket {
    * Reads the replies to request `seq`: yields each data message and ends at the request's
    * `NLMSG_DONE` (dump) or acknowledgement. Throws {@link NetlinkError} if the kernel refused.
    * Abandoning the iterator early closes and reopens the socket so no stale replies remain.
-   * With `readAhead`, from the third datagram on a worker thread receives the datagrams while
+   * With `readAhead`, once the dump has sent 128 KiB a worker thread receives the datagrams while
    * the caller handles the ones before (for long dumps: a thread costs a few ms to start; see
    * {@link ReadAhead}).
    */
@@ -303,14 +305,19 @@ export class NetlinkSocket {
     this.#enter(op);
     let finished = false;
     try {
-      // The worker starts with the third datagram: a dump that fits in two needs no thread.
-      let ahead = readAhead ? 3 : 0;
+      // The worker starts once the dump has sent READ_AHEAD_AFTER bytes: a short dump (a
+      // kernel-filtered one with few matches) needs no thread, which costs more than it saves.
+      let ahead = readAhead ? READ_AHEAD_AFTER : 0;
       for (;;) {
-        if (ahead > 0 && --ahead === 0) {
-          const t = this.#transport;
-          if (t.unsafeFd) this.#ra = ReadAhead.start(t.unsafeFd(), this.#rx.length, (buf, wait) => t.recv(buf, wait));
-        }
         const n = this.#recv(true);
+        if (ahead > 0) {
+          ahead -= n;
+          if (ahead <= 0) {
+            ahead = 0;
+            const t = this.#transport;
+            if (t.unsafeFd) this.#ra = ReadAhead.start(t.unsafeFd(), this.#rx.length, (buf, wait) => t.recv(buf, wait));
+          }
+        }
         const dv = this.#dv;
         let off = 0;
         while (off < n) {

@@ -126,7 +126,7 @@ test("Deno without --allow-read: the dump is read on the main thread, no error e
 test("200 short read-ahead dumps (the worker takes over near the end): each sees every flow", T, () => {
   using ct = Conntrack.open();
   ct.flush();
-  const n = 800; // ~6 datagrams: the worker starts at the 3rd and meets DONE soon after
+  const n = 800; // ~150 KiB: the worker starts after 128 KiB and meets DONE soon after
   assert.equal(ct.createMany(Array.from({ length: n }, (_, i) => flow(i))).created, n);
   for (let round = 0; round < 200; round++) {
     let seen = 0;
