@@ -95,6 +95,36 @@ test("dump({ readAhead: true }) yields the flows a plain dump yields", T, () => 
   ct.flush();
 });
 
+test("a port filter without a family (one kernel dump per family) read ahead: the flows of both families, and flush deletes exactly them", T, () => {
+  using ct = Conntrack.open();
+  fill(ct);
+  const v6 = (i: number): Flow => ({
+    family: "ipv6",
+    proto: "udp",
+    orig: { src: `fd00::${(i + 1).toString(16)}`, dst: "fd00::53", sport: 2000 + i, dport: i % 2 ? 53 : 5353 },
+    timeout: 600,
+  } as Flow);
+  const M = 6000; // IPv6 entries: enough for the second dump to be read ahead too
+  assert.equal(ct.createMany(Array.from({ length: M }, (_, i) => v6(i))).created, M);
+  const key = (f: Flow) => `${f.family}/${f.orig.src}/${f.orig.sport}`;
+  const filter = { proto: "udp" as const, dport: 53 };
+  const each = [...ct.dump({ ...filter, family: "ipv4" }), ...ct.dump({ ...filter, family: "ipv6" })].map(key).sort();
+  const both = Array.from(ct.dump(filter, { readAhead: true }), key).sort();
+  const udp4 = Array.from({ length: N }, (_, i) => i).filter((i) => i % 3).length;
+  assert.equal(each.length, udp4 + M / 2);
+  assert.deepEqual(both, each);
+  // Leaving during the IPv4 part ends it cleanly; the client goes on.
+  let n = 0;
+  for (const _ of ct.dump(filter, { readAhead: true })) if (++n === 10) break;
+  assert.equal(ct.count(), N + M);
+  // The same two dumps behind flush (via dump): each matching entry deleted once.
+  const listed: string[] = [];
+  assert.equal(ct.flush(filter, { via: "dump", onDeleted: (f) => listed.push(key(f)) }), each.length);
+  assert.deepEqual(listed.sort(), each);
+  assert.equal(ct.count(), N + M - each.length);
+  ct.flush();
+});
+
 test("breaking out of a read-ahead dump stops its thread, and the next requests work", T, () => {
   using ct = Conntrack.open();
   fill(ct);
