@@ -2,8 +2,9 @@
  * Whole-table benchmark, run inside a throwaway network namespace (bench/run.mjs starts it):
  * fills N entries, then times nfct and conntrack(8) on the same table, side by side:
  * dump, count, delete by a filter the kernel cannot express (CIDR), delete by one it can
- * (protocol; nfct's kernel path and its dump path), delete everything one by one (streaming,
- * and list() + deleteMany()), flush.
+ * (protocol; nfct's kernel path and its dump path), the same through both command lines
+ * (`-L`, `-D`/`-F -p udp`, and the netavark case: one container's 1%), delete everything one by
+ * one (streaming, and list() + deleteMany()), flush.
  * Before each conntrack run the table is refilled to the same state nfct found.
  *
  * Usage (inside a netns): deno run -A bench/table.ts N   |   bun bench/table.ts N
@@ -60,7 +61,7 @@ function time<T>(f: () => T): { value: T; s: number } {
 }
 function cli(args: string[]): number {
   return time(() => {
-    const r = spawnSync("sh", ["-c", `conntrack ${args.join(" ")} >/dev/null 2>&1`]);
+    const r = spawnSync("conntrack", args, { stdio: ["ignore", "ignore", "ignore"] });
     if (r.status !== 0 && !args.includes("-D")) throw new Error(`conntrack ${args.join(" ")} failed`);
   }).s;
 }
@@ -126,8 +127,12 @@ refill(isUdp);
 ops["delete udp (kernel filter)"] = { entries: nUdp, nfct: dUdpKernel.s, conntrack: cliUdp };
 ops["delete udp (dump + pipelined deletes)"] = { entries: nUdp, nfct: dUdpDump.s, conntrack: cliUdp };
 
-// The same through the nfct command line (a new process each, like conntrack): `-D` lists every
-// entry it deletes, as conntrack does; `-F` with a filter is nfct's extension (kernel-side flush).
+// The same through both command lines (a new process each). This machine is noisy and these
+// runs are short, so each is repeated (conntrack and nfct alternately, on the same refilled
+// table) and the medians are compared. `-D` lists every entry it deletes, as conntrack does;
+// `-F` with a filter is nfct's extension (kernel-side flush), compared with conntrack -D.
+const REPEAT = Math.max(1, Number(process.env.NFCT_BENCH_REPEAT ?? 3));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const cliTs = (process.argv[1] ?? "").replace(/bench\/table\.ts$/, "cli.ts");
 const nfctCli = (args: string[]) =>
   time(() => {
@@ -135,25 +140,29 @@ const nfctCli = (args: string[]) =>
     const r = spawnSync(process.execPath, argv, { stdio: ["ignore", "ignore", "ignore"] });
     if (r.status !== 0) throw new Error(`nfct ${args.join(" ")} exited ${r.status}`);
   }).s;
-const nfctD = nfctCli(["-D", "-p", "udp"]);
-if (ct.count() !== N - nUdp) throw new Error(`nfct -D -p udp left ${ct.count()} entries`);
-refill(isUdp);
-const nfctF = nfctCli(["-F", "-p", "udp"]);
-if (ct.count() !== N - nUdp) throw new Error(`nfct -F -p udp left ${ct.count()} entries`);
-refill(isUdp);
-ops["cli: nfct -D -p udp (lists each)"] = { entries: nUdp, nfct: nfctD, conntrack: cliUdp };
-ops["cli: nfct -F -p udp"] = { entries: nUdp, nfct: nfctF, conntrack: cliUdp };
-
-// The netavark case through the command line: delete one container's entries (1% of the
-// table), by its address as reply source and by its host port, each listed as conntrack does.
-const nCont = countWhere(isContainer);
+/**
+ * `conntrack ARGS` and `nfct NFCT_ARGS` alternately, REPEAT times each; after a run that
+ * deletes, the table must hold N - `deletes(i)` entries and is refilled with those.
+ */
+function sideBySide(args: string[], nfctArgs = args, deletes?: (i: number) => boolean) {
+  const c: number[] = [], n: number[] = [];
+  const expect = deletes ? N - countWhere(deletes) : N;
+  for (let r = 0; r < REPEAT; r++) {
+    c.push(cli(args));
+    if (deletes) refill(deletes);
+    n.push(nfctCli(nfctArgs));
+    if (ct.count() !== expect) throw new Error(`nfct ${nfctArgs.join(" ")} left ${ct.count()} entries, expected ${expect}`);
+    if (deletes) refill(deletes);
+  }
+  return { nfct: median(n), conntrack: median(c) };
+}
+ops["cli: nfct -L (prints every entry)"] = { entries: N, ...sideBySide(["-L"]) };
+ops["cli: nfct -D -p udp (lists each)"] = { entries: nUdp, ...sideBySide(["-D", "-p", "udp"], undefined, isUdp) };
+ops["cli: nfct -F -p udp"] = { entries: nUdp, ...sideBySide(["-D", "-p", "udp"], ["-F", "-p", "udp"], isUdp) };
+// The netavark case: delete one container's entries (1% of the table), by its address as reply
+// source and by its host port, each listed as conntrack does.
 for (const args of [["-D", "-r", CONTAINER], ["-D", "-p", "udp", "--dport", "8080"]]) {
-  const c = cli(args);
-  refill(isContainer);
-  const n = nfctCli(args);
-  if (ct.count() !== N - nCont) throw new Error(`nfct ${args.join(" ")} left ${ct.count()} entries`);
-  refill(isContainer);
-  ops[`cli: nfct ${args.join(" ")} (1% of the table)`] = { entries: nCont, nfct: n, conntrack: c };
+  ops[`cli: nfct ${args.join(" ")} (1% of the table)`] = { entries: countWhere(isContainer), ...sideBySide(args, args, isContainer) };
 }
 
 // delete everything one by one: a streaming dump with pipelined deletes, and the deleteMany

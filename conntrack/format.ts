@@ -90,6 +90,8 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 
 const pad2 = (n: number) => (n < 10 ? "0" : "") + n;
 const padEnd = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
+/** `l4proto2str` padded as conntrack prints it, then the number: `"udp      17 "`, by protocol number. */
+const L4_HEAD: string[] = Array.from({ length: 256 }, (_, p) => `${padEnd(L4_NAMES[p] ?? "unknown", 8)} ${p} `);
 
 /** `ctime(3)` without the newline: `Thu Jan  1 00:00:00 1970`, in the process's local time. */
 function ctime(seconds: bigint): string {
@@ -171,7 +173,7 @@ export function formatFlow(flow: Flow, options: FormatOptions = {}): string {
     const [name, num] = l3(flow);
     s += `${padEnd(name, 8)} ${num} `;
   }
-  s += `${padEnd(L4_NAMES[p] ?? "unknown", 8)} ${p} `;
+  s += L4_HEAD[p] ?? `${padEnd("unknown", 8)} ${p} `;
   if (flow.timeout !== undefined) s += `${flow.timeout} `;
   if (flow.tcp?.state !== undefined) {
     const i = stateIndex(TCP_NAMES, flow.tcp.state);
