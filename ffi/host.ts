@@ -3,7 +3,7 @@
  * text files, synchronous writes to standard output and error, terminal checks and signals.
  *
  * Why not `node:process` and `node:fs`, which both runtimes have: on Deno the first `node:`
- * import starts Node compatibility, ~40 ms (measured: `nfct -C` 120 ms → 70 ms without it), paid
+ * import starts Node compatibility, ~40 ms (measured: `nfct -C` 120 ms → 80 ms without it), paid
  * on every run of a one-shot command. On Bun the `node:` modules are native and cheap, and are
  * what is used here.
  *
@@ -11,7 +11,8 @@
  * (`ENOENT`, `EPIPE`, `EAGAIN`, …).
  * @module
  */
-import { runtime } from "./syscalls.ts";
+import { POLLOUT } from "./libc.ts";
+import { pollOne, runtime } from "./syscalls.ts";
 
 interface DenoHost {
   args: string[];
@@ -92,8 +93,9 @@ export function readLink(path: string): string {
 }
 
 /**
- * Writes all of `bytes` to fd 1 or 2, synchronously (a non-blocking pipe that is full is
- * retried). Throws the runtime's error otherwise, e.g. with `code` `EPIPE` when the reader left.
+ * Writes all of `bytes` to fd 1 or 2, synchronously (on a full non-blocking pipe it waits until
+ * the reader makes room). Throws the runtime's error otherwise, e.g. with `code` `EPIPE` when
+ * the reader left.
  */
 export function writeAll(fd: 1 | 2, bytes: Uint8Array): void {
   const write = runtime() === "deno"
@@ -105,6 +107,9 @@ export function writeAll(fd: 1 | 2, bytes: Uint8Array): void {
       off += write(bytes.subarray(off));
     } catch (e) {
       if ((e as { code?: string }).code !== "EAGAIN") throw e;
+      try {
+        pollOne(fd, POLLOUT, 100);
+      } catch { /* no FFI here (Deno without --allow-ffi): retry at once */ }
     }
   }
 }

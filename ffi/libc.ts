@@ -120,3 +120,4 @@ export const SO_MEMINFO = 55;
 export const MSG_TRUNC = 0x20;
 export const MSG_DONTWAIT = 0x40;
 export const POLLIN = 0x001;
+export const POLLOUT = 0x004;

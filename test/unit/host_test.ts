@@ -74,3 +74,30 @@ test("writing to a pipe whose reader left throws the runtime's error with code E
   `, [], true);
   assert.equal(r.stderr, "code=EPIPE\n");
 });
+
+test("a full non-blocking pipe: writeText waits for the reader instead of failing with EAGAIN", () => {
+  // python3 hands the child a pipe in O_NONBLOCK mode and starts reading only after 300 ms.
+  const reader = [
+    "import os, subprocess, fcntl, time, sys",
+    "r, w = os.pipe()",
+    "fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)",
+    "p = subprocess.Popen(sys.argv[1:], stdout=w)",
+    "os.close(w)",
+    "time.sleep(0.3)",
+    "n = 0",
+    "while True:",
+    "    b = os.read(r, 65536)",
+    "    if not b: break",
+    "    n += len(b)",
+    "print(n, p.wait())",
+  ].join("\n");
+  const dir = mkdtempSync(join(tmpdir(), "nfct-host-"));
+  try {
+    const file = join(dir, "child.ts");
+    writeFileSync(file, `import * as host from ${JSON.stringify(new URL("../../ffi/host.ts", import.meta.url).href)};\nhost.writeText(1, "z".repeat(4 << 20));\n`);
+    const r = spawnSync("python3", ["-c", reader, process.execPath, ...(isBun ? [] : ["run", "-A"]), file], { encoding: "utf8" });
+    assert.equal(r.stdout.trim(), `${4 << 20} 0`, r.stderr);
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
+});
