@@ -79,9 +79,10 @@ export interface DumpOptions {
   /**
    * Receive the dump on a worker thread while this one decodes (1.2–1.3x faster on large
    * tables when a second core is free). `true`: always (once the dump has sent 128 KiB: a short
-   * dump never starts a thread);
-   * `"auto"`: when the table holds enough entries to pay for starting a thread (Deno ~10 ms:
-   * from 20000 entries; Bun: from 4000); default false. The worker runs until the dump ends or
+   * dump never starts a thread); `"auto"`: when the table holds enough entries to pay for
+   * starting a thread (Deno: from 20000 entries; Bun: from 4000), and once the dump has sent
+   * 4 MiB (Deno) or 1 MiB (Bun), so a kernel-filtered dump with few matches starts none;
+   * default false. The worker runs until the dump ends or
    * the loop is left (`break`, `return`, an exception). A generator dropped half-way without
    * `return()` holds it until the client is closed, or for 2 s after it last took a datagram
    * (then the worker ends; should the loop go on, the rest is read on this thread). A pause
@@ -93,6 +94,14 @@ export interface DumpOptions {
 
 /** Table size from which a dump is read ahead on a worker thread, by runtime (measured). */
 const READ_AHEAD_MIN = { deno: 20000, bun: 4000 } as const;
+/** Bytes of a dump received before its read-ahead thread starts, with `readAhead: true`. */
+const READ_AHEAD_AFTER = 128 * 1024;
+/**
+ * The same with `"auto"`, by runtime: a kernel-filtered dump of a big table may send little,
+ * and a thread pays only on a long dump (~200 bytes an entry: Deno ~20000 entries, where a
+ * worker costs tens of ms in a fresh process; Bun ~5000).
+ */
+const READ_AHEAD_AUTO_AFTER = { deno: 4 << 20, bun: 1 << 20 } as const;
 
 /** Options of {@link Conntrack.flush}. */
 export interface FlushOptions {
@@ -333,10 +342,14 @@ export class Conntrack {
     }
   }
 
-  /** Whether to read a dump ahead: see {@link DumpOptions.readAhead}. */
-  #readAhead(option: boolean | "auto" | undefined): boolean {
-    if (option !== "auto") return option === true;
-    return this.#sock.threadable && this.count() >= READ_AHEAD_MIN[runtime()];
+  /**
+   * After how many bytes of a dump to start reading it ahead (0: never): see
+   * {@link DumpOptions.readAhead}.
+   */
+  #readAhead(option: boolean | "auto" | undefined): number {
+    if (option !== "auto") return option === true ? READ_AHEAD_AFTER : 0;
+    const rt = runtime();
+    return this.#sock.threadable && this.count() >= READ_AHEAD_MIN[rt] ? READ_AHEAD_AUTO_AFTER[rt] : 0;
   }
 
   /** Sends a `IPCTNL_MSG_CT_GET` dump request for family `fam` with `cf`'s kernel-side filter; returns its seq. */

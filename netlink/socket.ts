@@ -182,8 +182,6 @@ export type TransportFactory = () => Transport;
 /** Default receive buffer: big enough for batches of acknowledgements. */
 export const DEFAULT_RECEIVE_BUFFER = 8 << 20;
 const RX_SIZE = 64 * 1024;
-/** Bytes of a dump received before its read-ahead thread starts (~650 entries, ~5 datagrams). */
-const READ_AHEAD_AFTER = 128 * 1024;
 
 /**
  * A netlink socket speaking one protocol: sequence-numbered requests, acknowledgements,
@@ -297,17 +295,16 @@ export class NetlinkSocket {
    * Reads the replies to request `seq`: yields each data message and ends at the request's
    * `NLMSG_DONE` (dump) or acknowledgement. Throws {@link NetlinkError} if the kernel refused.
    * Abandoning the iterator early closes and reopens the socket so no stale replies remain.
-   * With `readAhead`, once the dump has sent 128 KiB a worker thread receives the datagrams while
-   * the caller handles the ones before (for long dumps: a thread costs a few ms to start; see
-   * {@link ReadAhead}).
+   * With `readAheadAfter` (bytes, 0: never), once the dump has sent that much a worker thread
+   * receives the datagrams while the caller handles the ones before (for long dumps: a thread
+   * costs milliseconds to start; see {@link ReadAhead}). A short dump (a kernel-filtered one
+   * with few matches) then starts no thread.
    */
-  *replies(seq: number, op: string, dump: boolean, readAhead = false): Generator<Reply, void, void> {
+  *replies(seq: number, op: string, dump: boolean, readAheadAfter = 0): Generator<Reply, void, void> {
     this.#enter(op);
     let finished = false;
     try {
-      // The worker starts once the dump has sent READ_AHEAD_AFTER bytes: a short dump (a
-      // kernel-filtered one with few matches) needs no thread, which costs more than it saves.
-      let ahead = readAhead ? READ_AHEAD_AFTER : 0;
+      let ahead = readAheadAfter;
       for (;;) {
         const n = this.#recv(true);
         if (ahead > 0) {
