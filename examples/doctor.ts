@@ -12,9 +12,7 @@
  * flush probe need CAP_NET_ADMIN in the network namespace. Deno needs -A (FFI).
  * In a throwaway namespace: node scripts/netns.mjs bun examples/doctor.ts
  */
-import process from "node:process";
-import { readFileSync } from "node:fs";
-import { Conntrack, NetlinkError, SyscallError } from "../mod.ts";
+import { Conntrack, host, NetlinkError, SyscallError } from "../mod.ts";
 
 let problems = 0;
 const ok = (what: string, detail = "") => console.log(`ok    ${what}${detail ? ": " + detail : ""}`);
@@ -25,14 +23,14 @@ const bad = (what: string, detail: string) => {
 };
 const read = (p: string) => {
   try {
-    return readFileSync(p, "utf8").trim();
+    return host.readTextFile(p).trim();
   } catch {
     return undefined;
   }
 };
 
 console.log(`runtime: ${typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno"}, kernel ${read("/proc/sys/kernel/osrelease") ?? "?"}`);
-const uid = process.getuid?.();
+const uid = /^Uid:\s*\d+\s+(\d+)/m.exec(read("/proc/self/status") ?? "")?.[1] ?? "?"; // effective uid
 const capEff = /CapEff:\s*([0-9a-f]+)/.exec(read("/proc/self/status") ?? "")?.[1];
 const netAdmin = capEff !== undefined && (BigInt("0x" + capEff) & (1n << 12n)) !== 0n;
 if (netAdmin) ok("CAP_NET_ADMIN", `uid ${uid}`);
@@ -74,4 +72,4 @@ if (ct) {
   }
   ct.close();
 }
-process.exit(problems ? 1 : 0);
+host.exit(problems ? 1 : 0);

@@ -16,21 +16,20 @@
  * that namespace); Deno needs -A (FFI). Try it in a throwaway one:
  *   node scripts/netns.mjs deno run -A examples/flush_stale_udp.ts 10.88.0.5 8080
  */
-import process from "node:process";
-import { Conntrack, type Filter, type Flow, formatFlow, parseAddress } from "../mod.ts";
+import { Conntrack, type Filter, formatFlow, host, parseAddress } from "../mod.ts";
 
-const [ip, ...ports] = process.argv.slice(2);
+const [ip, ...ports] = host.args();
 let family: "ipv4" | "ipv6";
 try {
   family = parseAddress(ip ?? "").length === 4 ? "ipv4" : "ipv6";
 } catch {
   console.error("usage: flush_stale_udp.ts <container-ip> [host-port ...]");
-  process.exit(2);
+  host.exit(2);
 }
 const hostPorts = ports.map(Number);
 if (hostPorts.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
   console.error(`Invalid host port in ${ports.join(" ")}: expected integers 1..65535`);
-  process.exit(2);
+  host.exit(2);
 }
 
 const filters: Filter[] = [
@@ -40,18 +39,10 @@ const filters: Filter[] = [
 ];
 
 using ct = Conntrack.open();
-const seen = new Set<number>();
 let deleted = 0;
 for (const filter of filters) {
-  // List, then delete by id: a flow re-created meanwhile is left alone, and we can say what went.
-  const flows: Flow[] = ct.list(filter).filter((f) => f.id === undefined || !seen.has(f.id));
-  if (flows.length === 0) continue;
-  const res = ct.deleteMany(flows);
-  for (const f of flows) {
-    if (f.id !== undefined) seen.add(f.id);
-    console.log(formatFlow(f));
-  }
-  deleted += res.deleted;
-  for (const x of res.failed) console.error(`could not delete: ${x.error.message}`);
+  // Streams the matches and deletes each by its id (a flow re-created meanwhile is left
+  // alone); onDeleted sees exactly the entries this call removed.
+  deleted += ct.flush(filter, { onDeleted: (f) => console.log(formatFlow(f)) });
 }
 console.error(`${deleted} stale conntrack entries deleted`);

@@ -9,8 +9,7 @@
  * Needs CAP_NET_ADMIN in the network namespace; Deno needs -A (FFI).
  * In a throwaway namespace: node scripts/netns.mjs deno run -A examples/summary.ts
  */
-import process from "node:process";
-import { Conntrack } from "../mod.ts";
+import { Conntrack, host } from "../mod.ts";
 
 using ct = Conntrack.open();
 const byProto = new Map<string, number>(), byState = new Map<string, number>(), byZone = new Map<number, number>();
@@ -24,7 +23,7 @@ for (const f of ct.dump()) {
   bump(byZone, f.zone ?? 0);
 }
 const sorted = <K>(m: Map<K, number>) => [...m].sort((a, b) => b[1] - a[1]);
-if (process.argv.includes("--json")) {
+if (host.args().includes("--json")) {
   console.log(JSON.stringify({
     total,
     max: ct.globalStats().maxEntries,

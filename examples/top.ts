@@ -9,18 +9,16 @@
  * counts only flows created after it is switched on). Needs CAP_NET_ADMIN in the namespace;
  * Deno needs -A (FFI). In a throwaway namespace: node scripts/netns.mjs bun examples/top.ts
  */
-import process from "node:process";
-import { readFileSync } from "node:fs";
-import { Conntrack, type Flow } from "../mod.ts";
+import { Conntrack, type Flow, host } from "../mod.ts";
 
-const n = Number(process.argv[2] ?? 20);
+const n = Number(host.args()[0] ?? 20);
 if (!Number.isInteger(n) || n < 1) {
   console.error("usage: top.ts [N]");
-  process.exit(2);
+  host.exit(2);
 }
 let acct = "?";
 try {
-  acct = readFileSync("/proc/sys/net/netfilter/nf_conntrack_acct", "utf8").trim();
+  acct = host.readTextFile("/proc/sys/net/netfilter/nf_conntrack_acct").trim();
 } catch { /* nf_conntrack not loaded yet */ }
 
 using ct = Conntrack.open();
@@ -45,7 +43,7 @@ if (counted === 0) {
       ? `No flow has counters yet (${total} flows): accounting counts flows created after it was switched on.`
       : `Accounting is off (net.netfilter.nf_conntrack_acct=${acct}): enable it with\n  sysctl -w net.netfilter.nf_conntrack_acct=1\n(new flows are counted from then on).`,
   );
-  process.exit(total === 0 ? 0 : 1);
+  host.exit(total === 0 ? 0 : 1);
 }
 const human = (b: number) => b >= 1 << 30 ? `${(b / 2 ** 30).toFixed(1)}G` : b >= 1 << 20 ? `${(b / 2 ** 20).toFixed(1)}M` : b >= 1024 ? `${(b / 1024).toFixed(1)}K` : `${b}B`;
 console.log(`${"bytes".padStart(8)} ${"packets".padStart(8)}  flow`);

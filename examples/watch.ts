@@ -16,15 +16,14 @@
  * Needs CAP_NET_ADMIN in the network namespace (root, or `unshare -rn` for a throwaway one);
  * Deno needs -A (FFI).
  */
-import process from "node:process";
-import { Conntrack, type EventType, type Filter, type Flow, type ProtoName } from "../mod.ts";
+import { Conntrack, type EventType, type Filter, type Flow, host, type ProtoName } from "../mod.ts";
 
 function usage(msg: string): never {
   console.error(`watch.ts: ${msg}\nusage: watch.ts [--proto NAME] [--port N] [--resync] [--types new,update,destroy]`);
-  process.exit(2);
+  host.exit(2);
 }
 
-const args = process.argv.slice(2);
+const args = host.args();
 let proto: ProtoName | undefined, port: number | undefined, resync = false;
 let types: EventType[] = ["new", "update", "destroy"];
 for (let i = 0; i < args.length; i++) {
@@ -61,8 +60,8 @@ using ct = Conntrack.open();
 const ac = new AbortController();
 let seen = 0;
 const stop = () => ac.abort();
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+host.onSignal("SIGINT", stop);
+host.onSignal("SIGTERM", stop);
 
 const stream = ct.events({ types, filter, resync, signal: ac.signal });
 console.error(`watch.ts: listening (${types.join(",")}${proto ? ` ${proto}` : ""}${port !== undefined ? ` port ${port}` : ""}); Ctrl-C stops`);
