@@ -74,7 +74,7 @@ export { SyscallError } from "./ffi/errno.ts";
  */
 export * as host from "./ffi/host.ts";
 export type { Transport } from "./netlink/socket.ts";
-export { formatFlow, type FormatOptions, type LabelMap, parseConnlabelConf, XML_FOOTER, XML_HEADER } from "./conntrack/format.ts";
+export { formatFlow, type FormatOptions, formatWire, type LabelMap, parseConnlabelConf, XML_FOOTER, XML_HEADER } from "./conntrack/format.ts";
 export {
   type ConntrackEvent,
   decodeEvent,

@@ -26,6 +26,9 @@
  * ```
  * @module
  */
+import { HOST_LE } from "../netlink/message.ts";
+import { formatIPv4, formatIPv6 } from "./address.ts";
+import * as C from "./constants.ts";
 import type { Flow } from "./flow.ts";
 import * as S from "./status.ts";
 import { protoNumber, type Tuple } from "./tuple.ts";
@@ -221,6 +224,213 @@ export function formatFlow(flow: Flow, options: FormatOptions = {}): string {
   }
   return s.slice(0, -1);
 }
+
+/** The tuple fields {@link formatWire} prints (one per direction, reused). */
+interface WireTuple {
+  src: string;
+  dst: string;
+  proto: number;
+  sport: number;
+  dport: number;
+  type: number;
+  code: number;
+  id: number;
+  zone: number;
+}
+const wireOrig: WireTuple = { src: "", dst: "", proto: -1, sport: 0, dport: 0, type: 0, code: 0, id: 0, zone: -1 };
+const wireReply: WireTuple = { ...wireOrig };
+/** Protocols {@link formatWire} prints itself; the rest (GRE keys, SCTP/DCCP states, …) go through formatFlow. */
+const WIRE_PROTOS = new Set([C.IPPROTO_TCP, C.IPPROTO_UDP, 136, 1, 58]);
+const TYPE_MASK = 0x3fff; // NLA_F_NESTED and NLA_F_NET_BYTEORDER off
+
+/** Reads a tuple's payload `[p, end)` into `t`; false on anything malformed. */
+function wireTuple(u8: Uint8Array, dv: DataView, p: number, end: number, t: WireTuple): boolean {
+  t.src = t.dst = "";
+  t.proto = t.zone = -1;
+  t.sport = t.dport = t.type = t.code = t.id = 0;
+  while (p < end) {
+    if (end - p < 4) return false;
+    const len = dv.getUint16(p, HOST_LE), type = dv.getUint16(p + 2, HOST_LE) & TYPE_MASK;
+    if (len < 4 || len > end - p) return false;
+    const e = p + len;
+    if (type === C.CTA_TUPLE_IP || type === C.CTA_TUPLE_PROTO) {
+      for (let a = p + 4; a < e;) {
+        if (e - a < 4) return false;
+        const l = dv.getUint16(a, HOST_LE), at = dv.getUint16(a + 2, HOST_LE) & TYPE_MASK, v = a + 4;
+        if (l < 4 || l > e - a) return false;
+        if (type === C.CTA_TUPLE_IP) {
+          if (at === C.CTA_IP_V4_SRC || at === C.CTA_IP_V4_DST) {
+            if (l !== 8) return false;
+            if (at === C.CTA_IP_V4_SRC) t.src = formatIPv4(u8, v);
+            else t.dst = formatIPv4(u8, v);
+          } else if (at === C.CTA_IP_V6_SRC || at === C.CTA_IP_V6_DST) {
+            if (l !== 20) return false;
+            if (at === C.CTA_IP_V6_SRC) t.src = formatIPv6(u8, v);
+            else t.dst = formatIPv6(u8, v);
+          }
+        } else if (at === C.CTA_PROTO_NUM || at === C.CTA_PROTO_ICMP_TYPE || at === C.CTA_PROTO_ICMP_CODE ||
+          at === C.CTA_PROTO_ICMPV6_TYPE || at === C.CTA_PROTO_ICMPV6_CODE) {
+          if (l !== 5) return false;
+          if (at === C.CTA_PROTO_NUM) t.proto = u8[v];
+          else if (at === C.CTA_PROTO_ICMP_TYPE || at === C.CTA_PROTO_ICMPV6_TYPE) t.type = u8[v];
+          else t.code = u8[v];
+        } else if (at === C.CTA_PROTO_SRC_PORT || at === C.CTA_PROTO_DST_PORT || at === C.CTA_PROTO_ICMP_ID || at === C.CTA_PROTO_ICMPV6_ID) {
+          if (l !== 6) return false;
+          const n = dv.getUint16(v, false);
+          if (at === C.CTA_PROTO_SRC_PORT) t.sport = n;
+          else if (at === C.CTA_PROTO_DST_PORT) t.dport = n;
+          else t.id = n;
+        }
+        a += (l + 3) & ~3;
+      }
+    } else if (type === C.CTA_TUPLE_ZONE) {
+      if (len !== 6) return false;
+      t.zone = dv.getUint16(p + 4, false);
+    }
+    p += (len + 3) & ~3;
+  }
+  return true;
+}
+
+function wireL4(t: WireTuple, p: number): string {
+  return p === 1 || p === 58 ? `type=${t.type} code=${t.code} id=${t.id} ` : `sport=${t.sport} dport=${t.dport} `;
+}
+
+/**
+ * The line {@link formatFlow} gives for the flow in the ctnetlink message at `offset` (its
+ * `nlmsghdr`, `length` bytes) with `options` (only `extended` and `id` are read), made
+ * straight from the bytes without decoding a {@link Flow} (about a third faster on a big
+ * listing, in a fresh process). `undefined` when the message needs the full path: a protocol
+ * other than TCP, UDP, UDP-Lite, ICMP and ICMPv6, an attribute that adds to the line beyond
+ * the common ones (timestamps, helper, security context, other protocol info), or any
+ * malformed bytes (then decoding reports them). Attributes the line never shows (NAT, sequence
+ * adjustment, synproxy, labels, unknown ones) are skipped unread.
+ */
+export function formatWire(u8: Uint8Array, dv: DataView, offset: number, length: number, options: FormatOptions = {}): string | undefined {
+  const end = offset + length;
+  if (length < 20 || end > dv.byteLength) return undefined;
+  const fam = u8[offset + 16];
+  if (fam !== C.AF_INET && fam !== C.AF_INET6) return undefined;
+  let status = -1, timeout = -1, mark = -1, secmark = -1, zone = -1, use = -1, id = -1, tcpState = -1;
+  let haveOrig = false, haveReply = false, counters = false;
+  let oPackets = 0, oBytes = 0, rPackets = 0, rBytes = 0;
+  for (let p = offset + 20; p < end;) {
+    if (end - p < 4) return undefined;
+    const len = dv.getUint16(p, HOST_LE), type = dv.getUint16(p + 2, HOST_LE) & TYPE_MASK, v = p + 4;
+    if (len < 4 || len > end - p) return undefined;
+    switch (type) {
+      case C.CTA_TUPLE_ORIG:
+        if (!wireTuple(u8, dv, v, p + len, wireOrig)) return undefined;
+        haveOrig = true;
+        break;
+      case C.CTA_TUPLE_REPLY:
+        if (!wireTuple(u8, dv, v, p + len, wireReply)) return undefined;
+        haveReply = true;
+        break;
+      case C.CTA_STATUS:
+      case C.CTA_TIMEOUT:
+      case C.CTA_MARK:
+      case C.CTA_SECMARK:
+      case C.CTA_USE:
+      case C.CTA_ID: {
+        if (len !== 8) return undefined;
+        const n = dv.getUint32(v, false);
+        if (type === C.CTA_STATUS) status = n;
+        else if (type === C.CTA_TIMEOUT) timeout = n;
+        else if (type === C.CTA_MARK) mark = n;
+        else if (type === C.CTA_SECMARK) secmark = n;
+        else if (type === C.CTA_USE) use = n;
+        else id = n;
+        break;
+      }
+      case C.CTA_ZONE:
+        if (len !== 6) return undefined;
+        zone = dv.getUint16(v, false);
+        break;
+      case C.CTA_PROTOINFO: {
+        // Only CTA_PROTOINFO_TCP with its state is printed; anything else goes the full way.
+        for (let a = v; a < p + len;) {
+          const l = dv.getUint16(a, HOST_LE), at = dv.getUint16(a + 2, HOST_LE) & TYPE_MASK;
+          if (l < 4 || l > p + len - a || at !== C.CTA_PROTOINFO_TCP) return undefined;
+          for (let b = a + 4; b < a + l;) {
+            const bl = dv.getUint16(b, HOST_LE), bt = dv.getUint16(b + 2, HOST_LE) & TYPE_MASK;
+            if (bl < 4 || bl > a + l - b) return undefined;
+            if (bt === C.CTA_PROTOINFO_TCP_STATE) {
+              if (bl !== 5) return undefined;
+              tcpState = u8[b + 4];
+            }
+            b += (bl + 3) & ~3;
+          }
+          a += (l + 3) & ~3;
+        }
+        break;
+      }
+      case C.CTA_COUNTERS_ORIG:
+      case C.CTA_COUNTERS_REPLY: {
+        let packets = 0, bytes = 0;
+        for (let a = v; a < p + len;) {
+          const l = dv.getUint16(a, HOST_LE), at = dv.getUint16(a + 2, HOST_LE) & TYPE_MASK;
+          if (l < 4 || l > p + len - a) return undefined;
+          if (at === C.CTA_COUNTERS_PACKETS || at === C.CTA_COUNTERS_BYTES) {
+            if (l !== 12) return undefined;
+            const n = dv.getUint32(a + 4, false) * 0x100000000 + dv.getUint32(a + 8, false);
+            if (at === C.CTA_COUNTERS_PACKETS) packets = n;
+            else bytes = n;
+          } else if (at === C.CTA_COUNTERS32_PACKETS || at === C.CTA_COUNTERS32_BYTES) {
+            if (l !== 8) return undefined;
+            if (at === C.CTA_COUNTERS32_PACKETS) packets = dv.getUint32(a + 4, false);
+            else bytes = dv.getUint32(a + 4, false);
+          }
+          a += (l + 3) & ~3;
+        }
+        counters = true;
+        if (type === C.CTA_COUNTERS_ORIG) {
+          oPackets = packets;
+          oBytes = bytes;
+        } else {
+          rPackets = packets;
+          rBytes = bytes;
+        }
+        break;
+      }
+      case C.CTA_HELP:
+      case C.CTA_SECCTX:
+      case C.CTA_TIMESTAMP:
+        return undefined; // printed: the full path
+    }
+    p += (len + 3) & ~3;
+  }
+  const pr = wireOrig.proto;
+  if (!haveOrig || !haveReply || !WIRE_PROTOS.has(pr)) return undefined;
+  let s = options.extended ? (fam === C.AF_INET6 ? "ipv6     10 " : "ipv4     2 ") : "";
+  s += L4_HEAD[pr];
+  if (timeout >= 0) s += `${timeout} `;
+  if (tcpState >= 0) s += `${WIRE_TCP_STATE[tcpState]} `;
+  s += `src=${wireOrig.src} dst=${wireOrig.dst} ` + wireL4(wireOrig, pr);
+  if (wireOrig.zone >= 0) s += `zone-orig=${wireOrig.zone} `;
+  if (counters) s += `packets=${oPackets} bytes=${oBytes} `;
+  if (status >= 0 && !(status & S.IPS_SEEN_REPLY)) s += "[UNREPLIED] ";
+  s += `src=${wireReply.src} dst=${wireReply.dst} ` + wireL4(wireReply, pr);
+  if (wireReply.zone >= 0) s += `zone-reply=${wireReply.zone} `;
+  if (counters) s += `packets=${rPackets} bytes=${rBytes} `;
+  if (status >= 0) {
+    if (status & S.IPS_HW_OFFLOAD) s += "[HW_OFFLOAD] ";
+    else if (status & S.IPS_OFFLOAD) s += "[OFFLOAD] ";
+    else if (status & S.IPS_ASSURED) s += "[ASSURED] ";
+  }
+  if (mark >= 0) s += `mark=${mark} `;
+  if (secmark >= 0) s += `secmark=${secmark} `;
+  if (zone >= 0) s += `zone=${zone} `;
+  if (use >= 0) s += `use=${use} `;
+  if (options.id && id >= 0) s += `id=${id} `;
+  return s.slice(0, -1);
+}
+
+/** The TCP state name formatFlow prints for each kernel value (as the decoder names it). */
+const WIRE_TCP_STATE: string[] = Array.from({ length: 256 }, (_, v) => {
+  const i = stateIndex(TCP_NAMES, C.TCP_STATES[v] ?? `STATE_${v}`);
+  return TCP_NAMES[i] ?? "NONE";
+});
 
 function padStart9(s: string): string {
   return s.length >= 9 ? s : " ".repeat(9 - s.length) + s;

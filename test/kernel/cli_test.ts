@@ -441,6 +441,31 @@ for (const args of LISTINGS) {
   });
 }
 
+test("timestamps off (nfct -L then makes its lines straight from the kernel's bytes): -L, -o extended, -o id, -o extended,id print conntrack's lines", T, async () => {
+  await closeTraffic();
+  sh("sysctl -qw net.netfilter.nf_conntrack_timestamp=0");
+  try {
+    conntrack(["-F"]);
+    fill();
+    await traffic();
+    const all = listed();
+    assert.ok(!all.some((f) => f.timestamp), "no timestamps");
+    assert.ok(all.some((f) => f.counters && f.counters.orig.bytes > 0), "counters");
+    for (const args of ["", "-o extended", "-o id", "-o extended,id"]) {
+      const a = words(args).filter((w) => w);
+      const o = nfct(["-L", ...a]);
+      const t = conntrack(["-L", ...a]);
+      assert.equal(o.code, 0, o.stderr);
+      const ours = sorted(o.stdout), theirs = sorted(t.stdout);
+      assert.ok(theirs.length > 700, `conntrack -L ${args} listed ${theirs.length}`);
+      assert.deepEqual(ours, theirs, `-L ${args}`);
+      assert.deepEqual(messages(o.stderr), messages(t.stderr));
+    }
+  } finally {
+    sh("sysctl -qw net.netfilter.nf_conntrack_timestamp=1");
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // 3. -o save → -R
 
