@@ -350,9 +350,11 @@ export function formatWire(u8: Uint8Array, dv: DataView, offset: number, length:
       case C.CTA_PROTOINFO: {
         // Only CTA_PROTOINFO_TCP with its state is printed; anything else goes the full way.
         for (let a = v; a < p + len;) {
+          if (p + len - a < 4) return undefined;
           const l = dv.getUint16(a, HOST_LE), at = dv.getUint16(a + 2, HOST_LE) & TYPE_MASK;
           if (l < 4 || l > p + len - a || at !== C.CTA_PROTOINFO_TCP) return undefined;
           for (let b = a + 4; b < a + l;) {
+            if (a + l - b < 4) return undefined;
             const bl = dv.getUint16(b, HOST_LE), bt = dv.getUint16(b + 2, HOST_LE) & TYPE_MASK;
             if (bl < 4 || bl > a + l - b) return undefined;
             if (bt === C.CTA_PROTOINFO_TCP_STATE) {
@@ -369,6 +371,7 @@ export function formatWire(u8: Uint8Array, dv: DataView, offset: number, length:
       case C.CTA_COUNTERS_REPLY: {
         let packets = 0, bytes = 0;
         for (let a = v; a < p + len;) {
+          if (p + len - a < 4) return undefined;
           const l = dv.getUint16(a, HOST_LE), at = dv.getUint16(a + 2, HOST_LE) & TYPE_MASK;
           if (l < 4 || l > p + len - a) return undefined;
           if (at === C.CTA_COUNTERS_PACKETS || at === C.CTA_COUNTERS_BYTES) {

@@ -52,8 +52,12 @@ function without(msg: Uint8Array, drop: number): Uint8Array {
 const OPTIONS: FormatOptions[] = [{}, { extended: true }, { id: true }, { extended: true, id: true }];
 const dec = new FlowDecoder();
 
-/** formatWire's answer for `msg[0, length)`, and what formatFlow(decode()) says (or throws). */
-function both(msg: Uint8Array, length: number, o: FormatOptions): { wire: string | undefined; flow: string | Error } {
+/**
+ * formatWire's answer for `msg[0, length)` (a copy that ends there, so nothing past it can be
+ * read), and what formatFlow(decode()) says (or throws).
+ */
+function both(whole: Uint8Array, length: number, o: FormatOptions): { wire: string | undefined; flow: string | Error } {
+  const msg = whole.slice(0, length);
   const dv = new DataView(msg.buffer, msg.byteOffset, msg.byteLength);
   const wire = formatWire(msg, dv, 0, length, o);
   let flow: string | Error;
