@@ -23,6 +23,7 @@ import {
   type LibcTransportOptions,
   LibcTransport,
   NetlinkSocket,
+  type Reply,
   type TransportFactory,
 } from "../netlink/socket.ts";
 import { type Netns, NetnsHandle } from "../netlink/netns.ts";
@@ -331,15 +332,17 @@ export class Conntrack {
       yield* this.#dumpAndZero(cf, recheck);
       return;
     }
-    const ahead = this.#readAhead(options.readAhead);
-    const sock = this.#socket();
     const dec = this.#dec;
+    for (const r of this.#dumpReplies(this.#socket(), cf, this.#readAhead(options.readAhead))) {
+      const f = dec.decode(r.dv, r.offset, r.length);
+      if (!recheck || cf.match(f)) yield f;
+    }
+  }
+
+  /** The data messages of a dump with `cf` on `sock`: one dump per family in `cf.families`, in turn. */
+  *#dumpReplies(sock: NetlinkSocket, cf: CompiledFilter, readAheadAfter: number): Generator<Reply, void, void> {
     for (const fam of cf.families) {
-      const seq = this.#sendDump(sock, cf, fam);
-      for (const r of sock.replies(seq, "Cannot dump flows", true, ahead)) {
-        const f = dec.decode(r.dv, r.offset, r.length);
-        if (!recheck || cf.match(f)) yield f;
-      }
+      yield* sock.replies(this.#sendDump(sock, cf, fam), "Cannot dump flows", true, readAheadAfter);
     }
   }
 
@@ -382,20 +385,9 @@ export class Conntrack {
       for (const f of this.dump(filter, options)) yield formatFlow(f, opts);
       return;
     }
-    const ahead = this.#readAhead(options.readAhead);
-    const sock = this.#socket();
     const dec = this.#dec;
-    let u8: Uint8Array = new Uint8Array(0);
-    let u8dv: DataView | undefined;
-    for (const fam of cf.families) {
-      const seq = this.#sendDump(sock, cf, fam);
-      for (const r of sock.replies(seq, "Cannot dump flows", true, ahead)) {
-        if (r.dv !== u8dv) {
-          u8dv = r.dv;
-          u8 = new Uint8Array(r.dv.buffer, r.dv.byteOffset, r.dv.byteLength);
-        }
-        yield formatWire(u8, r.dv, r.offset, r.length, opts) ?? formatFlow(dec.decode(r.dv, r.offset, r.length), opts);
-      }
+    for (const r of this.#dumpReplies(this.#socket(), cf, this.#readAhead(options.readAhead))) {
+      yield formatWire(r.dv, r.offset, r.length, opts) ?? formatFlow(dec.decode(r.dv, r.offset, r.length), opts);
     }
   }
 
@@ -704,34 +696,31 @@ export class Conntrack {
     let u8dv: DataView | undefined;
     let deleted = 0;
     try {
-      for (const fam of cf.families) {
-        const seq = this.#sendDump(dumpSock, cf, fam);
-        for (const r of dumpSock.replies(seq, "Cannot dump flows", true, ahead)) {
-          const f = dec.decode(r.dv, r.offset, r.length);
-          if ((!cf.empty && !cf.match(f)) || (where && !where(f))) continue;
-          if (!out) {
-            const del = this.#socket(); // the second socket: the first is busy with the dump
-            limit = this.#batchLimit(del);
-            out = new BatchOut<Flow | undefined>(del, op, limit, onError, onDeleted && ((f) => onDeleted(f!)), false);
-          }
-          if (r.dv !== u8dv) {
-            u8dv = r.dv;
-            u8 = new Uint8Array(r.dv.buffer, r.dv.byteOffset, r.dv.byteLength);
-          }
-          const k = dec.key;
-          if (pending.length === 0) first = out!.sock.nextSeq(limit);
-          const m = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, (first + pending.length) >>> 0);
-          writeNfgenmsg(b, r.dv.getUint8(r.offset + 16));
-          b.rawFrom(u8, k.orig, k.origLen);
-          if (k.zone >= 0) b.rawFrom(u8, k.zone, 8);
-          if (k.id >= 0) b.rawFrom(u8, k.id, 8);
-          b.end(m);
-          pending.push(onDeleted ? f : undefined);
-          if (pending.length >= limit || b.length >= STREAM_BATCH_BYTES) {
-            out!.submit(b.bytes(), first, pending);
-            pending = [];
-            b.reset();
-          }
+      for (const r of this.#dumpReplies(dumpSock, cf, ahead)) {
+        const f = dec.decode(r.dv, r.offset, r.length);
+        if ((!cf.empty && !cf.match(f)) || (where && !where(f))) continue;
+        if (!out) {
+          const del = this.#socket(); // the second socket: the first is busy with the dump
+          limit = this.#batchLimit(del);
+          out = new BatchOut<Flow | undefined>(del, op, limit, onError, onDeleted && ((f) => onDeleted(f!)), false);
+        }
+        if (r.dv !== u8dv) {
+          u8dv = r.dv;
+          u8 = new Uint8Array(r.dv.buffer, r.dv.byteOffset, r.dv.byteLength);
+        }
+        const k = dec.key;
+        if (pending.length === 0) first = out!.sock.nextSeq(limit);
+        const m = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, (first + pending.length) >>> 0);
+        writeNfgenmsg(b, r.dv.getUint8(r.offset + 16));
+        b.rawFrom(u8, k.orig, k.origLen);
+        if (k.zone >= 0) b.rawFrom(u8, k.zone, 8);
+        if (k.id >= 0) b.rawFrom(u8, k.id, 8);
+        b.end(m);
+        pending.push(onDeleted ? f : undefined);
+        if (pending.length >= limit || b.length >= STREAM_BATCH_BYTES) {
+          out!.submit(b.bytes(), first, pending);
+          pending = [];
+          b.reset();
         }
       }
       if (pending.length) out!.submit(b.bytes(), first, pending);

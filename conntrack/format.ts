@@ -93,6 +93,8 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 
 const pad2 = (n: number) => (n < 10 ? "0" : "") + n;
 const padEnd = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
+/** `-o extended`'s layer-3 head, as conntrack pads it: IPv4, IPv6. */
+const L3_HEAD = [`${padEnd("ipv4", 8)} 2 `, `${padEnd("ipv6", 8)} 10 `] as const;
 /** `l4proto2str` padded as conntrack prints it, then the number: `"udp      17 "`, by protocol number. */
 const L4_HEAD: string[] = Array.from({ length: 256 }, (_, p) => `${padEnd(L4_NAMES[p] ?? "unknown", 8)} ${p} `);
 
@@ -172,10 +174,7 @@ export function formatFlow(flow: Flow, options: FormatOptions = {}): string {
     if (options.timestamp) s += eventStamp(options.now);
     s += padStart9(`[${options.event.toUpperCase()}]`) + " ";
   }
-  if (options.extended) {
-    const [name, num] = l3(flow);
-    s += `${padEnd(name, 8)} ${num} `;
-  }
+  if (options.extended) s += L3_HEAD[flow.family === "ipv6" ? 1 : 0];
   s += L4_HEAD[p] ?? `${padEnd("unknown", 8)} ${p} `;
   if (flow.timeout !== undefined) s += `${flow.timeout} `;
   if (flow.tcp?.state !== undefined) {
@@ -239,9 +238,20 @@ interface WireTuple {
 }
 const wireOrig: WireTuple = { src: "", dst: "", proto: -1, sport: 0, dport: 0, type: 0, code: 0, id: 0, zone: -1 };
 const wireReply: WireTuple = { ...wireOrig };
+/** The byte view of the last buffer {@link formatWire} read (a dump reuses one buffer). */
+let wireDv: DataView | undefined;
+let wireU8: Uint8Array = new Uint8Array(0);
 /** Protocols {@link formatWire} prints itself; the rest (GRE keys, SCTP/DCCP states, …) go through formatFlow. */
-const WIRE_PROTOS = new Set([C.IPPROTO_TCP, C.IPPROTO_UDP, 136, 1, 58]);
+const WIRE_PROTOS = new Set([C.IPPROTO_TCP, C.IPPROTO_UDP, C.IPPROTO_UDPLITE, C.IPPROTO_ICMP, C.IPPROTO_ICMPV6]);
 const TYPE_MASK = 0x3fff; // NLA_F_NESTED and NLA_F_NET_BYTEORDER off
+
+/** The length of the attribute at `p` when its header and payload fit before `end`, else 0 (check it before {@link nlaType}). */
+function nla(dv: DataView, p: number, end: number): number {
+  if (end - p < 4) return 0;
+  const len = dv.getUint16(p, HOST_LE);
+  return len < 4 || len > end - p ? 0 : len;
+}
+const nlaType = (dv: DataView, p: number) => dv.getUint16(p + 2, HOST_LE) & TYPE_MASK;
 
 /** Reads a tuple's payload `[p, end)` into `t`; false on anything malformed. */
 function wireTuple(u8: Uint8Array, dv: DataView, p: number, end: number, t: WireTuple): boolean {
@@ -249,15 +259,14 @@ function wireTuple(u8: Uint8Array, dv: DataView, p: number, end: number, t: Wire
   t.proto = t.zone = -1;
   t.sport = t.dport = t.type = t.code = t.id = 0;
   while (p < end) {
-    if (end - p < 4) return false;
-    const len = dv.getUint16(p, HOST_LE), type = dv.getUint16(p + 2, HOST_LE) & TYPE_MASK;
-    if (len < 4 || len > end - p) return false;
-    const e = p + len;
+    const len = nla(dv, p, end);
+    if (len === 0) return false;
+    const type = nlaType(dv, p), e = p + len;
     if (type === C.CTA_TUPLE_IP || type === C.CTA_TUPLE_PROTO) {
       for (let a = p + 4; a < e;) {
-        if (e - a < 4) return false;
-        const l = dv.getUint16(a, HOST_LE), at = dv.getUint16(a + 2, HOST_LE) & TYPE_MASK, v = a + 4;
-        if (l < 4 || l > e - a) return false;
+        const l = nla(dv, a, e);
+        if (l === 0) return false;
+        const at = nlaType(dv, a), v = a + 4;
         if (type === C.CTA_TUPLE_IP) {
           if (at === C.CTA_IP_V4_SRC || at === C.CTA_IP_V4_DST) {
             if (l !== 8) return false;
@@ -293,12 +302,12 @@ function wireTuple(u8: Uint8Array, dv: DataView, p: number, end: number, t: Wire
 }
 
 function wireL4(t: WireTuple, p: number): string {
-  return p === 1 || p === 58 ? `type=${t.type} code=${t.code} id=${t.id} ` : `sport=${t.sport} dport=${t.dport} `;
+  return p === C.IPPROTO_ICMP || p === C.IPPROTO_ICMPV6 ? `type=${t.type} code=${t.code} id=${t.id} ` : `sport=${t.sport} dport=${t.dport} `;
 }
 
 /**
- * The line {@link formatFlow} gives for the flow in the ctnetlink message at `offset` (its
- * `nlmsghdr`, `length` bytes) with `options` (only `extended` and `id` are read), made
+ * The line {@link formatFlow} gives for the flow in the ctnetlink message at `offset` of `dv`
+ * (its `nlmsghdr`, `length` bytes) with `options` (only `extended` and `id` are read), made
  * straight from the bytes without decoding a {@link Flow} (about a third faster on a big
  * listing, in a fresh process). `undefined` when the message needs the full path: a protocol
  * other than TCP, UDP, UDP-Lite, ICMP and ICMPv6, an attribute that adds to the line beyond
@@ -306,18 +315,23 @@ function wireL4(t: WireTuple, p: number): string {
  * malformed bytes (then decoding reports them). Attributes the line never shows (NAT, sequence
  * adjustment, synproxy, labels, unknown ones) are skipped unread.
  */
-export function formatWire(u8: Uint8Array, dv: DataView, offset: number, length: number, options: FormatOptions = {}): string | undefined {
+export function formatWire(dv: DataView, offset: number, length: number, options: FormatOptions = {}): string | undefined {
   const end = offset + length;
   if (length < 20 || end > dv.byteLength) return undefined;
+  if (dv !== wireDv) {
+    wireDv = dv;
+    wireU8 = new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength);
+  }
+  const u8 = wireU8;
   const fam = u8[offset + 16];
   if (fam !== C.AF_INET && fam !== C.AF_INET6) return undefined;
   let status = -1, timeout = -1, mark = -1, secmark = -1, zone = -1, use = -1, id = -1, tcpState = -1;
   let haveOrig = false, haveReply = false, counters = false;
   let oPackets = 0, oBytes = 0, rPackets = 0, rBytes = 0;
   for (let p = offset + 20; p < end;) {
-    if (end - p < 4) return undefined;
-    const len = dv.getUint16(p, HOST_LE), type = dv.getUint16(p + 2, HOST_LE) & TYPE_MASK, v = p + 4;
-    if (len < 4 || len > end - p) return undefined;
+    const len = nla(dv, p, end);
+    if (len === 0) return undefined;
+    const type = nlaType(dv, p), v = p + 4;
     switch (type) {
       case C.CTA_TUPLE_ORIG:
         if (!wireTuple(u8, dv, v, p + len, wireOrig)) return undefined;
@@ -350,14 +364,12 @@ export function formatWire(u8: Uint8Array, dv: DataView, offset: number, length:
       case C.CTA_PROTOINFO: {
         // Only CTA_PROTOINFO_TCP with its state is printed; anything else goes the full way.
         for (let a = v; a < p + len;) {
-          if (p + len - a < 4) return undefined;
-          const l = dv.getUint16(a, HOST_LE), at = dv.getUint16(a + 2, HOST_LE) & TYPE_MASK;
-          if (l < 4 || l > p + len - a || at !== C.CTA_PROTOINFO_TCP) return undefined;
+          const l = nla(dv, a, p + len);
+          if (l === 0 || nlaType(dv, a) !== C.CTA_PROTOINFO_TCP) return undefined;
           for (let b = a + 4; b < a + l;) {
-            if (a + l - b < 4) return undefined;
-            const bl = dv.getUint16(b, HOST_LE), bt = dv.getUint16(b + 2, HOST_LE) & TYPE_MASK;
-            if (bl < 4 || bl > a + l - b) return undefined;
-            if (bt === C.CTA_PROTOINFO_TCP_STATE) {
+            const bl = nla(dv, b, a + l);
+            if (bl === 0) return undefined;
+            if (nlaType(dv, b) === C.CTA_PROTOINFO_TCP_STATE) {
               if (bl !== 5) return undefined;
               tcpState = u8[b + 4];
             }
@@ -371,9 +383,9 @@ export function formatWire(u8: Uint8Array, dv: DataView, offset: number, length:
       case C.CTA_COUNTERS_REPLY: {
         let packets = 0, bytes = 0;
         for (let a = v; a < p + len;) {
-          if (p + len - a < 4) return undefined;
-          const l = dv.getUint16(a, HOST_LE), at = dv.getUint16(a + 2, HOST_LE) & TYPE_MASK;
-          if (l < 4 || l > p + len - a) return undefined;
+          const l = nla(dv, a, p + len);
+          if (l === 0) return undefined;
+          const at = nlaType(dv, a);
           if (at === C.CTA_COUNTERS_PACKETS || at === C.CTA_COUNTERS_BYTES) {
             if (l !== 12) return undefined;
             const n = dv.getUint32(a + 4, false) * 0x100000000 + dv.getUint32(a + 8, false);
@@ -405,7 +417,7 @@ export function formatWire(u8: Uint8Array, dv: DataView, offset: number, length:
   }
   const pr = wireOrig.proto;
   if (!haveOrig || !haveReply || !WIRE_PROTOS.has(pr)) return undefined;
-  let s = options.extended ? (fam === C.AF_INET6 ? "ipv6     10 " : "ipv4     2 ") : "";
+  let s = options.extended ? L3_HEAD[fam === C.AF_INET6 ? 1 : 0] : "";
   s += L4_HEAD[pr];
   if (timeout >= 0) s += `${timeout} `;
   if (tcpState >= 0) s += `${WIRE_TCP_STATE[tcpState]} `;
