@@ -1308,14 +1308,16 @@ function cmdDelete(p: Parsed, quiet = false): number {
     // The library's streaming path: each matching entry's delete is copied from the dump
     // datagram and pipelined on a second socket; a flow is printed once its delete succeeded.
     const sel = selection(p, true);
-    deleted = ct().flush(sel.filter, {
-      via: "dump",
+    const opts = {
+      via: "dump" as const,
       where: sel.extra,
-      onDeleted: (f) => {
+      onDeleted: (f: Flow) => {
         if (!quiet) out.line(print(f));
         progress.tick(++seen);
       },
-    });
+    };
+    if (!sel.extra) delete opts.where;
+    deleted = (Object.keys(sel.filter).length ? ct().flush(sel.filter, opts) : ct().flushAll(opts)).deleted;
   } catch (e) {
     progress.done();
     out.flush();
@@ -1332,16 +1334,18 @@ function cmdDelete(p: Parsed, quiet = false): number {
 function cmdFlush(p: Parsed, quiet = false): number {
   const sel = selection(p, true);
   const onlyFamily = Object.keys(sel.filter).every((k) => k === "family") && !sel.extra;
-  let n: number;
+  let n: number | undefined;
   try {
-    if (onlyFamily) n = ct().flush(p.family ? { family: p.family } : undefined);
-    else if (!sel.extra) n = ct().flush(sel.filter);
+    if (onlyFamily && p.family) ct().flush({ family: p.family });
+    else if (onlyFamily) ct().flushAll();
+    else if (!sel.extra) n = ct().flush(sel.filter).deleted;
     else n = ct().deleteMany(Array.from(iterate(sel), key)).deleted; // collected first: one client
   } catch (e) {
     throw failed(e, CMD.FLUSH);
   }
   if (quiet) return 0;
   if (onlyFamily) summary("connection tracking table has been emptied.");
+  else if (n === undefined) summary("the flow entries that match have been deleted in the kernel, which does not count them.");
   else summary(`${n} flow entries have been deleted.`);
   return 0;
 }

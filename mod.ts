@@ -36,7 +36,9 @@ export {
   type DeleteResult,
   type DumpOptions,
   type FlowKey,
-  type FlushCapabilities,
+  type DumpFlushResult,
+  type FlushResult,
+  type KernelFlushResult,
   type FlushOptions,
   type OpenOptions,
 } from "./conntrack/client.ts";

@@ -29,9 +29,9 @@ import {
 import { type Netns, NetnsHandle } from "../netlink/netns.ts";
 import * as C from "./constants.ts";
 import { type CompiledFilter, compileFilter, type Filter } from "./filter.ts";
-import { IPS_ASSURED } from "./status.ts";
 import { runtime } from "../ffi/syscalls.ts";
-import { readTextFile } from "../ffi/host.ts";
+import { SyscallError } from "../ffi/errno.ts";
+import { flushSentinels, type Sentinel } from "./sentinels.ts";
 import { encodeFlow, familyNumber, type Flow, FlowDecoder, validateFlow, writeNfgenmsg } from "./flow.ts";
 import { type CpuStats, decodeCpuStats, decodeGlobalStats, type GlobalStats } from "./stats.ts";
 import type { Proto, Tuple } from "./tuple.ts";
@@ -44,7 +44,6 @@ import {
   type ExpectFilter,
   type ExpectKey,
   expectationStats,
-  flushExpectations,
   getExpectation,
 } from "./expect.ts";
 import { type EventOptions, EventStream, openEventStream } from "./events.ts";
@@ -121,6 +120,40 @@ export interface FlushOptions {
   onDeleted?: (flow: Flow) => void;
 }
 
+/** What a flush by dump did: `deleted` counts the deletes the kernel acknowledged. */
+export interface DumpFlushResult {
+  via: "dump";
+  deleted: number;
+}
+
+/** What a kernel-side flush did: the kernel does not say how many entries it removed. */
+export interface KernelFlushResult {
+  via: "kernel";
+  deleted: undefined;
+}
+
+/**
+ * What {@link Conntrack.flush} or {@link Conntrack.flushAll} did. The count is exact or absent,
+ * never estimated: a kernel-side flush reports no count (and "size before minus size after" is
+ * wrong whenever anything else changes the table meanwhile).
+ */
+export type FlushResult = DumpFlushResult | KernelFlushResult;
+
+/** Checks {@link FlushOptions} before anything is sent. */
+function checkFlushOptions(o: FlushOptions): FlushOptions {
+  if (o === null || typeof o !== "object" || Array.isArray(o)) throw new TypeError("Invalid flush options: expected an object");
+  for (const k of Object.keys(o)) {
+    if (k !== "via" && k !== "where" && k !== "onDeleted") throw new TypeError(`Invalid flush option "${k}"`);
+  }
+  if (o.via !== undefined && o.via !== "auto" && o.via !== "kernel" && o.via !== "dump") {
+    throw new TypeError(`Invalid flush option via "${String(o.via)}": expected "auto", "kernel" or "dump"`);
+  }
+  for (const k of ["where", "onDeleted"] as const) {
+    if (o[k] !== undefined && typeof o[k] !== "function") throw new TypeError(`Invalid flush option ${k}: expected a function`);
+  }
+  return o;
+}
+
 /** Options of {@link Conntrack.open}. */
 export interface OpenOptions {
   /** Receive buffer to ask for, in bytes (default 8 MiB; `SO_RCVBUFFORCE` when privileged). */
@@ -155,22 +188,6 @@ const ENOSPC = 28;
 /** nfgenmsg version 1: a flush honours the family (with 0 a family "filter" flushes everything). */
 const NFNETLINK_V1 = 1;
 
-/** Which filters the kernel applies to a flush by itself (see {@link Conntrack.flushCapabilities}). */
-export interface FlushCapabilities {
-  mark: boolean;
-  tupleFilter: boolean;
-  status: boolean;
-}
-
-/** The running kernel's major and minor version, or [0, 0] if unknown. */
-function kernelRelease(): [number, number] {
-  try {
-    const m = /^(\d+)\.(\d+)/.exec(readTextFile("/proc/sys/kernel/osrelease"));
-    return m ? [Number(m[1]), Number(m[2])] : [0, 0];
-  } catch {
-    return [0, 0];
-  }
-}
 const msgType = (m: number) => (C.NFNL_SUBSYS_CTNETLINK << 8) | m;
 /** Replies per batch: an acknowledgement costs about 1 KiB of receive buffer (truesize). */
 const REPLY_COST = 1024;
@@ -266,6 +283,9 @@ export class Conntrack {
   /** The namespace handle the client was opened with (event sockets are opened there too). */
   #netns: NetnsHandle | undefined;
 
+  /** True with a caller's transport (tests): no scratch namespace can mirror it. */
+  #custom = false;
+
   private constructor(factory: TransportFactory, netns?: NetnsHandle) {
     this.#factory = factory;
     this.#netns = netns;
@@ -288,7 +308,12 @@ export class Conntrack {
       const nsOpts: LibcTransportOptions = { ...opts, netns: ns };
       return new Conntrack(() => new LibcTransport(NETLINK_NETFILTER, nsOpts), ns);
     }
-    return new Conntrack(options.transport ?? (() => new LibcTransport(NETLINK_NETFILTER, opts)));
+    if (options.transport) {
+      const ct = new Conntrack(options.transport);
+      ct.#custom = true;
+      return ct;
+    }
+    return new Conntrack(() => new LibcTransport(NETLINK_NETFILTER, opts));
   }
 
   /** A socket that is not in the middle of a dump. */
@@ -737,131 +762,156 @@ export class Conntrack {
   }
 
   /**
-   * Deletes every entry matching `filter`, or the whole table without one (`conntrack -F`,
-   * `conntrack -D <filter>`), and returns how many were deleted.
+   * Deletes every entry matching `filter` (`conntrack -D <filter>`; nfct's `-F <filter>`). The
+   * filter must have at least one condition: `flush()`, `flush(undefined)`, `flush({})` and a
+   * filter with an `undefined`/`null` value or an empty `reply` are a `TypeError` before
+   * anything is sent. To empty the whole table, call {@link flushAll}.
    *
-   * When this kernel can apply the whole filter itself (protocol, exact addresses, TCP/UDP
-   * ports, mark/mask, status/mask — probed once per client, see {@link flushCapabilities}),
-   * one request per family does it in the kernel; otherwise the table is dumped with the
-   * filter and the matches are deleted in pipelined batches, each guarded by its id.
+   * Two ways, one answer:
+   * - in the kernel (`via: "kernel"`, chosen by `"auto"` when possible): one request per family
+   *   with the filter, when every condition is one the kernel applies itself (protocol, exact
+   *   IPv4 addresses, TCP/UDP ports, mark/mask, status/mask, family) *and* this kernel was seen
+   *   to apply that kind of filter exactly: the first time a client flushes with a filter of a
+   *   given shape, it tries the same request on sentinel entries in a private scratch network
+   *   namespace (never this table; needs `CAP_SYS_ADMIN`, else the dump way is used). The
+   *   kernel does not say how many it deleted: `deleted` is `undefined`.
+   * - by a dump (`via: "dump"`; always with `where`/`onDeleted`): the table is dumped with the
+   *   filter, every entry is matched in userspace and the matches are deleted in pipelined
+   *   batches, each guarded by its id. `deleted` counts the deletes the kernel acknowledged.
    *
-   * The count: on the userspace path each delete is counted exactly. On the kernel paths
-   * (no filter, or a kernel filter) the kernel does not say how many it removed, so the count
-   * is the table size before minus after: exact when nothing else changes the table during
-   * the call; under concurrent churn it is off by the net number of entries others added or
-   * removed meanwhile (never below 0). Deleted entries that the kernel keeps on its dying list
-   * (while an event listener with `NETLINK_BROADCAST_ERROR` has a full buffer) still count as
-   * present, so then the figure is too low; `flush(filter, { via: "dump" })` counts exactly.
+   * @example
+   * ```ts
+   * const r = ct.flush({ proto: "udp", dport: 8080 }, { via: "dump" });
+   * console.log(`${r.deleted} entries deleted`);
+   * ```
    */
-  flush(filter?: Filter, options: FlushOptions = {}): number {
+  flush(filter: Filter, options: FlushOptions & ({ via: "dump" } | { where: (flow: Flow) => boolean } | { onDeleted: (flow: Flow) => void })): DumpFlushResult;
+  flush(filter: Filter, options?: FlushOptions): FlushResult;
+  flush(filter: Filter, options: FlushOptions = {}): FlushResult {
     const cf = compileFilter(filter);
-    const perFlow = options.where !== undefined || options.onDeleted !== undefined;
-    const via = options.via ?? (perFlow ? "dump" : "auto");
-    if (perFlow && via !== "dump") throw new TypeError(`Cannot flush via "${via}" with where/onDeleted: those need the dump path`);
-    if (via !== "auto" && via !== "kernel" && via !== "dump") {
-      throw new TypeError(`Invalid flush option via "${String(via)}": expected "auto", "kernel" or "dump"`);
+    if (cf.empty) {
+      throw new TypeError("Cannot flush: the filter has no condition (to empty the whole table, call flushAll())");
     }
-    if (cf.empty && via !== "dump") return this.#kernelFlush(cf, [C.AF_UNSPEC], "Cannot flush the table");
+    const opts = checkFlushOptions(options);
+    const perFlow = opts.where !== undefined || opts.onDeleted !== undefined;
+    const via = opts.via ?? (perFlow ? "dump" : "auto");
+    if (perFlow && via !== "dump") throw new TypeError(`Cannot flush via "${via}" with where/onDeleted: those need the dump path`);
     if (via !== "dump") {
-      const caps = cf.kernel.exact ? this.flushCapabilities() : undefined;
-      const ok = caps !== undefined && caps.mark && (!cf.kernel.ctaFilter || caps.tupleFilter) &&
-        (!cf.kernel.status || caps.status);
-      if (ok) return this.#kernelFlush(cf, cf.families, "Cannot flush flows");
+      if (cf.kernel.exact && this.#kernelFlushProven(cf)) {
+        this.#kernelFlush(cf, cf.families, "Cannot flush flows");
+        return { via: "kernel", deleted: undefined };
+      }
       if (via === "kernel") {
         throw new TypeError(
-          `Cannot flush in the kernel: ${cf.kernel.exact ? "this kernel does not filter flushes that way" : "the filter has conditions only userspace can check (CIDR, state, zone, non-TCP/UDP ports)"}`,
+          `Cannot flush in the kernel: ${
+            cf.kernel.exact
+              ? "this kernel's filtered flush could not be proven on a scratch table (no CAP_SYS_ADMIN, or it deleted the wrong sentinels)"
+              : "the filter has conditions only userspace can check (CIDR, IPv6 address, state, zone, non-TCP/UDP ports)"
+          }`,
         );
       }
     }
-    return this.#flushViaDump(cf, options.where, options.onDeleted);
+    return { via: "dump", deleted: this.#flushViaDump(cf, opts.where, opts.onDeleted) };
+  }
+
+  /**
+   * Empties the whole table (`conntrack -F`). By default one kernel request, which does not
+   * say how many it deleted (`deleted: undefined`); `{ via: "dump" }` (implied by `where` or
+   * `onDeleted`) dumps the table and deletes each entry, counting every acknowledged delete
+   * (`conntrack -D` without a filter).
+   */
+  flushAll(options: FlushOptions & ({ via: "dump" } | { where: (flow: Flow) => boolean } | { onDeleted: (flow: Flow) => void })): DumpFlushResult;
+  flushAll(options?: FlushOptions): FlushResult;
+  flushAll(options: FlushOptions = {}): FlushResult {
+    const opts = checkFlushOptions(options);
+    const perFlow = opts.where !== undefined || opts.onDeleted !== undefined;
+    const via = opts.via ?? (perFlow ? "dump" : "kernel");
+    if (perFlow && via !== "dump") throw new TypeError(`Cannot flush via "${via}" with where/onDeleted: those need the dump path`);
+    const cf = compileFilter();
+    if (via === "dump") return { via: "dump", deleted: this.#flushViaDump(cf, opts.where, opts.onDeleted) };
+    this.#kernelFlush(cf, [C.AF_UNSPEC], "Cannot flush the table");
+    return { via: "kernel", deleted: undefined };
   }
 
   /** One DELETE without a tuple per family: the kernel deletes what matches the filter. */
-  #kernelFlush(cf: CompiledFilter, families: number[], op: string): number {
-    const before = this.count();
+  #kernelFlush(cf: CompiledFilter, families: number[], op: string): void {
     for (const fam of families) {
       const sock = this.#socket();
       const at = this.#begin(sock, C.IPCTNL_MSG_CT_DELETE, NLM_F_ACK, fam, NFNETLINK_V1);
       cf.encode(this.#b, fam);
       this.#request(sock, at, op);
     }
-    return Math.max(0, before - this.count());
   }
 
-  #caps: FlushCapabilities | undefined;
+  /** Filter shapes whose kernel flush this client proved (true) or could not prove (false). */
+  #proven = new Map<string, boolean>();
 
   /**
-   * Which filters this kernel applies to a flush by itself, probed once per client:
-   * - `mark`: mark/mask (assumed from Linux 5.10 on, never probed: a kernel that ignored it
-   *   would flush everything);
-   * - `tupleFilter`, `status`: probed with a sentinel entry that carries a random mark: a flush
-   *   limited to that mark plus a condition the sentinel does not meet must leave it alone.
-   *   At worst (a kernel that ignores the condition) only the sentinel is deleted.
+   * Whether {@link flush} would delete the entries `filter` selects in the kernel (`"auto"`):
+   * every condition is one the kernel applies, and a kernel flush of that shape deleted exactly
+   * the right sentinels in a private scratch network namespace (tried once per client and shape;
+   * this table is never touched). False without `CAP_SYS_ADMIN` (no scratch namespace) or with a
+   * custom transport.
    */
-  flushCapabilities(): FlushCapabilities {
-    if (this.#caps) return this.#caps;
-    const [maj, min] = kernelRelease();
-    const modern = maj > 5 || (maj === 5 && min >= 10);
-    const caps: FlushCapabilities = { mark: modern, tupleFilter: false, status: false };
-    if (modern) {
-      caps.tupleFilter = this.#probe((b) => {
-        // orig tuple must be TCP; the sentinel is UDP.
-        const t = b.nest(C.CTA_TUPLE_ORIG);
-        const p = b.nest(C.CTA_TUPLE_PROTO);
-        b.u8(C.CTA_PROTO_NUM, C.IPPROTO_TCP);
-        b.endNest(p);
-        b.endNest(t);
-        const n = b.nest(C.CTA_FILTER);
-        b.u32host(C.CTA_FILTER_ORIG_FLAGS, C.CTA_FILTER_FLAG_CTA_PROTO_NUM);
-        b.u32host(C.CTA_FILTER_REPLY_FLAGS, 0);
-        b.endNest(n);
-      });
-      caps.status = this.#probe((b) => {
-        // must be ASSURED; the sentinel is not.
-        b.u32(C.CTA_STATUS, IPS_ASSURED);
-        b.u32(C.CTA_STATUS_MASK, IPS_ASSURED);
-      });
-    }
-    this.#caps = caps;
-    return caps;
+  canFlushInKernel(filter: Filter): boolean {
+    const cf = compileFilter(filter);
+    return !cf.empty && cf.kernel.exact && this.#kernelFlushProven(cf);
   }
 
-  /** Creates a sentinel, flushes with `mark == sentinel's` plus `cond`; true if it survived. */
-  #probe(cond: (b: MessageBuilder) => void): boolean {
-    const rnd = new Uint32Array(3);
-    let sentinel: Flow | undefined;
-    for (let i = 0; i < 5 && !sentinel; i++) {
-      crypto.getRandomValues(rnd);
-      const f = {
-        family: "ipv4", proto: "udp", timeout: 30, mark: (rnd[0] | 1) >>> 0,
-        orig: { src: `127.${rnd[1] & 255}.${(rnd[1] >> 8) & 255}.${(rnd[1] >> 16) & 255}`, dst: "127.255.255.254", sport: rnd[2] & 0xffff, dport: rnd[2] >>> 16 },
-      } as Flow;
+  #kernelFlushProven(cf: CompiledFilter): boolean {
+    const shape = cf.kernel.shape;
+    let ok = this.#proven.get(shape);
+    if (ok !== undefined) return ok;
+    ok = false;
+    const sentinels = this.#custom ? undefined : flushSentinels(cf.kernel.conditions);
+    if (sentinels) {
+      let ns: NetnsHandle | undefined;
       try {
-        this.create(f);
-        sentinel = f;
+        ns = NetnsHandle.scratch();
       } catch (e) {
-        if (!(e instanceof NetlinkError && e.code === "EEXIST")) throw e;
+        if (!(e instanceof SyscallError)) throw e;
+      }
+      if (ns) {
+        const opts: LibcTransportOptions = { receiveBufferSize: 1 << 20, netns: ns };
+        const scratch = new Conntrack(() => new LibcTransport(NETLINK_NETFILTER, opts), ns);
+        try {
+          ok = scratch.#proveKernelFlush(cf, sentinels);
+        } finally {
+          scratch.close();
+        }
       }
     }
-    if (!sentinel) return false;
-    try {
-      const sock = this.#socket();
-      const at = this.#begin(sock, C.IPCTNL_MSG_CT_DELETE, NLM_F_ACK, C.AF_INET, NFNETLINK_V1);
-      this.#b.u32(C.CTA_MARK, sentinel.mark!);
-      this.#b.u32(C.CTA_MARK_MASK, 0xffffffff);
-      cond(this.#b);
+    this.#proven.set(shape, ok);
+    return ok;
+  }
+
+  /**
+   * On this (scratch) table: each sentinel alone, flushed in the kernel with `cf`; true when the
+   * kernel deleted exactly those userspace matches, and at least one.
+   */
+  #proveKernelFlush(cf: CompiledFilter, sentinels: Sentinel[]): boolean {
+    let hits = 0;
+    for (const s of sentinels) {
       try {
-        this.#request(sock, at, "Cannot probe filtered flush");
+        this.create(s.flow);
+      } catch (e) {
+        if (e instanceof NetlinkError) return false; // a sentinel this kernel refuses: nothing proven
+        throw e;
+      }
+      const listed = this.list();
+      if (listed.length !== 1 || cf.match(listed[0]) !== s.expect) return false;
+      try {
+        this.#kernelFlush(cf, cf.families, "Cannot try a filtered flush");
       } catch (e) {
         if (e instanceof NetlinkError) return false; // EOPNOTSUPP, EINVAL: not supported
         throw e;
       }
-      return this.get(sentinel) !== undefined;
-    } finally {
-      try {
-        this.delete(sentinel);
-      } catch { /* already gone */ }
+      const gone = this.count() === 0;
+      if (gone !== s.expect) return false;
+      if (gone) hits++;
+      else this.#kernelFlush(compileFilter(), [C.AF_UNSPEC], "Cannot empty the scratch table");
     }
+    return hits > 0;
   }
 
   /** Number of entries in the table (`conntrack -C`); O(1) in the kernel. */
@@ -964,13 +1014,28 @@ export class Conntrack {
 
   /**
    * Deletes every expectation (`conntrack -F expect`), or only those whose master uses
-   * `helper`; returns how many went (counted as before minus after: exact unless others change
-   * the table meanwhile).
+   * `helper`, and returns how many this call deleted: the expectations are listed and each is
+   * deleted by its id, so the count is exact (one deleted meanwhile by someone else, or by its
+   * master's end, is not counted). Expectation tables are small; `conntrack -F expect` sends one
+   * request whose result the kernel does not count.
    */
   flushExpect(helper?: string): number {
-    const before = this.listExpect().length;
-    flushExpectations(this.#socket(), this.#b, helper);
-    return Math.max(0, before - this.listExpect().length);
+    if (helper !== undefined && (typeof helper !== "string" || helper === "")) {
+      throw new TypeError(`Invalid flushExpect helper ${JSON.stringify(helper) ?? String(helper)}: expected a helper name such as "ftp"`);
+    }
+    let n = 0;
+    for (const e of this.listExpect(helper === undefined ? undefined : { helper })) {
+      try {
+        const key: ExpectKey = { family: e.family, proto: e.proto, tuple: e.tuple };
+        if (e.zone !== undefined) key.zone = e.zone;
+        if (e.id !== undefined) key.id = e.id;
+        this.deleteExpect(key);
+        n++;
+      } catch (err) {
+        if (!(err instanceof NetlinkError && err.errno === ENOENT)) throw err;
+      }
+    }
+    return n;
   }
 
   /** Per-CPU expectation statistics (`IPCTNL_MSG_EXP_GET_STATS_CPU`; conntrack-tools has no flag for it). */

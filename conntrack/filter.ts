@@ -66,6 +66,20 @@ interface CompiledTuple {
   zone?: number;
 }
 
+/**
+ * The conditions of a filter that a kernel-side flush can apply (see
+ * {@link CompiledFilter.kernel}): exact IPv4 addresses, ports, protocol, family, mark and
+ * status. Used to build the sentinel entries that prove a kernel filter on a scratch table.
+ */
+export interface KernelConditions {
+  family?: Family;
+  proto?: number;
+  orig: { src?: string; dst?: string; sport?: number; dport?: number };
+  reply: { src?: string; dst?: string; sport?: number; dport?: number };
+  mark?: { value: number; mask: number };
+  status?: { value: number; mask: number };
+}
+
 /** A checked filter: what to ask the kernel for, and a userspace predicate. */
 export interface CompiledFilter {
   /** The families to dump: one dump per family when a `CTA_FILTER` needs one (`[0]` = all). */
@@ -77,35 +91,56 @@ export interface CompiledFilter {
   /** True when the filter has no condition at all. */
   readonly empty: boolean;
   /**
-   * What a kernel-side filtered flush would need: `exact` when every condition can be applied
-   * by the kernel (no CIDR, no state, no zone, ports only on TCP/UDP), and which kernel
-   * features that uses.
+   * What a kernel-side flush would need: `exact` when every condition is one the kernel
+   * applies itself (no CIDR, no IPv6 address, no state, no zone, ports only on TCP/UDP),
+   * `conditions` those conditions, and `shape` a key naming which kinds of condition are sent
+   * (two filters of one shape send the same attributes with other values).
    */
-  readonly kernel: { exact: boolean; ctaFilter: boolean; status: boolean };
+  readonly kernel: { exact: boolean; shape: string; conditions: KernelConditions };
 }
 
 const KEYS = new Set(["family", "proto", "src", "dst", "sport", "dport", "zone", "reply", "mark", "status", "state"]);
 const TUPLE_KEYS = new Set(["src", "dst", "sport", "dport", "zone"]);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
 
-function port(v: unknown, what: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff) {
-    throw new RangeError(`Invalid filter ${what} ${String(v)}: must be an integer 0..65535`);
+/**
+ * Refuses keys that are unknown, or present with `undefined`/`null`: a present key must
+ * constrain (`{ reply: { src: ip } }` with `ip` unset must not become "every flow").
+ */
+function checkKeys(o: Record<string, unknown>, allowed: Set<string>, what: string): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.has(k)) throw new TypeError(`Invalid filter: unknown key "${what}${k}"`);
+    const v = o[k];
+    if (v === undefined || v === null) {
+      throw new TypeError(`Invalid filter: "${what}${k}" is ${v} (leave the key out to not filter on it)`);
+    }
   }
+}
+
+function u16(v: unknown, what: string): number {
+  if (typeof v !== "number") throw new TypeError(`Invalid filter ${what}: expected an integer 0..65535, got ${typeof v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new RangeError(`Invalid filter ${what} ${v}: must be an integer 0..65535`);
   return v;
 }
 
-function compileTuple(t: TupleFilter, what: string, fam: { f?: Family }): CompiledTuple {
-  if (t === null || typeof t !== "object") throw new TypeError(`Invalid filter ${what}: expected an object`);
-  for (const k of Object.keys(t)) {
-    if (!TUPLE_KEYS.has(k)) throw new TypeError(`Invalid filter ${what}: unknown key "${k}"`);
+function u32(v: unknown, what: string): number {
+  if (typeof v !== "number") throw new TypeError(`Invalid filter ${what}: expected an integer 0..4294967295, got ${typeof v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
+    throw new RangeError(`Invalid filter ${what} ${v}: must be an integer 0..4294967295`);
   }
+  return v >>> 0;
+}
+
+function compileTuple(t: Record<string, unknown>, what: string, fam: { f?: Family }): CompiledTuple {
   const out: CompiledTuple = {};
   for (const k of ["src", "dst"] as const) {
     const v = t[k];
     if (v === undefined) continue;
-    const p = parsePrefix(v, `filter ${what}.${k}`);
+    if (typeof v !== "string") throw new TypeError(`Invalid filter ${what}${k}: expected an address or CIDR string, got ${typeof v}`);
+    const p = parsePrefix(v, `filter ${what}${k}`);
     if (fam.f && fam.f !== p.family) {
-      throw new TypeError(`Invalid filter: ${what}.${k} "${v}" is ${p.family} but the filter is ${fam.f}`);
+      throw new TypeError(`Invalid filter: ${what}${k} "${v}" is ${p.family} but the filter is ${fam.f}`);
     }
     fam.f = p.family;
     if (p.bits === p.bytes.length * 8) {
@@ -114,9 +149,9 @@ function compileTuple(t: TupleFilter, what: string, fam: { f?: Family }): Compil
     }
     out[k] = p;
   }
-  if (t.sport !== undefined) out.sport = port(t.sport, `${what}.sport`);
-  if (t.dport !== undefined) out.dport = port(t.dport, `${what}.dport`);
-  if (t.zone !== undefined) out.zone = port(t.zone, `${what}.zone`);
+  if (t.sport !== undefined) out.sport = u16(t.sport, `${what}sport`);
+  if (t.dport !== undefined) out.dport = u16(t.dport, `${what}dport`);
+  if (t.zone !== undefined) out.zone = u16(t.zone, `${what}zone`);
   return out;
 }
 
@@ -145,17 +180,24 @@ function tupleEmpty(c: CompiledTuple): boolean {
   return c.src === undefined && c.dst === undefined && c.sport === undefined && c.dport === undefined && c.zone === undefined;
 }
 
-/** Kernel-side CTA_FILTER flags for a tuple condition (exact addresses and ports only). */
-function tupleFlags(c: CompiledTuple, proto: number | undefined): number {
+/**
+ * Kernel-side `CTA_FILTER` flags for a tuple condition: exact IPv4 addresses, the protocol,
+ * TCP/UDP ports and (with `zoneOk`) a non-zero tuple zone. IPv6 addresses are never sent:
+ * `ctnetlink_filter_match_tuple()` (net/netfilter/nf_conntrack_netlink.c) tests them with
+ * `!ipv6_addr_cmp()`, so the kernel keeps every entry *except* the one asked for; they are
+ * matched in userspace only. The kernel compares ports only for TCP and UDP (for other
+ * protocols it would send or flush more), so those are matched in userspace too.
+ */
+function tupleFlags(c: CompiledTuple, proto: number | undefined, zoneOk: boolean): number {
   let f = 0;
-  if (c.srcExact !== undefined) f |= C.CTA_FILTER_FLAG_CTA_IP_SRC;
-  if (c.dstExact !== undefined) f |= C.CTA_FILTER_FLAG_CTA_IP_DST;
+  if (c.srcExact !== undefined && c.src!.bytes.length === 4) f |= C.CTA_FILTER_FLAG_CTA_IP_SRC;
+  if (c.dstExact !== undefined && c.dst!.bytes.length === 4) f |= C.CTA_FILTER_FLAG_CTA_IP_DST;
   // The kernel compares the entry's zone id for that direction, which a plain zone (zone=7) also
   // sets; conntrack --reply-zone 0 still lists those entries, so zone 0 is matched in userspace.
-  if (c.zone !== undefined && c.zone !== 0) f |= C.CTA_FILTER_FLAG_CTA_TUPLE_ZONE;
+  if (zoneOk && c.zone !== undefined && c.zone !== 0) f |= C.CTA_FILTER_FLAG_CTA_TUPLE_ZONE;
   if (proto !== undefined) {
     f |= C.CTA_FILTER_FLAG_CTA_PROTO_NUM;
-    if (hasPorts(proto)) {
+    if (proto === C.IPPROTO_TCP || proto === C.IPPROTO_UDP) {
       if (c.sport !== undefined) f |= C.CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT;
       if (c.dport !== undefined) f |= C.CTA_FILTER_FLAG_CTA_PROTO_DST_PORT;
     }
@@ -167,8 +209,8 @@ function encodeTupleFilter(b: MessageBuilder, type: number, c: CompiledTuple, pr
   const nest = b.nest(type);
   if (flags & (C.CTA_FILTER_FLAG_CTA_IP_SRC | C.CTA_FILTER_FLAG_CTA_IP_DST)) {
     const ip = b.nest(C.CTA_TUPLE_IP);
-    if (c.srcExact !== undefined) b.data(c.src!.bytes.length === 4 ? C.CTA_IP_V4_SRC : C.CTA_IP_V6_SRC, c.src!.bytes);
-    if (c.dstExact !== undefined) b.data(c.dst!.bytes.length === 4 ? C.CTA_IP_V4_DST : C.CTA_IP_V6_DST, c.dst!.bytes);
+    if (flags & C.CTA_FILTER_FLAG_CTA_IP_SRC) b.data(C.CTA_IP_V4_SRC, c.src!.bytes);
+    if (flags & C.CTA_FILTER_FLAG_CTA_IP_DST) b.data(C.CTA_IP_V4_DST, c.dst!.bytes);
     b.endNest(ip);
   }
   if (proto !== undefined) {
@@ -182,91 +224,126 @@ function encodeTupleFilter(b: MessageBuilder, type: number, c: CompiledTuple, pr
   b.endNest(nest);
 }
 
+/** `{ value, mask }` or a plain value (mask all ones) of a mark. */
+function compileMark(m: unknown): { value: number; mask: number } {
+  if (typeof m === "number") return { value: u32(m, "mark"), mask: 0xffffffff };
+  if (!isObject(m)) throw new TypeError(`Invalid filter mark: expected a number or { value, mask }, got ${typeof m}`);
+  for (const k of Object.keys(m)) if (k !== "value" && k !== "mask") throw new TypeError(`Invalid filter: unknown key "mark.${k}"`);
+  const value = u32(m.value, "mark.value");
+  const mask = u32(m.mask, "mark.mask");
+  if (mask === 0) throw new RangeError("Invalid filter mark: mask 0 matches every flow (leave mark out instead)");
+  return { value, mask };
+}
+
+/** Flags that must be set, or `{ value, mask }`: `(status & mask) === value`. */
+function compileStatus(st: unknown): { value: number; mask: number } {
+  if (Array.isArray(st)) {
+    const v = statusBits(st as StatusFlag[]);
+    if (v === 0) throw new TypeError("Invalid filter status: an empty list matches every flow (leave status out instead)");
+    return { value: v, mask: v };
+  }
+  if (!isObject(st)) throw new TypeError(`Invalid filter status: expected an array of flags or { value, mask }, got ${typeof st}`);
+  for (const k of Object.keys(st)) if (k !== "value" && k !== "mask") throw new TypeError(`Invalid filter: unknown key "status.${k}"`);
+  const mask = statusBits(st.mask as StatusFlag[]);
+  const value = statusBits(st.value as StatusFlag[]);
+  if (mask === 0) throw new TypeError("Invalid filter status: an empty mask matches every flow (leave status out instead)");
+  if ((value & ~mask) !== 0) throw new TypeError("Invalid filter status: value has flags that are not in mask");
+  return { value, mask };
+}
+
 /**
- * Checks a filter and compiles it.
- * @throws {TypeError} on unknown keys, bad addresses or a family mismatch; {@link RangeError}
- * on out-of-range numbers.
+ * Checks a filter and compiles it. `undefined` means no filter (every flow). A key that is
+ * present must constrain: `undefined`/`null` values, an empty `reply`, an empty status list
+ * or a zero mark mask, unknown keys and wrong types are refused.
+ * @throws {TypeError} on unknown keys, missing values, wrong types, bad addresses or a family
+ * mismatch; {@link RangeError} on out-of-range numbers.
  */
-export function compileFilter(filter: Filter = {}): CompiledFilter {
-  if (filter === null || typeof filter !== "object") throw new TypeError("Invalid filter: expected an object");
-  for (const k of Object.keys(filter)) {
-    if (!KEYS.has(k)) throw new TypeError(`Invalid filter: unknown key "${k}"`);
+export function compileFilter(filter?: Filter): CompiledFilter {
+  if (filter === undefined) filter = {};
+  if (!isObject(filter)) {
+    throw new TypeError(`Invalid filter: expected an object, got ${filter === null ? "null" : Array.isArray(filter) ? "an array" : typeof filter}`);
   }
+  const fo = filter as Record<string, unknown>;
+  checkKeys(fo, KEYS, "");
   const fam: { f?: Family } = {};
-  if (filter.family !== undefined) {
-    if (filter.family !== "ipv4" && filter.family !== "ipv6") {
-      throw new TypeError(`Invalid filter family "${String(filter.family)}": expected "ipv4" or "ipv6"`);
+  if (fo.family !== undefined) {
+    if (fo.family !== "ipv4" && fo.family !== "ipv6") {
+      throw new TypeError(`Invalid filter family "${String(fo.family)}": expected "ipv4" or "ipv6"`);
     }
-    fam.f = filter.family;
+    fam.f = fo.family;
   }
-  const proto = filter.proto === undefined ? undefined : protoNumber(filter.proto);
-  const orig = compileTuple({ src: filter.src, dst: filter.dst, sport: filter.sport, dport: filter.dport }, "orig", fam);
-  for (const k of ["src", "dst", "sport", "dport"] as const) if (filter[k] === undefined) delete orig[k];
-  const reply = compileTuple(filter.reply ?? {}, "reply", fam);
+  if (fo.proto !== undefined && typeof fo.proto !== "string" && typeof fo.proto !== "number") {
+    throw new TypeError(`Invalid filter proto: expected a name or a number, got ${typeof fo.proto}`);
+  }
+  const proto = fo.proto === undefined ? undefined : protoNumber(fo.proto as Proto);
+  const orig = compileTuple(fo, "", fam);
+  delete orig.zone; // the top-level zone is the entry's zone (CTA_ZONE), not the tuple's
+  let reply: CompiledTuple = {};
+  if (fo.reply !== undefined) {
+    if (!isObject(fo.reply)) throw new TypeError(`Invalid filter reply: expected an object, got ${Array.isArray(fo.reply) ? "an array" : typeof fo.reply}`);
+    checkKeys(fo.reply, TUPLE_KEYS, "reply.");
+    if (Object.keys(fo.reply).length === 0) {
+      throw new TypeError('Invalid filter: "reply" is empty (leave it out to not filter on the reply tuple)');
+    }
+    reply = compileTuple(fo.reply, "reply.", fam);
+  }
   if ((orig.sport ?? orig.dport ?? reply.sport ?? reply.dport) !== undefined && proto !== undefined && !hasPorts(proto)) {
-    throw new TypeError(`Invalid filter: protocol ${String(filter.proto)} has no ports`);
+    throw new TypeError(`Invalid filter: protocol ${String(fo.proto)} has no ports`);
   }
-  let markValue: number | undefined, markMask = 0xffffffff;
-  if (filter.mark !== undefined) {
-    const m = typeof filter.mark === "number" ? { value: filter.mark, mask: 0xffffffff } : filter.mark;
-    for (const [k, v] of [["mark", m.value], ["mark mask", m.mask]] as const) {
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-        throw new RangeError(`Invalid filter ${k} ${String(v)}: must be an integer 0..4294967295`);
-      }
-    }
-    markMask = m.mask >>> 0;
-    markValue = m.value >>> 0;
-  }
-  let statusValue: number | undefined, statusMask = 0;
-  if (filter.status !== undefined) {
-    if (Array.isArray(filter.status)) {
-      statusValue = statusMask = statusBits(filter.status);
-    } else {
-      statusMask = statusBits(filter.status.mask);
-      statusValue = statusBits(filter.status.value) & statusMask;
-    }
-  }
-  const zone = filter.zone === undefined ? undefined : port(filter.zone, "zone");
-  const state = filter.state;
+  const mark = fo.mark === undefined ? undefined : compileMark(fo.mark);
+  const status = fo.status === undefined ? undefined : compileStatus(fo.status);
+  const zone = fo.zone === undefined ? undefined : u16(fo.zone, "zone");
+  const state = fo.state;
   if (state !== undefined) {
-    const all = [...C.TCP_STATES, ...C.SCTP_STATES, ...C.DCCP_STATES] as readonly string[];
-    if (!all.includes(state)) throw new TypeError(`Invalid filter state "${state}": expected a TCP, SCTP or DCCP state such as ESTABLISHED`);
+    const all = [...C.TCP_STATES, ...C.SCTP_STATES, ...C.DCCP_STATES] as readonly unknown[];
+    if (typeof state !== "string" || !all.includes(state)) {
+      throw new TypeError(`Invalid filter state "${String(state)}": expected a TCP, SCTP or DCCP state such as ESTABLISHED`);
+    }
   }
   const family = fam.f;
-  const origFlags = tupleFlags(orig, proto);
-  const replyFlags = tupleFlags(reply, proto);
+  // A dump with CTA_ZONE and a reply CTA_TUPLE_ZONE (both non-zero) fails with EINVAL on 6.18:
+  // then the tuple zone is matched in userspace only.
+  const zoneSent = zone !== undefined && zone !== 0;
+  const origFlags = tupleFlags(orig, proto, true);
+  const replyFlags = tupleFlags(reply, proto, !zoneSent);
   const needsCtaFilter = (origFlags | replyFlags) !== 0;
   const familyNum = family === "ipv4" ? C.AF_INET : family === "ipv6" ? C.AF_INET6 : 0;
   // A CTA_FILTER needs a family (EOPNOTSUPP with AF_UNSPEC): dump each family in turn.
   const families = familyNum ? [familyNum] : needsCtaFilter ? [C.AF_INET, C.AF_INET6] : [0];
   const origEmpty = tupleEmpty(orig), replyEmpty = tupleEmpty(reply);
-  const empty = family === undefined && proto === undefined && origEmpty && replyEmpty && markValue === undefined &&
-    statusValue === undefined && zone === undefined && state === undefined;
+  const empty = family === undefined && proto === undefined && origEmpty && replyEmpty && mark === undefined &&
+    status === undefined && zone === undefined && state === undefined;
 
-  const fullAddrs = (c: CompiledTuple) =>
-    (c.src === undefined || c.srcExact !== undefined) && (c.dst === undefined || c.dstExact !== undefined);
-  const anyPorts = (c: CompiledTuple) => c.sport !== undefined || c.dport !== undefined;
-  const exact = fullAddrs(orig) && fullAddrs(reply) && state === undefined && zone === undefined &&
-    orig.zone === undefined && reply.zone === undefined &&
-    (!(anyPorts(orig) || anyPorts(reply)) || proto === C.IPPROTO_TCP || proto === C.IPPROTO_UDP);
+  // Every condition is one the kernel applies: exact IPv4 addresses, TCP/UDP ports, protocol,
+  // family, mark and status.
+  const sent = (c: CompiledTuple, flags: number) =>
+    (c.src === undefined || (flags & C.CTA_FILTER_FLAG_CTA_IP_SRC) !== 0) &&
+    (c.dst === undefined || (flags & C.CTA_FILTER_FLAG_CTA_IP_DST) !== 0) &&
+    (c.sport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT) !== 0) &&
+    (c.dport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_DST_PORT) !== 0) &&
+    c.zone === undefined;
+  const exact = sent(orig, origFlags) && sent(reply, replyFlags) && state === undefined && zone === undefined;
+  const kTuple = (c: CompiledTuple) => ({ src: c.srcExact, dst: c.dstExact, sport: c.sport, dport: c.dport });
+  const conditions: KernelConditions = { family, proto, orig: kTuple(orig), reply: kTuple(reply), mark, status };
+  const shape = [families.join("+"), origFlags, replyFlags, mark ? "m" : "", status ? "s" : ""].join(":");
 
   return {
     families,
     empty,
-    kernel: { exact, ctaFilter: needsCtaFilter, status: statusValue !== undefined },
+    kernel: { exact, shape, conditions },
     encode(b: MessageBuilder, fnum: number): void {
-      if (markValue !== undefined) {
-        b.u32(C.CTA_MARK, markValue);
-        b.u32(C.CTA_MARK_MASK, markMask);
+      if (mark !== undefined) {
+        b.u32(C.CTA_MARK, mark.value);
+        b.u32(C.CTA_MARK_MASK, mark.mask);
       }
-      if (statusValue !== undefined) {
-        b.u32(C.CTA_STATUS, statusValue);
-        b.u32(C.CTA_STATUS_MASK, statusMask);
+      if (status !== undefined) {
+        b.u32(C.CTA_STATUS, status.value);
+        b.u32(C.CTA_STATUS_MASK, status.mask);
       }
       // The kernel matches CTA_ZONE against the zone id whatever its direction, so zone 0 would
       // drop entries with only a tuple zone (zone-orig=3), which conntrack -w 0 lists: match
       // zone 0 in userspace only.
-      if (zone !== undefined && zone !== 0) b.u16(C.CTA_ZONE, zone);
+      if (zoneSent) b.u16(C.CTA_ZONE, zone!);
       if (needsCtaFilter && fnum !== 0) {
         if (origFlags) encodeTupleFilter(b, C.CTA_TUPLE_ORIG, orig, proto, origFlags);
         if (replyFlags) encodeTupleFilter(b, C.CTA_TUPLE_REPLY, reply, proto, replyFlags);
@@ -282,8 +359,8 @@ export function compileFilter(filter: Filter = {}): CompiledFilter {
       if (proto !== undefined && protoNumber(flow.proto) !== proto) return false;
       if (!origEmpty && !tupleMatch(orig, flow.orig)) return false;
       if (!replyEmpty && !tupleMatch(reply, flow.reply)) return false;
-      if (markValue !== undefined && (((flow.mark ?? 0) & markMask) >>> 0) !== markValue) return false;
-      if (statusValue !== undefined && ((statusBits(flow.status ?? []) & statusMask) >>> 0) !== statusValue) return false;
+      if (mark !== undefined && (((flow.mark ?? 0) & mark.mask) >>> 0) !== mark.value) return false;
+      if (status !== undefined && ((statusBits(flow.status ?? []) & status.mask) >>> 0) !== status.value) return false;
       if (zone !== undefined && (flow.zone ?? 0) !== zone) return false;
       if (state !== undefined && (flow.tcp?.state ?? flow.sctp?.state ?? flow.dccp?.state) !== state) return false;
       return true;

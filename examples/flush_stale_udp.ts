@@ -43,6 +43,6 @@ let deleted = 0;
 for (const filter of filters) {
   // Streams the matches and deletes each by its id (a flow re-created meanwhile is left
   // alone); onDeleted sees exactly the entries this call removed.
-  deleted += ct.flush(filter, { onDeleted: (f) => console.log(formatFlow(f)) });
+  deleted += ct.flush(filter, { onDeleted: (f) => console.log(formatFlow(f)) }).deleted;
 }
 console.error(`${deleted} stale conntrack entries deleted`);

@@ -43,6 +43,7 @@ export function openBunLibc(): RawLibc {
     close: s.close,
     open: s.open,
     setns: s.setns,
+    unshare: s.unshare,
     eventfd: s.eventfd,
     read: s.read,
     write: s.write,

@@ -33,6 +33,7 @@ export function openDenoLibc(): RawLibc {
     close: s.close,
     open: s.open,
     setns: s.setns,
+    unshare: s.unshare,
     eventfd: s.eventfd,
     read: (fd, buf, count) => Number(s.read(fd, buf, count)),
     write: (fd, buf, count) => Number(s.write(fd, buf, count)),

@@ -155,6 +155,12 @@ export function setns(fd: number, nstype: number, doing?: string): void {
   if (c.setns(fd, nstype) < 0) fail(c, "setns", doing);
 }
 
+/** `unshare(2)`: gives the calling thread new namespaces of the `flags` kinds. */
+export function unshare(flags: number, doing?: string): void {
+  const c = rawLibc();
+  if (c.unshare(flags) < 0) fail(c, "unshare", doing);
+}
+
 // --- Events: socket filters, drop counters, eventfd (used by netlink/subscription.ts) ---
 
 /** `getsockopt(2)` into `val`; returns the length the kernel wrote. */

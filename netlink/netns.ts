@@ -68,6 +68,31 @@ export class NetnsHandle {
     return new NetnsHandle(fd, false, `fd ${fd}`);
   }
 
+  /**
+   * Creates a new, empty network namespace that only this handle (and the sockets opened in
+   * it) keeps alive: the calling thread `unshare(CLONE_NEWNET)`s, takes an fd of the new
+   * namespace and returns to the one it was in. Nothing in it is visible from anywhere else,
+   * and the kernel frees it once the handle and its sockets are closed. Used to try out a
+   * kernel behaviour without touching the user's table. Needs `CAP_SYS_ADMIN` in the current
+   * user namespace (root, or inside `unshare -r`).
+   * @throws {SyscallError} when the namespace cannot be created (`EPERM` without the capability).
+   */
+  static scratch(): NetnsHandle {
+    const home = sys.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC, "Cannot remember the current network namespace");
+    try {
+      sys.unshare(CLONE_NEWNET, "Cannot create a scratch network namespace");
+      let fd: number;
+      try {
+        fd = sys.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC, "Cannot open the scratch network namespace");
+      } finally {
+        sys.setns(home, CLONE_NEWNET, "Cannot return from a scratch network namespace: this thread stays in it");
+      }
+      return new NetnsHandle(fd, true, "(scratch)");
+    } finally {
+      sys.close(home);
+    }
+  }
+
   /** The namespace fd; -1 once closed. Closing it behind nfct's back breaks later reopens. */
   unsafeFd(): number {
     return this.#fd;

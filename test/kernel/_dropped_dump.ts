@@ -4,7 +4,7 @@
 import process from "node:process";
 import { Conntrack } from "../../mod.ts";
 const ct = Conntrack.open();
-ct.flush();
+ct.flushAll();
 ct.createMany(Array.from({ length: 30000 }, (_, i) => ({
   family: "ipv4",
   proto: "udp",

@@ -73,7 +73,7 @@ const master = (i: number, six = false) => ({
 /** FTP masters 1..6 (5 is IPv6) and their expectations; flags, UDP and a /24 mask included. */
 function fillExpectations(ct: Conntrack): void {
   ct.flushExpect();
-  ct.flush();
+  ct.flushAll();
   for (let i = 1; i <= 7; i++) {
     const m = master(i, i === 5);
     ct.create({ proto: "tcp", orig: { src: m.src, dst: m.dst, sport: m.sport, dport: 21 }, timeout: 600, tcp: { state: "ESTABLISHED" }, status: ["ASSURED", "SEEN_REPLY"], helper: "ftp" });
@@ -229,7 +229,7 @@ test("-I expect creates the expectation the options describe; -D expect deletes 
   const list = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as Expectation);
   assert.ok(list.length >= 5 && list.every((x) => x.family === "ipv4" && x.master.dport === 21));
   ct.flushExpect();
-  ct.flush();
+  ct.flushAll();
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -294,7 +294,7 @@ test("nfct -E prints the lines conntrack -E prints for the same events, and the 
   trackLoopback("nfct_cli_ev");
   using ct = Conntrack.open();
   ct.flushExpect();
-  ct.flush();
+  ct.flushAll();
   const pairs = EVENT_VARIANTS.map((v, i) => {
     const args = ["-E", ...words(v)];
     return { v, sig: i % 2 ? "SIGINT" : "SIGTERM", theirs: listen(`conntrack -E ${v}`, ["conntrack", ...args]), ours: listen(`nfct -E ${v}`, [...NFCT, ...args]) };
@@ -333,7 +333,7 @@ test("nfct -E prints the lines conntrack -E prints for the same events, and the 
     b.close();
     assert.equal(conntrack(["-F", "expect"]).code, 0);
     assert.equal(conntrack(words("-D -s 10.0.0.1")).code, 0);
-    ct.flush();
+    ct.flushAll();
     // A last marker: once every flow listener has shown it, they have seen everything before.
     const last = 62000;
     sentinel(ct, last);
@@ -365,7 +365,7 @@ test("nfct -E prints the lines conntrack -E prints for the same events, and the 
 
 test("nfct -E with a tiny -b reports ENOBUFS as conntrack does and keeps listening", T, async () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const l = listen("nfct -E -b 4096", [...NFCT, "-E", "-b", "4096"]);
   try {
     let port = 61000;
@@ -377,7 +377,7 @@ test("nfct -E with a tiny -b reports ENOBUFS as conntrack does and keeps listeni
       proto: "udp" as const, orig: { src: `10.7.${i >> 8}.${i & 255}`, dst: "10.8.0.1", sport: 1000, dport: 53 }, timeout: 60,
     }));
     assert.equal(ct.createMany(flows).created, 3000);
-    ct.flush();
+    ct.flushAll();
     await until(() => l.err.includes("WARNING: We have hit ENOBUFS!"), "the ENOBUFS warning");
     sentinel(ct, 62000);
     await until(() => hasSentinel(l, 62000), "an event after the overrun");
@@ -454,7 +454,7 @@ test("nfct -L -z prints what conntrack -L showed and zeroes the counters; so doe
 
 test("examples/watch.ts prints one typed line per matching event and stops on SIGINT", T, async () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const argv = isBun ? [process.execPath, "examples/watch.ts"] : [process.execPath, "run", "-A", "examples/watch.ts"];
   const w = listen("watch.ts", [...argv, "--proto", "udp", "--port", "53"]);
   try {
@@ -467,7 +467,7 @@ test("examples/watch.ts prints one typed line per matching event and stops on SI
     ct.create({ proto: "udp", orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 53 }, timeout: 100 });
     ct.create({ proto: "udp", orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 54 }, timeout: 100 }); // other port
     ct.create({ proto: "tcp", orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 53 }, timeout: 100, tcp: { state: "ESTABLISHED" } }); // other proto
-    ct.flush();
+    ct.flushAll();
     await until(() => w.out.includes("destroy udp 10.0.0.1:1000 -> 10.0.0.2:53"), "the destroy line");
   } finally {
     stop(w, "SIGINT");

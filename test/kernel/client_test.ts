@@ -67,7 +67,7 @@ function mixed(n: number): Flow[] {
 
 test("createMany fills the table and count() agrees with conntrack -C", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const flows = mixed(6000);
   const r = ct.createMany(flows);
   assert.equal(r.failed.length, 0, r.failed[0]?.error.message);
@@ -80,21 +80,21 @@ test("createMany fills the table and count() agrees with conntrack -C", T, () =>
   assert.deepEqual(Object.fromEntries([...byProto].sort()), {
     "ipv4/icmp": 1000, "ipv4/sctp": 1000, "ipv4/tcp": 1000, "ipv4/udp": 1000, "ipv6/icmpv6": 1000, "ipv6/tcp": 1000,
   });
-  ct.flush();
+  ct.flushAll();
   assert.equal(ct.count(), 0);
 });
 
 test("create of an existing flow fails with EEXIST, like conntrack -I", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   ct.create(udp(1));
   assert.throws(() => ct.create(udp(1)), (e: unknown) => e instanceof NetlinkError && e.code === "EEXIST" && /Cannot create flow: EEXIST/.test(e.message));
-  ct.flush();
+  ct.flushAll();
 });
 
 test("get returns the flow with its reply tuple inverted, and undefined when absent", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   ct.create({ ...udp(2), mark: 42 });
   const f = ct.get({ proto: "udp", orig: udp(2).orig });
   assert.ok(f);
@@ -106,12 +106,12 @@ test("get returns the flow with its reply tuple inverted, and undefined when abs
   // conntrack -G sees the same entry
   const line = conntrackCli(["-G", "-p", "udp", "-s", "10.1.0.2", "-d", "10.2.0.1", "--sport", "1026", "--dport", "53"]);
   assert.match(line, /src=10\.1\.0\.2 dst=10\.2\.0\.1 sport=1026 dport=53 .*mark=42/);
-  ct.flush();
+  ct.flushAll();
 });
 
 test("update changes mark and timeout, and fails with ENOENT on a missing flow", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   ct.create(udp(4));
   ct.update({ proto: "udp", orig: udp(4).orig, mark: 0xbeef, timeout: 1234 });
   const f = ct.get({ proto: "udp", orig: udp(4).orig })!;
@@ -119,23 +119,23 @@ test("update changes mark and timeout, and fails with ENOENT on a missing flow",
   assert.ok(f.timeout! > 1200 && f.timeout! <= 1234);
   assert.match(conntrackCli(["-L", "-p", "udp", "--sport", "1028"]), /mark=48879/);
   assert.throws(() => ct.update({ proto: "udp", orig: udp(5).orig, mark: 1 }), (e: unknown) => e instanceof NetlinkError && e.code === "ENOENT");
-  ct.flush();
+  ct.flushAll();
 });
 
 test("delete removes one flow and fails with ENOENT when it is gone, like conntrack -D", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   ct.create(udp(6));
   ct.create(udp(7));
   ct.delete({ proto: "udp", orig: udp(6).orig });
   assert.equal(ct.count(), 1);
   assert.throws(() => ct.delete({ proto: "udp", orig: udp(6).orig }), (e: unknown) => e instanceof NetlinkError && e.code === "ENOENT" && e.errno === 2);
-  ct.flush();
+  ct.flushAll();
 });
 
 test("delete guarded by an id only deletes the entry that still has that id", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   ct.create(udp(8));
   const f = ct.get({ proto: "udp", orig: udp(8).orig })!;
   // The kernel's id is a hash of the entry's address and tuple: another id means another entry.
@@ -148,7 +148,7 @@ test("delete guarded by an id only deletes the entry that still has that id", T,
 
 test("deleteMany accounts for every flow: deleted + missing equals the number asked", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const flows = Array.from({ length: 3000 }, (_, i) => udp(i));
   assert.equal(ct.createMany(flows).created, 3000);
   const listed = ct.list();
@@ -160,25 +160,38 @@ test("deleteMany accounts for every flow: deleted + missing equals the number as
   assert.equal(ct.count(), 0);
 });
 
-test("flush(filter) deletes only matching flows and says how many, like conntrack -D with a filter", T, () => {
+test("flush(filter) deletes only matching flows and, by dump, says how many, like conntrack -D with a filter", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   assert.equal(ct.createMany(mixed(1200)).created, 1200);
-  assert.equal(ct.flush({ proto: "icmp" }), 200);
-  assert.equal(ct.flush({ family: "ipv6" }), 400);
+  assert.deepEqual(ct.flush({ proto: "icmp" }, { via: "dump" }), { via: "dump", deleted: 200 });
+  assert.deepEqual(ct.flush({ family: "ipv6" }, { via: "dump" }), { via: "dump", deleted: 400 });
   // SCTP flows are i = 6k+5 with mark i % 4: 1 and 3 alternate, so half of the 200 have mark 1.
-  assert.equal(ct.flush({ mark: { value: 1, mask: 3 } }), 100);
+  assert.deepEqual(ct.flush({ mark: { value: 1, mask: 3 } }, { via: "dump" }), { via: "dump", deleted: 100 });
   assert.equal(ct.count(), 500);
   assert.equal(conntrackCli(["-L", "-p", "icmp"]).trim(), "");
-  assert.equal(ct.flush(), 500);
+  assert.deepEqual(ct.flushAll({ via: "dump" }), { via: "dump", deleted: 500 });
+  assert.equal(ct.count(), 0);
+});
+
+test("a kernel-side flush reports no count, and the whole-table flush is flushAll()", T, () => {
+  using ct = Conntrack.open();
+  ct.flushAll();
+  assert.equal(ct.createMany(mixed(600)).created, 600);
+  assert.deepEqual(ct.flush({ proto: "icmp" }, { via: "kernel" }), { via: "kernel", deleted: undefined });
+  assert.equal(ct.list({ proto: "icmp" }).length, 0);
+  assert.equal(ct.count(), 500);
+  for (const f of [undefined, null, {}, { reply: {} }, { src: undefined }, { reply: { src: undefined } }, { reply: null }]) {
+    assert.throws(() => ct.flush(f as never), TypeError, JSON.stringify(f));
+  }
+  assert.equal(ct.count(), 500, "a refused flush deletes nothing");
+  assert.deepEqual(ct.flushAll(), { via: "kernel", deleted: undefined });
   assert.equal(ct.count(), 0);
 });
 
 test("flush(filter) gives the same result in the kernel and through dump + delete", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
-  const caps = ct.flushCapabilities();
-  assert.deepEqual(caps, { mark: true, tupleFilter: true, status: true }, "this kernel (6.18) filters flushes itself");
+  ct.flushAll();
   const filters = [
     { proto: "udp" as const },
     { proto: "tcp" as const, dport: 443 },
@@ -189,18 +202,22 @@ test("flush(filter) gives the same result in the kernel and through dump + delet
     { src: "10.3.0.7" },
   ];
   for (const f of filters) {
-    const results: [number, (number | undefined)[]][] = [];
+    assert.ok(ct.canFlushInKernel(f), `this kernel (6.18) flushes ${JSON.stringify(f)} itself`);
+    const left: (number | undefined)[][] = [];
     for (const via of ["kernel", "dump"] as const) {
-      ct.flush();
+      ct.flushAll();
       ct.createMany(mixed(1800));
-      const n = ct.flush(f, { via });
-      results.push([n, ct.list().map((x) => x.orig.sport ?? x.orig.id).sort()]);
+      const r = ct.flush(f, { via });
+      assert.equal(r.via, via);
+      left.push(ct.list().map((x) => x.orig.sport ?? x.orig.id).sort());
+      if (r.via === "dump") assert.equal(r.deleted, 1800 - left[1].length, "the dump path counts what it deleted");
     }
-    assert.ok(results[0][0] > 0, `${JSON.stringify(f)} deleted nothing: not a useful check`);
-    assert.deepEqual(results[0], results[1], JSON.stringify(f));
+    assert.ok(left[0].length < 1800, `${JSON.stringify(f)} deleted nothing: not a useful check`);
+    assert.deepEqual(left[0], left[1], JSON.stringify(f));
   }
+  assert.throws(() => ct.flush({ src: "fd00::1" }, { via: "kernel" }), /only userspace can check/);
   assert.throws(() => ct.flush({ src: "10.0.0.0/8" }, { via: "kernel" }), /only userspace can check/);
-  ct.flush();
+  ct.flushAll();
 });
 
 test("stats() reports one entry per CPU, as conntrack -S does", T, () => {
@@ -215,19 +232,19 @@ test("stats() reports one entry per CPU, as conntrack -S does", T, () => {
 
 test("breaking out of a dump abandons it cleanly and the next request works", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   ct.createMany(Array.from({ length: 2000 }, (_, i) => udp(i)));
   let n = 0;
   for (const _ of ct.dump()) if (++n === 10) break;
   assert.equal(n, 10);
   assert.equal(ct.count(), 2000);
   assert.equal(ct.list().length, 2000);
-  ct.flush();
+  ct.flushAll();
 });
 
 test("deleting inside a dump loop works (requests go to a second socket)", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   ct.createMany(Array.from({ length: 1500 }, (_, i) => udp(i)));
   let deleted = 0;
   for (const f of ct.dump({ proto: "udp" })) {
@@ -238,12 +255,12 @@ test("deleting inside a dump loop works (requests go to a second socket)", T, ()
   }
   assert.equal(deleted, 750);
   assert.equal(ct.count(), 750);
-  ct.flush();
+  ct.flushAll();
 });
 
 test("deleteMany over a lazy dump of the same client works (the dump keeps its socket)", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   ct.createMany(Array.from({ length: 5000 }, (_, i) => udp(i)));
   function* odd() {
     for (const f of ct.dump({ proto: "udp" })) if (f.orig.sport! % 2 === 1) yield f;
@@ -251,12 +268,12 @@ test("deleteMany over a lazy dump of the same client works (the dump keeps its s
   const r = ct.deleteMany(odd());
   assert.deepEqual(r, { deleted: 2500, missing: 0, failed: [] });
   assert.equal(ct.count(), 2500);
-  ct.flush();
+  ct.flushAll();
 });
 
 test("bad input is refused before anything is sent", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const o = udp(9).orig;
   assert.throws(() => ct.create({ proto: "udp", orig: { ...o, src: "10.1.0.300" }, timeout: 1 }), TypeError);
   assert.throws(() => ct.create({ proto: "udp", orig: { ...o, sport: 70000 }, timeout: 1 }), RangeError);
@@ -271,7 +288,7 @@ test("bad input is refused before anything is sent", T, () => {
 
 test("a filter on the kernel side and in userspace give the same flows", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   ct.createMany(mixed(3000));
   const all = ct.list();
   const filters = [
@@ -311,7 +328,7 @@ test("a filter on the kernel side and in userspace give the same flows", T, () =
     assert.deepEqual(raw, all.filter((x) => cf.match(x)).map((x) => x.id).sort(), `kernel-only ${JSON.stringify(f)}`);
     assert.ok(raw.length < all.length);
   }
-  ct.flush();
+  ct.flushAll();
 });
 
 import * as modAll from "../../mod.ts";

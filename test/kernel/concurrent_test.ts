@@ -48,7 +48,7 @@ async function halfDeleter(seed: number): Promise<{ done(): Promise<{ deleted: n
 
 test("deleteMany of 100000 flows while another process deletes a random half: deleted + missing = 100000", { timeout: 120000 }, async () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const created = ct.createMany(Array.from({ length: N }, (_, i) => flow(i)));
   assert.equal(created.created, N);
   const flows = ct.list();
@@ -68,10 +68,10 @@ test("deleteMany of 100000 flows while another process deletes a random half: de
 
 test("flush by a CIDR (dump read ahead + deletes) while another process deletes a random half: each entry deleted once", { timeout: 120000 }, async () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   assert.equal(ct.createMany(Array.from({ length: N }, (_, i) => flow(i))).created, N);
   const child = await halfDeleter(777);
-  const deleted = ct.flush({ dst: "10.9.0.0/24" }); // only userspace can match a CIDR: the dump path
+  const { deleted } = ct.flush({ dst: "10.9.0.0/24" }, { via: "dump" }); // only userspace can match a CIDR: the dump path
   const { deleted: childDeleted } = await child.done();
   assert.equal(deleted + childDeleted, N, "each entry deleted exactly once between the two processes");
   assert.equal(ct.count(), 0);

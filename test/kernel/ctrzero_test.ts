@@ -62,7 +62,7 @@ const byPort = (ct: Conntrack, port: number): Flow | undefined => ct.list({ prot
 test("dump(filter, { zero: true }) returns the counters of real packets and zeroes exactly the matching flows", T, async () => {
   setup();
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const p1 = await udpPair(), p2 = await udpPair();
   try {
     await p1.send(5, 3);
@@ -106,7 +106,7 @@ test("dump(filter, { zero: true }) returns the counters of real packets and zero
 test("dump({ zero: true }) with a filter only userspace can check (CIDR) zeroes only what matches", T, async () => {
   setup();
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const p = await udpPair();
   try {
     await p.send(4, 0);
@@ -133,7 +133,7 @@ test("unconfirmed() answers without error and, from Linux 6.1 on (no unconfirmed
 
 test("dying() lists deleted entries whose destroy event could not be delivered, until a listener takes it", T, async () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   assert.deepEqual([...ct.dying()], [], "nothing dying in a quiet table");
   // A reliable event listener (NETLINK_BROADCAST_ERROR) with a tiny buffer that reads nothing:
   // destroy events that do not fit make the kernel keep the entries on its dying list and retry.

@@ -49,7 +49,7 @@ const isFlow = (ev: ConntrackEvent): ev is Extract<ConntrackEvent, { flow: Flow 
 
 test("every created and deleted flow is reported exactly once, in order, with its type, port id and time", T, async () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const stream = ct.events({ types: ["new", "update", "destroy"], filter: { src: "10.20.0.0/16" } });
   const flows = Array.from({ length: 400 }, (_, i) => udp(i));
   const t0 = BigInt(Date.now()) * 1_000_000n;
@@ -78,7 +78,7 @@ test("every created and deleted flow is reported exactly once, in order, with it
 
 test("real packets over lo produce new, update and destroy events with port id 0", T, async () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const stream = ct.events({ filter: { src: "127.0.0.1" } });
   // UDP: one datagram.
   const rx = dgram.createSocket("udp4");

@@ -26,7 +26,7 @@ function example(script: string, ...args: string[]) {
 
 /** 35 UDP (5 of them in zone 7), 20 TCP ESTABLISHED, 10 ICMP. */
 function fill(ct: Conntrack): number {
-  ct.flush();
+  ct.flushAll();
   const flows: Flow[] = [];
   for (let i = 0; i < 65; i++) {
     const orig = { src: `10.31.0.${i + 1}`, dst: "10.32.0.1" };
@@ -48,7 +48,7 @@ test("summary.ts --json counts the table by protocol, state and zone", T, () => 
   assert.deepEqual(s.protocols, { "ipv4/udp": 35, "ipv4/tcp": 20, "ipv4/icmp": 10 });
   assert.deepEqual(s.states, { "tcp ESTABLISHED": 20 });
   assert.deepEqual(s.zones, { "0": 60, "7": 5 });
-  ct.flush();
+  ct.flushAll();
 });
 
 test("top.ts says accounting is off (exit 1), and with it on lists the N flows with counters", T, () => {
@@ -72,7 +72,7 @@ test("top.ts says accounting is off (exit 1), and with it on lists the N flows w
     assert.match(bad.stderr, /usage: top\.ts \[N\]/);
   } finally {
     sh(`sysctl -qw net.netfilter.nf_conntrack_acct=${before}`);
-    ct.flush();
+    ct.flushAll();
   }
 });
 
@@ -83,7 +83,10 @@ test("doctor.ts finds ctnetlink with the table's entry count and the kernel-side
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, new RegExp(`^ok    ctnetlink: ${n} entries`, "m"));
   assert.match(r.stdout, /^ok    CAP_NET_ADMIN/m);
-  assert.match(r.stdout, /^ok    kernel-side filtered flush: mark yes, tuple filter yes, status yes$/m);
+  assert.match(
+    r.stdout,
+    /^ok    kernel-side filtered flush: protocol yes, IPv4 address yes, mark yes, status yes, family yes \(IPv6 addresses are always matched in userspace\)$/m,
+  );
   assert.equal(ct.count(), n, "doctor's probes leave the table as it was");
-  ct.flush();
+  ct.flushAll();
 });

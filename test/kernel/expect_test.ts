@@ -50,7 +50,7 @@ function asCliLine(e: Expectation): string {
 test("createExpect on an FTP master; listExpect, getExpect and dumpExpect({ master }) agree with conntrack -L expect", T, () => {
   using ct = Conntrack.open();
   ct.flushExpect();
-  ct.flush();
+  ct.flushAll();
   for (let i = 1; i <= 3; i++) makeMaster(ct, i);
   const statsBefore = ct.expectStats().reduce((s, c) => s + c.create, 0);
   for (let i = 1; i <= 3; i++) ct.createExpect(expectation(i));
@@ -85,26 +85,26 @@ test("createExpect on an FTP master; listExpect, getExpect and dumpExpect({ mast
   assert.ok(statsAfter.length >= 1);
   assert.equal(statsAfter.reduce((s, c) => s + c.create, 0) - statsBefore, 4);
   ct.flushExpect();
-  ct.flush();
+  ct.flushAll();
 });
 
 test("createExpect refuses a duplicate (EEXIST) and a missing master (ENOENT)", T, () => {
   using ct = Conntrack.open();
   ct.flushExpect();
-  ct.flush();
+  ct.flushAll();
   makeMaster(ct, 10);
   ct.createExpect(expectation(10));
   assert.throws(() => ct.createExpect(expectation(10)), (e) => e instanceof NetlinkError && e.code === "EEXIST");
   assert.throws(() => ct.createExpect(expectation(12)), (e) => e instanceof NetlinkError && e.code === "ENOENT");
   assert.throws(() => ct.createExpect({ ...expectation(10), timeout: undefined }), TypeError);
   ct.flushExpect();
-  ct.flush();
+  ct.flushAll();
 });
 
 test("deleteExpect by tuple, guarded by id; conntrack -L expect sees it go", T, () => {
   using ct = Conntrack.open();
   ct.flushExpect();
-  ct.flush();
+  ct.flushAll();
   makeMaster(ct, 20);
   ct.createExpect(expectation(20));
   const e = ct.listExpect()[0];
@@ -113,13 +113,13 @@ test("deleteExpect by tuple, guarded by id; conntrack -L expect sees it go", T, 
   ct.deleteExpect(e);
   assert.equal(cliExpectations().length, 0);
   assert.throws(() => ct.deleteExpect(e), (x) => x instanceof NetlinkError && x.code === "ENOENT");
-  ct.flush();
+  ct.flushAll();
 });
 
 test("flushExpect deletes all (or one helper's) expectations and says how many; destroying the master takes its expectations", T, async () => {
   using ct = Conntrack.open();
   ct.flushExpect();
-  ct.flush();
+  ct.flushAll();
   const events = ct.events({ types: ["expectNew", "expectDestroy"] });
   for (let i = 30; i < 35; i++) {
     makeMaster(ct, i);
@@ -144,5 +144,5 @@ test("flushExpect deletes all (or one helper's) expectations and says how many; 
   assert.equal(seen.filter((s) => s.startsWith("expectNew")).length, 8);
   assert.equal(seen.filter((s) => s.startsWith("expectDestroy")).length, 8);
   assert.ok(seen.includes("expectDestroy 10.40.0.30 0") || seen.includes("expectDestroy 10.40.0.30 client"));
-  ct.flush();
+  ct.flushAll();
 });

@@ -76,7 +76,7 @@ test("two namespaces (by path and by pid) from one process: each sees only its o
   const here = readlinkSync("/proc/thread-self/ns/net");
   try {
     using home = Conntrack.open();
-    home.flush();
+    home.flushAll();
     using ctA = Conntrack.open({ netns: a.path });
     using ctB = Conntrack.open({ netns: pid });
     assert.equal(readlinkSync("/proc/thread-self/ns/net"), here, "the thread is back in its own namespace");
@@ -105,7 +105,7 @@ test("two namespaces (by path and by pid) from one process: each sees only its o
     assert.equal(ctA.get(udp("10.20.0.1") as Flow), undefined);
     assert.ok(ctB.get(udp("10.20.0.1") as Flow));
 
-    assert.equal(ctA.flush(), 5);
+    assert.deepEqual(ctA.flushAll({ via: "dump" }), { via: "dump", deleted: 5 });
     assert.equal(ctA.count(), 0);
     assert.deepEqual(cliSources(a.name), []);
     assert.deepEqual(sources(ctB), inB, "flushing A left B alone");
@@ -122,7 +122,7 @@ test("every socket of a netns client lands there: the second socket during a dum
   const a = addNetns("nfct-test");
   try {
     using home = Conntrack.open();
-    home.flush();
+    home.flushAll();
     home.create(udp("10.30.0.1"));
     using ct = Conntrack.open({ netns: a.path });
     const flows = Array.from({ length: 300 }, (_, i) => udp(`10.40.${i >> 8}.${i & 255}`, 2000 + i));
@@ -144,7 +144,7 @@ test("every socket of a netns client lands there: the second socket during a dum
     for (const _ of ct.dump()) break;
     assert.equal(ct.count(), 301);
     // A flush with a CIDR filter dumps on one socket and deletes on the second.
-    assert.equal(ct.flush({ src: "10.40.0.0/16" }), 300);
+    assert.deepEqual(ct.flush({ src: "10.40.0.0/16" }), { via: "dump", deleted: 300 });
     assert.deepEqual(sources(ct), ["10.41.0.1"]);
     assert.deepEqual(cliSources(a.name), ["10.41.0.1"]);
     assert.deepEqual(sources(home), ["10.30.0.1"]);

@@ -26,7 +26,7 @@ const flow = (i: number): Flow => ({
 } as Flow);
 
 function fill(ct: Conntrack): void {
-  ct.flush();
+  ct.flushAll();
   const r = ct.createMany(Array.from({ length: N }, (_, i) => flow(i)));
   assert.equal(r.created, N);
 }
@@ -78,7 +78,7 @@ test("the worker receives the dump's datagrams and they arrive whole and in orde
   } finally {
     t.close();
   }
-  ct.flush();
+  ct.flushAll();
 });
 
 test("dump({ readAhead: true }) yields the flows a plain dump yields", T, () => {
@@ -92,7 +92,7 @@ test("dump({ readAhead: true }) yields the flows a plain dump yields", T, () => 
   const udp = Array.from(ct.dump({ proto: "udp", dst: "10.21.0.1" }, { readAhead: true }));
   assert.equal(udp.length, Array.from({ length: N }, (_, i) => i).filter((i) => i % 3 && i & 1).length);
   assert.ok(udp.every((f) => f.proto === "udp" && f.orig.dst === "10.21.0.1"));
-  ct.flush();
+  ct.flushAll();
 });
 
 test("a port filter without a family (one kernel dump per family) read ahead: the flows of both families, and flush deletes exactly them", T, () => {
@@ -119,10 +119,10 @@ test("a port filter without a family (one kernel dump per family) read ahead: th
   assert.equal(ct.count(), N + M);
   // The same two dumps behind flush (via dump): each matching entry deleted once.
   const listed: string[] = [];
-  assert.equal(ct.flush(filter, { via: "dump", onDeleted: (f) => listed.push(key(f)) }), each.length);
+  assert.equal(ct.flush(filter, { via: "dump", onDeleted: (f) => listed.push(key(f)) }).deleted, each.length);
   assert.deepEqual(listed.sort(), each);
   assert.equal(ct.count(), N + M - each.length);
-  ct.flush();
+  ct.flushAll();
 });
 
 test("breaking out of a read-ahead dump stops its thread, and the next requests work", T, () => {
@@ -139,9 +139,9 @@ test("breaking out of a read-ahead dump stops its thread, and the next requests 
   assert.throws(() => {
     for (const _ of ct.dump(undefined, { readAhead: true })) throw new Error("stop here");
   }, /stop here/);
-  assert.equal(ct.flush({ dst: "10.21.0.0/16" }), N / 2);
+  assert.deepEqual(ct.flush({ dst: "10.21.0.0/16" }), { via: "dump", deleted: N / 2 });
   assert.equal(ct.count(), N / 2);
-  ct.flush();
+  ct.flushAll();
 });
 
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
@@ -155,7 +155,7 @@ test("Deno without --allow-read: the dump is read on the main thread, no error e
 
 test("200 short read-ahead dumps (the worker takes over near the end): each sees every flow", T, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const n = 800; // ~150 KiB: the worker starts after 128 KiB and meets DONE soon after
   assert.equal(ct.createMany(Array.from({ length: n }, (_, i) => flow(i))).created, n);
   for (let round = 0; round < 200; round++) {
@@ -163,7 +163,7 @@ test("200 short read-ahead dumps (the worker takes over near the end): each sees
     for (const _ of ct.dump(undefined, { readAhead: true })) seen++;
     assert.equal(seen, n, `round ${round}`);
   }
-  ct.flush();
+  ct.flushAll();
 });
 
 for (const how of ["close", "leave"] as const) {
@@ -191,5 +191,5 @@ test("a consumer that pauses longer than the worker waits still gets every flow 
   }
   assert.equal(n, N);
   assert.equal(ct.count(), N);
-  ct.flush();
+  ct.flushAll();
 });

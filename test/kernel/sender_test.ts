@@ -26,7 +26,7 @@ const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(
 
 test("12 batches of deletes on the worker: every ENOENT maps to the request that missed, in order", { timeout: 120000 }, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const N = 6000, PER = 500;
   // Even i exist, odd i do not.
   assert.equal(ct.createMany(Array.from({ length: N / 2 }, (_, j) => flow(2 * j))).created, N / 2);
@@ -73,12 +73,12 @@ test("12 batches of deletes on the worker: every ENOENT maps to the request that
   }
   assert.equal(sock.busy, false);
   assert.equal(ct.count(), 0);
-  ct.flush();
+  ct.flushAll();
 });
 
 test("createMany and deleteMany through the sender count every outcome", { timeout: 120000 }, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const N = 40000;
   const c = ct.createMany(Array.from({ length: N }, (_, i) => flow(i)));
   assert.deepEqual({ created: c.created, failed: c.failed.length }, { created: N, failed: 0 });
@@ -97,7 +97,7 @@ test("createMany and deleteMany through the sender count every outcome", { timeo
 
 test("createMany from a generator with a bad item: it throws, and every item before it was created", { timeout: 120000 }, () => {
   using ct = Conntrack.open();
-  ct.flush();
+  ct.flushAll();
   const N = 7000; // a few batches: the first on this thread, the rest on the worker
   function* items(): Generator<Flow> {
     for (let i = 0; i < N; i++) yield flow(i);
@@ -107,12 +107,12 @@ test("createMany from a generator with a bad item: it throws, and every item bef
   assert.throws(() => ct.createMany(items()), /Invalid orig.sport 70000/);
   assert.equal(ct.count(), N);
   // And the same when the iterator itself fails.
-  ct.flush();
+  ct.flushAll();
   function* failing(): Generator<Flow> {
     for (let i = 0; i < N; i++) yield flow(i);
     throw new Error("source broke");
   }
   assert.throws(() => ct.createMany(failing()), /source broke/);
   assert.equal(ct.count(), N);
-  ct.flush();
+  ct.flushAll();
 });

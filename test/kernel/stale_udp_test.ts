@@ -88,7 +88,7 @@ test("flush_stale_udp.ts removes the stale entry that keeps UDP from reaching a 
   try {
     setup();
     using ct = Conntrack.open();
-    ct.flush();
+    ct.flushAll();
 
     // 1. Before the container is up: an entry without NAT.
     send("early");
@@ -139,7 +139,7 @@ test("flush_stale_udp.ts removes the stale entry that keeps UDP from reaching a 
     const fresh = ct.list({ proto: "udp", dport: 8080 });
     assert.equal(fresh.length, 1);
     assert.equal(fresh[0].reply.src, "10.88.0.5", "NATed to the container");
-    ct.flush();
+    ct.flushAll();
   } finally {
     receiver?.kill();
     teardown();
