@@ -43,6 +43,8 @@ export function openBunLibc(): RawLibc {
     close: s.close,
     open: s.open,
     setns: s.setns,
+    uname: s.uname,
+    readlink: s.readlink,
     eventfd: s.eventfd,
     read: s.read,
     write: s.write,
