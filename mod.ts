@@ -104,4 +104,16 @@ export {
   type ExpectNat,
 } from "./conntrack/expect.ts";
 export type { Netns } from "./netlink/netns.ts";
+/**
+ * Guards for code that fills or empties a table for a demo, a benchmark or a test: refuse to run
+ * in the initial network namespace, pid 1's, or the one `NFCT_HOST_NETNS` names.
+ */
+export {
+  assertThrowawayNetns,
+  isThrowawayNetns,
+  type NetnsIds,
+  PROC_NET_INIT_INO,
+  readNetnsIds,
+  throwawayNetnsRefusal,
+} from "./netlink/netns.ts";
 export { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, type ExpectFormatOptions, formatExpect } from "./conntrack/format_expect.ts";

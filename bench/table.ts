@@ -13,7 +13,10 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import process from "node:process";
-import { Conntrack, type Filter, type Flow } from "../mod.ts";
+import { assertThrowawayNetns, Conntrack, type Filter, type Flow } from "../mod.ts";
+
+// First of all, before any socket is opened: never on the host's table, whatever it holds.
+assertThrowawayNetns("fill and empty a conntrack table for the benchmark (run it with node bench/run.mjs)");
 
 const N = Number(process.argv[2] ?? 100000);
 const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";

@@ -4,7 +4,8 @@
  * can match, and by protocol, which the kernel filters), and say how fast, side by side with
  * conntrack(8) when it is installed.
  *
- * Run it in a throwaway network namespace (its own, empty table), never on a host's table:
+ * Run it in a throwaway network namespace (its own, empty table), never on a host's table (it
+ * refuses to run in the initial network namespace or pid 1's, see assertThrowawayNetns):
  *   npm run demo                                       (both runtimes, N = 100000)
  *   node scripts/netns.mjs deno run -A examples/demo.ts 20000
  *   node scripts/netns.mjs bun examples/demo.ts 20000
@@ -12,7 +13,15 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import process from "node:process";
-import { Conntrack, type Flow } from "../mod.ts";
+import { assertThrowawayNetns, Conntrack, type Flow } from "../mod.ts";
+
+// First of all, before any socket is opened: never on the host's table, whatever it holds.
+try {
+  assertThrowawayNetns("fill and empty a conntrack table for the demo");
+} catch (e) {
+  console.error((e as Error).message);
+  process.exit(1);
+}
 
 const N = Number(process.argv[2] ?? process.env.NFCT_DEMO_N ?? 100_000);
 if (!Number.isInteger(N) || N < 1 || N > 5_000_000) {

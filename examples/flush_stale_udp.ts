@@ -5,44 +5,80 @@
  * rule exists, the kernel records an entry without NAT, and every later datagram of that flow
  * follows it instead of the new rule, so it never reaches the container.
  *
- * Deleted: entries whose REPLY tuple has the container IP as source or destination (stale NAT
- * to or from an old container), and UDP entries whose ORIGINAL tuple has one of the host
- * ports as destination port. Each deleted entry is printed (conntrack -L format).
+ * Deleted, and nothing else:
+ * - entries whose REPLY tuple has the container IP as source or destination (stale NAT to or
+ *   from an old container), of the container's family;
+ * - UDP entries whose ORIGINAL tuple goes to a published host port: `PORT` means that port on
+ *   any address of the container's family, `ADDR:PORT` (`[ADDR]:PORT` for IPv6) only that
+ *   address and port (a port published on one host address).
+ * Each deleted entry is printed (conntrack -L format), then the exact count.
  *
- *   deno run -A examples/flush_stale_udp.ts <container-ip> [host-port ...]
- *   bun examples/flush_stale_udp.ts 10.88.0.5 8080 8443
+ *   deno run -A examples/flush_stale_udp.ts <container-ip> [host-port | host-ip:port ...]
+ *   bun examples/flush_stale_udp.ts 10.88.0.5 8080 192.0.2.1:8443
+ *   bun examples/flush_stale_udp.ts fd88::5 [2001:db8::1]:8080
  *
- * Needs CAP_NET_ADMIN in the network namespace whose table it cleans (root, or run it inside
- * that namespace); Deno needs -A (FFI). Try it in a throwaway one:
+ * This is an admin tool for the real table it runs in. Needs CAP_NET_ADMIN in that network
+ * namespace (root, or run it inside that namespace); Deno needs -A (FFI). Try it in a
+ * throwaway one:
  *   node scripts/netns.mjs deno run -A examples/flush_stale_udp.ts 10.88.0.5 8080
  */
-import { Conntrack, type Filter, formatFlow, host, parseAddress } from "../mod.ts";
+import { Conntrack, type Family, type Filter, formatFlow, host, parseAddress } from "../mod.ts";
 
-const [ip, ...ports] = host.args();
-let family: "ipv4" | "ipv6";
+const USAGE =
+  "usage: flush_stale_udp.ts <container-ip> [host-port | host-ip:port | [host-ipv6]:port ...]";
+const familyOf = (addr: string): Family => (parseAddress(addr).length === 4 ? "ipv4" : "ipv6");
+
+const [ip, ...published] = host.args();
+let family: Family;
 try {
-  family = parseAddress(ip ?? "").length === 4 ? "ipv4" : "ipv6";
+  family = familyOf(ip ?? "");
 } catch {
-  console.error("usage: flush_stale_udp.ts <container-ip> [host-port ...]");
-  host.exit(2);
-}
-const hostPorts = ports.map(Number);
-if (hostPorts.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
-  console.error(`Invalid host port in ${ports.join(" ")}: expected integers 1..65535`);
+  console.error(USAGE);
   host.exit(2);
 }
 
-const filters: Filter[] = [
-  { family, reply: { src: ip } },
-  { family, reply: { dst: ip } },
-  ...hostPorts.map((dport): Filter => ({ proto: "udp", dport })),
-];
+/** A published port: `8080`, `192.0.2.1:8080` or `[2001:db8::1]:8080`, as a UDP filter. */
+function portFilter(arg: string): Filter {
+  const m = /^(?:\[([^\]]+)\]:|([^:[\]]+):)?(\d+)$/.exec(arg);
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(
+      `Invalid host port ${
+        JSON.stringify(arg)
+      }: expected PORT, IPV4:PORT or [IPV6]:PORT with PORT 1..65535`,
+    );
+  }
+  const addr = m[1] ?? m[2];
+  if (addr === undefined) return { family, proto: "udp", dport: port };
+  let f: Family;
+  try {
+    f = familyOf(addr);
+  } catch {
+    throw new Error(`Invalid host address in ${JSON.stringify(arg)}`);
+  }
+  if (m[1] !== undefined && f !== "ipv6") {
+    throw new Error(`Invalid host port ${JSON.stringify(arg)}: brackets are for IPv6 addresses`);
+  }
+  return { family: f, proto: "udp", dst: addr, dport: port };
+}
+
+let filters: Filter[];
+try {
+  filters = [
+    { family, reply: { src: ip } },
+    { family, reply: { dst: ip } },
+    ...published.map(portFilter),
+  ];
+} catch (e) {
+  console.error(`${(e as Error).message}\n${USAGE}`);
+  host.exit(2);
+}
 
 using ct = Conntrack.open();
 let deleted = 0;
 for (const filter of filters) {
   // Streams the matches and deletes each by its id (a flow re-created meanwhile is left
-  // alone); onDeleted sees exactly the entries this call removed.
+  // alone); onDeleted sees exactly the entries this call removed, and the count is exact.
   deleted += ct.flush(filter, { onDeleted: (f) => console.log(formatFlow(f)) }).deleted;
 }
 console.error(`${deleted} stale conntrack entries deleted`);

@@ -44,6 +44,8 @@ export function openBunLibc(): RawLibc {
     open: s.open,
     setns: s.setns,
     unshare: s.unshare,
+    uname: s.uname,
+    readlink: s.readlink,
     eventfd: s.eventfd,
     read: s.read,
     write: s.write,

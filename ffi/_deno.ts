@@ -34,6 +34,8 @@ export function openDenoLibc(): RawLibc {
     open: s.open,
     setns: s.setns,
     unshare: s.unshare,
+    uname: s.uname,
+    readlink: (path, buf, bufsiz) => Number(s.readlink(path, buf, bufsiz)),
     eventfd: s.eventfd,
     read: (fd, buf, count) => Number(s.read(fd, buf, count)),
     write: (fd, buf, count) => Number(s.write(fd, buf, count)),

@@ -65,7 +65,7 @@ export function errnoHint(errno: number, syscall?: string): string {
     if (errno === 22) return "is it a network namespace (/run/netns/NAME, /proc/PID/ns/net)?";
     if (errno === 9) return "the namespace file descriptor is not open";
   }
-  if (syscall === "open") return "";
+  if (syscall === "open" || syscall === "readlink") return "";
   if (errno === 1 || errno === 13) return "need CAP_NET_ADMIN: run as root or inside `unshare -rn`";
   if (errno === 93) return "is the nf_conntrack_netlink module loaded? (modprobe nf_conntrack_netlink)";
   return "";

@@ -61,6 +61,8 @@ export const LIBC_SYMBOLS = {
   open: { c: "int open(const char *path, int flags, ...)", args: ["buffer", "i32"], returns: "i32" },
   setns: { c: "int setns(int fd, int nstype)", args: ["i32", "i32"], returns: "i32" },
   unshare: { c: "int unshare(int flags)", args: ["i32"], returns: "i32" },
+  uname: { c: "int uname(struct utsname *buf)", args: ["buffer"], returns: "i32" },
+  readlink: { c: "ssize_t readlink(const char *path, char *buf, size_t bufsiz)", args: ["buffer", "buffer", "usize"], returns: "isize" },
   __errno_location: { c: "int *__errno_location(void)", args: [], returns: "pointer" },
   // Waiting for events (ffi/wait.ts): an eventfd wakes a thread blocked in poll().
   eventfd: { c: "int eventfd(unsigned int initval, int flags)", args: ["u32", "i32"], returns: "i32" },
@@ -93,6 +95,10 @@ export interface RawLibc {
   open(path: Uint8Array, flags: number): number;
   setns(fd: number, nstype: number): number;
   unshare(flags: number): number;
+  /** Fills `buf` (390 bytes: six 65-byte NUL-terminated fields) with `struct utsname`. */
+  uname(buf: Uint8Array): number;
+  /** `path` is a NUL-terminated byte string; returns the bytes written to `buf` (no NUL). */
+  readlink(path: Uint8Array, buf: Uint8Array, bufsiz: number): number;
   eventfd(initval: number, flags: number): number;
   read(fd: number, buf: Uint8Array, count: number): number;
   write(fd: number, buf: Uint8Array, count: number): number;

@@ -161,6 +161,37 @@ export function unshare(flags: number, doing?: string): void {
   if (c.unshare(flags) < 0) fail(c, "unshare", doing);
 }
 
+/**
+ * `readlink(2)`: the target of the symbolic link `path`, e.g. `net:[4026531833]` for
+ * `/proc/self/ns/net`. Through libc, so Deno needs no read permission for it (only FFI).
+ */
+export function readlink(path: string, doing?: string): string {
+  const c = rawLibc();
+  const bytes = new TextEncoder().encode(path + "\0");
+  if (bytes.indexOf(0) !== bytes.length - 1) throw new TypeError(`${doing ?? "Cannot read link"}: the path contains a NUL byte`);
+  for (let size = 256;; size *= 2) {
+    const buf = new Uint8Array(size);
+    const n = c.readlink(bytes, buf, size);
+    if (n < 0) fail(c, "readlink", doing);
+    // A target as long as the buffer may have been cut short: try again with more room.
+    if (n < size) return new TextDecoder().decode(buf.subarray(0, n));
+  }
+}
+
+/**
+ * `uname(2)`: the running kernel's release, e.g. `"6.18.4-arch1-1"` (`uname -r`), through libc
+ * (Deno needs no read permission for it, only FFI).
+ */
+export function kernelRelease(): string {
+  const c = rawLibc();
+  // struct utsname on Linux: sysname, nodename, release, version, machine, domainname; 65 bytes each.
+  const buf = new Uint8Array(6 * 65);
+  if (c.uname(buf) < 0) fail(c, "uname");
+  const release = buf.subarray(2 * 65, 3 * 65);
+  const end = release.indexOf(0);
+  return new TextDecoder().decode(release.subarray(0, end < 0 ? release.length : end));
+}
+
 // --- Events: socket filters, drop counters, eventfd (used by netlink/subscription.ts) ---
 
 /** `getsockopt(2)` into `val`; returns the length the kernel wrote. */

@@ -19,6 +19,9 @@ import { encodeFlow, validateFlow, writeNfgenmsg } from "../conntrack/flow.ts";
 import { MessageBuilder } from "../netlink/attribute.ts";
 import { NETLINK_NETFILTER, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST } from "../netlink/message.ts";
 import { LibcTransport, NetlinkSocket, type Transport } from "../netlink/socket.ts";
+import { assertThrowawayNetns } from "../netlink/netns.ts";
+
+assertThrowawayNetns("create flows to capture");
 
 // A fresh namespace has nothing but `lo` (/proc/1/ns/net is not always readable, so do not rely on it).
 const ifaces = readFileSync("/proc/self/net/dev", "utf8").split("\n").slice(2)

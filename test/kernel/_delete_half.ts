@@ -3,7 +3,8 @@
  * (dport - 1)) is in a seeded random half, in small batches, after printing "go".
  */
 import process from "node:process";
-import { Conntrack } from "../../mod.ts";
+import { assertThrowawayNetns, Conntrack } from "../../mod.ts";
+assertThrowawayNetns("delete test entries (child of concurrent_test.ts)");
 
 const n = Number(process.argv[2]);
 let seed = Number(process.argv[3]) >>> 0;

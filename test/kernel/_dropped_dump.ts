@@ -2,7 +2,8 @@
 // is running by then, and soon has a full ring) and drops the generator without finishing it; with "close" the client is closed, with "leave" it is not.
 // Prints "dropped" and ends: the process must exit by itself.
 import process from "node:process";
-import { Conntrack } from "../../mod.ts";
+import { assertThrowawayNetns, Conntrack } from "../../mod.ts";
+assertThrowawayNetns("fill and flush a test table (child of readahead_test.ts)");
 const ct = Conntrack.open();
 ct.flushAll();
 ct.createMany(Array.from({ length: 30000 }, (_, i) => ({

@@ -1,6 +1,7 @@
 // Child of readahead_test.ts, run by Deno with --allow-ffi only: fills 5000 flows, deletes them
 // by CIDR (the dump path, which asks for a read-ahead worker) and prints how many it deleted.
-import { Conntrack } from "../../mod.ts";
+import { assertThrowawayNetns, Conntrack } from "../../mod.ts";
+assertThrowawayNetns("fill and flush a test table (child of readahead_test.ts)");
 using ct = Conntrack.open();
 ct.flushAll();
 ct.createMany(Array.from({ length: 5000 }, (_, i) => ({

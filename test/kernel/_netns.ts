@@ -6,12 +6,14 @@
 import { execFileSync } from "node:child_process";
 import process from "node:process";
 import { readlinkSync } from "node:fs";
+import { assertThrowawayNetns as guardNetns } from "../../mod.ts";
 
 /**
- * Throws unless this process runs in a network namespace other than the one the test runner
- * started in. scripts/test.mjs and scripts/netns.mjs put their own namespace in
- * `NFCT_HOST_NETNS` and start the tests under `unshare -n`; without that variable the tests
- * refuse to run, so they can never touch the host's table by accident.
+ * Throws unless this process runs in a throwaway network namespace: one other than the one the
+ * test runner started in (scripts/test.mjs and scripts/netns.mjs put theirs in `NFCT_HOST_NETNS`
+ * and start the tests under `unshare -n`; without that variable the tests refuse to run), and
+ * other than the initial namespace and pid 1's (the library's {@link guardNetns}, which also
+ * protects the child scripts the tests start).
  */
 export function assertThrowawayNetns(): void {
   const host = process.env.NFCT_HOST_NETNS;
@@ -30,6 +32,7 @@ export function assertThrowawayNetns(): void {
   if (self === host) {
     throw new Error(`Refusing to run kernel tests in the host's network namespace (${self})`);
   }
+  guardNetns("run kernel tests");
 }
 
 /** Runs a shell command (inside the same namespace) and returns its stdout. */
