@@ -32,7 +32,7 @@ import { type CompiledFilter, compileFilter, type Filter } from "./filter.ts";
 import { IPS_ASSURED } from "./status.ts";
 import { runtime } from "../ffi/syscalls.ts";
 import { readTextFile } from "../ffi/host.ts";
-import { encodeFlow, familyNumber, type Flow, FlowDecoder, validateFlow, writeNfgenmsg } from "./flow.ts";
+import { encodeFlow, familyNumber, type Flow, FlowDecoder, HELPER_NAME_MAX, validateFlow, writeNfgenmsg } from "./flow.ts";
 import { type CpuStats, decodeCpuStats, decodeGlobalStats, type GlobalStats } from "./stats.ts";
 import type { Proto, Tuple } from "./tuple.ts";
 import {
@@ -47,8 +47,18 @@ import {
   flushExpectations,
   getExpectation,
 } from "./expect.ts";
-import { type EventOptions, EventStream, openEventStream } from "./events.ts";
+import { checkEventOptions, type EventOptions, EventStream, openEventStream } from "./events.ts";
 import { formatFlow, type FormatOptions, formatWire } from "./format.ts";
+import {
+  type BatchProgress,
+  batchStopped,
+  checkArray,
+  checkBatchInput,
+  checkDumpOptions,
+  checkLineFormat,
+  checkName,
+  checkOpenOptions,
+} from "./options.ts";
 
 /** What identifies an entry: its protocol and original (or reply) tuple, and optionally zone and id. */
 export interface FlowKey {
@@ -149,6 +159,8 @@ export interface CreateResult {
   created: number;
   failed: { flow: Flow; error: NetlinkError }[];
 }
+
+export type { BatchStopped } from "./options.ts";
 
 const ENOENT = 2;
 const ENOSPC = 28;
@@ -280,6 +292,7 @@ export class Conntrack {
    * Needs `CAP_NET_ADMIN` there for anything but reading (run as root, or in `unshare -rn`).
    */
   static open(options: OpenOptions = {}): Conntrack {
+    checkOpenOptions(options);
     const opts: LibcTransportOptions = { receiveBufferSize: options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER };
     if (options.netns !== undefined) {
       if (options.transport) throw new TypeError("Cannot open: the netns and transport options exclude each other");
@@ -326,6 +339,7 @@ export class Conntrack {
    * abandons the dump cleanly.
    */
   *dump(filter?: Filter, options: DumpOptions = {}): Generator<Flow, void, void> {
+    checkDumpOptions(options);
     const cf = compileFilter(filter);
     const recheck = !cf.empty && !options.kernelFilterOnly;
     if (options.zero) {
@@ -379,6 +393,8 @@ export class Conntrack {
    * ```
    */
   *lines(filter?: Filter, options: DumpOptions = {}, format: Pick<FormatOptions, "extended" | "id"> = {}): Generator<string, void, void> {
+    checkDumpOptions(options);
+    checkLineFormat(format);
     const opts = { extended: format.extended, id: format.id };
     const cf = compileFilter(filter);
     if (options.zero || (!cf.empty && !options.kernelFilterOnly)) {
@@ -393,6 +409,7 @@ export class Conntrack {
 
   /** Collects {@link dump} into an array (`conntrack -L`). */
   list(filter?: Filter, options?: DumpOptions): Flow[] {
+    checkDumpOptions(options);
     return Array.from(this.dump(filter, { readAhead: "auto", ...options }));
   }
 
@@ -535,6 +552,8 @@ export class Conntrack {
 
   /** An update of only the label bits in `mask` (to their value in `labels`). */
   #changeLabels(key: FlowKey, labels: readonly number[], mask: readonly number[], op: string): void {
+    validateFlow(key as Partial<Flow>, "key"); // the whole key: the update below copies only some of its fields
+    checkArray(mask, "label bits");
     // Only what identifies the entry: a whole Flow from a dump would also rewrite its mark, timeout...
     const f = validateFlow({
       family: key.family, proto: key.proto, orig: key.orig, reply: key.reply, zone: key.zone,
@@ -583,6 +602,7 @@ export class Conntrack {
     op: string,
     write: (b: MessageBuilder, item: T, seq: number) => void,
     onError: (item: T, errno: number, msg?: string) => void,
+    progress: BatchProgress = { sent: 0, ok: 0, stopped: false },
   ): number {
     // Its own builder, and the socket chosen once the first item is in hand: a lazy iterable
     // may itself be a dump of this client (which then holds the main socket and this.#b).
@@ -606,6 +626,7 @@ export class Conntrack {
           if (pending.length === 0) first = sock.nextSeq(limit);
           write(b, item, (first + pending.length) >>> 0);
           pending.push(item);
+          progress.sent++;
           mark = b.length;
           if (pending.length >= limit || b.length >= BATCH_BYTES) {
             const batch = pending;
@@ -622,7 +643,8 @@ export class Conntrack {
         // A bad item (or a failing iterator): the items before it still go out, as documented.
         b.length = mark;
         if (out && pending.length) out.submit(b.bytes(), first, pending);
-        out?.finish();
+        progress.ok = out?.finish() ?? 0;
+        progress.stopped = true;
         throw e;
       }
       if (pending.length) out!.submit(b.bytes(), first, pending);
@@ -635,22 +657,32 @@ export class Conntrack {
 
   /**
    * Creates many entries, pipelined (many requests per system call). Every outcome is counted.
-   * An array is checked whole before anything is sent; any other iterable is consumed as it
-   * goes (constant memory), so a bad item there stops the call with a TypeError/RangeError
-   * after the items before it were created.
+   *
+   * An array is checked whole before anything is sent: a bad item throws (TypeError or
+   * RangeError, naming its index) and nothing is created. Any other iterable is consumed as it
+   * goes (constant memory): a bad item there, or an iterator that throws, stops the call after
+   * the items before it were sent. The error then carries `sent` (how many items went out: the
+   * bad one's index) and `result` (the {@link CreateResult} of those), and a TypeError/RangeError
+   * says so in its message. See {@link BatchStopped}.
    */
   createMany(flows: Iterable<Partial<Flow> & Pick<Flow, "proto">>): CreateResult {
-    if (Array.isArray(flows)) for (const f of flows) validateFlow(f, "create");
+    checkBatchInput(flows, (f) => validateFlow(f as Partial<Flow>, "create"), "createMany");
     const res: CreateResult = { created: 0, failed: [] };
-    res.created = this.#batch(flows, "Cannot create flows", (b, item, seq) => {
-      const f = validateFlow(item, "create");
-      const at = b.begin(msgType(C.IPCTNL_MSG_CT_NEW), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL, seq);
-      writeNfgenmsg(b, familyNumber(f.family));
-      encodeFlow(b, f, "create");
-      b.end(at);
-    }, (f, errno, msg) => {
-      res.failed.push({ flow: f as Flow, error: new NetlinkError("Cannot create flow", errno, { message: msg }) });
-    });
+    const progress: BatchProgress = { sent: 0, ok: 0, stopped: false };
+    try {
+      res.created = this.#batch(flows, "Cannot create flows", (b, item, seq) => {
+        const f = validateFlow(item, "create");
+        const at = b.begin(msgType(C.IPCTNL_MSG_CT_NEW), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL, seq);
+        writeNfgenmsg(b, familyNumber(f.family));
+        encodeFlow(b, f, "create");
+        b.end(at);
+      }, (f, errno, msg) => {
+        res.failed.push({ flow: f as Flow, error: new NetlinkError("Cannot create flow", errno, { message: msg }) });
+      }, progress);
+    } catch (e) {
+      if (progress.stopped) res.created = progress.ok;
+      throw progress.stopped ? batchStopped(e, progress.sent, res) : e;
+    }
     return res;
   }
 
@@ -658,19 +690,30 @@ export class Conntrack {
    * Deletes many entries, pipelined; each delete carries the flow's id (when known) so an entry
    * re-created meanwhile is left alone. Returns how many were deleted, already gone, or failed:
    * `deleted + missing + failed.length` is the number of flows given.
+   *
+   * Bad input is handled as in {@link createMany}: an array is checked whole before anything is
+   * deleted; a lazy iterable stops at a bad item with the items before it already deleted, and
+   * the error carries `sent` and `result` (a {@link DeleteResult}; see {@link BatchStopped}).
    */
   deleteMany(flows: Iterable<FlowKey>): DeleteResult {
+    checkBatchInput(flows, (k) => validateFlow(k as Partial<Flow>, "key"), "deleteMany");
     const res: DeleteResult = { deleted: 0, missing: 0, failed: [] };
-    res.deleted = this.#batch(flows, "Cannot delete flows", (b, k, seq) => {
-      const f = validateFlow(k as Partial<Flow>, "key");
-      const at = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, seq);
-      writeNfgenmsg(b, familyNumber(f.family));
-      encodeFlow(b, f, "key");
-      b.end(at);
-    }, (k, errno, msg) => {
-      if (errno === ENOENT) res.missing++;
-      else res.failed.push({ flow: k, error: new NetlinkError("Cannot delete flow", errno, { message: msg }) });
-    });
+    const progress: BatchProgress = { sent: 0, ok: 0, stopped: false };
+    try {
+      res.deleted = this.#batch(flows, "Cannot delete flows", (b, k, seq) => {
+        const f = validateFlow(k as Partial<Flow>, "key");
+        const at = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, seq);
+        writeNfgenmsg(b, familyNumber(f.family));
+        encodeFlow(b, f, "key");
+        b.end(at);
+      }, (k, errno, msg) => {
+        if (errno === ENOENT) res.missing++;
+        else res.failed.push({ flow: k, error: new NetlinkError("Cannot delete flow", errno, { message: msg }) });
+      }, progress);
+    } catch (e) {
+      if (progress.stopped) res.deleted = progress.ok;
+      throw progress.stopped ? batchStopped(e, progress.sent, res) : e;
+    }
     return res;
   }
 
@@ -917,6 +960,7 @@ export class Conntrack {
    * ```
    */
   events(options: EventOptions = {}): EventStream {
+    checkEventOptions(options);
     return openEventStream({ ...options, transportNetns: options.netns ?? this.#netns }, {
       dump: (f) => this.dump(f),
       dumpExpect: () => this.dumpExpect(),
@@ -968,6 +1012,7 @@ export class Conntrack {
    * the table meanwhile).
    */
   flushExpect(helper?: string): number {
+    if (helper !== undefined) checkName(helper, HELPER_NAME_MAX, "expectation flush helper");
     const before = this.listExpect().length;
     flushExpectations(this.#socket(), this.#b, helper);
     return Math.max(0, before - this.listExpect().length);
