@@ -439,7 +439,9 @@ export function compileExpectFilter(filter: ExpectFilter = {}): (e: Expectation)
     if (master.proto === undefined || master.orig === undefined) {
       throw new TypeError("Invalid expectation filter master: expected { proto, orig }");
     }
-    validateTuple(master.orig, protoNumber(master.proto), filter.family, "master.orig");
+    // A dumped expectation's master (a MasterTuple, with its proto) serves as orig too.
+    const mp = protoNumber(master.proto);
+    validateTuple(master.orig, mp, filter.family, "master.orig");
     if (master.zone !== undefined) checkU16(master.zone, "expectation filter master.zone");
   }
   const cf = compileFilter(rest);

@@ -181,8 +181,8 @@ const TUPLE_KEYS = Object.keys(
     src: 1, dst: 1, sport: 1, dport: 1, type: 1, code: 1, id: 1, srcKey: 1, dstKey: 1, zone: 1,
   } satisfies Record<keyof Tuple, 1>,
 );
-const TUPLE_KEY_SET: ReadonlySet<string> = new Set(TUPLE_KEYS);
-const MASTER_KEY_SET: ReadonlySet<string> = new Set([...TUPLE_KEYS, "proto"]);
+/** A {@link MasterTuple} (a tuple with its `proto`) serves wherever a tuple does. */
+const TUPLE_KEY_SET: ReadonlySet<string> = new Set([...TUPLE_KEYS, "proto"]);
 
 /** The layer-4 fields a tuple of protocol `proto` carries (the encoder writes no others). */
 function l4Fields(proto: number): readonly string[] {
@@ -196,20 +196,25 @@ const L4_FIELDS = ["sport", "dport", "type", "code", "id", "srcKey", "dstKey"];
 /**
  * Checks a tuple's shape for `family`/`proto`; returns the family its addresses have. Unknown
  * keys, `null` values and layer-4 fields the protocol has not (`type` on a UDP tuple: it
- * would not be sent) are a `TypeError` naming the key; `master` allows the `proto` key of a
- * {@link MasterTuple}.
+ * would not be sent) are a `TypeError` naming the key. A {@link MasterTuple} is accepted as a
+ * tuple when its `proto` is `proto`; with `master` the `proto` key is required.
  */
 export function validateTuple(t: Tuple, proto: number, family: Family | undefined, what: string, master = false): Family {
   if (t === null || typeof t !== "object" || Array.isArray(t)) throw new TypeError(`Invalid ${what}: expected a tuple object`);
-  checkKeys(t as unknown as Record<string, unknown>, master ? MASTER_KEY_SET : TUPLE_KEY_SET, what);
+  checkKeys(t as unknown as Record<string, unknown>, TUPLE_KEY_SET, what);
+  const own = (t as Partial<MasterTuple>).proto;
+  if (master && own === undefined) throw new TypeError(`Invalid ${what}: proto is missing`);
+  if (own !== undefined && protoNumber(own) !== proto) {
+    throw new TypeError(`Invalid ${what}.proto ${String(own)}: the tuple is used as ${protoName(proto)}`);
+  }
   const sl = parseAddressInto(t.src, SCRATCH, family);
   if (sl === 0) parseAddress(t.src, family, `${what}.src`); // throws the TypeError
   const f: Family = sl === 4 ? "ipv4" : "ipv6";
   if (parseAddressInto(t.dst, SCRATCH, f) === 0) parseAddress(t.dst, f, `${what}.dst`);
-  const own = l4Fields(proto);
+  const fields = l4Fields(proto);
   for (const k of L4_FIELDS) {
-    if (!own.includes(k) && (t as unknown as Record<string, unknown>)[k] !== undefined) {
-      throw new TypeError(`Invalid ${what}.${k}: a ${protoName(proto)} tuple has no ${k} (it has ${own.join(", ") || "addresses only"})`);
+    if (!fields.includes(k) && (t as unknown as Record<string, unknown>)[k] !== undefined) {
+      throw new TypeError(`Invalid ${what}.${k}: a ${protoName(proto)} tuple has no ${k} (it has ${fields.join(", ") || "addresses only"})`);
     }
   }
   if (hasPorts(proto)) {

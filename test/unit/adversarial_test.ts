@@ -114,6 +114,7 @@ const BAD_ANYWHERE: [string, Record<string, unknown>, Record<string, unknown>?][
   ["orig src with a prefix", { orig: { ...ORIG, src: "10.0.0.0/8" } }],
   ["orig without sport", { orig: { src: ORIG.src, dst: ORIG.dst, dport: 80 } }],
   ["orig unknown key", { orig: { ...ORIG, prot: 1 } }],
+  ["orig with the proto of another protocol", { orig: { ...ORIG, proto: "udp" } }],
   ["orig ICMP type on a TCP tuple", { orig: { ...ORIG, type: 8 } }],
   ["orig GRE key on a TCP tuple", { orig: { ...ORIG, srcKey: 1 } }],
   ...badInts(16).map((
@@ -822,6 +823,11 @@ const ACCEPTED: [string, Call, number][] = [
       use: 1,
       secctx: "x",
     } as never), 1],
+  [
+    "delete by a dumped master tuple (it carries its proto)",
+    (ct) => ct.delete({ proto: "tcp", orig: { ...ORIG, proto: "tcp" } } as never),
+    1,
+  ],
   ["addLabels", (ct) => ct.addLabels(KEY as never, [0, 127]), 1],
   ["deleteMany of 3 keys", (ct) => ct.deleteMany(keys(3)), 3],
   [
