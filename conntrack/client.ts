@@ -32,7 +32,7 @@ import { type CompiledFilter, compileFilter, type Filter } from "./filter.ts";
 import { runtime } from "../ffi/syscalls.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { flushSentinels, type Sentinel } from "./sentinels.ts";
-import { encodeFlow, familyNumber, type Flow, FlowDecoder, validateFlow, writeNfgenmsg } from "./flow.ts";
+import { encodeFlow, familyNumber, type Flow, FlowDecoder, HELPER_NAME_MAX, validateFlow, writeNfgenmsg } from "./flow.ts";
 import { type CpuStats, decodeCpuStats, decodeGlobalStats, type GlobalStats } from "./stats.ts";
 import type { Proto, Tuple } from "./tuple.ts";
 import {
@@ -46,8 +46,19 @@ import {
   expectationStats,
   getExpectation,
 } from "./expect.ts";
-import { type EventOptions, EventStream, openEventStream } from "./events.ts";
+import { checkEventOptions, type EventOptions, EventStream, openEventStream } from "./events.ts";
 import { formatFlow, type FormatOptions, formatWire } from "./format.ts";
+import {
+  type BatchProgress,
+  batchStopped,
+  checkArray,
+  checkBatchInput,
+  checkDumpOptions,
+  checkFlushOptions,
+  checkLineFormat,
+  checkName,
+  checkOpenOptions,
+} from "./options.ts";
 
 /** What identifies an entry: its protocol and original (or reply) tuple, and optionally zone and id. */
 export interface FlowKey {
@@ -139,21 +150,6 @@ export interface KernelFlushResult {
  */
 export type FlushResult = DumpFlushResult | KernelFlushResult;
 
-/** Checks {@link FlushOptions} before anything is sent. */
-function checkFlushOptions(o: FlushOptions): FlushOptions {
-  if (o === null || typeof o !== "object" || Array.isArray(o)) throw new TypeError("Invalid flush options: expected an object");
-  for (const k of Object.keys(o)) {
-    if (k !== "via" && k !== "where" && k !== "onDeleted") throw new TypeError(`Invalid flush option "${k}"`);
-  }
-  if (o.via !== undefined && o.via !== "auto" && o.via !== "kernel" && o.via !== "dump") {
-    throw new TypeError(`Invalid flush option via "${String(o.via)}": expected "auto", "kernel" or "dump"`);
-  }
-  for (const k of ["where", "onDeleted"] as const) {
-    if (o[k] !== undefined && typeof o[k] !== "function") throw new TypeError(`Invalid flush option ${k}: expected a function`);
-  }
-  return o;
-}
-
 /** Options of {@link Conntrack.open}. */
 export interface OpenOptions {
   /** Receive buffer to ask for, in bytes (default 8 MiB; `SO_RCVBUFFORCE` when privileged). */
@@ -182,6 +178,8 @@ export interface CreateResult {
   created: number;
   failed: { flow: Flow; error: NetlinkError }[];
 }
+
+export type { BatchStopped } from "./options.ts";
 
 const ENOENT = 2;
 const ENOSPC = 28;
@@ -300,6 +298,7 @@ export class Conntrack {
    * Needs `CAP_NET_ADMIN` there for anything but reading (run as root, or in `unshare -rn`).
    */
   static open(options: OpenOptions = {}): Conntrack {
+    checkOpenOptions(options);
     const opts: LibcTransportOptions = { receiveBufferSize: options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER };
     if (options.netns !== undefined) {
       if (options.transport) throw new TypeError("Cannot open: the netns and transport options exclude each other");
@@ -351,6 +350,7 @@ export class Conntrack {
    * abandons the dump cleanly.
    */
   *dump(filter?: Filter, options: DumpOptions = {}): Generator<Flow, void, void> {
+    checkDumpOptions(options);
     const cf = compileFilter(filter);
     const recheck = !cf.empty && !options.kernelFilterOnly;
     if (options.zero) {
@@ -404,6 +404,8 @@ export class Conntrack {
    * ```
    */
   *lines(filter?: Filter, options: DumpOptions = {}, format: Pick<FormatOptions, "extended" | "id"> = {}): Generator<string, void, void> {
+    checkDumpOptions(options);
+    checkLineFormat(format);
     const opts = { extended: format.extended, id: format.id };
     const cf = compileFilter(filter);
     if (options.zero || (!cf.empty && !options.kernelFilterOnly)) {
@@ -418,6 +420,7 @@ export class Conntrack {
 
   /** Collects {@link dump} into an array (`conntrack -L`). */
   list(filter?: Filter, options?: DumpOptions): Flow[] {
+    checkDumpOptions(options);
     return Array.from(this.dump(filter, { readAhead: "auto", ...options }));
   }
 
@@ -560,6 +563,8 @@ export class Conntrack {
 
   /** An update of only the label bits in `mask` (to their value in `labels`). */
   #changeLabels(key: FlowKey, labels: readonly number[], mask: readonly number[], op: string): void {
+    validateFlow(key as Partial<Flow>, "key"); // the whole key: the update below copies only some of its fields
+    checkArray(mask, "label bits");
     // Only what identifies the entry: a whole Flow from a dump would also rewrite its mark, timeout...
     const f = validateFlow({
       family: key.family, proto: key.proto, orig: key.orig, reply: key.reply, zone: key.zone,
@@ -608,6 +613,7 @@ export class Conntrack {
     op: string,
     write: (b: MessageBuilder, item: T, seq: number) => void,
     onError: (item: T, errno: number, msg?: string) => void,
+    progress: BatchProgress = { sent: 0, ok: 0, stopped: false },
   ): number {
     // Its own builder, and the socket chosen once the first item is in hand: a lazy iterable
     // may itself be a dump of this client (which then holds the main socket and this.#b).
@@ -631,6 +637,7 @@ export class Conntrack {
           if (pending.length === 0) first = sock.nextSeq(limit);
           write(b, item, (first + pending.length) >>> 0);
           pending.push(item);
+          progress.sent++;
           mark = b.length;
           if (pending.length >= limit || b.length >= BATCH_BYTES) {
             const batch = pending;
@@ -647,7 +654,8 @@ export class Conntrack {
         // A bad item (or a failing iterator): the items before it still go out, as documented.
         b.length = mark;
         if (out && pending.length) out.submit(b.bytes(), first, pending);
-        out?.finish();
+        progress.ok = out?.finish() ?? 0;
+        progress.stopped = true;
         throw e;
       }
       if (pending.length) out!.submit(b.bytes(), first, pending);
@@ -660,22 +668,32 @@ export class Conntrack {
 
   /**
    * Creates many entries, pipelined (many requests per system call). Every outcome is counted.
-   * An array is checked whole before anything is sent; any other iterable is consumed as it
-   * goes (constant memory), so a bad item there stops the call with a TypeError/RangeError
-   * after the items before it were created.
+   *
+   * An array is checked whole before anything is sent: a bad item throws (TypeError or
+   * RangeError, naming its index) and nothing is created. Any other iterable is consumed as it
+   * goes (constant memory): a bad item there, or an iterator that throws, stops the call after
+   * the items before it were sent. The error then carries `sent` (how many items went out: the
+   * bad one's index) and `result` (the {@link CreateResult} of those), and a TypeError/RangeError
+   * says so in its message. See {@link BatchStopped}.
    */
   createMany(flows: Iterable<Partial<Flow> & Pick<Flow, "proto">>): CreateResult {
-    if (Array.isArray(flows)) for (const f of flows) validateFlow(f, "create");
+    checkBatchInput(flows, (f) => validateFlow(f as Partial<Flow>, "create"), "createMany");
     const res: CreateResult = { created: 0, failed: [] };
-    res.created = this.#batch(flows, "Cannot create flows", (b, item, seq) => {
-      const f = validateFlow(item, "create");
-      const at = b.begin(msgType(C.IPCTNL_MSG_CT_NEW), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL, seq);
-      writeNfgenmsg(b, familyNumber(f.family));
-      encodeFlow(b, f, "create");
-      b.end(at);
-    }, (f, errno, msg) => {
-      res.failed.push({ flow: f as Flow, error: new NetlinkError("Cannot create flow", errno, { message: msg }) });
-    });
+    const progress: BatchProgress = { sent: 0, ok: 0, stopped: false };
+    try {
+      res.created = this.#batch(flows, "Cannot create flows", (b, item, seq) => {
+        const f = validateFlow(item, "create");
+        const at = b.begin(msgType(C.IPCTNL_MSG_CT_NEW), NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL, seq);
+        writeNfgenmsg(b, familyNumber(f.family));
+        encodeFlow(b, f, "create");
+        b.end(at);
+      }, (f, errno, msg) => {
+        res.failed.push({ flow: f as Flow, error: new NetlinkError("Cannot create flow", errno, { message: msg }) });
+      }, progress);
+    } catch (e) {
+      if (progress.stopped) res.created = progress.ok;
+      throw progress.stopped ? batchStopped(e, progress.sent, res) : e;
+    }
     return res;
   }
 
@@ -683,19 +701,30 @@ export class Conntrack {
    * Deletes many entries, pipelined; each delete carries the flow's id (when known) so an entry
    * re-created meanwhile is left alone. Returns how many were deleted, already gone, or failed:
    * `deleted + missing + failed.length` is the number of flows given.
+   *
+   * Bad input is handled as in {@link createMany}: an array is checked whole before anything is
+   * deleted; a lazy iterable stops at a bad item with the items before it already deleted, and
+   * the error carries `sent` and `result` (a {@link DeleteResult}; see {@link BatchStopped}).
    */
   deleteMany(flows: Iterable<FlowKey>): DeleteResult {
+    checkBatchInput(flows, (k) => validateFlow(k as Partial<Flow>, "key"), "deleteMany");
     const res: DeleteResult = { deleted: 0, missing: 0, failed: [] };
-    res.deleted = this.#batch(flows, "Cannot delete flows", (b, k, seq) => {
-      const f = validateFlow(k as Partial<Flow>, "key");
-      const at = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, seq);
-      writeNfgenmsg(b, familyNumber(f.family));
-      encodeFlow(b, f, "key");
-      b.end(at);
-    }, (k, errno, msg) => {
-      if (errno === ENOENT) res.missing++;
-      else res.failed.push({ flow: k, error: new NetlinkError("Cannot delete flow", errno, { message: msg }) });
-    });
+    const progress: BatchProgress = { sent: 0, ok: 0, stopped: false };
+    try {
+      res.deleted = this.#batch(flows, "Cannot delete flows", (b, k, seq) => {
+        const f = validateFlow(k as Partial<Flow>, "key");
+        const at = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, seq);
+        writeNfgenmsg(b, familyNumber(f.family));
+        encodeFlow(b, f, "key");
+        b.end(at);
+      }, (k, errno, msg) => {
+        if (errno === ENOENT) res.missing++;
+        else res.failed.push({ flow: k, error: new NetlinkError("Cannot delete flow", errno, { message: msg }) });
+      }, progress);
+    } catch (e) {
+      if (progress.stopped) res.deleted = progress.ok;
+      throw progress.stopped ? batchStopped(e, progress.sent, res) : e;
+    }
     return res;
   }
 
@@ -792,7 +821,7 @@ export class Conntrack {
     if (cf.empty) {
       throw new TypeError("Cannot flush: the filter has no condition (to empty the whole table, call flushAll())");
     }
-    const opts = checkFlushOptions(options);
+    const opts = checkFlushOptions(options) as FlushOptions;
     const perFlow = opts.where !== undefined || opts.onDeleted !== undefined;
     const via = opts.via ?? (perFlow ? "dump" : "auto");
     if (perFlow && via !== "dump") throw new TypeError(`Cannot flush via "${via}" with where/onDeleted: those need the dump path`);
@@ -823,7 +852,7 @@ export class Conntrack {
   flushAll(options: FlushOptions & ({ via: "dump" } | { where: (flow: Flow) => boolean } | { onDeleted: (flow: Flow) => void })): DumpFlushResult;
   flushAll(options?: FlushOptions): FlushResult;
   flushAll(options: FlushOptions = {}): FlushResult {
-    const opts = checkFlushOptions(options);
+    const opts = checkFlushOptions(options) as FlushOptions;
     const perFlow = opts.where !== undefined || opts.onDeleted !== undefined;
     const via = opts.via ?? (perFlow ? "dump" : "kernel");
     if (perFlow && via !== "dump") throw new TypeError(`Cannot flush via "${via}" with where/onDeleted: those need the dump path`);
@@ -967,6 +996,7 @@ export class Conntrack {
    * ```
    */
   events(options: EventOptions = {}): EventStream {
+    checkEventOptions(options);
     return openEventStream({ ...options, transportNetns: options.netns ?? this.#netns }, {
       dump: (f) => this.dump(f),
       dumpExpect: () => this.dumpExpect(),
@@ -1020,9 +1050,7 @@ export class Conntrack {
    * request whose result the kernel does not count.
    */
   flushExpect(helper?: string): number {
-    if (helper !== undefined && (typeof helper !== "string" || helper === "")) {
-      throw new TypeError(`Invalid flushExpect helper ${JSON.stringify(helper) ?? String(helper)}: expected a helper name such as "ftp"`);
-    }
+    if (helper !== undefined) checkName(helper, HELPER_NAME_MAX, "expectation flush helper");
     let n = 0;
     for (const e of this.listExpect(helper === undefined ? undefined : { helper })) {
       try {

@@ -29,7 +29,7 @@ import {
   NLMSG_OVERRUN,
   readHeader,
 } from "../netlink/message.ts";
-import type { Netns } from "../netlink/netns.ts";
+import { type Netns, NetnsHandle } from "../netlink/netns.ts";
 import { DEFAULT_RECEIVE_BUFFER, type LibcTransportOptions } from "../netlink/socket.ts";
 import { type EventSource, Subscription } from "../netlink/subscription.ts";
 import { compileEventFilter } from "./bpf.ts";
@@ -37,6 +37,14 @@ import * as C from "./constants.ts";
 import { type ExpectDecoder as ExpectDecoderT, ExpectDecoder, type Expectation } from "./expect.ts";
 import { compileFilter, type Filter } from "./filter.ts";
 import { type Flow, FlowDecoder } from "./flow.ts";
+import {
+  type Check,
+  checkOptions,
+  isAbortSignal,
+  isBoolean,
+  isNetns,
+  isReceiveBufferSize,
+} from "./options.ts";
 
 /** Flow event types. */
 export type FlowEventType = "new" | "update" | "destroy";
@@ -359,11 +367,36 @@ export interface OpenEventOptions extends EventOptions {
   transportNetns?: LibcTransportOptions["netns"];
 }
 
+const EVENT_OPTION_CHECKS: Record<keyof EventOptions, Check> = {
+  types: (v) => void eventGroups(v as EventType[]),
+  filter: (v) => void compileFilter(v as Filter),
+  kernelFilter: isBoolean,
+  receiveBufferSize: isReceiveBufferSize,
+  noEnobufs: isBoolean,
+  resync: isBoolean,
+  signal: isAbortSignal,
+  netns: isNetns,
+};
+
+/**
+ * Checks {@link EventOptions} (unknown keys, `null`, wrong types and ranges) before a socket is
+ * opened: `TypeError` or `RangeError` naming the option.
+ */
+export function checkEventOptions(options: unknown): EventOptions {
+  return checkOptions<EventOptions>(options, EVENT_OPTION_CHECKS, "event options");
+}
+
 /**
  * Opens an event socket subscribed to `options.types`, with the kernel filter attached, and
  * returns its stream. `client` serves resyncs (it must see the same namespace).
  */
 export function openEventStream(options: OpenEventOptions = {}, client?: ResyncClient): EventStream {
+  checkOptions<OpenEventOptions>(options, {
+    ...EVENT_OPTION_CHECKS,
+    transportNetns: (v, what) => {
+      if (!(v instanceof NetnsHandle)) isNetns(v, what);
+    },
+  }, "event options");
   const groups = eventGroups(options.types ?? ["new", "update", "destroy"]);
   const program = options.kernelFilter === false ? undefined : compileEventFilter(options.filter);
   if (options.resync && !client) throw new TypeError("Cannot resync events without a client to dump the table with");

@@ -19,17 +19,26 @@
  * ```
  * @module
  */
-import { AttributeReader, type MessageBuilder } from "../netlink/attribute.ts";
+import { AttributeReader, type MessageBuilder, NLA_MAX_PAYLOAD } from "../netlink/attribute.ts";
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL, NLM_F_REQUEST, NLMSG_HDRLEN } from "../netlink/message.ts";
 import type { NetlinkSocket } from "../netlink/socket.ts";
 import { NetlinkError } from "../netlink/errors.ts";
 import { addressFamily, type Family } from "./address.ts";
 import * as C from "./constants.ts";
 import { compileFilter, type Filter } from "./filter.ts";
-import { familyNumber, type Flow, type RawAttribute, writeNfgenmsg } from "./flow.ts";
+import {
+  checkRawAttributes,
+  familyNumber,
+  type Flow,
+  HELPER_NAME_MAX,
+  type RawAttribute,
+  writeNfgenmsg,
+} from "./flow.ts";
+import { checkKeys, checkName, checkU16, checkU32, isObject } from "./options.ts";
 import {
   decodeTuple,
   encodeTuple,
+  hasPorts,
   type MasterTuple,
   type Proto,
   protoName,
@@ -141,9 +150,12 @@ export function expectFlags(v: number): ExpectFlag[] {
 
 /** The `CTA_EXPECT_FLAGS` value of flag names. @throws {TypeError} on an unknown name. */
 export function expectFlagBits(flags: readonly ExpectFlag[]): number {
+  if (!Array.isArray(flags)) throw new TypeError(`Invalid expectation flags: expected an array of names such as ["PERMANENT"]`);
   let v = 0;
   for (const f of flags) {
-    const bit = EXPECT_FLAGS[f as ExpectFlag] ?? (/^BIT_(\d+)$/.exec(String(f)) ? 1 << Number(String(f).slice(4)) : undefined);
+    const m = /^BIT_(\d{1,2})$/.exec(String(f));
+    const n = m ? Number(m[1]) : -1;
+    const bit = EXPECT_FLAGS[f as ExpectFlag] ?? (n >= 0 && n < 32 ? (1 << n) >>> 0 : undefined);
     if (bit === undefined) {
       throw new TypeError(`Invalid expectation flag "${String(f)}": expected ${Object.keys(EXPECT_FLAGS).join(", ")}`);
     }
@@ -264,13 +276,6 @@ export function decodeExpectCpuStats(dv: DataView, offset: number, length: numbe
   return s;
 }
 
-function uint(v: unknown, max: number, what: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) {
-    throw new RangeError(`Invalid ${what} ${String(v)}: must be an integer 0..${max}`);
-  }
-  return v;
-}
-
 /** What {@link encodeExpect} writes the expectation for. */
 export type ExpectPurpose = "create" | "key";
 
@@ -285,46 +290,70 @@ export function exactMask(family: Family, proto: number): Tuple {
   } else if (proto === C.IPPROTO_GRE) {
     m.srcKey = 0xffff;
     m.dstKey = 0xffff;
-  } else {
+  } else if (hasPorts(proto)) {
     m.sport = 0xffff;
     m.dport = 0xffff;
   }
   return m;
 }
 
+const EXPECT_KEYS: ReadonlySet<string> = new Set(Object.keys(
+  {
+    family: 1, proto: 1, master: 1, tuple: 1, mask: 1, timeout: 1, id: 1, helper: 1, zone: 1, flags: 1,
+    class: 1, nat: 1, fn: 1, unknown: 1,
+  } satisfies Record<keyof Expectation, 1>,
+));
+const NAT_KEYS: ReadonlySet<string> = new Set(Object.keys({ dir: 1, tuple: 1 } satisfies Record<keyof ExpectNat, 1>));
+/** `CTA_EXPECT_*` types nfct encodes itself (CTA_EXPECT_MASTER 1 .. CTA_EXPECT_FN 11). */
+const CTA_EXPECT_MODELLED_MAX = C.CTA_EXPECT_FN;
+
 /**
  * Checks an expectation for `purpose` and returns a copy with defaults filled in (the exact
- * mask). Throws `TypeError`/`RangeError` on anything the kernel would refuse.
+ * mask). Throws `TypeError` (not an object, an unknown key, `null`, a wrong type) or
+ * `RangeError` (out of range; `helper` over {@link HELPER_NAME_MAX} bytes or with a NUL, as
+ * `exp_nla_policy` allows for CTA_EXPECT_HELP_NAME) before anything is sent. A key whose value
+ * is `undefined` counts as absent.
  */
 export function validateExpect(e: Partial<Expectation>, purpose: ExpectPurpose): Expectation {
-  if (e === null || typeof e !== "object") throw new TypeError("Invalid expectation: expected an object");
+  if (!isObject(e)) throw new TypeError("Invalid expectation: expected an object");
+  checkKeys(e, EXPECT_KEYS, "expectation");
   if (e.proto === undefined) throw new TypeError("Invalid expectation: proto is missing");
-  if (!e.tuple) throw new TypeError("Invalid expectation: tuple is missing");
+  if (e.tuple === undefined) throw new TypeError("Invalid expectation: tuple is missing");
   const proto = protoNumber(e.proto);
   if (e.family !== undefined) familyNumber(e.family);
   const family = validateTuple(e.tuple, proto, e.family, "tuple");
   const out = { ...e, family, proto: e.proto } as Expectation;
-  if (purpose === "create") {
-    if (!e.master) throw new TypeError("Invalid expectation: master (the master connection's original tuple and proto) is missing");
-    if (e.master.proto === undefined) throw new TypeError("Invalid expectation: master.proto is missing");
-    validateTuple(e.master, protoNumber(e.master.proto), family, "master");
-    out.mask = e.mask ?? exactMask(family, proto);
-    validateTuple(out.mask, proto, family, "mask");
-    if (out.timeout === undefined) throw new TypeError("Invalid expectation: timeout is required to create one (seconds)");
-    if (e.nat) {
-      if (e.nat.dir !== "original" && e.nat.dir !== "reply") {
-        throw new TypeError(`Invalid expectation nat.dir "${String(e.nat.dir)}": expected "original" or "reply"`);
-      }
-      validateTuple(e.nat.tuple, protoNumber(e.master.proto), family, "nat.tuple");
-    }
+  const master = e.master;
+  if (master !== undefined) {
+    if (!isObject(master)) throw new TypeError("Invalid expectation master: expected a tuple object with proto");
+    if (master.proto === undefined) throw new TypeError("Invalid expectation: master.proto is missing");
+    validateTuple(master, protoNumber(master.proto), family, "master", true);
   }
-  if (out.timeout !== undefined) uint(out.timeout, 0xffffffff, "expectation timeout");
-  if (out.id !== undefined) uint(out.id, 0xffffffff, "expectation id");
-  if (out.zone !== undefined) uint(out.zone, 0xffff, "expectation zone");
-  if (out.class !== undefined) uint(out.class, 0xffffffff, "expectation class");
-  if (out.flags !== undefined) expectFlagBits(out.flags);
-  if (out.helper !== undefined && typeof out.helper !== "string") throw new TypeError("Invalid expectation helper: expected a string");
-  if (out.fn !== undefined && typeof out.fn !== "string") throw new TypeError("Invalid expectation fn: expected a string");
+  if (e.mask !== undefined) validateTuple(e.mask, proto, family, "mask");
+  if (e.nat !== undefined) {
+    if (!isObject(e.nat)) throw new TypeError("Invalid expectation nat: expected { dir, tuple }");
+    checkKeys(e.nat, NAT_KEYS, "expectation nat");
+    if (e.nat.dir !== "original" && e.nat.dir !== "reply") {
+      throw new TypeError(`Invalid expectation nat.dir "${String(e.nat.dir)}": expected "original" or "reply"`);
+    }
+    if (e.nat.tuple === undefined) throw new TypeError("Invalid expectation nat: tuple is missing");
+    validateTuple(e.nat.tuple, master?.proto !== undefined ? protoNumber(master.proto) : proto, family, "nat.tuple");
+  }
+  if (purpose === "create") {
+    if (!master) throw new TypeError("Invalid expectation: master (the master connection's original tuple and proto) is missing");
+    out.mask = e.mask ?? exactMask(family, proto);
+    if (out.timeout === undefined) throw new TypeError("Invalid expectation: timeout is required to create one (seconds)");
+  }
+  // exp_nla_policy: TIMEOUT, ID, CLASS NLA_U32; ZONE NLA_U16; FLAGS a be32 mask.
+  if (e.timeout !== undefined) checkU32(e.timeout, "expectation timeout");
+  if (e.id !== undefined) checkU32(e.id, "expectation id");
+  if (e.zone !== undefined) checkU16(e.zone, "expectation zone");
+  if (e.class !== undefined) checkU32(e.class, "expectation class");
+  if (e.flags !== undefined) expectFlagBits(e.flags);
+  if (e.helper !== undefined) checkName(e.helper, HELPER_NAME_MAX, "expectation helper");
+  // CTA_EXPECT_FN is an NLA_NUL_STRING without a length limit: it must only fit an attribute.
+  if (e.fn !== undefined) checkName(e.fn, NLA_MAX_PAYLOAD - 1, "expectation fn");
+  if (e.unknown !== undefined) checkRawAttributes(e.unknown, CTA_EXPECT_MODELLED_MAX, "expectation unknown");
   return out;
 }
 
@@ -385,14 +414,35 @@ function request<T>(
   return out;
 }
 
-/** Compiles an {@link ExpectFilter} into a userspace predicate (kernel parts are sent separately). */
+const EXPECT_FILTER_KEYS: ReadonlySet<string> = new Set(Object.keys(
+  {
+    family: 1, proto: 1, src: 1, dst: 1, sport: 1, dport: 1, helper: 1, master: 1,
+  } satisfies Record<keyof ExpectFilter, 1>,
+));
+const EXPECT_MASTER_KEYS: ReadonlySet<string> = new Set(["proto", "orig", "zone"]);
+
+/**
+ * Compiles an {@link ExpectFilter} into a userspace predicate (kernel parts are sent separately).
+ * Unknown keys, `null` or `undefined` values and an empty `master` are a `TypeError`: a filter
+ * key that is present must constrain.
+ */
 export function compileExpectFilter(filter: ExpectFilter = {}): (e: Expectation) => boolean {
-  if (filter === null || typeof filter !== "object") throw new TypeError("Invalid expectation filter: expected an object");
+  const raw: unknown = filter;
+  if (!isObject(raw)) throw new TypeError("Invalid expectation filter: expected an object");
+  checkKeys(raw, EXPECT_FILTER_KEYS, "expectation filter", false);
   const { helper, master, ...rest } = filter;
-  if (helper !== undefined && typeof helper !== "string") throw new TypeError("Invalid expectation filter helper: expected a string");
+  if (helper !== undefined) checkName(helper, HELPER_NAME_MAX, "expectation filter helper");
   if (master !== undefined) {
-    if (!master || typeof master !== "object" || !master.orig) throw new TypeError("Invalid expectation filter master: expected { proto, orig }");
-    validateTuple(master.orig, protoNumber(master.proto), filter.family, "master.orig");
+    const m: unknown = master;
+    if (!isObject(m)) throw new TypeError("Invalid expectation filter master: expected { proto, orig }");
+    checkKeys(m, EXPECT_MASTER_KEYS, "expectation filter master", false);
+    if (master.proto === undefined || master.orig === undefined) {
+      throw new TypeError("Invalid expectation filter master: expected { proto, orig }");
+    }
+    // A dumped expectation's master (a MasterTuple, with its proto) serves as orig too.
+    const mp = protoNumber(master.proto);
+    validateTuple(master.orig, mp, filter.family, "master.orig");
+    if (master.zone !== undefined) checkU16(master.zone, "expectation filter master.zone");
   }
   const cf = compileFilter(rest);
   return (e) => {
@@ -416,7 +466,7 @@ export function* dumpExpectations(
   if (filter?.master) {
     const mp = protoNumber(filter.master.proto);
     encodeTuple(b, C.CTA_EXPECT_MASTER, filter.master.orig, mp);
-    if (filter.master.zone !== undefined) b.u16(C.CTA_EXPECT_ZONE, uint(filter.master.zone, 0xffff, "master zone"));
+    if (filter.master.zone !== undefined) b.u16(C.CTA_EXPECT_ZONE, filter.master.zone);
   }
   b.end(m.at);
   sock.send(b.bytes());
@@ -456,16 +506,6 @@ export function deleteExpectation(sock: NetlinkSocket, b: MessageBuilder, key: E
   const m = begin(sock, b, C.IPCTNL_MSG_EXP_DELETE, NLM_F_ACK, familyNumber(e.family));
   encodeExpect(b, e, "key");
   request(sock, b, m, "Cannot delete expectation", false);
-}
-
-/**
- * `conntrack -F expect`: deletes every expectation, or (with `helper`) those whose master uses
- * that helper. The kernel does not say how many; see the client's `flushExpect`.
- */
-export function flushExpectations(sock: NetlinkSocket, b: MessageBuilder, helper?: string): void {
-  const m = begin(sock, b, C.IPCTNL_MSG_EXP_DELETE, NLM_F_ACK, C.AF_UNSPEC);
-  if (helper !== undefined) b.string(C.CTA_EXPECT_HELP_NAME, helper);
-  request(sock, b, m, "Cannot flush expectations", false);
 }
 
 /** Per-CPU expectation statistics (`IPCTNL_MSG_EXP_GET_STATS_CPU`). */

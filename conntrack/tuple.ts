@@ -12,6 +12,7 @@
 import { type AttributeReader, MessageBuilder } from "../netlink/attribute.ts";
 import { type Family, formatIPv4, formatIPv6, parseAddress, parseAddressInto } from "./address.ts";
 import * as C from "./constants.ts";
+import { checkKeys, checkU16, checkU8 } from "./options.ts";
 
 /** Layer-4 protocol names nfct knows; any other protocol is its number. */
 export type ProtoName = "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "icmp" | "icmpv6" | "gre";
@@ -172,30 +173,50 @@ export function decodeTuple(
   return t;
 }
 
-function checkU16(v: unknown, what: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff) {
-    throw new RangeError(`Invalid ${what} ${String(v)}: must be an integer 0..65535`);
-  }
-  return v;
-}
-
-function checkU8(v: unknown, what: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xff) {
-    throw new RangeError(`Invalid ${what} ${String(v)}: must be an integer 0..255`);
-  }
-  return v;
-}
-
 /** Scratch space for address bytes while encoding (encoding is synchronous). */
 const SCRATCH = new Uint8Array(16);
 
-/** Checks a tuple's shape for `family`/`proto`; returns the family its addresses have. */
-export function validateTuple(t: Tuple, proto: number, family: Family | undefined, what: string): Family {
-  if (t === null || typeof t !== "object") throw new TypeError(`Invalid ${what}: expected a tuple object`);
+const TUPLE_KEYS = Object.keys(
+  {
+    src: 1, dst: 1, sport: 1, dport: 1, type: 1, code: 1, id: 1, srcKey: 1, dstKey: 1, zone: 1,
+  } satisfies Record<keyof Tuple, 1>,
+);
+/** A {@link MasterTuple} (a tuple with its `proto`) serves wherever a tuple does. */
+const TUPLE_KEY_SET: ReadonlySet<string> = new Set([...TUPLE_KEYS, "proto"]);
+
+/** The layer-4 fields a tuple of protocol `proto` carries (the encoder writes no others). */
+function l4Fields(proto: number): readonly string[] {
+  if (hasPorts(proto)) return ["sport", "dport"];
+  if (proto === C.IPPROTO_ICMP || proto === C.IPPROTO_ICMPV6) return ["type", "code", "id"];
+  if (proto === C.IPPROTO_GRE) return ["srcKey", "dstKey"];
+  return [];
+}
+const L4_FIELDS = ["sport", "dport", "type", "code", "id", "srcKey", "dstKey"];
+
+/**
+ * Checks a tuple's shape for `family`/`proto`; returns the family its addresses have. Unknown
+ * keys, `null` values and layer-4 fields the protocol has not (`type` on a UDP tuple: it
+ * would not be sent) are a `TypeError` naming the key. A {@link MasterTuple} is accepted as a
+ * tuple when its `proto` is `proto`; with `master` the `proto` key is required.
+ */
+export function validateTuple(t: Tuple, proto: number, family: Family | undefined, what: string, master = false): Family {
+  if (t === null || typeof t !== "object" || Array.isArray(t)) throw new TypeError(`Invalid ${what}: expected a tuple object`);
+  checkKeys(t as unknown as Record<string, unknown>, TUPLE_KEY_SET, what);
+  const own = (t as Partial<MasterTuple>).proto;
+  if (master && own === undefined) throw new TypeError(`Invalid ${what}: proto is missing`);
+  if (own !== undefined && protoNumber(own) !== proto) {
+    throw new TypeError(`Invalid ${what}.proto ${String(own)}: the tuple is used as ${protoName(proto)}`);
+  }
   const sl = parseAddressInto(t.src, SCRATCH, family);
   if (sl === 0) parseAddress(t.src, family, `${what}.src`); // throws the TypeError
   const f: Family = sl === 4 ? "ipv4" : "ipv6";
   if (parseAddressInto(t.dst, SCRATCH, f) === 0) parseAddress(t.dst, f, `${what}.dst`);
+  const fields = l4Fields(proto);
+  for (const k of L4_FIELDS) {
+    if (!fields.includes(k) && (t as unknown as Record<string, unknown>)[k] !== undefined) {
+      throw new TypeError(`Invalid ${what}.${k}: a ${protoName(proto)} tuple has no ${k} (it has ${fields.join(", ") || "addresses only"})`);
+    }
+  }
   if (hasPorts(proto)) {
     // A kernel without DCCP tracking (Linux 6.16+) tracks DCCP generically and reports no
     // ports: such a dumped entry must still serve as a key (delete, flush by filter).
@@ -215,8 +236,9 @@ export function validateTuple(t: Tuple, proto: number, family: Family | undefine
     checkU8(t.code, `${what}.code`);
     checkU16(t.id, `${what}.id`);
   } else if (proto === C.IPPROTO_GRE) {
-    checkU16(t.srcKey ?? 0, `${what}.srcKey`);
-    checkU16(t.dstKey ?? 0, `${what}.dstKey`);
+    // The kernel's GRE tuple holds 16 bits of each key (nf_conntrack_proto_gre.c).
+    if (t.srcKey !== undefined) checkU16(t.srcKey, `${what}.srcKey`);
+    if (t.dstKey !== undefined) checkU16(t.dstKey, `${what}.dstKey`);
   }
   if (t.zone !== undefined) checkU16(t.zone, `${what}.zone`);
   return f;
