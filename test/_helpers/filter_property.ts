@@ -373,6 +373,11 @@ export function randomFilter(rng: Rng, anchor: Flow): Filter {
   if (keys.has("reply.sport")) reply.sport = port(anchor.reply.sport);
   if (keys.has("reply.dport")) reply.dport = port(anchor.reply.dport);
   if (keys.has("reply.zone")) reply.zone = zone(anchor.reply.zone);
+  if (f.zone !== undefined && reply.zone !== undefined && rng.chance(0.5)) {
+    // Both non-zero: on 6.18 a dump with CTA_ZONE and a reply CTA_TUPLE_ZONE fails (EINVAL).
+    f.zone = rng.pick(ZONES);
+    reply.zone = rng.pick(ZONES);
+  }
   if (Object.keys(reply).length) f.reply = reply;
   if (keys.has("mark")) {
     const m = anchor.mark ?? 0;

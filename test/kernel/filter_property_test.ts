@@ -367,3 +367,26 @@ test(
     }
   },
 );
+
+test(
+  "list() and flush() by a zone and a reply tuple zone together (EINVAL from a 6.18 dump) match like the reference",
+  T,
+  () => {
+    using ct = Conntrack.open();
+    try {
+      const t = knownTable(ct);
+      for (
+        const f of [{ zone: 7, reply: { zone: 4 } }, { zone: 7, reply: { zone: 7 } }, {
+          zone: 0,
+          reply: { zone: 4 },
+        }]
+      ) {
+        const want = t.expected(f);
+        assert.equal(compare(t, want, keysOf(ct.list(f))), "", `list(${JSON.stringify(f)})`);
+        assert.equal(flushRemovesExactly("auto")(t, f), "", `flush(${JSON.stringify(f)})`);
+      }
+    } finally {
+      ct.flushAll();
+    }
+  },
+);
