@@ -1,0 +1,488 @@
+/**
+ * Pieces of the filter property test (test/kernel/filter_property_test.ts): a seeded PRNG,
+ * random varied conntrack tables, random legal filters built from every {@link Filter} key,
+ * and a reference matcher written from the documented meaning of each key, independent of
+ * conntrack/filter.ts (the code under test) and of conntrack/address.ts.
+ * @module
+ */
+import type { Filter, Flow, StatusFlag, TupleFilter } from "../../mod.ts";
+
+// --- PRNG -------------------------------------------------------------------------------------
+
+/** mulberry32: small, fast, and the same sequence on every runtime for a given seed. */
+export class Rng {
+  #s: number;
+  constructor(seed: number) {
+    this.#s = seed >>> 0;
+  }
+  /** A uniform 32-bit unsigned integer. */
+  u32(): number {
+    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+  /** An integer in 0..n-1. */
+  int(n: number): number {
+    return Math.floor((this.u32() / 0x100000000) * n);
+  }
+  /** True with probability p. */
+  chance(p: number): boolean {
+    return this.u32() / 0x100000000 < p;
+  }
+  pick<T>(a: readonly T[]): T {
+    return a[this.int(a.length)];
+  }
+  /** A random subset of `a` (each element with probability p), in `a`'s order. */
+  subset<T>(a: readonly T[], p = 0.5): T[] {
+    return a.filter(() => this.chance(p));
+  }
+}
+
+// --- Addresses (own parser: the library's is under test) --------------------------------------
+
+type Fam = "ipv4" | "ipv6";
+
+/** An address as a number: `{ family, v }`, or undefined when `s` is not an address. */
+export function addrValue(s: string): { family: Fam; v: bigint } | undefined {
+  const v4 = (t: string): bigint | undefined => {
+    const parts = t.split(".");
+    if (parts.length !== 4) return undefined;
+    let v = 0n;
+    for (const p of parts) {
+      if (!/^\d{1,3}$/.test(p) || Number(p) > 255) return undefined;
+      v = (v << 8n) | BigInt(Number(p));
+    }
+    return v;
+  };
+  if (!s.includes(":")) {
+    const v = v4(s);
+    return v === undefined ? undefined : { family: "ipv4", v };
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (h: string): bigint[] | undefined => {
+    if (h === "") return [];
+    const out: bigint[] = [];
+    const parts = h.split(":");
+    for (const [i, p] of parts.entries()) {
+      if (i === parts.length - 1 && p.includes(".")) {
+        const v = v4(p);
+        if (v === undefined) return undefined;
+        out.push(v >> 16n, v & 0xffffn);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(p)) return undefined;
+        out.push(BigInt(parseInt(p, 16)));
+      }
+    }
+    return out;
+  };
+  const head = groups(halves[0]), tail = halves.length === 2 ? groups(halves[1]) : [];
+  if (!head || !tail) return undefined;
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
+  let v = 0n;
+  for (const g of [...head, ...Array(halves.length === 2 ? fill : 0).fill(0n), ...tail]) {
+    v = (v << 16n) | g;
+  }
+  return { family: "ipv6", v };
+}
+
+/** Does address string `addr` fall under `cond` (an exact address or `addr/bits`)? */
+export function addrMatches(cond: string, addr: string): boolean {
+  const slash = cond.indexOf("/");
+  const c = addrValue(slash === -1 ? cond : cond.slice(0, slash));
+  const a = addrValue(addr);
+  if (!c || !a) throw new Error(`reference matcher: bad address "${cond}" or "${addr}"`);
+  if (c.family !== a.family) return false;
+  const width = c.family === "ipv4" ? 32n : 128n;
+  const bits = slash === -1 ? width : BigInt(Number(cond.slice(slash + 1)));
+  return (c.v >> (width - bits)) === (a.v >> (width - bits));
+}
+
+/** One spelling per address, whatever form it was written in. */
+function canon(addr: string): string {
+  const a = addrValue(addr);
+  return a ? `${a.family === "ipv4" ? 4 : 6}/${a.v.toString(16)}` : `?${addr}`;
+}
+
+// --- Flows -------------------------------------------------------------------------------------
+
+const PROTO_NUM: Record<string, number> = {
+  icmp: 1,
+  tcp: 6,
+  udp: 17,
+  dccp: 33,
+  gre: 47,
+  icmpv6: 58,
+  sctp: 132,
+  udplite: 136,
+};
+const protoNum = (p: string | number): number => typeof p === "number" ? p : PROTO_NUM[p];
+const PORTED = new Set([6, 17, 33, 132, 136]);
+
+type TupleLike = Flow["orig"];
+
+function tupleKey(t: TupleLike): string {
+  const o = (v: number | undefined) => v === undefined ? "-" : String(v);
+  return `${canon(t.src)}>${canon(t.dst)} p${o(t.sport)},${o(t.dport)} i${o(t.type)},${o(t.code)},${
+    o(t.id)
+  }` +
+    ` k${o(t.srcKey)},${o(t.dstKey)} z${t.zone ?? 0}`;
+}
+
+/**
+ * What identifies an entry: family, protocol, both tuples, zone, and (with `withId`) its id.
+ * Works on a dumped {@link Flow} and on the create spec it came from (without id).
+ */
+export function flowKey(
+  f: Pick<Flow, "family" | "proto" | "orig" | "reply" | "zone" | "id">,
+  withId = true,
+): string {
+  return `${f.family} ${protoNum(f.proto)} ${tupleKey(f.orig)} | ${tupleKey(f.reply)} zone=${
+    f.zone ?? 0
+  }` +
+    (withId ? ` id=${f.id ?? "-"}` : "");
+}
+
+/** A flow on one line, for failure messages. */
+export function describe(f: Flow): string {
+  const t = (x: TupleLike) => {
+    const l4 = x.sport !== undefined
+      ? ` ${x.sport}>${x.dport}`
+      : x.type !== undefined
+      ? ` type ${x.type} id ${x.id}`
+      : x.srcKey !== undefined
+      ? ` key ${x.srcKey}>${x.dstKey}`
+      : "";
+    return `${x.src}>${x.dst}${l4}${x.zone !== undefined ? ` zone ${x.zone}` : ""}`;
+  };
+  const state = f.tcp?.state ?? f.sctp?.state;
+  return `${f.family} ${f.proto} ${t(f.orig)} | reply ${t(f.reply)}` +
+    (f.zone !== undefined ? ` | zone ${f.zone}` : "") +
+    (f.mark ? ` | mark 0x${f.mark.toString(16)}` : "") +
+    (f.status?.length ? ` | ${f.status.join(",")}` : "") +
+    (state ? ` | ${state}` : "") + ` | id ${f.id}`;
+}
+
+// --- Random tables ------------------------------------------------------------------------------
+
+/** Small address pools, so that filters built from them hit many entries. */
+export const V4_POOL = [
+  "10.0.0.1",
+  "10.0.0.2",
+  "10.0.0.3",
+  "10.0.1.1",
+  "10.0.1.200",
+  "10.1.0.1",
+  "192.168.7.1",
+  "192.168.7.2",
+];
+export const V6_POOL = [
+  "fd00::1",
+  "fd00::2",
+  "fd00::3",
+  "fd00:0:0:1::1",
+  "fd00:1::1",
+  "2001:db8::1",
+  "2001:db8::ffff:1",
+  "::ffff:10.0.0.1",
+];
+const PORTS = [53, 80, 443, 8080, 36412];
+const MARKS = [0, 1, 5, 0x10, 0x15, 0xff, 0xdeadbeef, 0x80000000];
+const ZONES = [1, 3, 4, 7, 65535];
+const SETTABLE_STATUS: StatusFlag[] = ["SEEN_REPLY", "ASSURED", "FIXED_TIMEOUT"];
+export const TCP_STATES = [
+  "SYN_SENT",
+  "SYN_RECV",
+  "ESTABLISHED",
+  "FIN_WAIT",
+  "CLOSE_WAIT",
+  "LAST_ACK",
+  "TIME_WAIT",
+  "CLOSE",
+  "SYN_SENT2",
+] as const;
+export const SCTP_STATES = [
+  "CLOSED",
+  "COOKIE_WAIT",
+  "COOKIE_ECHOED",
+  "ESTABLISHED",
+  "SHUTDOWN_SENT",
+  "SHUTDOWN_RECD",
+  "SHUTDOWN_ACK_SENT",
+  "HEARTBEAT_SENT",
+] as const;
+
+/** A create spec: a {@link Flow} with explicit reply tuple and timeout. */
+export type Spec = Omit<Flow, "id">;
+
+/**
+ * `n` random entries (n ≤ 20000): IPv4 and IPv6; TCP (with a state), UDP, UDP-Lite, ICMP,
+ * ICMPv6, SCTP (state and vtags), GRE (keys), protocols 99 and 253 (tracked generically); a zone, or a zone on one direction only; marks;
+ * settable status flags; and on some a reply tuple that is not the inverted original (DNAT:
+ * another reply source and port; SNAT: another reply destination and port).
+ *
+ * Every tuple carries the entry's serial number in a port, ICMP id or GRE key, in a range no
+ * other kind of tuple uses, so no two tuples collide (the kernel refuses a clash with EEXIST).
+ */
+export function randomTable(rng: Rng, n: number): Spec[] {
+  const out: Spec[] = [];
+  for (let c = 0; c < n; c++) {
+    const family: Fam = rng.chance(0.5) ? "ipv4" : "ipv6";
+    const pool = family === "ipv4" ? V4_POOL : V6_POOL;
+    const protos = family === "ipv4"
+      ? ["tcp", "tcp", "udp", "udp", "icmp", "sctp", "gre", "udplite"]
+      : ["tcp", "tcp", "udp", "udp", "icmpv6", "sctp", "gre", "udplite"];
+    // Now and then a protocol the kernel tracks generically (a tuple of addresses only).
+    const generic = rng.chance(0.04);
+    const proto = (generic ? rng.pick([99, 253]) : rng.pick(protos)) as Flow["proto"];
+    const src = rng.pick(pool);
+    // A generic tuple is unique by its destination: one outside the pools, made from the serial.
+    const dst = !generic
+      ? rng.pick(pool)
+      : family === "ipv4"
+      ? `10.200.${c >> 8}.${c & 255}`
+      : `fd00:200::${c.toString(16)}`;
+    const orig: TupleLike = { src, dst };
+    const reply: TupleLike = { src: dst, dst: src };
+    const nat = generic ? 0 : rng.int(4); // 0, 1: none; 2: DNAT; 3: SNAT
+    if (nat === 2) reply.src = rng.pick(pool);
+    if (nat === 3) reply.dst = rng.pick(pool);
+    const p = protoNum(proto);
+    if (PORTED.has(p)) {
+      orig.sport = 1024 + c; // 1024..21023: only ever an orig sport / a reply dport
+      orig.dport = rng.pick(PORTS);
+      reply.sport = nat === 2 ? rng.pick(PORTS) : orig.dport;
+      reply.dport = nat === 3 ? 30000 + c : orig.sport; // 30000..49999: SNAT'd reply dports
+    } else if (p === 1 || p === 58) {
+      const [t, r] = p === 1 ? rng.pick([[8, 0], [13, 14], [15, 16], [17, 18]]) : [128, 129];
+      Object.assign(orig, { type: t, code: 0, id: c });
+      Object.assign(reply, { type: r, code: 0, id: c });
+    } else if (p === 47) {
+      const k = 50000 + rng.int(4); // keys 50000..50003 never equal a serial
+      Object.assign(orig, { srcKey: c, dstKey: k });
+      Object.assign(reply, { srcKey: k, dstKey: nat === 3 ? 30000 + c : c });
+    }
+    const f: Spec = { family, proto, orig, reply, timeout: 600 + rng.int(600) };
+    const z = rng.int(8); // 0..3: no zone; 4, 5: zone; 6: orig zone; 7: reply zone
+    if (z === 4 || z === 5) f.zone = rng.pick(ZONES);
+    if (z === 6) orig.zone = rng.pick(ZONES);
+    if (z === 7) reply.zone = rng.pick(ZONES);
+    if (rng.chance(0.7)) f.mark = rng.pick(MARKS);
+    const st = rng.subset(SETTABLE_STATUS, 0.4);
+    if (st.length || rng.chance(0.5)) f.status = st;
+    if (proto === "tcp") f.tcp = { state: rng.pick(TCP_STATES) };
+    if (proto === "sctp") {
+      f.sctp = { state: rng.pick(SCTP_STATES), vtagOrig: rng.u32(), vtagReply: rng.u32() };
+    }
+    out.push(f);
+  }
+  return out;
+}
+
+// --- Random filters ---------------------------------------------------------------------------
+
+const FILTER_KEYS = [
+  "family",
+  "proto",
+  "src",
+  "dst",
+  "sport",
+  "dport",
+  "zone",
+  "reply.src",
+  "reply.dst",
+  "reply.sport",
+  "reply.dport",
+  "reply.zone",
+  "mark",
+  "status",
+  "state",
+] as const;
+/** Keys only userspace can check (besides CIDR addresses). */
+const KERNEL_NEVER = new Set(["zone", "reply.zone", "state"]);
+const ALL_PROTOS = ["tcp", "udp", "udplite", "icmp", "icmpv6", "sctp", "gre"] as const;
+const STATUS_POOL: StatusFlag[] = [
+  "CONFIRMED",
+  "SEEN_REPLY",
+  "ASSURED",
+  "FIXED_TIMEOUT",
+  "SRC_NAT",
+  "DYING",
+];
+// (A zero mask would match everything: refused, like an empty status list or mask.)
+const MASKS = [0xffffffff, 0xff, 0xf, 0x10, 0xffff0000, 0x80000000, 0x7fffffff];
+const V4_BITS = [0, 8, 16, 24, 30, 31, 32];
+const V6_BITS = [0, 8, 16, 32, 48, 64, 96, 112, 127, 128];
+
+/**
+ * A random legal filter: 1–5 of the {@link Filter} keys, values mostly taken from `anchor` (an
+ * entry of the table, so the filter matches something) and otherwise from the pools; a third of
+ * them only with conditions a kernel-side flush can apply. Addresses
+ * are exact or CIDR (with host bits set at times) and all of one family, the `family` key
+ * agrees with them, and ports appear only without a protocol or with one that has ports.
+ */
+export function randomFilter(rng: Rng, anchor: Flow): Filter {
+  // A third of the filters use only conditions a kernel-side flush can apply (exact addresses,
+  // ports, protocol, family, mark, status), so that path is taken often.
+  const kernelish = rng.chance(1 / 3);
+  const pool = kernelish ? FILTER_KEYS.filter((k) => !KERNEL_NEVER.has(k)) : FILTER_KEYS;
+  const n = rng.pick([1, 1, 1, 2, 2, 2, 3, 3, 4, 5]);
+  const keys = new Set<typeof FILTER_KEYS[number]>();
+  while (keys.size < n) keys.add(rng.pick(pool));
+  const fam: Fam = rng.chance(0.9) ? anchor.family : anchor.family === "ipv4" ? "ipv6" : "ipv4";
+  const addrs = fam === "ipv4" ? V4_POOL : V6_POOL;
+  const f: Filter = {};
+  const reply: TupleFilter = {};
+  const addr = (from: string) => {
+    const a = rng.chance(0.8) && addrValue(from)?.family === fam ? from : rng.pick(addrs);
+    if (kernelish || rng.chance(0.4)) return a;
+    return `${a}/${rng.pick(fam === "ipv4" ? V4_BITS : V6_BITS)}`;
+  };
+  const port = (from: number | undefined) =>
+    rng.chance(0.8) && from !== undefined ? from : rng.pick([...PORTS, 1024 + rng.int(1000)]);
+  const zone = (from: number | undefined) => rng.chance(0.7) ? from ?? 0 : rng.pick([0, ...ZONES]);
+  let proto: Filter["proto"];
+  const ports = ["sport", "dport", "reply.sport", "reply.dport"].some((k) =>
+    keys.has(k as typeof FILTER_KEYS[number])
+  );
+  if (kernelish && ports) {
+    // The kernel compares ports of TCP and UDP only.
+    keys.add("proto");
+    proto = anchor.proto === "tcp" || anchor.proto === "udp"
+      ? anchor.proto
+      : rng.pick(["tcp", "udp"] as const);
+    f.proto = proto;
+  } else if (keys.has("proto")) {
+    const p = rng.chance(0.85) ? anchor.proto : rng.pick(ALL_PROTOS);
+    // By name or by number (`6` for "tcp").
+    proto = rng.chance(0.2) ? protoNum(p) : p;
+    // Ports only with a protocol that has them: drop the protocol otherwise.
+    if (ports && !PORTED.has(protoNum(proto!))) proto = undefined;
+    if (proto !== undefined) f.proto = proto;
+  }
+  if (keys.has("family")) f.family = fam;
+  if (keys.has("src")) f.src = addr(anchor.orig.src);
+  if (keys.has("dst")) f.dst = addr(anchor.orig.dst);
+  if (keys.has("sport")) f.sport = port(anchor.orig.sport);
+  if (keys.has("dport")) f.dport = port(anchor.orig.dport);
+  if (keys.has("zone")) f.zone = zone(anchor.zone);
+  if (keys.has("reply.src")) reply.src = addr(anchor.reply.src);
+  if (keys.has("reply.dst")) reply.dst = addr(anchor.reply.dst);
+  if (keys.has("reply.sport")) reply.sport = port(anchor.reply.sport);
+  if (keys.has("reply.dport")) reply.dport = port(anchor.reply.dport);
+  if (keys.has("reply.zone")) reply.zone = zone(anchor.reply.zone);
+  if (f.zone !== undefined && reply.zone !== undefined && rng.chance(0.5)) {
+    // Both non-zero: on 6.18 a dump with CTA_ZONE and a reply CTA_TUPLE_ZONE fails (EINVAL).
+    f.zone = rng.pick(ZONES);
+    reply.zone = rng.pick(ZONES);
+  }
+  if (Object.keys(reply).length) f.reply = reply;
+  if (keys.has("mark")) {
+    const m = anchor.mark ?? 0;
+    if (rng.chance(0.5)) f.mark = rng.chance(0.7) ? m : rng.pick(MARKS);
+    else {
+      const mask = rng.pick(MASKS);
+      f.mark = { value: rng.chance(0.7) ? (m & mask) >>> 0 : rng.pick(MARKS), mask };
+    }
+  }
+  if (keys.has("status")) {
+    const has = new Set(anchor.status ?? []);
+    if (rng.chance(0.5)) {
+      const from = rng.chance(0.7) ? STATUS_POOL.filter((s) => has.has(s)) : STATUS_POOL;
+      const v = rng.subset(from, 0.5);
+      f.status = v.length ? v : [rng.pick(from.length ? from : STATUS_POOL)];
+    } else {
+      let mask = rng.subset(STATUS_POOL, 0.4);
+      if (!mask.length) mask = [rng.pick(STATUS_POOL)];
+      const value = rng.chance(0.7) ? mask.filter((s) => has.has(s)) : rng.subset(mask, 0.5);
+      f.status = { value, mask };
+    }
+  }
+  if (keys.has("state")) {
+    const st = anchor.tcp?.state ?? anchor.sctp?.state;
+    f.state = st !== undefined && rng.chance(0.7) ? st : rng.pick([...TCP_STATES, ...SCTP_STATES]);
+  }
+  // Every key can have been dropped (a protocol without ports): fall back to the family.
+  if (!Object.keys(f).length) f.family = fam;
+  return f;
+}
+
+/**
+ * Smaller filters than `f`: each with one condition fewer (never none at all), for shrinking a
+ * failing filter to a minimal one.
+ */
+export function smaller(f: Filter): Filter[] {
+  const out: Filter[] = [];
+  for (const k of Object.keys(f) as (keyof Filter)[]) {
+    if (k === "reply") {
+      for (const rk of Object.keys(f.reply!) as (keyof TupleFilter)[]) {
+        const r = { ...f.reply! };
+        delete r[rk];
+        const g = { ...f };
+        if (Object.keys(r).length) g.reply = r;
+        else delete g.reply;
+        out.push(g);
+      }
+      continue;
+    }
+    const g = { ...f };
+    delete g[k];
+    out.push(g);
+  }
+  return out.filter((g) => Object.keys(g).length > 0);
+}
+
+// --- Reference matcher --------------------------------------------------------------------------
+
+function tupleOk(c: TupleFilter, t: TupleLike): boolean {
+  if (c.src !== undefined && !addrMatches(c.src, t.src)) return false;
+  if (c.dst !== undefined && !addrMatches(c.dst, t.dst)) return false;
+  if (c.sport !== undefined && t.sport !== c.sport) return false;
+  if (c.dport !== undefined && t.dport !== c.dport) return false;
+  if (c.zone !== undefined && (t.zone ?? 0) !== c.zone) return false;
+  return true;
+}
+
+/**
+ * Does `flow` match `filter`, by the documented meaning of each key? Every given key must hold:
+ * `family`, `proto`; `src`/`dst` (exact or CIDR) and `sport`/`dport` on the original tuple and
+ * `reply.*` on the reply tuple (a flow without ports, e.g. ICMP or GRE, never matches a port);
+ * `zone` the entry's `CTA_ZONE`, `reply.zone` the reply tuple's own zone (absent = 0); `mark`
+ * `(mark & mask) === value`; `status` an array of flags all set, or `(status & mask) === value`;
+ * `state` the TCP/SCTP/DCCP state.
+ */
+export function referenceMatch(filter: Filter, flow: Flow): boolean {
+  if (filter.family !== undefined && flow.family !== filter.family) return false;
+  if (filter.proto !== undefined && protoNum(flow.proto) !== protoNum(filter.proto)) return false;
+  if (
+    !tupleOk(
+      { src: filter.src, dst: filter.dst, sport: filter.sport, dport: filter.dport },
+      flow.orig,
+    )
+  ) return false;
+  if (filter.reply !== undefined && !tupleOk(filter.reply, flow.reply)) return false;
+  if (filter.zone !== undefined && (flow.zone ?? 0) !== filter.zone) return false;
+  if (filter.mark !== undefined) {
+    const { value, mask } = typeof filter.mark === "number"
+      ? { value: filter.mark, mask: 0xffffffff }
+      : filter.mark;
+    if ((((flow.mark ?? 0) & mask) >>> 0) !== value) return false;
+  }
+  if (filter.status !== undefined) {
+    const has = new Set(flow.status ?? []);
+    if (Array.isArray(filter.status)) {
+      if (!filter.status.every((s) => has.has(s))) return false;
+    } else {
+      const { value, mask } = filter.status;
+      // (status & mask) === value, with value inside mask (other filters are refused).
+      if (!mask.every((s) => has.has(s) === value.includes(s))) return false;
+    }
+  }
+  if (
+    filter.state !== undefined &&
+    (flow.tcp?.state ?? flow.sctp?.state ?? flow.dccp?.state) !== filter.state
+  ) return false;
+  return true;
+}
