@@ -32,10 +32,10 @@ import {
   randomFilter,
   randomTable,
   referenceMatch,
-  Rng,
   smaller,
   type Spec,
 } from "../_helpers/filter_property.ts";
+import { Rng } from "../_helpers/rng.ts";
 
 assertThrowawayNetns();
 

@@ -28,28 +28,7 @@ import {
 } from "../../netlink/message.ts";
 import { NetlinkSocket, type Transport } from "../../netlink/socket.ts";
 import { datagram, doneMessage, errorMessage, loadRealDump, reseq, ScriptExhausted, splitMessages, toHex } from "./_scripted.ts";
-
-/** mulberry32: a small, fast, seedable PRNG. */
-export class Rng {
-  #s: number;
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  /** A uniform 32-bit unsigned integer. */
-  u32(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  /** An integer in `[0, n)`. */
-  below(n: number): number {
-    return n <= 0 ? 0 : this.u32() % n;
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.below(a.length)];
-  }
-}
+import { Rng } from "../_helpers/rng.ts";
 
 const INTERESTING_8 = [0, 1, 3, 4, 0x7f, 0x80, 0xfe, 0xff];
 const INTERESTING_16 = [0, 1, 3, 4, 5, 8, 15, 16, 19, 20, 0x7fff, 0x8000, 0xfffc, 0xffff];
@@ -86,18 +65,18 @@ function lengthFields(d: Uint8Array): { at: number; size: 2 | 4 }[] {
 /** Applies 1..4 random mutations (half the time exactly one) to a copy of `input`; `donors` feed splices. */
 export function mutate(rng: Rng, input: Uint8Array, donors: readonly Uint8Array[]): Uint8Array {
   let d = input.slice();
-  const rounds = rng.below(2) ? 1 : 2 + rng.below(3);
+  const rounds = rng.int(2) ? 1 : 2 + rng.int(3);
   for (let r = 0; r < rounds; r++) {
     const n = d.length;
-    switch (rng.below(11)) {
+    switch (rng.int(11)) {
       case 0: // bit flips
-        if (n) for (let i = 1 + rng.below(4); i > 0; i--) d[rng.below(n)] ^= 1 << rng.below(8);
+        if (n) for (let i = 1 + rng.int(4); i > 0; i--) d[rng.int(n)] ^= 1 << rng.int(8);
         break;
       case 1: // a byte to an interesting or random value
-        if (n) d[rng.below(n)] = rng.below(2) ? rng.pick(INTERESTING_8) : rng.below(256);
+        if (n) d[rng.int(n)] = rng.int(2) ? rng.pick(INTERESTING_8) : rng.int(256);
         break;
       case 2: // truncation
-        d = d.slice(0, rng.below(n + 1));
+        d = d.slice(0, rng.int(n + 1));
         break;
       case 3: // a length field corrupted
       case 4: {
@@ -107,11 +86,11 @@ export function mutate(rng: Rng, input: Uint8Array, donors: readonly Uint8Array[
         const dv = new DataView(d.buffer);
         if (f.size === 2) {
           const v = dv.getUint16(f.at, HOST_LE);
-          const nv = rng.below(2) ? rng.pick(INTERESTING_16) : (v + rng.below(17) - 8) & 0xffff;
+          const nv = rng.int(2) ? rng.pick(INTERESTING_16) : (v + rng.int(17) - 8) & 0xffff;
           dv.setUint16(f.at, nv, HOST_LE);
         } else {
           const v = dv.getUint32(f.at, HOST_LE);
-          const nv = rng.below(2) ? rng.pick(INTERESTING_32) : (v + rng.below(33) - 16) >>> 0;
+          const nv = rng.int(2) ? rng.pick(INTERESTING_32) : (v + rng.int(33) - 16) >>> 0;
           dv.setUint32(f.at, nv, HOST_LE);
         }
         break;
@@ -119,17 +98,17 @@ export function mutate(rng: Rng, input: Uint8Array, donors: readonly Uint8Array[
       case 5: { // splice: overwrite with a chunk of another input
         const src = rng.pick(donors);
         if (!src.length || !n) break;
-        const from = rng.below(src.length);
-        const len = 1 + rng.below(Math.min(64, src.length - from));
-        const at = rng.below(n);
+        const from = rng.int(src.length);
+        const len = 1 + rng.int(Math.min(64, src.length - from));
+        const at = rng.int(n);
         d.set(src.subarray(from, from + Math.min(len, n - at)), at);
         break;
       }
       case 6: { // splice: insert a chunk of another input
         const src = rng.pick(donors);
-        const from = rng.below(src.length);
-        const chunk = src.subarray(from, from + 1 + rng.below(64));
-        const at = rng.below(n + 1);
+        const from = rng.int(src.length);
+        const chunk = src.subarray(from, from + 1 + rng.int(64));
+        const at = rng.int(n + 1);
         const nd = new Uint8Array(n + chunk.length);
         nd.set(d.subarray(0, at));
         nd.set(chunk, at);
@@ -139,8 +118,8 @@ export function mutate(rng: Rng, input: Uint8Array, donors: readonly Uint8Array[
       }
       case 7: { // delete a range
         if (!n) break;
-        const at = rng.below(n);
-        const len = 1 + rng.below(Math.min(32, n - at));
+        const at = rng.int(n);
+        const len = 1 + rng.int(Math.min(32, n - at));
         const nd = new Uint8Array(n - len);
         nd.set(d.subarray(0, at));
         nd.set(d.subarray(at + len), at);
@@ -153,15 +132,15 @@ export function mutate(rng: Rng, input: Uint8Array, donors: readonly Uint8Array[
         if (!attrs.length) break;
         const at = rng.pick(attrs).at + 2;
         const dv = new DataView(d.buffer);
-        const flags = rng.below(4) ? dv.getUint16(at, HOST_LE) & 0xc000 : rng.below(4) << 14;
-        dv.setUint16(at, flags | rng.below(rng.below(2) ? 32 : 0x4000), HOST_LE);
+        const flags = rng.int(4) ? dv.getUint16(at, HOST_LE) & 0xc000 : rng.int(4) << 14;
+        dv.setUint16(at, flags | rng.int(rng.int(2) ? 32 : 0x4000), HOST_LE);
         break;
       }
       case 8: // an aligned 16- or 32-bit word to an interesting value (types, flags, errnos)
         if (n >= 4) {
-          const at = rng.below(n >> 2) << 2;
+          const at = rng.int(n >> 2) << 2;
           const dv = new DataView(d.buffer);
-          if (rng.below(2)) dv.setUint16(at + 2 * rng.below(2), rng.pick(INTERESTING_16), HOST_LE);
+          if (rng.int(2)) dv.setUint16(at + 2 * rng.int(2), rng.pick(INTERESTING_16), HOST_LE);
           else dv.setUint32(at, rng.pick(INTERESTING_32), HOST_LE);
         }
         break;
@@ -322,10 +301,10 @@ export class Fuzzer {
    * after it, so a decoder that reads past the message's end reads random bytes, not zeros).
    */
   #embed(msg: Uint8Array): { dv: DataView; off: number } {
-    const pre = this.rng.below(8), post = 32 + this.rng.below(8);
+    const pre = this.rng.int(8), post = 32 + this.rng.int(8);
     const buf = new Uint8Array(pre + msg.length + post);
-    for (let i = 0; i < pre; i++) buf[i] = this.rng.below(256);
-    for (let i = buf.length - post; i < buf.length; i++) buf[i] = this.rng.below(256);
+    for (let i = 0; i < pre; i++) buf[i] = this.rng.int(256);
+    for (let i = buf.length - post; i < buf.length; i++) buf[i] = this.rng.int(256);
     buf.set(msg, pre);
     return { dv: new DataView(buf.buffer), off: pre };
   }
@@ -333,10 +312,10 @@ export class Fuzzer {
   /** A dump of 1..6 real flow messages in 1..3 datagrams, the last ending in NLMSG_DONE. */
   #miniDump(): Uint8Array[] {
     const rng = this.rng;
-    const n = 1 + rng.below(6);
+    const n = 1 + rng.int(6);
     const picked = Array.from({ length: n }, () => rng.pick(this.#flowMsgs));
     const cut = new Set<number>();
-    for (let i = rng.below(3); i > 0; i--) cut.add(1 + rng.below(n));
+    for (let i = rng.int(3); i > 0; i--) cut.add(1 + rng.int(n));
     const grams: Uint8Array[] = [];
     let cur: Uint8Array[] = [];
     picked.forEach((m, i) => {
@@ -354,7 +333,7 @@ export class Fuzzer {
   /** Runs one input against one target. Returns the failure, if it is one. */
   step(iteration: number): FuzzFailure | undefined {
     const rng = this.rng;
-    const r = rng.below(100);
+    const r = rng.int(100);
     let target: string;
     let input: Uint8Array[];
     let run: () => void;
@@ -377,7 +356,7 @@ export class Fuzzer {
         }
       };
     } else if (r < 45) {
-      const cpu = rng.below(2) === 0;
+      const cpu = rng.int(2) === 0;
       target = cpu ? "decodeCpuStats" : "decodeGlobalStats";
       const m = mutate(rng, rng.pick(cpu ? this.#cpuMsgs : this.#globalMsgs), this.#donors);
       input = [m];
@@ -387,25 +366,25 @@ export class Fuzzer {
         for (const v of Object.values(s)) if (!Number.isInteger(v)) throw new Error(`decoded a non-integer ${v}`);
       };
     } else if (r < 60) {
-      const done = rng.below(4) === 0;
+      const done = rng.int(4) === 0;
       target = done ? "readDone" : "readError";
       const m = mutate(rng, rng.pick(done ? this.#doneMsgs : this.#errorMsgs), this.#donors);
       input = [m];
       run = () => {
         const { dv, off } = this.#embed(m);
-        const flags = m.length >= 8 ? new DataView(m.buffer).getUint16(6, HOST_LE) : rng.below(0x10000);
+        const flags = m.length >= 8 ? new DataView(m.buffer).getUint16(6, HOST_LE) : rng.int(0x10000);
         const e = done ? readDone(dv, off, m.length, flags) : readError(dv, off, m.length, flags);
         if (!Number.isInteger(e.errno) || e.errno < 0 || Object.is(e.errno, -0)) throw new Error(`decoded errno ${e.errno}`);
         if (e.offset !== undefined && !Number.isInteger(e.offset)) throw new Error(`decoded offset ${e.offset}`);
       };
     } else if (r < 90) {
       target = "NetlinkSocket.replies";
-      const kind = rng.below(10);
+      const kind = rng.int(10);
       const grams = kind < 6 ? this.#miniDump() : kind < 7 ? this.#flowDump : kind < 8 ? this.#cpuDump : this.#get;
       const dump = kind < 8;
       input = grams.slice();
-      for (let i = 1 + rng.below(2); i > 0; i--) {
-        const k = rng.below(input.length);
+      for (let i = 1 + rng.int(2); i > 0; i--) {
+        const k = rng.int(input.length);
         input[k] = mutate(rng, input[k], this.#donors);
       }
       allowed = (e) => e instanceof RangeError || e instanceof NetlinkError || e instanceof ScriptExhausted;
@@ -418,12 +397,12 @@ export class Fuzzer {
         }
       };
     } else {
-      const grams = rng.below(2) ? this.#batch.slice() : [datagram(...this.#batch)];
-      const k = rng.below(grams.length);
+      const grams = rng.int(2) ? this.#batch.slice() : [datagram(...this.#batch)];
+      const k = rng.int(grams.length);
       grams[k] = mutate(rng, grams[k], this.#donors);
       input = grams;
       allowed = (e) => e instanceof RangeError || e instanceof ScriptExhausted;
-      target = rng.below(2) ? "NetlinkSocket.drainBatch" : "NetlinkSocket.drainErrors";
+      target = rng.int(2) ? "NetlinkSocket.drainBatch" : "NetlinkSocket.drainErrors";
       if (target === "NetlinkSocket.drainErrors") {
         run = () => {
           this.#t.load(input);
