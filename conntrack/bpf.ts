@@ -19,7 +19,7 @@
 import { HOST_LE, NLMSG_HDRLEN } from "../netlink/message.ts";
 import { type Family, parsePrefix } from "./address.ts";
 import * as C from "./constants.ts";
-import { compileFilter, type Filter, type TupleFilter } from "./filter.ts";
+import { compileFilter, type Filter, type Filters, type TupleFilter } from "./filter.ts";
 import { statusBits } from "./status.ts";
 import { hasPorts, protoNumber } from "./tuple.ts";
 
@@ -187,9 +187,11 @@ function tupleChecks(a: Asm, attr: number, t: TupleFilter, family: Family | unde
  * event sockets; undefined when there is nothing for the kernel to check.
  * @throws like {@link compileFilter} on an invalid filter.
  */
-export function compileEventFilter(filter: Filter | undefined): Uint8Array | undefined {
-  const cf = compileFilter(filter); // validates
-  if (!filter || cf.empty) return undefined;
+export function compileEventFilter(filters: Filters | undefined): Uint8Array | undefined {
+  const cf = compileFilter(filters); // validates
+  // An any-of list is matched in userspace only.
+  if (!filters || cf.empty || Array.isArray(filters)) return undefined;
+  const filter = filters as Filter;
   const a = new Asm();
   // Not a ctnetlink message (an expectation event): accept. nlmsg_type is host-endian.
   a.op(BPF_LD | BPF_B | BPF_ABS, HOST_LE ? 5 : 4);

@@ -28,7 +28,7 @@ import {
 } from "../netlink/socket.ts";
 import { type Netns, NetnsHandle } from "../netlink/netns.ts";
 import * as C from "./constants.ts";
-import { type CompiledFilter, compileFilter, type Filter } from "./filter.ts";
+import { type CompiledFilter, compileFilter, type Filter, type Filters } from "./filter.ts";
 import { runtime } from "../ffi/syscalls.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { flushSentinels, type Sentinel } from "./sentinels.ts";
@@ -345,11 +345,12 @@ export class Conntrack {
   }
 
   /**
-   * Streams the table (`conntrack -L`), optionally filtered: flows are decoded as datagrams
-   * arrive, so memory stays flat however large the table is. Breaking out of the loop early
+   * Streams the table (`conntrack -L`), optionally filtered (an array of filters: the flows
+   * that match any of them, in one dump): flows are decoded as datagrams arrive, so memory
+   * stays flat however large the table is. Breaking out of the loop early
    * abandons the dump cleanly.
    */
-  *dump(filter?: Filter, options: DumpOptions = {}): Generator<Flow, void, void> {
+  *dump(filter?: Filters, options: DumpOptions = {}): Generator<Flow, void, void> {
     checkDumpOptions(options);
     const cf = compileFilter(filter);
     const recheck = !cf.empty && !options.kernelFilterOnly;
@@ -403,7 +404,7 @@ export class Conntrack {
    * for (const line of ct.lines()) console.log(line); // conntrack -L
    * ```
    */
-  *lines(filter?: Filter, options: DumpOptions = {}, format: Pick<FormatOptions, "extended" | "id"> = {}): Generator<string, void, void> {
+  *lines(filter?: Filters, options: DumpOptions = {}, format: Pick<FormatOptions, "extended" | "id"> = {}): Generator<string, void, void> {
     checkDumpOptions(options);
     checkLineFormat(format);
     const opts = { extended: format.extended, id: format.id };
@@ -419,7 +420,7 @@ export class Conntrack {
   }
 
   /** Collects {@link dump} into an array (`conntrack -L`). */
-  list(filter?: Filter, options?: DumpOptions): Flow[] {
+  list(filter?: Filters, options?: DumpOptions): Flow[] {
     checkDumpOptions(options);
     return Array.from(this.dump(filter, { readAhead: "auto", ...options }));
   }
@@ -794,7 +795,8 @@ export class Conntrack {
    * Deletes every entry matching `filter` (`conntrack -D <filter>`; nfct's `-F <filter>`). The
    * filter must have at least one condition: `flush()`, `flush(undefined)`, `flush({})` and a
    * filter with an `undefined`/`null` value or an empty `reply` are a `TypeError` before
-   * anything is sent. To empty the whole table, call {@link flushAll}.
+   * anything is sent. To empty the whole table, call {@link flushAll}. An array of filters
+   * deletes what matches any of them (`flush([f1, f2, f3])`): one dump, or one kernel flush each.
    *
    * Two ways, one answer:
    * - in the kernel (`via: "kernel"`, chosen by `"auto"` when possible): one request per family
@@ -814,9 +816,9 @@ export class Conntrack {
    * console.log(`${r.deleted} entries deleted`);
    * ```
    */
-  flush(filter: Filter, options: FlushOptions & ({ via: "dump" } | { where: (flow: Flow) => boolean } | { onDeleted: (flow: Flow) => void })): DumpFlushResult;
-  flush(filter: Filter, options?: FlushOptions): FlushResult;
-  flush(filter: Filter, options: FlushOptions = {}): FlushResult {
+  flush(filter: Filters, options: FlushOptions & ({ via: "dump" } | { where: (flow: Flow) => boolean } | { onDeleted: (flow: Flow) => void })): DumpFlushResult;
+  flush(filter: Filters, options?: FlushOptions): FlushResult;
+  flush(filter: Filters, options: FlushOptions = {}): FlushResult {
     const cf = compileFilter(filter);
     if (cf.empty) {
       throw new TypeError("Cannot flush: the filter has no condition (to empty the whole table, call flushAll())");
@@ -826,8 +828,11 @@ export class Conntrack {
     const via = opts.via ?? (perFlow ? "dump" : "auto");
     if (perFlow && via !== "dump") throw new TypeError(`Cannot flush via "${via}" with where/onDeleted: those need the dump path`);
     if (via !== "dump") {
-      if (cf.kernel.exact && this.#kernelFlushProven(cf)) {
-        this.#kernelFlush(cf, cf.families, "Cannot flush flows");
+      // An any-of list goes to the kernel as one flush per filter (a kernel walk is far cheaper
+      // than a dump), when every one of them can.
+      const parts = cf.anyOf ?? [cf];
+      if (parts.every((p) => p.kernel.exact && this.#kernelFlushProven(p))) {
+        for (const p of parts) this.#kernelFlush(p, p.families, "Cannot flush flows");
         return { via: "kernel", deleted: undefined };
       }
       if (via === "kernel") {
@@ -882,9 +887,9 @@ export class Conntrack {
    * this table is never touched). False without `CAP_SYS_ADMIN` (no scratch namespace) or with a
    * custom transport.
    */
-  canFlushInKernel(filter: Filter): boolean {
+  canFlushInKernel(filter: Filters): boolean {
     const cf = compileFilter(filter);
-    return !cf.empty && cf.kernel.exact && this.#kernelFlushProven(cf);
+    return !cf.empty && (cf.anyOf ?? [cf]).every((p) => p.kernel.exact && this.#kernelFlushProven(p));
   }
 
   #kernelFlushProven(cf: CompiledFilter): boolean {

@@ -35,7 +35,7 @@ import { type EventSource, Subscription } from "../netlink/subscription.ts";
 import { compileEventFilter } from "./bpf.ts";
 import * as C from "./constants.ts";
 import { type ExpectDecoder as ExpectDecoderT, ExpectDecoder, type Expectation } from "./expect.ts";
-import { compileFilter, type Filter } from "./filter.ts";
+import { compileFilter, type Filters } from "./filter.ts";
 import { type Flow, FlowDecoder } from "./flow.ts";
 import {
   type Check,
@@ -121,12 +121,13 @@ export interface EventOptions {
   /** Which events (multicast groups); default `["new", "update", "destroy"]`. */
   types?: readonly EventType[];
   /**
-   * Only flow events whose flow matches (expectation events are not filtered). Applied in the
+   * Only flow events whose flow matches (an array: any of the filters; expectation events are
+   * not filtered). Applied in the
    * kernel by a socket BPF filter where it can be expressed, and always in userspace too, so the
    * results are the same either way. A flow event only carries what changed (see the module
    * doc), so e.g. `state` only matches events that carry protocol info.
    */
-  filter?: Filter;
+  filter?: Filters;
   /** Attach the BPF filter (default true); false filters in userspace only. */
   kernelFilter?: boolean;
   /** Receive buffer in bytes (default 8 MiB; `SO_RCVBUFFORCE` when privileged, else capped by `rmem_max`). */
@@ -146,7 +147,7 @@ export interface EventOptions {
 
 /** What a stream needs to resync: the client's dumps. */
 export interface ResyncClient {
-  dump(filter?: Filter): Iterable<Flow>;
+  dump(filter?: Filters): Iterable<Flow>;
   dumpExpect(): Iterable<Expectation>;
 }
 
@@ -213,7 +214,7 @@ export class EventStream implements AsyncIterableIterator<ConntrackEvent>, Async
   #gen: AsyncGenerator<ConntrackEvent, void, void>;
   #closed = false;
   #match: ((f: Flow) => boolean) | undefined;
-  #filter: Filter | undefined;
+  #filter: Filters | undefined;
   #resync: ResyncClient | undefined;
   #flowTypes: boolean;
   #expectTypes: boolean;
@@ -369,7 +370,7 @@ export interface OpenEventOptions extends EventOptions {
 
 const EVENT_OPTION_CHECKS: Record<keyof EventOptions, Check> = {
   types: (v) => void eventGroups(v as EventType[]),
-  filter: (v) => void compileFilter(v as Filter),
+  filter: (v) => void compileFilter(v as Filters),
   kernelFilter: isBoolean,
   receiveBufferSize: isReceiveBufferSize,
   noEnobufs: isBoolean,

@@ -97,6 +97,47 @@ export interface CompiledFilter {
    * (two filters of one shape send the same attributes with other values).
    */
   readonly kernel: { exact: boolean; shape: string; conditions: KernelConditions };
+  /** For an any-of filter (an array): its filters, compiled; undefined for a single filter. */
+  readonly anyOf?: readonly CompiledFilter[];
+}
+
+/**
+ * Filters of which a flow must match at least one (any-of), e.g. the netavark case: reply
+ * source = IP, or reply destination = IP, or UDP to the host port. One dump serves them all.
+ */
+export type Filters = Filter | readonly Filter[];
+
+/**
+ * Checks and compiles an any-of filter: at least one filter, each with at least one condition
+ * (an empty one would select every flow). One dump of the families they need; every flow is
+ * matched in userspace against each in turn.
+ */
+function compileAnyOf(filters: readonly Filter[]): CompiledFilter {
+  if (filters.length === 0) throw new TypeError("Invalid filter: an empty list of filters (any-of) selects nothing; leave it out");
+  const parts = filters.map((f, i) => {
+    let c: CompiledFilter;
+    try {
+      c = compileOne(f);
+    } catch (e) {
+      if (e instanceof Error) e.message = `filter[${i}]: ${e.message}`;
+      throw e;
+    }
+    if (c.empty) throw new TypeError(`Invalid filter[${i}]: it has no condition, so the any-of would select every flow`);
+    return c;
+  });
+  if (parts.length === 1) return parts[0];
+  const fams = new Set(parts.flatMap((p) => p.families));
+  // One family that all parts need (each asks for it alone), else a dump of every family.
+  const families = fams.size === 1 && !fams.has(0) ? [...fams] : [0];
+  const family = families[0] === C.AF_INET ? "ipv4" : families[0] === C.AF_INET6 ? "ipv6" : undefined;
+  return {
+    families,
+    empty: false,
+    anyOf: parts,
+    kernel: { exact: false, shape: "", conditions: { family, orig: {}, reply: {} } },
+    encode(): void {},
+    match: (flow) => parts.some((p) => p.match(flow)),
+  };
 }
 
 const KEYS = new Set(["family", "proto", "src", "dst", "sport", "dport", "zone", "reply", "mark", "status", "state"]);
@@ -252,13 +293,18 @@ function compileStatus(st: unknown): { value: number; mask: number } {
 }
 
 /**
- * Checks a filter and compiles it. `undefined` means no filter (every flow). A key that is
+ * Checks a filter, or an any-of list of filters, and compiles it. `undefined` means no filter
+ * (every flow). A key that is
  * present must constrain: `undefined`/`null` values, an empty `reply`, an empty status list
  * or a zero mark mask, unknown keys and wrong types are refused.
  * @throws {TypeError} on unknown keys, missing values, wrong types, bad addresses or a family
  * mismatch; {@link RangeError} on out-of-range numbers.
  */
-export function compileFilter(filter?: Filter): CompiledFilter {
+export function compileFilter(filter?: Filters): CompiledFilter {
+  return Array.isArray(filter) ? compileAnyOf(filter) : compileOne(filter as Filter | undefined);
+}
+
+function compileOne(filter?: Filter): CompiledFilter {
   if (filter === undefined) filter = {};
   if (!isObject(filter)) {
     throw new TypeError(`Invalid filter: expected an object, got ${filter === null ? "null" : Array.isArray(filter) ? "an array" : typeof filter}`);

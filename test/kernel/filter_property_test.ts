@@ -24,7 +24,7 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { test } from "node:test";
-import { Conntrack, type Filter, type Flow } from "../../mod.ts";
+import { Conntrack, type Filter, type Filters, type Flow } from "../../mod.ts";
 import { assertThrowawayNetns } from "./_netns.ts";
 import {
   describe,
@@ -121,9 +121,11 @@ class Table {
   }
 
   /** Keys (with id) of the listed entries the reference matcher selects. */
-  expected(filter: Filter): Set<string> {
+  /** The keys of the baseline entries `filter` selects (an array: those any of them selects). */
+  expected(filter: Filters): Set<string> {
+    const list: readonly Filter[] = Array.isArray(filter) ? filter : [filter as Filter];
     const out = new Set<string>();
-    for (const [k, f] of this.baseline) if (referenceMatch(filter, f)) out.add(k);
+    for (const [k, f] of this.baseline) if (list.some((x) => referenceMatch(x, f))) out.add(k);
     return out;
   }
 
@@ -155,7 +157,7 @@ function compare(t: Table, want: Set<string>, got: Set<string>, superset = false
 }
 
 /** A property of one filter on the table: "" when it holds, else what went wrong. */
-type Property = (t: Table, filter: Filter) => string;
+type Property = (t: Table, filter: Filters) => string;
 
 const errText = (e: unknown) =>
   `threw ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`;
@@ -222,7 +224,7 @@ const PROPERTIES: [string, Property][] = [
 ];
 
 /** Drops conditions from a failing filter while it still fails (at most `budget` checks). */
-function shrink(t: Table, filter: Filter, prop: Property, budget = 60): Filter {
+function shrink(t: Table, filter: Filter, prop: (t: Table, f: Filter) => string, budget = 60): Filter {
   let cur = filter;
   outer: while (budget > 0) {
     for (const g of smaller(cur)) {
@@ -304,6 +306,41 @@ for (const seed of seeds()) {
     },
   );
 }
+
+// --- Any-of lists ------------------------------------------------------------------------------
+
+test("any-of lists of 2-3 random filters: list and flush (both ways) select exactly the union of the reference", T, () => {
+  const rng = new Rng(0xa11);
+  using ct = Conntrack.open();
+  const t = new Table(ct, randomTable(rng, 400));
+  const report: string[] = [];
+  const before = kernelFlushes;
+  try {
+    t.fill();
+    const specList = [...t.specs.keys()];
+    for (let i = 0; i < 40 && report.length < 6; i++) {
+      const n = 2 + rng.int(2);
+      // Every other list only of filters the kernel can flush (so the list is flushed there).
+      const kernelOnly = i % 2 === 0;
+      const one = (): Filter => {
+        for (let k = 0;; k++) {
+          const f = randomFilter(rng, t.byIdless.get(rng.pick(specList))!);
+          if (!kernelOnly || k > 50 || ct.canFlushInKernel(f)) return f;
+        }
+      };
+      const filters = Array.from({ length: n }, one);
+      for (const [name, prop] of PROPERTIES) {
+        if (name.includes("kernelFilterOnly")) continue;
+        const err = prop(t, filters);
+        if (err) report.push(`  ${name}\n    filters ${JSON.stringify(filters)}: ${err}`);
+      }
+    }
+  } finally {
+    ct.flushAll();
+  }
+  if (report.length) assert.fail(report.join("\n"));
+  assert.ok(kernelFlushes > before, "some any-of lists were flushed in the kernel, one request per filter");
+});
 
 // --- Known-bad cases of issue #10, as fixed examples --------------------------------------------
 

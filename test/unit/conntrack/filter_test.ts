@@ -1,0 +1,147 @@
+/**
+ * compileFilter(): what it refuses, what it asks the kernel for, and how it matches.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as C from "../../../conntrack/constants.ts";
+import { compileFilter, type Filter, type Filters } from "../../../conntrack/filter.ts";
+import type { Flow } from "../../../conntrack/flow.ts";
+import { AttributeReader, MessageBuilder } from "../../../netlink/attribute.ts";
+
+const flow = (over: Partial<Flow> = {}): Flow => ({
+  family: "ipv4",
+  proto: "udp",
+  orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 53 },
+  reply: { src: "10.0.0.2", dst: "10.0.0.1", sport: 53, dport: 1000 },
+  ...over,
+});
+
+/** The attribute types (top level, and inside CTA_TUPLE_ORIG/REPLY > CTA_TUPLE_IP) a dump of `family` sends. */
+function sent(filter: Filters, family: number): { top: number[]; ip: number[] } {
+  const b = new MessageBuilder();
+  compileFilter(filter).encode(b, family);
+  const dv = new DataView(b.buf.buffer, 0, b.length);
+  const top: number[] = [], ip: number[] = [];
+  const r = new AttributeReader().reset(dv, 0, b.length);
+  const t = new AttributeReader(), i = new AttributeReader();
+  while (r.next()) {
+    top.push(r.type);
+    if (r.type !== C.CTA_TUPLE_ORIG && r.type !== C.CTA_TUPLE_REPLY) continue;
+    t.enter(r, "tuple");
+    while (t.next()) {
+      if (t.type !== C.CTA_TUPLE_IP) continue;
+      i.enter(t, "ip");
+      while (i.next()) ip.push(i.type);
+    }
+  }
+  return { top, ip };
+}
+
+test("a key that is present must constrain: undefined, null, empty reply, empty status, zero mask are refused", () => {
+  const refused: [unknown, RegExp][] = [
+    [null, /expected an object, got null/],
+    [[], /empty list of filters/],
+    [{ src: undefined }, /"src" is undefined/],
+    [{ family: "ipv4", reply: { src: undefined } }, /"reply.src" is undefined/],
+    [{ reply: null }, /"reply" is null/],
+    [{ reply: {} }, /"reply" is empty/],
+    [{ mrak: 1 }, /unknown key "mrak"/],
+    [{ reply: { sport: 1, zonee: 2 } }, /unknown key "reply.zonee"/],
+    [{ status: [] }, /empty list matches every flow/],
+    [{ status: { value: [], mask: [] } }, /empty mask/],
+    [
+      { status: { value: ["ASSURED"], mask: ["SEEN_REPLY"] } },
+      /value has flags that are not in mask/,
+    ],
+    [{ mark: { value: 1 } }, /mark.mask/],
+    [{ src: 10 }, /expected an address or CIDR string/],
+    [{ sport: "53" }, /expected an integer/],
+    [{ proto: {} }, /expected a name or a number/],
+    [{ state: "ESTABLISHEDX" }, /Invalid filter state/],
+    [{ family: "ipv4", src: "fd00::1" }, /is ipv6 but the filter is ipv4/],
+    [{ proto: "icmp", dport: 1 }, /has no ports/],
+    [[{ proto: "udp" }, {}], /filter\[1\].*no condition/],
+    [[{ proto: "udp" }, { src: undefined }], /filter\[1\]: .*"src" is undefined/],
+  ];
+  for (const [f, re] of refused) {
+    assert.throws(
+      () => compileFilter(f as Filters),
+      (e: unknown) => e instanceof TypeError && re.test(e.message),
+      JSON.stringify(f),
+    );
+  }
+  for (
+    const [f, re] of [
+      [{ sport: 70000 }, /0..65535/],
+      [{ mark: -1 }, /0..4294967295/],
+      [{ zone: 1.5 }, /0..65535/],
+      [{ mark: { value: 1, mask: 0 } }, /mask 0 matches every flow/],
+    ] as const
+  ) {
+    assert.throws(
+      () => compileFilter(f as Filter),
+      (e: unknown) => e instanceof RangeError && re.test(e.message),
+      JSON.stringify(f),
+    );
+  }
+  assert.equal(compileFilter().empty, true);
+  assert.equal(
+    compileFilter({}).empty,
+    true,
+    "an empty filter is every flow (a dump may ask for that; a flush may not)",
+  );
+});
+
+test("exact IPv6 addresses never reach the kernel's CTA_FILTER; exact IPv4 ones do", () => {
+  const v6 = sent(
+    { family: "ipv6", src: "fd00::1", reply: { dst: "fd00::2" }, proto: "udp" },
+    C.AF_INET6,
+  );
+  assert.deepEqual(v6.ip, [], "no CTA_IP_V6_* attribute is sent");
+  assert.ok(v6.top.includes(C.CTA_FILTER), "the protocol still goes to the kernel");
+  const v4 = sent({ src: "10.0.0.1", reply: { dst: "10.0.0.2" } }, C.AF_INET);
+  assert.deepEqual(v4.ip, [C.CTA_IP_V4_SRC, C.CTA_IP_V4_DST]);
+  assert.equal(
+    compileFilter({ src: "fd00::1" }).kernel.exact,
+    false,
+    "a flush by an IPv6 address goes through a dump",
+  );
+  assert.equal(compileFilter({ src: "10.0.0.1" }).kernel.exact, true);
+  assert.equal(compileFilter({ src: "10.0.0.0/8" }).kernel.exact, false);
+  assert.equal(
+    compileFilter({ proto: "sctp", dport: 1 }).kernel.exact,
+    false,
+    "the kernel compares ports for TCP and UDP only",
+  );
+});
+
+test("a zone with a reply-direction tuple zone does not send both (EINVAL on 6.18)", () => {
+  const both = sent({ zone: 4, reply: { zone: 3 } }, C.AF_INET);
+  assert.ok(both.top.includes(C.CTA_ZONE));
+  assert.ok(!both.top.includes(C.CTA_FILTER), "the reply zone is matched in userspace");
+  const m = compileFilter({ zone: 4, reply: { zone: 3 } });
+  assert.equal(m.match(flow({ zone: 4, reply: { ...flow().reply, zone: 3 } })), true);
+  assert.equal(m.match(flow({ zone: 4 })), false);
+});
+
+test("an any-of list matches a flow any of its filters matches, in one dump with no kernel filter", () => {
+  const cf = compileFilter([{ reply: { src: "10.88.0.5" } }, { reply: { dst: "10.88.0.5" } }, {
+    proto: "udp",
+    dport: 8080,
+  }]);
+  assert.deepEqual(cf.families, [0]);
+  assert.deepEqual(sent([{ proto: "udp" }, { proto: "tcp" }], 0).top, []);
+  assert.equal(
+    cf.match(flow({ reply: { src: "10.88.0.5", dst: "10.0.0.1", sport: 53, dport: 1000 } })),
+    true,
+  );
+  assert.equal(
+    cf.match(flow({ orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 8080 } })),
+    true,
+  );
+  assert.equal(cf.match(flow()), false);
+  assert.deepEqual(compileFilter([{ family: "ipv6" }, { family: "ipv6", proto: "udp" }]).families, [
+    C.AF_INET6,
+  ]);
+  assert.equal(compileFilter([{ proto: "udp" }]).anyOf, undefined, "a list of one is that filter");
+});
