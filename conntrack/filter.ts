@@ -54,6 +54,12 @@ export interface Filter extends TupleFilter {
   status?: StatusFlag[] | { value: StatusFlag[]; mask: StatusFlag[] };
   /** TCP, SCTP or DCCP state name, e.g. `"ESTABLISHED"`. */
   state?: string;
+  /**
+   * Negation: flows that do NOT match this filter (an array: that match none of them), besides
+   * every other condition here. E.g. `{ proto: "udp", not: { reply: { src: "10.0.0.0/8" } } }`.
+   * Matched in userspace (the other conditions still go to the kernel).
+   */
+  not?: Filters;
 }
 
 interface CompiledTuple {
@@ -140,7 +146,7 @@ function compileAnyOf(filters: readonly Filter[]): CompiledFilter {
   };
 }
 
-const KEYS = new Set(["family", "proto", "src", "dst", "sport", "dport", "zone", "reply", "mark", "status", "state"]);
+const KEYS = new Set(["family", "proto", "src", "dst", "sport", "dport", "zone", "reply", "mark", "status", "state", "not"]);
 const TUPLE_KEYS = new Set(["src", "dst", "sport", "dport", "zone"]);
 const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
@@ -346,6 +352,16 @@ function compileOne(filter?: Filter): CompiledFilter {
       throw new TypeError(`Invalid filter state "${String(state)}": expected a TCP, SCTP or DCCP state such as ESTABLISHED`);
     }
   }
+  let not: CompiledFilter | undefined;
+  if (fo.not !== undefined) {
+    try {
+      not = compileFilter(fo.not as Filters);
+    } catch (e) {
+      if (e instanceof Error) e.message = `not: ${e.message}`;
+      throw e;
+    }
+    if (not.empty) throw new TypeError('Invalid filter: "not" has no condition (it would select no flow)');
+  }
   const family = fam.f;
   // A dump with CTA_ZONE and a reply CTA_TUPLE_ZONE (both non-zero) fails with EINVAL on 6.18:
   // then the tuple zone is matched in userspace only.
@@ -358,7 +374,7 @@ function compileOne(filter?: Filter): CompiledFilter {
   const families = familyNum ? [familyNum] : needsCtaFilter ? [C.AF_INET, C.AF_INET6] : [0];
   const origEmpty = tupleEmpty(orig), replyEmpty = tupleEmpty(reply);
   const empty = family === undefined && proto === undefined && origEmpty && replyEmpty && mark === undefined &&
-    status === undefined && zone === undefined && state === undefined;
+    status === undefined && zone === undefined && state === undefined && not === undefined;
 
   // Every condition is one the kernel applies: exact IPv4 addresses, TCP/UDP ports, protocol,
   // family, mark and status.
@@ -368,7 +384,8 @@ function compileOne(filter?: Filter): CompiledFilter {
     (c.sport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT) !== 0) &&
     (c.dport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_DST_PORT) !== 0) &&
     c.zone === undefined;
-  const exact = sent(orig, origFlags) && sent(reply, replyFlags) && state === undefined && zone === undefined;
+  const exact = sent(orig, origFlags) && sent(reply, replyFlags) && state === undefined && zone === undefined &&
+    not === undefined;
   const kTuple = (c: CompiledTuple) => ({ src: c.srcExact, dst: c.dstExact, sport: c.sport, dport: c.dport });
   const conditions: KernelConditions = { family, proto, orig: kTuple(orig), reply: kTuple(reply), mark, status };
   const shape = [families.join("+"), origFlags, replyFlags, mark ? "m" : "", status ? "s" : ""].join(":");
@@ -409,6 +426,7 @@ function compileOne(filter?: Filter): CompiledFilter {
       if (status !== undefined && ((statusBits(flow.status ?? []) & status.mask) >>> 0) !== status.value) return false;
       if (zone !== undefined && (flow.zone ?? 0) !== zone) return false;
       if (state !== undefined && (flow.tcp?.state ?? flow.sctp?.state ?? flow.dccp?.state) !== state) return false;
+      if (not !== undefined && not.match(flow)) return false;
       return true;
     },
   };

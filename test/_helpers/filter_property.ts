@@ -292,7 +292,7 @@ const V6_BITS = [0, 8, 16, 32, 48, 64, 96, 112, 127, 128];
  * are exact or CIDR (with host bits set at times) and all of one family, the `family` key
  * agrees with them, and ports appear only without a protocol or with one that has ports.
  */
-export function randomFilter(rng: Rng, anchor: Flow): Filter {
+export function randomFilter(rng: Rng, anchor: Flow, depth = 0): Filter {
   // A third of the filters use only conditions a kernel-side flush can apply (exact addresses,
   // ports, protocol, family, mark, status), so that path is taken often.
   const kernelish = rng.chance(1 / 3);
@@ -375,6 +375,10 @@ export function randomFilter(rng: Rng, anchor: Flow): Filter {
   }
   // Every key can have been dropped (a protocol without ports): fall back to the family.
   if (!Object.keys(f).length) f.family = fam;
+  // Sometimes a negation: flows that also do not match another filter (or any of two).
+  if (depth === 0 && rng.chance(0.15)) {
+    f.not = rng.chance(0.7) ? randomFilter(rng, anchor, 1) : [randomFilter(rng, anchor, 1), randomFilter(rng, anchor, 1)];
+  }
   return f;
 }
 
@@ -423,6 +427,10 @@ function tupleOk(c: TupleFilter, t: TupleLike): boolean {
  * `state` the TCP/SCTP/DCCP state.
  */
 export function referenceMatch(filter: Filter, flow: Flow): boolean {
+  if (filter.not !== undefined) {
+    const nots: readonly Filter[] = Array.isArray(filter.not) ? filter.not : [filter.not as Filter];
+    if (nots.some((n) => referenceMatch(n, flow))) return false;
+  }
   if (filter.family !== undefined && flow.family !== filter.family) return false;
   if (filter.proto !== undefined && protoNum(flow.proto) !== protoNum(filter.proto)) return false;
   if (
