@@ -64,6 +64,7 @@ export { AttributeReader, MessageBuilder } from "./netlink/attribute.ts";
 export type { MasterTuple, Proto, ProtoName, Tuple } from "./conntrack/tuple.ts";
 export { invertTuple, protoName, protoNumber } from "./conntrack/tuple.ts";
 export { compileFilter, type Filter, type Filters, type TupleFilter } from "./conntrack/filter.ts";
+export type { LabelFilter, NatFilter } from "./conntrack/filter_extra.ts";
 export { type StatusFlag, statusBits, statusFlags, STATUS_BITS } from "./conntrack/status.ts";
 export type { CpuStats, GlobalStats } from "./conntrack/stats.ts";
 export { type Family, formatAddress, parseAddress } from "./conntrack/address.ts";

@@ -17,6 +17,17 @@ import {
 import * as C from "./constants.ts";
 import type { Flow } from "./flow.ts";
 import { type StatusFlag, statusBits } from "./status.ts";
+import { encodeTupleFilter, tupleFlags } from "./filter_kernel.ts";
+import {
+  compileLabelFilter,
+  compileMark,
+  compileNatFilter,
+  compileStatus,
+  isObject,
+  type LabelFilter,
+  type NatFilter,
+  u16,
+} from "./filter_extra.ts";
 import { hasPorts, type Proto, protoNumber, type Tuple } from "./tuple.ts";
 
 /** Conditions on one tuple. Addresses may be exact (`"10.0.0.1"`) or CIDR (`"10.0.0.0/8"`). */
@@ -54,6 +65,16 @@ export interface Filter extends TupleFilter {
   status?: StatusFlag[] | { value: StatusFlag[]; mask: StatusFlag[] };
   /** TCP, SCTP or DCCP state name, e.g. `"ESTABLISHED"`. */
   state?: string;
+  /** The original tuple's own zone (`CTA_TUPLE_ZONE` of the original direction, `--orig-zone`). */
+  origZone?: number;
+  /** Source-NATed entries (`--src-nat [ip[:port]]`): `true`, or NATed to this reply destination. */
+  srcNat?: NatFilter;
+  /** Destination-NATed entries (`--dst-nat [ip[:port]]`): `true`, or NATed to this reply source. */
+  dstNat?: NatFilter;
+  /** Entries NATed either way (`--any-nat [ip[:port]]`). */
+  anyNat?: NatFilter;
+  /** Connlabels (`-l`): all of `all`, any of `any`; bits 0..127 or names of connlabel.conf. */
+  labels?: LabelFilter;
   /**
    * Negation: flows that do NOT match this filter (an array: that match none of them), besides
    * every other condition here. E.g. `{ proto: "udp", not: { reply: { src: "10.0.0.0/8" } } }`.
@@ -62,7 +83,8 @@ export interface Filter extends TupleFilter {
   not?: Filters;
 }
 
-interface CompiledTuple {
+/** A tuple condition, checked: prefixes, and the exact addresses as the decoder prints them. */
+export interface CompiledTuple {
   src?: Prefix;
   srcExact?: string;
   dst?: Prefix;
@@ -146,10 +168,11 @@ function compileAnyOf(filters: readonly Filter[]): CompiledFilter {
   };
 }
 
-const KEYS = new Set(["family", "proto", "src", "dst", "sport", "dport", "zone", "reply", "mark", "status", "state", "not"]);
+const KEYS = new Set([
+  "family", "proto", "src", "dst", "sport", "dport", "zone", "reply", "mark", "status", "state",
+  "origZone", "srcNat", "dstNat", "anyNat", "labels", "not",
+]);
 const TUPLE_KEYS = new Set(["src", "dst", "sport", "dport", "zone"]);
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**
  * Refuses keys that are unknown, or present with `undefined`/`null`: a present key must
@@ -163,20 +186,6 @@ function checkKeys(o: Record<string, unknown>, allowed: Set<string>, what: strin
       throw new TypeError(`Invalid filter: "${what}${k}" is ${v} (leave the key out to not filter on it)`);
     }
   }
-}
-
-function u16(v: unknown, what: string): number {
-  if (typeof v !== "number") throw new TypeError(`Invalid filter ${what}: expected an integer 0..65535, got ${typeof v}`);
-  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new RangeError(`Invalid filter ${what} ${v}: must be an integer 0..65535`);
-  return v;
-}
-
-function u32(v: unknown, what: string): number {
-  if (typeof v !== "number") throw new TypeError(`Invalid filter ${what}: expected an integer 0..4294967295, got ${typeof v}`);
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) {
-    throw new RangeError(`Invalid filter ${what} ${v}: must be an integer 0..4294967295`);
-  }
-  return v >>> 0;
 }
 
 function compileTuple(t: Record<string, unknown>, what: string, fam: { f?: Family }): CompiledTuple {
@@ -225,77 +234,6 @@ function tupleMatch(c: CompiledTuple, t: Tuple): boolean {
 
 function tupleEmpty(c: CompiledTuple): boolean {
   return c.src === undefined && c.dst === undefined && c.sport === undefined && c.dport === undefined && c.zone === undefined;
-}
-
-/**
- * Kernel-side `CTA_FILTER` flags for a tuple condition: exact IPv4 addresses, the protocol,
- * TCP/UDP ports and (with `zoneOk`) a non-zero tuple zone. IPv6 addresses are never sent:
- * `ctnetlink_filter_match_tuple()` (net/netfilter/nf_conntrack_netlink.c) tests them with
- * `!ipv6_addr_cmp()`, so the kernel keeps every entry *except* the one asked for; they are
- * matched in userspace only. The kernel compares ports only for TCP and UDP (for other
- * protocols it would send or flush more), so those are matched in userspace too.
- */
-function tupleFlags(c: CompiledTuple, proto: number | undefined, zoneOk: boolean): number {
-  let f = 0;
-  if (c.srcExact !== undefined && c.src!.bytes.length === 4) f |= C.CTA_FILTER_FLAG_CTA_IP_SRC;
-  if (c.dstExact !== undefined && c.dst!.bytes.length === 4) f |= C.CTA_FILTER_FLAG_CTA_IP_DST;
-  // The kernel compares the entry's zone id for that direction, which a plain zone (zone=7) also
-  // sets; conntrack --reply-zone 0 still lists those entries, so zone 0 is matched in userspace.
-  if (zoneOk && c.zone !== undefined && c.zone !== 0) f |= C.CTA_FILTER_FLAG_CTA_TUPLE_ZONE;
-  if (proto !== undefined) {
-    f |= C.CTA_FILTER_FLAG_CTA_PROTO_NUM;
-    if (proto === C.IPPROTO_TCP || proto === C.IPPROTO_UDP) {
-      if (c.sport !== undefined) f |= C.CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT;
-      if (c.dport !== undefined) f |= C.CTA_FILTER_FLAG_CTA_PROTO_DST_PORT;
-    }
-  }
-  return f;
-}
-
-function encodeTupleFilter(b: MessageBuilder, type: number, c: CompiledTuple, proto: number | undefined, flags: number): void {
-  const nest = b.nest(type);
-  if (flags & (C.CTA_FILTER_FLAG_CTA_IP_SRC | C.CTA_FILTER_FLAG_CTA_IP_DST)) {
-    const ip = b.nest(C.CTA_TUPLE_IP);
-    if (flags & C.CTA_FILTER_FLAG_CTA_IP_SRC) b.data(C.CTA_IP_V4_SRC, c.src!.bytes);
-    if (flags & C.CTA_FILTER_FLAG_CTA_IP_DST) b.data(C.CTA_IP_V4_DST, c.dst!.bytes);
-    b.endNest(ip);
-  }
-  if (proto !== undefined) {
-    const p = b.nest(C.CTA_TUPLE_PROTO);
-    b.u8(C.CTA_PROTO_NUM, proto);
-    if (flags & C.CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT) b.u16(C.CTA_PROTO_SRC_PORT, c.sport!);
-    if (flags & C.CTA_FILTER_FLAG_CTA_PROTO_DST_PORT) b.u16(C.CTA_PROTO_DST_PORT, c.dport!);
-    b.endNest(p);
-  }
-  if (flags & C.CTA_FILTER_FLAG_CTA_TUPLE_ZONE) b.u16(C.CTA_TUPLE_ZONE, c.zone!);
-  b.endNest(nest);
-}
-
-/** `{ value, mask }` or a plain value (mask all ones) of a mark. */
-function compileMark(m: unknown): { value: number; mask: number } {
-  if (typeof m === "number") return { value: u32(m, "mark"), mask: 0xffffffff };
-  if (!isObject(m)) throw new TypeError(`Invalid filter mark: expected a number or { value, mask }, got ${typeof m}`);
-  for (const k of Object.keys(m)) if (k !== "value" && k !== "mask") throw new TypeError(`Invalid filter: unknown key "mark.${k}"`);
-  const value = u32(m.value, "mark.value");
-  const mask = u32(m.mask, "mark.mask");
-  if (mask === 0) throw new RangeError("Invalid filter mark: mask 0 matches every flow (leave mark out instead)");
-  return { value, mask };
-}
-
-/** Flags that must be set, or `{ value, mask }`: `(status & mask) === value`. */
-function compileStatus(st: unknown): { value: number; mask: number } {
-  if (Array.isArray(st)) {
-    const v = statusBits(st as StatusFlag[]);
-    if (v === 0) throw new TypeError("Invalid filter status: an empty list matches every flow (leave status out instead)");
-    return { value: v, mask: v };
-  }
-  if (!isObject(st)) throw new TypeError(`Invalid filter status: expected an array of flags or { value, mask }, got ${typeof st}`);
-  for (const k of Object.keys(st)) if (k !== "value" && k !== "mask") throw new TypeError(`Invalid filter: unknown key "status.${k}"`);
-  const mask = statusBits(st.mask as StatusFlag[]);
-  const value = statusBits(st.value as StatusFlag[]);
-  if (mask === 0) throw new TypeError("Invalid filter status: an empty mask matches every flow (leave status out instead)");
-  if ((value & ~mask) !== 0) throw new TypeError("Invalid filter status: value has flags that are not in mask");
-  return { value, mask };
 }
 
 /**
@@ -352,6 +290,9 @@ function compileOne(filter?: Filter): CompiledFilter {
       throw new TypeError(`Invalid filter state "${String(state)}": expected a TCP, SCTP or DCCP state such as ESTABLISHED`);
     }
   }
+  const origZone = fo.origZone === undefined ? undefined : u16(fo.origZone, "origZone");
+  const nat = compileNatFilter(fo.srcNat, fo.dstNat, fo.anyNat);
+  const labels = fo.labels === undefined ? undefined : compileLabelFilter(fo.labels);
   let not: CompiledFilter | undefined;
   if (fo.not !== undefined) {
     try {
@@ -374,7 +315,8 @@ function compileOne(filter?: Filter): CompiledFilter {
   const families = familyNum ? [familyNum] : needsCtaFilter ? [C.AF_INET, C.AF_INET6] : [0];
   const origEmpty = tupleEmpty(orig), replyEmpty = tupleEmpty(reply);
   const empty = family === undefined && proto === undefined && origEmpty && replyEmpty && mark === undefined &&
-    status === undefined && zone === undefined && state === undefined && not === undefined;
+    status === undefined && zone === undefined && state === undefined && not === undefined &&
+    origZone === undefined && nat === undefined && labels === undefined;
 
   // Every condition is one the kernel applies: exact IPv4 addresses, TCP/UDP ports, protocol,
   // family, mark and status.
@@ -385,7 +327,7 @@ function compileOne(filter?: Filter): CompiledFilter {
     (c.dport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_DST_PORT) !== 0) &&
     c.zone === undefined;
   const exact = sent(orig, origFlags) && sent(reply, replyFlags) && state === undefined && zone === undefined &&
-    not === undefined;
+    not === undefined && origZone === undefined && nat === undefined && labels === undefined;
   const kTuple = (c: CompiledTuple) => ({ src: c.srcExact, dst: c.dstExact, sport: c.sport, dport: c.dport });
   const conditions: KernelConditions = { family, proto, orig: kTuple(orig), reply: kTuple(reply), mark, status };
   const shape = [families.join("+"), origFlags, replyFlags, mark ? "m" : "", status ? "s" : ""].join(":");
@@ -426,6 +368,9 @@ function compileOne(filter?: Filter): CompiledFilter {
       if (status !== undefined && ((statusBits(flow.status ?? []) & status.mask) >>> 0) !== status.value) return false;
       if (zone !== undefined && (flow.zone ?? 0) !== zone) return false;
       if (state !== undefined && (flow.tcp?.state ?? flow.sctp?.state ?? flow.dccp?.state) !== state) return false;
+      if (origZone !== undefined && (flow.orig.zone ?? 0) !== origZone) return false;
+      if (nat !== undefined && !nat(flow)) return false;
+      if (labels !== undefined && !labels(flow)) return false;
       if (not !== undefined && not.match(flow)) return false;
       return true;
     },

@@ -375,6 +375,8 @@ export function randomFilter(rng: Rng, anchor: Flow, depth = 0): Filter {
   }
   // Every key can have been dropped (a protocol without ports): fall back to the family.
   if (!Object.keys(f).length) f.family = fam;
+  // Sometimes the original tuple's own zone (userspace only).
+  if (!kernelish && rng.chance(0.1)) f.origZone = zone(anchor.orig.zone);
   // Sometimes a negation: flows that also do not match another filter (or any of two).
   if (depth === 0 && rng.chance(0.15)) {
     f.not = rng.chance(0.7) ? randomFilter(rng, anchor, 1) : [randomFilter(rng, anchor, 1), randomFilter(rng, anchor, 1)];
@@ -441,6 +443,7 @@ export function referenceMatch(filter: Filter, flow: Flow): boolean {
   ) return false;
   if (filter.reply !== undefined && !tupleOk(filter.reply, flow.reply)) return false;
   if (filter.zone !== undefined && (flow.zone ?? 0) !== filter.zone) return false;
+  if (filter.origZone !== undefined && (flow.orig.zone ?? 0) !== filter.origZone) return false;
   if (filter.mark !== undefined) {
     const { value, mask } = typeof filter.mark === "number"
       ? { value: filter.mark, mask: 0xffffffff }

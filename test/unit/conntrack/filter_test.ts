@@ -174,3 +174,47 @@ test("not: flows that do not match the inner filter (or none of a list), besides
     assert.throws(() => compileFilter(bad as Filter), TypeError, JSON.stringify(bad));
   }
 });
+
+test("origZone, srcNat/dstNat/anyNat and labels match in userspace, as conntrack's --orig-zone, --*-nat and -l do", () => {
+  const snat = flow({
+    status: ["SRC_NAT", "SRC_NAT_DONE"],
+    reply: { src: "10.0.0.2", dst: "192.0.2.9", sport: 53, dport: 61000 },
+  });
+  const dnat = flow({
+    status: ["DST_NAT", "DST_NAT_DONE"],
+    reply: { src: "10.88.0.5", dst: "10.0.0.1", sport: 80, dport: 1000 },
+  });
+  const m = (f: Filter, x: Flow) => compileFilter(f).match(x);
+  assert.equal(m({ srcNat: true }, snat), true);
+  assert.equal(m({ srcNat: true }, dnat), false);
+  assert.equal(m({ srcNat: { addr: "192.0.2.9" } }, snat), true);
+  assert.equal(m({ srcNat: { addr: "192.0.2.9", port: 61000 } }, snat), true);
+  assert.equal(m({ srcNat: { addr: "192.0.2.9", port: 1 } }, snat), false);
+  assert.equal(m({ dstNat: { addr: "10.88.0.5", port: 80 } }, dnat), true);
+  assert.equal(m({ anyNat: true }, snat) && m({ anyNat: true }, dnat), true);
+  assert.equal(m({ anyNat: true }, flow()), false);
+  assert.equal(m({ origZone: 3 }, flow({ orig: { ...flow().orig, zone: 3 } })), true);
+  assert.equal(m({ origZone: 3 }, flow({ zone: 3 })), false, "the entry's zone is not the tuple's");
+  assert.equal(m({ origZone: 0 }, flow()), true);
+  const labelled = flow({ labels: [1, 5] });
+  assert.equal(m({ labels: { all: [1, 5] } }, labelled), true);
+  assert.equal(m({ labels: { all: [1, 6] } }, labelled), false);
+  assert.equal(m({ labels: { any: [6, 5] } }, labelled), true);
+  assert.equal(m({ labels: { any: [6] } }, labelled), false);
+  assert.equal(compileFilter({ srcNat: true }).kernel.exact, false);
+  for (
+    const bad of [
+      { srcNat: {} },
+      { srcNat: false },
+      { anyNat: { ip: "1.2.3.4" } },
+      { labels: {} },
+      { labels: { all: [] } },
+      { labels: { all: [1], none: [2] } },
+    ]
+  ) {
+    assert.throws(() => compileFilter(bad as Filter), TypeError, JSON.stringify(bad));
+  }
+  for (const bad of [{ labels: { any: [128] } }, { dstNat: { port: 70000 } }, { origZone: -1 }]) {
+    assert.throws(() => compileFilter(bad as Filter), RangeError, JSON.stringify(bad));
+  }
+});
