@@ -274,10 +274,14 @@ export function normaliseLine(line: string): string {
   // [1733000000.123456]	(events -o timestamp)
   s = s.replace(/\[(\d+)\.(\d+)\]/g, (_m, _a, b: string) => `[S.${"u".repeat(b.length)}]`);
   // timeout after the protocol number: "[NEW] ipv4 2 tcp 6 120 ..." / "tcp 6 120 ..."
-  s = s.replace(/^((?:\[[A-Z]+\]\s+)?(?:ipv[46]\s+\d+\s+)?[a-z0-9-]+\s+\d+\s+)(\d+)(?=\s)/, "$1T");
+  s = s.replace(
+    /^((?:\[S\.u+\]\s+)?(?:\[[A-Z]+\]\s+)?(?:ipv[46]\s+\d+\s+)?[a-z0-9-]+\s+\d+\s+)(\d+)(?=\s)/,
+    "$1T",
+  );
   s = s.replace(/^\d+ (proto=)/, "T $1"); // expectations
   s = s.replace(/^(-A -t )\d+/, "$1T");
   s = s.replace(/\bid=\d+/g, "id=ID");
+  s = s.replace(/\bportid=\d+/g, "portid=P"); // -E: each listener's own netlink port
   s = s.replace(/\bdelta-time=\d+/g, "delta-time=D");
   s = s.replace(/\[(start|stop)=[^\]]*\]/g, "[$1=TS]");
   s = s.replace(
@@ -655,7 +659,12 @@ export function runCase(sb: Sandbox, c: Case): Divergence[] {
     out.push({ aspect: "exit", conntrack: String(a.code), nfct: String(b.code) });
   }
   const oa = normaliseLines(a.stdout), ob = normaliseLines(b.stdout);
-  if (!same(oa, ob)) {
+  // conntrack 1.4.7 -U prints a random subset of the entries it updated when there are several
+  // (its count is right): there its lines must be among nfct's, and nfct prints as many lines
+  // as it counts.
+  const uSubset = c.groups[0][0] === "-U" && a.code === 0 && oa.every((l) => ob.includes(l)) &&
+    ob.length === Number(/(\d+) flow entries have been updated/.exec(b.stderr)?.[1]);
+  if (!same(oa, ob) && !uSubset) {
     const d = diffLines(oa, ob);
     out.push({ aspect: "stdout", conntrack: d.a, nfct: d.b });
   }
