@@ -24,7 +24,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { Conntrack } from "../../mod.ts";
-import { Rng } from "./filter_property.ts";
+import { Rng } from "./rng.ts";
 
 export { Rng };
 
