@@ -803,35 +803,79 @@ class Out {
     if (!this.#buf) return;
     const text = this.#buf;
     this.#buf = "";
-    try {
-      host.writeText(1, text);
-    } catch (e) {
-      if ((e as { code?: string }).code === "EPIPE") host.exit(0); // the reader left, as conntrack on SIGPIPE
-      throw e;
-    }
+    write(1, text);
   }
 }
+/**
+ * Writes to stdout or stderr, or ends the process: silently with 0 when the reader left (EPIPE,
+ * as conntrack on SIGPIPE), else (ENOSPC, EIO, …) with 1 after a one-line message when stderr
+ * still takes it. conntrack ignores write errors: `conntrack -L > /dev/full` prints its summary
+ * and exits 0 with every line lost; nfct stops at the first lost line.
+ */
+function write(fd: 1 | 2, text: string): void {
+  try {
+    host.writeText(fd, text);
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? "EIO";
+    if (code === "EPIPE") host.exit(0);
+    const what = STRERROR[code] ? `${code} (${STRERROR[code]})` : code;
+    if (fd === 1) {
+      try {
+        host.writeText(2, `${progressShown ? ERASE : ""}${PREFIX}write error: ${what}\n`);
+      } catch { /* stderr is gone too: the exit code tells */ }
+    }
+    host.exit(OTHER_PROBLEM);
+  }
+}
+const ERASE = "\r\x1b[K";
+/** Whether a progress line is on the terminal: the next stderr text erases it first. */
+let progressShown = false;
 /** Unbuffered standard error. */
-const stderr = (text: string) => host.writeText(2, text);
+function stderr(text: string): void {
+  if (progressShown) [text, progressShown] = [ERASE + text, false];
+  write(2, text);
+}
 const out = new Out();
 
-/** A "N flows…" line on stderr, only when stderr is a terminal and the job takes a while. */
+/** Whether stdout is the terminal stderr is (then a progress line would mix into the output). */
+function stdoutOnStderrTerminal(): boolean {
+  if (!host.isTerminal(1)) return false;
+  try {
+    return host.readLink("/proc/self/fd/1") === host.readLink("/proc/self/fd/2");
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * "nfct: N of T flow entries listed (P%), R/s" on stderr, redrawn in place, erased at the end:
+ * only when stderr is a terminal that stdout does not write to (a listing to the terminal shows
+ * none, `nfct -L > file` does; `quietStdout` for commands that print nothing) and the job takes
+ * a while. `total` (called once, only then) is the count the job runs up to, when known.
+ */
 class Progress {
-  #tty = host.isTerminal(2);
+  #tty: boolean;
   #start = Date.now();
   #last = 0;
-  #shown = false;
-  constructor(readonly verb: string) {}
+  #total: number | undefined;
+  constructor(readonly verb: string, total?: () => number, quietStdout = false) {
+    this.#tty = host.isTerminal(2) && (quietStdout || !stdoutOnStderrTerminal());
+    this.#total = this.#tty ? total?.() : undefined;
+  }
   tick(n: number): void {
     if (!this.#tty || (n & 1023) !== 0) return;
     const now = Date.now();
     if (now - this.#start < 500 || now - this.#last < 200) return;
     this.#last = now;
-    this.#shown = true;
-    stderr(`\r\x1b[K${PROG}: ${n} flow entries ${this.verb}…`);
+    const t = this.#total;
+    const of = t && n <= t ? `${n} of ${t} flow entries ${this.verb} (${Math.floor((100 * n) / t)}%)` : `${n} flow entries ${this.verb}`;
+    const r = (n * 1000) / (now - this.#start);
+    const rate = r >= 1e6 ? `${(r / 1e6).toFixed(1)}M` : r >= 1e4 ? `${Math.round(r / 1e3)}k` : r >= 1e3 ? `${(r / 1e3).toFixed(1)}k` : `${Math.round(r)}`;
+    write(2, `${ERASE}${PROG}: ${of}, ${rate}/s`);
+    progressShown = true;
   }
   done(): void {
-    if (this.#shown) stderr("\r\x1b[K");
+    if (progressShown) stderr("");
   }
 }
 
@@ -1128,10 +1172,10 @@ function cmdList(p: Parsed): number {
   }
   const print = printer(p, "dump");
   const xml = p.output.has("xml") && !p.output.has("save");
-  const progress = new Progress("listed");
+  const lines = wholeTableLines(p);
+  const progress = new Progress("listed", lines && (() => ct().count()));
   let n = 0;
   try {
-    const lines = wholeTableLines(p);
     if (lines) {
       for (const line of lines) {
         out.line(line);
@@ -1301,13 +1345,14 @@ function cmdDelete(p: Parsed, quiet = false): number {
   if (p.maskSrc && !p.src) throw paramError("Can't use --mask-src without --src");
   if (p.maskDst && !p.dst) throw paramError("Can't use --mask-dst without --dst");
   const print = printer(p, "delete");
-  const progress = new Progress("deleted");
+  const sel = selection(p, true);
+  const whole = Object.keys(sel.filter).length === 0 && !sel.extra;
+  const progress = new Progress("deleted", whole ? () => ct().count() : undefined, quiet);
   let seen = 0;
   let deleted: number;
   try {
     // The library's streaming path: each matching entry's delete is copied from the dump
     // datagram and pipelined on a second socket; a flow is printed once its delete succeeded.
-    const sel = selection(p, true);
     const opts = {
       via: "dump" as const,
       where: sel.extra,
@@ -1830,7 +1875,7 @@ function loadFile(name: string): number {
       throw paramError(`Cannot use command \`${t}' with --load-file`);
     }
   }
-  const progress = new Progress("loaded");
+  const progress = new Progress("loaded", () => cmds.length, true);
   let done = 0;
   for (let i = 0; i < cmds.length;) {
     const c = cmds[i];
