@@ -59,6 +59,8 @@ export const CTA_LABELS_MASK = 23;
 export const CTA_SYNPROXY = 24;
 export const CTA_FILTER = 25;
 export const CTA_STATUS_MASK = 26;
+/** be64 ns since the epoch: when the kernel recorded an event (Linux 6.14+, `nf_conntrack_timestamp=1`). */
+export const CTA_TIMESTAMP_EVENT = 27;
 
 // enum ctattr_tuple
 export const CTA_TUPLE_IP = 1;

@@ -64,12 +64,16 @@ export const EVENT_GROUPS: Readonly<Record<EventType, number>> = {
 
 interface EventBase {
   /**
-   * When it happened, in nanoseconds since the epoch: the kernel's `CTA_TIMESTAMP` stop time
-   * when the event carries one (`destroy` with `net.netfilter.nf_conntrack_timestamp=1`), else
-   * the time nfct received it.
+   * When it happened, in nanoseconds since the epoch (CLOCK_REALTIME): the kernel's event
+   * timestamp when the event carries one (`CTA_TIMESTAMP_EVENT`: Linux 6.14+ with
+   * `net.netfilter.nf_conntrack_timestamp=1`), else its `CTA_TIMESTAMP` stop time (`destroy`
+   * with timestamps on, older kernels), else the time nfct received it. {@link timeSource}
+   * says which.
    */
   time: bigint;
-  /** True when {@link time} is the kernel's timestamp. */
+  /** Where {@link time} comes from: `"event"`, `"stop"` (both the kernel's clock) or `"received"`. */
+  timeSource: "event" | "stop" | "received";
+  /** True when {@link time} is the kernel's timestamp (`timeSource` is not `"received"`). */
   kernelTime: boolean;
   /** Netlink port id of the process whose request caused it (`nlmsg_pid`); 0 for packets. */
   portId: number;
@@ -189,15 +193,23 @@ export function decodeEvent(
     else if (msg === C.IPCTNL_MSG_CT_DELETE) type = "destroy";
     else return undefined;
     const flow = flows.decode(dv, offset, h.len);
-    const stop = flow.timestamp?.stop;
-    return { type, flow, time: stop ?? received, kernelTime: stop !== undefined, portId: h.pid };
+    const kernel = flow.eventTime ?? flow.timestamp?.stop;
+    const timeSource = flow.eventTime !== undefined ? "event" : kernel !== undefined ? "stop" : "received";
+    return { type, flow, time: kernel ?? received, timeSource, kernelTime: kernel !== undefined, portId: h.pid };
   }
   if (subsys === C.NFNL_SUBSYS_CTNETLINK_EXP) {
     let type: ExpectEventType;
     if (msg === C.IPCTNL_MSG_EXP_NEW) type = "expectNew";
     else if (msg === C.IPCTNL_MSG_EXP_DELETE) type = "expectDestroy";
     else return undefined;
-    return { type, expectation: expects.decode(dv, offset, h.len), time: received, kernelTime: false, portId: h.pid };
+    return {
+      type,
+      expectation: expects.decode(dv, offset, h.len),
+      time: received,
+      timeSource: "received",
+      kernelTime: false,
+      portId: h.pid,
+    };
   }
   return undefined;
 }

@@ -148,6 +148,11 @@ export interface Flow {
   /** Timestamps (`net.netfilter.nf_conntrack_timestamp=1`). */
   timestamp?: Timestamp;
   /**
+   * On an event: when the kernel recorded it, ns since the epoch (`CTA_TIMESTAMP_EVENT`; Linux
+   * 6.14+ with `net.netfilter.nf_conntrack_timestamp=1`). Never on dumped flows.
+   */
+  eventTime?: bigint;
+  /**
    * Set connlabel bits (`CTA_LABELS`), as bit numbers 0..127. On update without
    * {@link labelsMask} they replace all 128 bits (`[]` clears them).
    */
@@ -285,6 +290,9 @@ export class FlowDecoder {
           flow.timestamp = ts;
           break;
         }
+        case C.CTA_TIMESTAMP_EVENT:
+          flow.eventTime = r.u64();
+          break;
         case C.CTA_LABELS:
           flow.labels = decodeLabels(u8, r.pos, r.len);
           break;
@@ -528,7 +536,7 @@ const CTA_MODELLED_MAX = C.CTA_SYNPROXY;
 const FLOW_KEYS: ReadonlySet<string> = new Set(Object.keys(
   {
     family: 1, proto: 1, orig: 1, reply: 1, status: 1, timeout: 1, mark: 1, secmark: 1, zone: 1,
-    id: 1, use: 1, tcp: 1, sctp: 1, dccp: 1, counters: 1, timestamp: 1, labels: 1, labelsMask: 1,
+    id: 1, use: 1, tcp: 1, sctp: 1, dccp: 1, counters: 1, timestamp: 1, eventTime: 1, labels: 1, labelsMask: 1,
     helper: 1, helperInfo: 1, secctx: 1, natSrc: 1, natDst: 1, seqAdjOrig: 1, seqAdjReply: 1,
     synproxy: 1, master: 1, unknown: 1,
   } satisfies Record<keyof Flow, 1>,

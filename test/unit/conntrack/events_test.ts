@@ -76,8 +76,25 @@ test("decodeEvent() takes the event time from CTA_TIMESTAMP's stop time when pre
   const ev = decodeEvent(b.dv, 0, b.length, 5n)!;
   assert.equal(ev.type, "destroy");
   assert.equal(ev.time, 1_700_000_001_000_000_123n);
+  assert.equal(ev.timeSource, "stop");
   assert.equal(ev.kernelTime, true);
   assert.equal(ev.portId, 77);
+});
+
+test("decodeEvent() prefers CTA_TIMESTAMP_EVENT (Linux 6.14+) and keeps it on the flow as eventTime", () => {
+  const b = new MessageBuilder();
+  const at = b.begin((C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_NEW, NLM_F_CREATE, 0, 0);
+  writeNfgenmsg(b, C.AF_INET);
+  encodeFlow(b, validateFlow({ proto: "udp", orig: { src: "1.2.3.4", dst: "5.6.7.8", sport: 1, dport: 2 }, timeout: 1 }, "create"), "create");
+  b.u64(C.CTA_TIMESTAMP_EVENT, 1_700_000_002_000_000_456n);
+  b.end(at);
+  const ev = decodeEvent(b.dv, 0, b.length, 5n)!;
+  assert.equal(ev.type, "new");
+  assert.equal(ev.time, 1_700_000_002_000_000_456n);
+  assert.equal(ev.timeSource, "event");
+  assert.ok("flow" in ev && ev.flow.eventTime === 1_700_000_002_000_000_456n);
+  assert.ok("flow" in ev && ev.flow.unknown === undefined, "not kept raw");
+  assert.throws(() => decodeEvent(b.dv, 0, b.length - 12, 5n), RangeError, "a cut message is refused, not guessed");
 });
 
 test("eventGroups() maps event types to NFNLGRP_CONNTRACK_* bits and refuses unknown ones", () => {
