@@ -65,6 +65,7 @@ export type { MasterTuple, Proto, ProtoName, Tuple } from "./conntrack/tuple.ts"
 export { invertTuple, protoName, protoNumber } from "./conntrack/tuple.ts";
 export { compileFilter, type Filter, type Filters, type TupleFilter } from "./conntrack/filter.ts";
 export type { LabelFilter, NatFilter } from "./conntrack/filter_extra.ts";
+export { FLOW_JSON_VERSION, flowFromJSON, type FlowJSON, flowToJSON, restorable } from "./conntrack/json.ts";
 export { type StatusFlag, statusBits, statusFlags, STATUS_BITS } from "./conntrack/status.ts";
 export type { CpuStats, GlobalStats } from "./conntrack/stats.ts";
 export { type Family, formatAddress, parseAddress } from "./conntrack/address.ts";

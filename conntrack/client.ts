@@ -32,6 +32,7 @@ import { type CompiledFilter, compileFilter, type Filter, type Filters } from ".
 import { runtime } from "../ffi/syscalls.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { flushSentinels, type Sentinel } from "./sentinels.ts";
+import { restorable } from "./json.ts";
 import { encodeFlow, familyNumber, type Flow, FlowDecoder, HELPER_NAME_MAX, validateFlow, writeNfgenmsg } from "./flow.ts";
 import { type CpuStats, decodeCpuStats, decodeGlobalStats, type GlobalStats } from "./stats.ts";
 import type { Proto, Tuple } from "./tuple.ts";
@@ -696,6 +697,29 @@ export class Conntrack {
       throw progress.stopped ? batchStopped(e, progress.sent, res) : e;
     }
     return res;
+  }
+
+  /**
+   * Creates the entries of a snapshot in this table (`nfct -R` of `nfct -L -o json` lines):
+   * each flow as {@link restorable} keeps it — tuples (NAT'd reply ones too), zones, mark,
+   * timeout, settable status flags, labels, protocol state, helper — pipelined like
+   * {@link createMany}. Counters, ids and timestamps cannot be restored. Labels need label
+   * storage in the target namespace (an nft `ct label set` rule) before the entries are made.
+   *
+   * @example
+   * ```ts
+   * const snap = [...src.dump()].map((f) => JSON.stringify(flowToJSON(f)));  // or nfct -L -o json
+   * dst.restore(snap.map((l) => flowFromJSON(JSON.parse(l))));
+   * ```
+   */
+  restore(flows: Iterable<Flow>): CreateResult {
+    if (Array.isArray(flows)) return this.createMany(flows.map(restorable));
+    if (flows === null || typeof (flows as Iterable<Flow>)?.[Symbol.iterator] !== "function") {
+      throw new TypeError("Invalid restore: expected an iterable of flows");
+    }
+    return this.createMany((function* () {
+      for (const f of flows) yield restorable(f);
+    })());
   }
 
   /**

@@ -1,0 +1,225 @@
+/**
+ * Flows as JSON: the shape of `nfct -L -o json` lines and of table snapshots, and back.
+ *
+ * {@link flowToJSON} gives a plain object with a fixed key order (the order of {@link Flow}'s
+ * fields below), absent fields left out, BigInts (timestamps) as decimal strings and byte
+ * arrays (helper data, unknown attributes) as hex; {@link flowFromJSON} reads it back, checked.
+ * {@link restorable} keeps what a create can set again in another table: tuples (NAT'd reply
+ * ones too), zones, mark, timeout, settable status flags, labels, protocol state, helper;
+ * counters, ids, use counts and timestamps belong to the entry that was, and cannot be restored.
+ * @module
+ */
+import type { Flow, RawAttribute } from "./flow.ts";
+import type { StatusFlag } from "./status.ts";
+import type { Tuple } from "./tuple.ts";
+
+/** The version of the JSON shape of a flow; it changes when a field changes meaning. */
+export const FLOW_JSON_VERSION = 1;
+
+/** A flow as JSON data (see {@link flowToJSON}). */
+export type FlowJSON = Record<string, unknown>;
+
+/** Flow fields in the order they are written. */
+const ORDER: readonly (keyof Flow)[] = [
+  "family",
+  "proto",
+  "orig",
+  "reply",
+  "status",
+  "timeout",
+  "mark",
+  "secmark",
+  "zone",
+  "id",
+  "use",
+  "tcp",
+  "sctp",
+  "dccp",
+  "counters",
+  "timestamp",
+  "eventTime",
+  "labels",
+  "labelsMask",
+  "helper",
+  "helperInfo",
+  "secctx",
+  "natSrc",
+  "natDst",
+  "seqAdjOrig",
+  "seqAdjReply",
+  "synproxy",
+  "master",
+  "unknown",
+];
+const TUPLE_ORDER: readonly (keyof Tuple)[] = [
+  "src",
+  "dst",
+  "sport",
+  "dport",
+  "type",
+  "code",
+  "id",
+  "srcKey",
+  "dstKey",
+  "zone",
+];
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+function unhex(s: unknown, what: string): Uint8Array {
+  if (typeof s !== "string" || s.length % 2 !== 0 || !/^[0-9a-f]*$/i.test(s)) {
+    throw new TypeError(`Invalid flow JSON ${what}: expected an even number of hex digits`);
+  }
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function bigint(s: unknown, what: string): bigint {
+  if (typeof s !== "string" || !/^\d{1,20}$/.test(s)) {
+    throw new TypeError(`Invalid flow JSON ${what}: expected a decimal string`);
+  }
+  return BigInt(s);
+}
+
+function tupleJSON(t: Tuple): Record<string, unknown> {
+  const o: Record<string, unknown> = {};
+  for (const k of TUPLE_ORDER) if (t[k] !== undefined) o[k] = t[k];
+  return o;
+}
+
+/**
+ * A flow as a JSON-ready object: keys in a fixed order, absent fields left out (an all-zero
+ * `synproxy`, which the kernel reports for entries without SYN proxying, too), BigInts as
+ * decimal strings, bytes as hex. `JSON.stringify(flowToJSON(f))` is a line of `nfct -L -o json`.
+ */
+export function flowToJSON(f: Flow): FlowJSON {
+  const o: FlowJSON = {};
+  for (const k of ORDER) {
+    const v = f[k];
+    if (v === undefined) continue;
+    switch (k) {
+      case "orig":
+      case "reply":
+        o[k] = tupleJSON(v as Tuple);
+        break;
+      case "master":
+        o[k] = { proto: f.master!.proto, ...tupleJSON(f.master!) };
+        break;
+      case "timestamp":
+        o[k] = f.timestamp!.stop === undefined
+          ? { start: String(f.timestamp!.start) }
+          : { start: String(f.timestamp!.start), stop: String(f.timestamp!.stop) };
+        break;
+      case "eventTime":
+        o[k] = String(v);
+        break;
+      case "helperInfo":
+        o[k] = hex(v as Uint8Array);
+        break;
+      case "dccp":
+        o[k] = f.dccp!.handshakeSeq === undefined
+          ? { ...f.dccp }
+          : { ...f.dccp, handshakeSeq: String(f.dccp!.handshakeSeq) };
+        break;
+      case "synproxy":
+        if (f.synproxy!.isn || f.synproxy!.its || f.synproxy!.tsoff) o[k] = { ...f.synproxy };
+        break;
+      case "unknown":
+        o[k] = (v as RawAttribute[]).map((u) => ({ type: u.type, data: hex(u.data) }));
+        break;
+      default:
+        o[k] = v;
+    }
+  }
+  return o;
+}
+
+/**
+ * Reads a {@link flowToJSON} object back into a {@link Flow} (strings to BigInts, hex to bytes).
+ * The result is then checked like any flow by the call it is given to (`create`, ...).
+ * @throws {TypeError} when it is not an object with the family, proto and tuples of a flow.
+ */
+export function flowFromJSON(o: unknown): Flow {
+  if (o === null || typeof o !== "object" || Array.isArray(o)) {
+    throw new TypeError("Invalid flow JSON: expected an object");
+  }
+  const j = o as Record<string, unknown>;
+  for (const k of ["family", "proto", "orig", "reply"]) {
+    if (j[k] === undefined) throw new TypeError(`Invalid flow JSON: "${k}" is missing`);
+  }
+  const f = { ...j } as unknown as Flow & Record<string, unknown>;
+  if (j.timestamp !== undefined) {
+    const t = j.timestamp as Record<string, unknown>;
+    if (t === null || typeof t !== "object") {
+      throw new TypeError("Invalid flow JSON timestamp: expected { start, stop }");
+    }
+    f.timestamp = { start: bigint(t.start, "timestamp.start") };
+    if (t.stop !== undefined) f.timestamp.stop = bigint(t.stop, "timestamp.stop");
+  }
+  if (j.eventTime !== undefined) f.eventTime = bigint(j.eventTime, "eventTime");
+  if (j.helperInfo !== undefined) f.helperInfo = unhex(j.helperInfo, "helperInfo");
+  if (j.dccp !== undefined && (j.dccp as Record<string, unknown>)?.handshakeSeq !== undefined) {
+    f.dccp = {
+      ...(j.dccp as object),
+      handshakeSeq: bigint((j.dccp as Record<string, unknown>).handshakeSeq, "dccp.handshakeSeq"),
+    };
+  }
+  if (j.unknown !== undefined) {
+    if (!Array.isArray(j.unknown)) {
+      throw new TypeError("Invalid flow JSON unknown: expected an array");
+    }
+    f.unknown = j.unknown.map((u, i) => ({
+      type: (u as RawAttribute).type,
+      data: unhex((u as Record<string, unknown>)?.data, `unknown[${i}].data`),
+    }));
+  }
+  return f;
+}
+
+/** Status flags a create sets again (the kernel derives or refuses the others). */
+const RESTORABLE_STATUS: ReadonlySet<StatusFlag> = new Set([
+  "SEEN_REPLY",
+  "ASSURED",
+  "FIXED_TIMEOUT",
+  "SRC_NAT",
+  "DST_NAT",
+  "SEQ_ADJUST",
+]);
+
+/**
+ * What of `f` a create can set again in another table: tuples (a NAT'd reply tuple too),
+ * zones, mark, timeout, settable status flags, labels, TCP/SCTP/DCCP state, helper, sequence
+ * adjustment, synproxy. Left out: counters, id, use, timestamps and event time (they belong
+ * to the entry that was), the security mark and context (set by the kernel's LSM), and
+ * unknown attributes.
+ */
+export function restorable(f: Flow): Flow {
+  if (f === null || typeof f !== "object" || !f.orig || !f.reply) {
+    throw new TypeError("Cannot restore: expected a flow with its orig and reply tuples");
+  }
+  const out: Flow = {
+    family: f.family,
+    proto: f.proto,
+    orig: { ...f.orig },
+    reply: { ...f.reply },
+  };
+  if (f.status) {
+    const st = f.status.filter((s) => RESTORABLE_STATUS.has(s));
+    if (st.length) out.status = st;
+  }
+  if (f.timeout !== undefined) out.timeout = f.timeout;
+  if (f.mark !== undefined) out.mark = f.mark;
+  if (f.zone !== undefined) out.zone = f.zone;
+  if (f.tcp) out.tcp = { ...f.tcp };
+  if (f.sctp) out.sctp = { ...f.sctp };
+  if (f.dccp) out.dccp = { ...f.dccp };
+  if (f.labels?.length) out.labels = [...f.labels];
+  if (f.helper !== undefined) out.helper = f.helper;
+  if (f.seqAdjOrig) out.seqAdjOrig = { ...f.seqAdjOrig };
+  if (f.seqAdjReply) out.seqAdjReply = { ...f.seqAdjReply };
+  if (f.synproxy && (f.synproxy.isn || f.synproxy.its || f.synproxy.tsoff)) {
+    out.synproxy = { ...f.synproxy };
+  }
+  return out;
+}
