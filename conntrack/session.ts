@@ -1,0 +1,209 @@
+/**
+ * {@link Session}: what a {@link Conntrack} client runs on — its netlink sockets (one, plus more
+ * opened on demand for requests made while dumps are being iterated), the message builders and
+ * the one way to send a request and read its replies. Internal: the public class is the client.
+ * @module
+ */
+import { MessageBuilder } from "../netlink/attribute.ts";
+import { NETLINK_NETFILTER, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from "../netlink/message.ts";
+import {
+  DEFAULT_RECEIVE_BUFFER,
+  LibcTransport,
+  type LibcTransportOptions,
+  NetlinkSocket,
+  type TransportFactory,
+} from "../netlink/socket.ts";
+import { type Netns, NetnsHandle } from "../netlink/netns.ts";
+import * as C from "./constants.ts";
+import {
+  encodeFlow,
+  familyNumber,
+  type Flow,
+  FlowDecoder,
+  type FlowPurpose,
+  writeNfgenmsg,
+} from "./flow.ts";
+import { checkOpenOptions } from "./options.ts";
+import { type CpuStats, decodeCpuStats, decodeGlobalStats, type GlobalStats } from "./stats.ts";
+
+/** Options of {@link Conntrack.open}. */
+export interface OpenOptions {
+  /** Receive buffer to ask for, in bytes (default 8 MiB; `SO_RCVBUFFORCE` when privileged). */
+  receiveBufferSize?: number;
+  /** Replaces the kernel socket (tests use a scripted transport). */
+  transport?: TransportFactory;
+  /**
+   * Network namespace whose table to manage: `"/run/netns/NAME"` (or any namespace file), a
+   * pid (that process's namespace), or `{ fd }` (an open namespace fd, borrowed). Default: the
+   * calling thread's. Every socket the client opens is created there; see {@link Netns}.
+   * Needs `CAP_SYS_ADMIN` to enter the namespace (`ip netns exec` needs the same).
+   */
+  netns?: Netns;
+}
+
+/** The nlmsg type of ctnetlink message `m`. */
+export const msgType = (m: number): number => (C.NFNL_SUBSYS_CTNETLINK << 8) | m;
+/** nfgenmsg version 1: a flush honours the family (with 0 a family "filter" flushes everything). */
+export const NFNETLINK_V1 = 1;
+export const ENOENT = 2;
+/** Replies per batch: an acknowledgement costs about 1 KiB of receive buffer (truesize). */
+const REPLY_COST = 1024;
+
+/** A client's sockets, builders and request plumbing. */
+export class Session {
+  readonly factory: TransportFactory;
+  /** The main socket; it owns the namespace handle, which it closes last. */
+  readonly sock: NetlinkSocket;
+  #aux: NetlinkSocket | undefined;
+  /** The builder of single requests and dump requests. */
+  readonly b: MessageBuilder = new MessageBuilder(64 * 1024);
+  /** The builder of batches (a lazy batch may iterate a dump of this session meanwhile). */
+  batchBuilder: MessageBuilder | undefined;
+  readonly dec: FlowDecoder = new FlowDecoder();
+  #batchMax = 0;
+  #reqSeq = 0;
+  /** The namespace the session was opened in (event sockets are opened there too). */
+  readonly netns: NetnsHandle | undefined;
+  /** True with a caller's transport (tests): no scratch namespace can mirror it. */
+  readonly custom: boolean;
+  /** Filter shapes whose kernel flush was proven (true) or could not be (false); see flush.ts. */
+  readonly proven: Map<string, boolean> = new Map();
+
+  constructor(factory: TransportFactory, netns?: NetnsHandle, custom = false) {
+    this.factory = factory;
+    this.netns = netns;
+    this.custom = custom;
+    this.sock = new NetlinkSocket(factory, netns && (() => netns.close()));
+  }
+
+  /** Checks `options` and opens a session as {@link Conntrack.open} describes. */
+  static open(options: OpenOptions = {}): Session {
+    checkOpenOptions(options);
+    const opts: LibcTransportOptions = {
+      receiveBufferSize: options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER,
+    };
+    if (options.netns !== undefined) {
+      if (options.transport) {
+        throw new TypeError("Cannot open: the netns and transport options exclude each other");
+      }
+      // Opened once: the main socket, the second one and any reopened socket all land there.
+      const ns = NetnsHandle.open(options.netns);
+      return Session.in(ns, opts);
+    }
+    if (options.transport) return new Session(options.transport, undefined, true);
+    return new Session(() => new LibcTransport(NETLINK_NETFILTER, opts));
+  }
+
+  /** A session whose sockets are created in namespace `ns` (which it then owns). */
+  static in(
+    ns: NetnsHandle,
+    opts: LibcTransportOptions = { receiveBufferSize: DEFAULT_RECEIVE_BUFFER },
+  ): Session {
+    const nsOpts: LibcTransportOptions = { ...opts, netns: ns };
+    return new Session(() => new LibcTransport(NETLINK_NETFILTER, nsOpts), ns);
+  }
+
+  /** A socket that is not in the middle of a dump. */
+  socket(): NetlinkSocket {
+    if (!this.sock.busy) return this.sock;
+    this.#aux ??= new NetlinkSocket(this.factory);
+    if (this.#aux.busy) {
+      throw new TypeError("Cannot start a request: two dumps are already being iterated");
+    }
+    return this.#aux;
+  }
+
+  /** Starts a request of ctnetlink message `msg` in {@link b}; returns its offset for {@link request}. */
+  begin(
+    sock: NetlinkSocket,
+    msg: number,
+    flags: number,
+    family: number,
+    version = C.NFNETLINK_V0,
+  ): number {
+    const b = this.b.reset();
+    this.#reqSeq = sock.nextSeq();
+    const at = b.begin(msgType(msg), NLM_F_REQUEST | flags, this.#reqSeq);
+    writeNfgenmsg(b, family, version);
+    return at;
+  }
+
+  /** Sends the built message and returns its data replies (decoded by `each`) until the ACK. */
+  request<T>(
+    sock: NetlinkSocket,
+    at: number,
+    op: string,
+    each?: (dv: DataView, off: number, len: number) => T,
+  ): T[] {
+    const b = this.b;
+    b.end(at);
+    const seq = this.#reqSeq;
+    sock.send(b.bytes());
+    const out: T[] = [];
+    for (const r of sock.replies(seq, op, false)) {
+      if (each) out.push(each(r.dv, r.offset, r.length));
+    }
+    return out;
+  }
+
+  /** One acknowledged request about one (validated) flow; its decoded data replies. */
+  flowRequest(msg: number, flags: number, f: Flow, purpose: FlowPurpose, op: string): Flow[] {
+    const sock = this.socket();
+    const at = this.begin(sock, msg, NLM_F_ACK | flags, familyNumber(f.family));
+    encodeFlow(this.b, f, purpose);
+    return this.request(sock, at, op, (dv, o, l) => this.dec.decode(dv, o, l));
+  }
+
+  /** Sends a whole-table dump request of `msg` on `sock` (no filter); returns its seq. */
+  sendTableDump(sock: NetlinkSocket, msg: number, family = C.AF_UNSPEC): number {
+    const seq = sock.nextSeq();
+    const b = this.b.reset();
+    const at = b.begin(msgType(msg), NLM_F_REQUEST | NLM_F_DUMP, seq);
+    writeNfgenmsg(b, family);
+    b.end(at);
+    sock.send(b.bytes());
+    return seq;
+  }
+
+  /** Requests per batch: the receive buffer must hold a reply for each. */
+  batchLimit(sock: NetlinkSocket): number {
+    if (!this.#batchMax) {
+      this.#batchMax = Math.max(16, Math.floor(sock.receiveBufferSize() / REPLY_COST));
+    }
+    return this.#batchMax;
+  }
+
+  /** Entries and `nf_conntrack_max` (`IPCTNL_MSG_CT_GET_STATS`). */
+  globalStats(): GlobalStats {
+    const sock = this.socket();
+    const at = this.begin(sock, C.IPCTNL_MSG_CT_GET_STATS, NLM_F_ACK, C.AF_UNSPEC);
+    const r = this.request(sock, at, "Cannot read conntrack statistics", decodeGlobalStats);
+    if (!r[0]) throw new RangeError("Cannot read conntrack statistics: the kernel sent no reply");
+    return r[0];
+  }
+
+  /** Number of entries in the table; O(1) in the kernel. */
+  count(): number {
+    return this.globalStats().entries;
+  }
+
+  /** Per-CPU statistics (`IPCTNL_MSG_CT_GET_STATS_CPU`). */
+  stats(): CpuStats[] {
+    const sock = this.socket();
+    const seq = this.sendTableDump(sock, C.IPCTNL_MSG_CT_GET_STATS_CPU);
+    const out: CpuStats[] = [];
+    for (const r of sock.replies(seq, "Cannot read per-CPU statistics", true)) {
+      out.push(decodeCpuStats(r.dv, r.offset, r.length));
+    }
+    return out;
+  }
+
+  /** Closes the sockets; idempotent. */
+  close(): void {
+    try {
+      this.#aux?.close();
+    } finally {
+      this.sock.close(); // closes the namespace handle too, after every socket
+    }
+  }
+}
