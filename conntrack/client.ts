@@ -93,8 +93,8 @@ export class Conntrack {
    * stays flat however large the table is. Breaking out of the loop early
    * abandons the dump cleanly.
    */
-  *dump(filter?: Filters, options: DumpOptions = {}): Generator<Flow, void, void> {
-    yield* dumpFlows(this.#s, filter, options);
+  dump(filter?: Filters, options: DumpOptions = {}): Generator<Flow, void, void> {
+    return dumpFlows(this.#s, filter, options);
   }
 
   /**
@@ -107,12 +107,12 @@ export class Conntrack {
    * for (const line of ct.lines()) console.log(line); // conntrack -L
    * ```
    */
-  *lines(
+  lines(
     filter?: Filters,
     options: DumpOptions = {},
     format: Pick<FormatOptions, "extended" | "id"> = {},
   ): Generator<string, void, void> {
-    yield* dumpLines(this.#s, filter, options, format);
+    return dumpLines(this.#s, filter, options, format);
   }
 
   list(filter?: Filters, options?: DumpOptions): Flow[] {
