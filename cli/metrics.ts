@@ -148,14 +148,17 @@ export async function main(argv: string[], version: string): Promise<number> {
     if (timer !== undefined) clearInterval(timer);
     offInt();
     offTerm();
-    await server?.close();
+    // An HTTP keep-alive connection (Prometheus keeps one) would hold a graceful shutdown open:
+    // give it a second; the process exits after main() anyway.
+    await Promise.race([server?.close(), new Promise((r) => setTimeout(r, 1000))]);
+    host.writeText(2, `${prefix}stopped\n`);
     return 0;
   } catch (e) {
     host.writeText(2, prefix + (e as Error).message + "\n");
     return 1;
   } finally {
     for (const t of targets) {
-      await t.events?.stop();
+      if (t.events) await Promise.race([t.events.stop(), new Promise((r) => setTimeout(r, 1000))]);
       t.ct.close();
     }
   }

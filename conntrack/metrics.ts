@@ -130,7 +130,7 @@ function esc(v: string): string {
 const CPU_COUNTERS: [keyof CpuStats, string, string][] = [
   ["found", "found", "Lookups that found an entry."],
   ["invalid", "invalid", "Packets conntrack could not track (malformed, or no state fits)."],
-  ["insert", "insert", "Entries inserted (always 0 since Linux 5.x: see the table size)."],
+  ["insert", "insert", "Entries inserted (CTA_STATS_INSERT)."],
   [
     "insertFailed",
     "insert_failed",
