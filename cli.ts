@@ -1932,6 +1932,9 @@ function report(e: unknown): number {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "metrics") return (await import("./cli/metrics.ts")).main(argv.slice(1), VERSION);
+  const nfct = argv[0] !== undefined && !argv[0].startsWith("-") ? await import("./cli/nfct.ts") : undefined;
+  if (nfct?.isNfctCommandLine(argv)) return nfct.main(argv, VERSION);
   try {
     if (argv.length > 1 && (argv[0] === "-R" || argv[0] === "--load-file")) return loadFile(argv[1]);
     return await run(parseArgs(argv));

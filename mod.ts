@@ -119,3 +119,44 @@ export {
   throwawayNetnsRefusal,
 } from "./netlink/netns.ts";
 export { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, type ExpectFormatOptions, formatExpect } from "./conntrack/format_expect.ts";
+/**
+ * Timeout policies (`nfct timeout`, `nfnetlink_cttimeout`): named per-state timeouts that rules
+ * attach to flows, and each tracker's per-namespace defaults.
+ */
+export {
+  type AddTimeoutOptions,
+  checkTimeoutName,
+  CTNL_TIMEOUT_NAME_MAX,
+  decodeTimeoutPolicy,
+  type DefaultTimeouts,
+  encodeTimeoutPolicy,
+  type ProtoTimeouts,
+  type StateTimeouts,
+  TIMEOUT_MAX_SECONDS,
+  TIMEOUT_PROTO_NUMBERS,
+  TIMEOUT_STATES,
+  type TimeoutPolicy,
+  type TimeoutProto,
+  Timeouts,
+  type TimeoutsOpenOptions,
+  validateTimeoutPolicy,
+} from "./conntrack/timeout.ts";
+/** Userspace helpers (`nfct helper`, `nfnetlink_cthelper`). */
+export { type Helper, type HelperPolicy, Helpers, NO_CTHELPER_HINT } from "./conntrack/cthelper.ts";
+/**
+ * Prometheus metrics (`nfct metrics`): O(1) table figures and per-CPU statistics, optional
+ * per-state counts from one dump, event counters; a textfile writer and an HTTP endpoint.
+ */
+export {
+  collectMetrics,
+  type ConntrackMetrics,
+  currentNetnsLabel,
+  EventCounter,
+  type EventCounts,
+  type FlowClass,
+  formatMetrics,
+  type MetricsOptions,
+  serveMetrics,
+  type ServeMetricsOptions,
+  writeMetricsFile,
+} from "./conntrack/metrics.ts";

@@ -1,0 +1,301 @@
+/**
+ * Userspace conntrack helpers (`nfnetlink_cthelper`, what `nfct helper` manages): register a
+ * helper whose packets go to a userspace queue (conntrackd's helpers), list, get, delete,
+ * flush, disable. Needs `CONFIG_NF_CT_NETLINK_HELPER` (Linux 3.6+); on a kernel without it every
+ * request fails with {@link NetlinkError} `EINVAL`, which {@link Helpers} explains.
+ * @module
+ */
+import { AttributeReader, MessageBuilder } from "../netlink/attribute.ts";
+import { NetlinkError } from "../netlink/errors.ts";
+import {
+  NETLINK_NETFILTER,
+  NLM_F_ACK,
+  NLM_F_CREATE,
+  NLM_F_DUMP,
+  NLM_F_REQUEST,
+  NLMSG_HDRLEN,
+} from "../netlink/message.ts";
+import { type Netns, NetnsHandle } from "../netlink/netns.ts";
+import { LibcTransport, NetlinkSocket, type TransportFactory } from "../netlink/socket.ts";
+import type { Family } from "./address.ts";
+import * as C from "./constants.ts";
+
+// linux/netfilter/nfnetlink.h
+export const NFNL_SUBSYS_CTHELPER = 9;
+// linux/netfilter/nfnetlink_cthelper.h: enum nfnl_cthelper_msg_types
+export const NFNL_MSG_CTHELPER_NEW = 0;
+export const NFNL_MSG_CTHELPER_GET = 1;
+export const NFNL_MSG_CTHELPER_DEL = 2;
+// enum nfnl_cthelper_type
+export const NFCTH_NAME = 1;
+export const NFCTH_TUPLE = 2;
+export const NFCTH_QUEUE_NUM = 3;
+export const NFCTH_POLICY = 4;
+export const NFCTH_PRIV_DATA_LEN = 5;
+export const NFCTH_STATUS = 6;
+// enum nfnl_cthelper_tuple_type
+export const NFCTH_TUPLE_L3PROTONUM = 1;
+export const NFCTH_TUPLE_L4PROTONUM = 2;
+// enum nfnl_cthelper_policy_type / nfnl_cthelper_pol_type
+export const NFCTH_POLICY_SET_NUM = 1;
+export const NFCTH_POLICY_SET = 2;
+export const NFCTH_POLICY_NAME = 1;
+export const NFCTH_POLICY_EXPECT_MAX = 2;
+export const NFCTH_POLICY_EXPECT_TIMEOUT = 3;
+/** `NF_CT_HELPER_NAME_LEN`: names are at most 15 bytes. */
+export const NF_CT_HELPER_NAME_LEN = 16;
+
+/** One expectation policy of a helper. */
+export interface HelperPolicy {
+  name: string;
+  /** Most expectations one master may have. */
+  expectMax: number;
+  /** Seconds an expectation lives. */
+  expectTimeout: number;
+}
+
+/** A userspace helper as the kernel reports it (`nfct list helper`). */
+export interface Helper {
+  name: string;
+  family: Family;
+  proto: "tcp" | "udp";
+  /** The NFQUEUE its packets go to. */
+  queueNum?: number;
+  /** Bytes of per-flow private data. */
+  privDataLen?: number;
+  /** false after `nfct disable helper`. */
+  enabled?: boolean;
+  policies: HelperPolicy[];
+}
+
+const msgType = (m: number) => (NFNL_SUBSYS_CTHELPER << 8) | m;
+const EINVAL = 22;
+
+/** Why a cthelper request failed with `EINVAL` when the kernel has no such subsystem. */
+export const NO_CTHELPER_HINT =
+  "this kernel has no nfnetlink_cthelper (CONFIG_NF_CT_NETLINK_HELPER is off and no module can be loaded): userspace helpers cannot be managed here";
+
+function helperKey(
+  name: string,
+  family?: Family,
+  proto?: "tcp" | "udp",
+): (b: MessageBuilder) => void {
+  const bytes = new TextEncoder().encode(name).length;
+  if (bytes === 0 || bytes >= NF_CT_HELPER_NAME_LEN || name.includes("\0")) {
+    throw new RangeError(
+      `Invalid helper name: ${bytes} bytes, 1..${NF_CT_HELPER_NAME_LEN - 1} allowed, no NUL`,
+    );
+  }
+  if (family !== undefined && family !== "ipv4" && family !== "ipv6") {
+    throw new TypeError(`Invalid helper family: ${String(family)}`);
+  }
+  if (proto !== undefined && proto !== "tcp" && proto !== "udp") {
+    throw new TypeError(`Invalid helper proto: ${String(proto)}, tcp or udp`);
+  }
+  return (b) => {
+    b.string(NFCTH_NAME, name);
+    if (family !== undefined) {
+      const t = b.nest(NFCTH_TUPLE);
+      b.u16(NFCTH_TUPLE_L3PROTONUM, family === "ipv6" ? C.AF_INET6 : C.AF_INET);
+      if (proto !== undefined) {
+        b.u8(NFCTH_TUPLE_L4PROTONUM, proto === "tcp" ? C.IPPROTO_TCP : C.IPPROTO_UDP);
+      }
+      b.endNest(t);
+    }
+  };
+}
+
+function decodeHelper(dv: DataView, offset: number, length: number): Helper {
+  const h: Helper = { name: "", family: "ipv4", proto: "tcp", policies: [] };
+  const r = new AttributeReader().reset(dv, offset + NLMSG_HDRLEN + 4, offset + length, "helper");
+  const n = new AttributeReader();
+  const p = new AttributeReader();
+  while (r.next()) {
+    if (r.type === NFCTH_NAME) h.name = r.string();
+    else if (r.type === NFCTH_QUEUE_NUM) h.queueNum = r.u32();
+    else if (r.type === NFCTH_PRIV_DATA_LEN) h.privDataLen = r.u32();
+    else if (r.type === NFCTH_STATUS) h.enabled = r.u32() === 1;
+    else if (r.type === NFCTH_TUPLE) {
+      n.enter(r, "helper tuple");
+      while (n.next()) {
+        if (n.type === NFCTH_TUPLE_L3PROTONUM) h.family = n.u16() === C.AF_INET6 ? "ipv6" : "ipv4";
+        else if (n.type === NFCTH_TUPLE_L4PROTONUM) {
+          h.proto = n.u8() === C.IPPROTO_UDP ? "udp" : "tcp";
+        }
+      }
+    } else if (r.type === NFCTH_POLICY) {
+      n.enter(r, "helper policies");
+      while (n.next()) {
+        if (n.type < NFCTH_POLICY_SET) continue;
+        const pol: HelperPolicy = { name: "", expectMax: 0, expectTimeout: 0 };
+        p.enter(n, "helper policy");
+        while (p.next()) {
+          if (p.type === NFCTH_POLICY_NAME) pol.name = p.string();
+          else if (p.type === NFCTH_POLICY_EXPECT_MAX) pol.expectMax = p.u32();
+          else if (p.type === NFCTH_POLICY_EXPECT_TIMEOUT) pol.expectTimeout = p.u32();
+        }
+        h.policies.push(pol);
+      }
+    }
+  }
+  return h;
+}
+
+/**
+ * A client for userspace helpers (`nfct helper`). On a kernel without `nfnetlink_cthelper`
+ * every method throws {@link NetlinkError} `EINVAL` whose message says so.
+ */
+export class Helpers {
+  #sock: NetlinkSocket;
+  #b = new MessageBuilder(1024);
+
+  /** Use {@link Helpers.open}. */
+  constructor(sock: NetlinkSocket) {
+    this.#sock = sock;
+  }
+
+  /** Opens a netfilter netlink socket in the caller's namespace, or `options.netns`. */
+  static open(options: { netns?: Netns; transport?: TransportFactory } = {}): Helpers {
+    if (options.transport) return new Helpers(new NetlinkSocket(options.transport));
+    if (options.netns === undefined) return new Helpers(NetlinkSocket.open(NETLINK_NETFILTER));
+    const ns = NetnsHandle.open(options.netns);
+    return new Helpers(
+      new NetlinkSocket(
+        () => new LibcTransport(NETLINK_NETFILTER, { netns: ns }),
+        () => ns.close(),
+      ),
+    );
+  }
+
+  #request(msg: number, flags: number, op: string, body: (b: MessageBuilder) => void): Helper[] {
+    const b = this.#b.reset();
+    const seq = this.#sock.nextSeq();
+    const at = b.begin(msgType(msg), NLM_F_REQUEST | flags, seq);
+    b.raw([C.AF_UNSPEC, C.NFNETLINK_V0, 0, 0]);
+    body(b);
+    b.end(at);
+    this.#sock.send(b.bytes());
+    const out: Helper[] = [];
+    try {
+      for (const r of this.#sock.replies(seq, op, (flags & NLM_F_DUMP) === NLM_F_DUMP)) {
+        out.push(decodeHelper(r.dv, r.offset, r.length));
+      }
+    } catch (e) {
+      if (e instanceof NetlinkError && e.errno === EINVAL && !this.#hasSubsystem()) {
+        throw new NetlinkError(`${op} (${NO_CTHELPER_HINT})`, EINVAL, {}, { cause: e });
+      }
+      throw e;
+    }
+    return out;
+  }
+
+  /** Whether the kernel knows the subsystem: an empty dump, which has nothing else to refuse. */
+  #hasSubsystem(): boolean {
+    const b = this.#b.reset();
+    const seq = this.#sock.nextSeq();
+    const at = b.begin(msgType(NFNL_MSG_CTHELPER_GET), NLM_F_REQUEST | NLM_F_DUMP, seq);
+    b.raw([C.AF_UNSPEC, C.NFNETLINK_V0, 0, 0]);
+    b.end(at);
+    this.#sock.send(b.bytes());
+    try {
+      for (const _ of this.#sock.replies(seq, "probe", true));
+      return true;
+    } catch (e) {
+      if (e instanceof NetlinkError && e.errno === EINVAL) return false;
+      throw e;
+    }
+  }
+
+  /** Every helper (`nfct list helper`). */
+  list(): Helper[] {
+    return this.#request(NFNL_MSG_CTHELPER_GET, NLM_F_DUMP, "Cannot list helpers", () => {});
+  }
+
+  /** One helper by name, optionally family and proto (`nfct get helper NAME [inet|inet6 [tcp|udp]]`). */
+  get(name: string, family?: Family, proto?: "tcp" | "udp"): Helper[] {
+    return this.#request(
+      NFNL_MSG_CTHELPER_GET,
+      NLM_F_ACK,
+      `Cannot get helper ${name}`,
+      helperKey(name, family, proto),
+    );
+  }
+
+  /** Deletes a helper (`nfct delete helper NAME [inet|inet6 [tcp|udp]]`). */
+  delete(name: string, family?: Family, proto?: "tcp" | "udp"): void {
+    this.#request(
+      NFNL_MSG_CTHELPER_DEL,
+      NLM_F_ACK,
+      `Cannot delete helper ${name}`,
+      helperKey(name, family, proto),
+    );
+  }
+
+  /** Deletes every helper (`nfct flush helper`). */
+  flush(): void {
+    this.#request(NFNL_MSG_CTHELPER_DEL, NLM_F_ACK, "Cannot flush helpers", () => {});
+  }
+
+  /**
+   * Registers a helper whose packets go to NFQUEUE `queueNum` (`nfct add helper NAME FAMILY
+   * PROTO`, which takes the policies from conntrackd's helper of that name).
+   */
+  add(
+    h: {
+      name: string;
+      family: Family;
+      proto: "tcp" | "udp";
+      queueNum?: number;
+      privDataLen?: number;
+      policies: HelperPolicy[];
+    },
+  ): void {
+    if (!Array.isArray(h.policies) || h.policies.length === 0) {
+      throw new TypeError("Invalid helper: give at least one expectation policy");
+    }
+    const key = helperKey(h.name, h.family, h.proto);
+    this.#request(
+      NFNL_MSG_CTHELPER_NEW,
+      NLM_F_ACK | NLM_F_CREATE,
+      `Cannot add helper ${h.name}`,
+      (b) => {
+        key(b);
+        b.u32(NFCTH_QUEUE_NUM, h.queueNum ?? 0);
+        const pn = b.nest(NFCTH_POLICY);
+        b.u32(NFCTH_POLICY_SET_NUM, h.policies.length);
+        h.policies.forEach((p, i) => {
+          const s = b.nest(NFCTH_POLICY_SET + i);
+          b.string(NFCTH_POLICY_NAME, p.name);
+          b.u32(NFCTH_POLICY_EXPECT_MAX, p.expectMax);
+          b.u32(NFCTH_POLICY_EXPECT_TIMEOUT, p.expectTimeout);
+          b.endNest(s);
+        });
+        b.endNest(pn);
+        b.u32(NFCTH_PRIV_DATA_LEN, h.privDataLen ?? 0);
+      },
+    );
+  }
+
+  /** Stops queueing a helper's packets to userspace (`nfct disable helper NAME FAMILY PROTO`). */
+  disable(name: string, family: Family, proto: "tcp" | "udp"): void {
+    const key = helperKey(name, family, proto);
+    this.#request(
+      NFNL_MSG_CTHELPER_NEW,
+      NLM_F_ACK | NLM_F_CREATE,
+      `Cannot disable helper ${name}`,
+      (b) => {
+        key(b);
+        b.u32(NFCTH_STATUS, 0);
+      },
+    );
+  }
+
+  /** Closes the socket; idempotent. */
+  close(): void {
+    this.#sock.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
