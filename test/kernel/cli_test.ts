@@ -84,21 +84,23 @@ const sorted = (s: string) => s.split("\n").filter((l) => l !== "").map(mask).so
 // 1. The testsuite: the same script through conntrack and through nfct
 
 // Each line: arguments, and the exit code both must return (0 OK, 1 failed/nothing done, 2 BAD).
+// Timeouts are long (900 s): on a loaded machine the nfct run of the script can take minutes, and
+// an entry that expired half-way would change what later lines list.
 const SCRIPT: [string, number][] = [
   // testsuite/00create
-  ["-I -s 1.1.1.1 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 2], // missing destination
-  ["-I -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 2], // missing source
-  ["-I -s 1.1.1.1 -d 2.2.2.2 --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 2], // missing protocol
-  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 2], // missing source port
+  ["-I -s 1.1.1.1 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 2], // missing destination
+  ["-I -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 2], // missing source
+  ["-I -s 1.1.1.1 -d 2.2.2.2 --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 2], // missing protocol
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 2], // missing source port
   ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY", 2], // missing timeout
-  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 -u SEEN_REPLY -t 50", 2], // missing state
-  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 0],
-  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 1], // again
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 -u SEEN_REPLY -t 900", 2], // missing state
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 0],
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 1], // again
   ["-D -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20", 0],
-  ["-I -r 2.2.2.2 -q 1.1.1.1 -p tcp --reply-port-src 11 --reply-port-dst 21 --state LISTEN -u SEEN_REPLY -t 50", 0],
+  ["-I -r 2.2.2.2 -q 1.1.1.1 -p tcp --reply-port-src 11 --reply-port-dst 21 --state LISTEN -u SEEN_REPLY -t 900", 0],
   ["-D -r 2.2.2.2 -q 1.1.1.1 -p tcp --reply-port-src 11 --reply-port-dst 21", 0],
   // testsuite/02filter
-  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50", 0],
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 0],
   ["-L -s 1.1.1.1", 0],
   ["-L -d 2.2.2.2", 0],
   ["-L -p tcp", 0],
@@ -112,31 +114,31 @@ const SCRIPT: [string, number][] = [
   ["-L --mark 0/0xffffffff", 0],
   ["-D -d 2.2.2.2", 0],
   // testsuite/04zone
-  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 50 --zone 1", 0],
+  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900 --zone 1", 0],
   ["-L --zone 1", 0],
   ["-L --zone 0", 0],
   ["-D --zone 1", 0],
   // every protocol, NAT, zones
-  ["-A -p udp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 53 -t 100", 0],
-  ["-A -p udp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 53 -t 100", 0], // exists: 0 added, still OK
-  ["-I -p udp -s fd00::1 -d fd00::2 --sport 1000 --dport 53 -t 100 --orig-zone 3", 0],
-  ["-I -p udp -s fd00::1 -d fd00::3 --sport 1000 --dport 53 -t 100 --reply-zone 4 -m 0x15", 0],
-  ["-I -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 --icmp-code 0 --icmp-id 7 -t 30", 0],
-  ["-I -p icmp -s 10.0.0.1 -d 10.0.0.2 -t 30", 2], // missing type
-  ["-I -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 -t 30", 2], // missing code
-  ["-I -p icmpv6 -s fd00::1 -d fd00::2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 4 -t 30", 0],
-  ["-I -f ipv6 -p icmpv6 -s fd00::1 -d fd00::2 --icmpv6-type 128 --icmpv6-code 0 -t 30", 2], // -f illegal with -I
-  ["-I -p sctp -s 10.0.0.1 -d 10.0.0.2 --sport 5 --dport 6 -t 50 --state ESTABLISHED --orig-vtag 5 --reply-vtag 6", 0],
-  ["-I -p sctp -s 10.0.0.1 -d 10.0.0.3 --sport 5 --dport 6 -t 50", 2], // missing state
-  ["-I -p gre -s 10.0.0.1 -d 10.0.0.2 -t 50 --srckey 5 --dstkey 6", 0],
-  ["-I -p gre -s 10.0.0.1 -d 10.0.0.2 -t 50", 2], // missing keys
-  ["-I -p 99 -s 10.0.0.9 -d 10.0.0.2 -t 50 -w 7 -m 5", 0],
-  ["-I -p udp -s 10.0.1.5 -d 10.0.0.2 --sport 1 --dport 2 -t 100 -n 10.9.9.9", 0],
-  ["-I -p udp -s 10.0.1.6 -d 10.0.0.2 --sport 1 --dport 2 -t 100 -g 10.9.9.9:80", 0],
-  ["-I -p udp -s 10.0.1.7 -d 10.0.0.2 --sport 1 --dport 2 -t 100 -w 3 --orig-zone 4", 1], // kernel: EINVAL
-  ["-I -p tcp -s 10.0.1.8 -d 10.0.0.2 --sport 1 --dport 2 -t 100 --state ESTABLISHED -u ASSURED,SEEN_REPLY -m 7", 0],
+  ["-A -p udp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 53 -t 900", 0],
+  ["-A -p udp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 53 -t 900", 0], // exists: 0 added, still OK
+  ["-I -p udp -s fd00::1 -d fd00::2 --sport 1000 --dport 53 -t 900 --orig-zone 3", 0],
+  ["-I -p udp -s fd00::1 -d fd00::3 --sport 1000 --dport 53 -t 900 --reply-zone 4 -m 0x15", 0],
+  ["-I -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 --icmp-code 0 --icmp-id 7 -t 900", 0],
+  ["-I -p icmp -s 10.0.0.1 -d 10.0.0.2 -t 900", 2], // missing type
+  ["-I -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 -t 900", 2], // missing code
+  ["-I -p icmpv6 -s fd00::1 -d fd00::2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 4 -t 900", 0],
+  ["-I -f ipv6 -p icmpv6 -s fd00::1 -d fd00::2 --icmpv6-type 128 --icmpv6-code 0 -t 900", 2], // -f illegal with -I
+  ["-I -p sctp -s 10.0.0.1 -d 10.0.0.2 --sport 5 --dport 6 -t 900 --state ESTABLISHED --orig-vtag 5 --reply-vtag 6", 0],
+  ["-I -p sctp -s 10.0.0.1 -d 10.0.0.3 --sport 5 --dport 6 -t 900", 2], // missing state
+  ["-I -p gre -s 10.0.0.1 -d 10.0.0.2 -t 900 --srckey 5 --dstkey 6", 0],
+  ["-I -p gre -s 10.0.0.1 -d 10.0.0.2 -t 900", 2], // missing keys
+  ["-I -p 99 -s 10.0.0.9 -d 10.0.0.2 -t 900 -w 7 -m 5", 0],
+  ["-I -p udp -s 10.0.1.5 -d 10.0.0.2 --sport 1 --dport 2 -t 900 -n 10.9.9.9", 0],
+  ["-I -p udp -s 10.0.1.6 -d 10.0.0.2 --sport 1 --dport 2 -t 900 -g 10.9.9.9:80", 0],
+  ["-I -p udp -s 10.0.1.7 -d 10.0.0.2 --sport 1 --dport 2 -t 900 -w 3 --orig-zone 4", 1], // kernel: EINVAL
+  ["-I -p tcp -s 10.0.1.8 -d 10.0.0.2 --sport 1 --dport 2 -t 900 --state ESTABLISHED -u ASSURED,SEEN_REPLY -m 7", 0],
   ["-I -s 1.2.3.4/24 -d 1.1.1.1 -p udp --sport 1 --dport 2 -t 10", 2], // CIDR is a mask: illegal with -I
-  ["-I -p udp -s 10.0.0.1 -r 10.0.0.2 --sport 1 --dport 2 -t 100", 2], // --src needs --dst
+  ["-I -p udp -s 10.0.0.1 -r 10.0.0.2 --sport 1 --dport 2 -t 900", 2], // --src needs --dst
   // listing and filters
   ["-L", 0],
   ["-L -p udp", 0],
