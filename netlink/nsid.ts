@@ -173,3 +173,49 @@ export function scanNamedNetns(table: NsidTable, options: ScanOptions = {}): Map
   }
   return names;
 }
+
+/**
+ * Names of the namespaces events come from: nsid → `/run/netns` name, as the namespace of
+ * `table` sees them. Built by scanning {@link NAMED_NETNS_DIR}; an nsid not found is looked up
+ * again by a fresh scan, at most once per `rescanMs`, so namespaces added later are named too.
+ */
+export class NetnsNames {
+  #table: NsidTable;
+  #assign: boolean;
+  #names = new Map<number, string>();
+  #self: number | undefined;
+  #scanned = -Infinity;
+  #rescanMs: number;
+
+  /** Takes `table` (closed with this); scans at once (assigning ids first when `assign`). */
+  constructor(table: NsidTable, options: { assign?: boolean; rescanMs?: number } = {}) {
+    this.#table = table;
+    this.#assign = options.assign === true;
+    this.#rescanMs = options.rescanMs ?? 1000;
+    this.#self = table.self();
+    this.refresh();
+  }
+
+  /** The nsid the table's namespace gives itself (its own events are tagged with it), if any. */
+  get self(): number | undefined {
+    return this.#self;
+  }
+
+  /** Scans the named namespaces again (and assigns ids to new ones when assigning). */
+  refresh(): void {
+    this.#names = scanNamedNetns(this.#table, { assign: this.#assign });
+    this.#scanned = performance.now();
+  }
+
+  /** The name of the namespace with `nsid`, or undefined when no named namespace has it. */
+  name(nsid: number): string | undefined {
+    const n = this.#names.get(nsid);
+    if (n !== undefined || performance.now() - this.#scanned < this.#rescanMs) return n;
+    this.refresh();
+    return this.#names.get(nsid);
+  }
+
+  close(): void {
+    this.#table.close();
+  }
+}
