@@ -31,7 +31,7 @@ import {
 } from "../netlink/message.ts";
 import { type Netns, NetnsHandle } from "../netlink/netns.ts";
 import { DEFAULT_RECEIVE_BUFFER, type LibcTransportOptions } from "../netlink/socket.ts";
-import { NetnsNames, NsidTable } from "../netlink/nsid.ts";
+import { NetnsNames, type NetnsResolver, NsidTable } from "../netlink/nsid.ts";
 import { type EventSource, Subscription } from "../netlink/subscription.ts";
 import { compileEventFilter } from "./bpf.ts";
 import * as C from "./constants.ts";
@@ -281,14 +281,15 @@ export class EventStream implements AsyncIterableIterator<ConntrackEvent>, Async
   #drops: number | undefined;
   #signal: AbortSignal | undefined;
   #onAbort = () => this.close();
-  #names: NetnsNames | undefined;
+  #names: NetnsResolver | undefined;
   #dropsMatter: boolean;
 
   /**
    * Wraps an event source (the real one is opened by {@link openEventStream}). `client` is used
-   * to resync when `options.resync` is set.
+   * to resync when `options.resync` is set; `names` tags events with their namespace (with
+   * `options.allNetns`; the stream closes it).
    */
-  constructor(source: EventSource, options: EventOptions = {}, client?: ResyncClient, names?: NetnsNames) {
+  constructor(source: EventSource, options: EventOptions = {}, client?: ResyncClient, names?: NetnsResolver) {
     this.#src = source;
     this.#names = names;
     const types = options.types ?? ["new", "update", "destroy"];

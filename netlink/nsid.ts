@@ -82,10 +82,19 @@ export class NsidTable {
     let nsid: number | undefined;
     for (const r of this.#sock.replies(seq, "Cannot read a namespace id (RTM_GETNSID)", false)) {
       if (r.type !== RTM_NEWNSID) continue;
-      const a = this.#attrs.reset(r.dv, r.offset + NLMSG_HDRLEN + RTGENMSG_LEN, r.offset + r.length, "RTM_NEWNSID");
+      const a = this.#attrs.reset(
+        r.dv,
+        r.offset + NLMSG_HDRLEN + RTGENMSG_LEN,
+        r.offset + r.length,
+        "RTM_NEWNSID",
+      );
       while (a.next()) {
         if (a.type !== NETNSA_NSID) continue;
-        if (a.len !== 4) throw new RangeError(`Cannot read a namespace id: NETNSA_NSID holds ${a.len} bytes, expected 4`);
+        if (a.len !== 4) {
+          throw new RangeError(
+            `Cannot read a namespace id: NETNSA_NSID holds ${a.len} bytes, expected 4`,
+          );
+        }
         nsid = a.dv.getInt32(a.pos, HOST_LE);
       }
     }
@@ -103,19 +112,29 @@ export class NsidTable {
     if (have !== undefined) return have;
     const seq = this.#request(RTM_NEWNSID, NLM_F_ACK, peerFd, NETNSA_NSID_NOT_ASSIGNED);
     try {
-      for (const _ of this.#sock.replies(seq, "Cannot assign a namespace id (RTM_NEWNSID)", false)) { /* ACK only */ }
+      for (
+        const _ of this.#sock.replies(seq, "Cannot assign a namespace id (RTM_NEWNSID)", false)
+      ) { /* ACK only */ }
     } catch (e) {
       // Someone else assigned one meanwhile: fine, read it below.
       if (!(e instanceof NetlinkError && e.errno === EEXIST)) throw e;
     }
     const got = this.get(peerFd);
-    if (got === undefined) throw new RangeError("Cannot assign a namespace id: the kernel acknowledged but reports none");
+    if (got === undefined) {
+      throw new RangeError(
+        "Cannot assign a namespace id: the kernel acknowledged but reports none",
+      );
+    }
     return got;
   }
 
   /** The nsid this namespace gives itself, if any (rare: `ip netns set` on its own name). */
   self(): number | undefined {
-    const fd = sys.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC, "Cannot open the current network namespace");
+    const fd = sys.open(
+      "/proc/thread-self/ns/net",
+      O_RDONLY | O_CLOEXEC,
+      "Cannot open the current network namespace",
+    );
     try {
       return this.get(fd);
     } finally {
@@ -174,12 +193,23 @@ export function scanNamedNetns(table: NsidTable, options: ScanOptions = {}): Map
   return names;
 }
 
+/** What an event stream needs to name namespaces (the real one is {@link NetnsNames}). */
+export interface NetnsResolver {
+  /** The nsid the listener's namespace gives itself, if any: its own events carry it. */
+  readonly self: number | undefined;
+  /** The name of the namespace with `nsid`, if it has one. */
+  name(nsid: number): string | undefined;
+  /** Looks at the named namespaces again (assigning ids to new ones when configured to). */
+  refresh(): void;
+  close(): void;
+}
+
 /**
  * Names of the namespaces events come from: nsid → `/run/netns` name, as the namespace of
  * `table` sees them. Built by scanning {@link NAMED_NETNS_DIR}; an nsid not found is looked up
  * again by a fresh scan, at most once per `rescanMs`, so namespaces added later are named too.
  */
-export class NetnsNames {
+export class NetnsNames implements NetnsResolver {
   #table: NsidTable;
   #assign: boolean;
   #names = new Map<number, string>();

@@ -17,8 +17,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function udp(i: number): Flow {
   return {
-    family: "ipv4", proto: "udp", timeout: 600,
-    orig: { src: `10.66.${(i >> 8) & 255}.${i & 255}`, dst: "10.67.0.1", sport: 2000 + (i % 1000), dport: 53 },
+    family: "ipv4",
+    proto: "udp",
+    timeout: 600,
+    orig: {
+      src: `10.66.${(i >> 8) & 255}.${i & 255}`,
+      dst: "10.67.0.1",
+      sport: 2000 + (i % 1000),
+      dport: 53,
+    },
   } as Flow;
 }
 
@@ -46,10 +53,23 @@ async function slowConsumer(reliable: boolean, idleMs: number): Promise<Run> {
   ct.flushAll();
   // The listener first: with net.netfilter.nf_conntrack_events=2 (the default) an entry created
   // while no ctnetlink listener exists gets no event cache and never reports its destroy.
-  const stream = ct.events({ types: ["destroy"], reliable, receiveBufferSize: 256 << 10, filter: { src: "10.66.0.0/16" } });
+  const stream = ct.events({
+    types: ["destroy"],
+    reliable,
+    receiveBufferSize: 256 << 10,
+    filter: { src: "10.66.0.0/16" },
+  });
   const flows = Array.from({ length: N }, (_, i) => udp(i));
   assert.equal(ct.createMany(flows).created, N);
-  const run: Run = { distinct: 0, received: 0, overruns: 0, lost: 0, ms: 0, peakDying: 0, peakCount: 0 };
+  const run: Run = {
+    distinct: 0,
+    received: 0,
+    overruns: 0,
+    lost: 0,
+    ms: 0,
+    peakDying: 0,
+    peakCount: 0,
+  };
   const seen = new Set<string>();
   let deleted = false;
   const t0 = performance.now();
@@ -104,11 +124,19 @@ test("without reliable, a slow consumer loses destroy events and is told so", T,
   assert.equal(r.peakDying, 0, "without reliable the kernel keeps nothing for the listener");
 });
 
-test("reliable: a slow consumer gets every one of 20000 destroy events; the kernel holds the rest on the dying list", T, async () => {
-  const r = await slowConsumer(true, 5000);
-  console.log(`reliable: ${JSON.stringify(r)}`);
-  assert.equal(r.distinct, N, "zero destroy events lost");
-  assert.equal(r.overruns, 0, "a destroy-only reliable stream reports no overrun: nothing is lost");
-  assert.ok(r.peakDying > 0, "undelivered entries waited on the dying list");
-  assert.ok(r.peakCount >= r.peakDying, "and count() includes them");
-});
+test(
+  "reliable: a slow consumer gets every one of 20000 destroy events; the kernel holds the rest on the dying list",
+  T,
+  async () => {
+    const r = await slowConsumer(true, 5000);
+    console.log(`reliable: ${JSON.stringify(r)}`);
+    assert.equal(r.distinct, N, "zero destroy events lost");
+    assert.equal(
+      r.overruns,
+      0,
+      "a destroy-only reliable stream reports no overrun: nothing is lost",
+    );
+    assert.ok(r.peakDying > 0, "undelivered entries waited on the dying list");
+    assert.ok(r.peakCount >= r.peakDying, "and count() includes them");
+  },
+);
