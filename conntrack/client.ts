@@ -384,7 +384,9 @@ export class Conntrack {
    * the event loop (Deno: poll() on another thread; Bun: a Worker). Stop it with `break`,
    * `close()` or `options.signal`. When the kernel drops events (receive buffer full) the
    * stream yields `{ type: "overrun", lost }` and goes on; with `resync: true` it then yields
-   * `{ type: "resync", flows }`, a fresh dump to rebuild from. See {@link EventOptions}.
+   * `{ type: "resync", flows }`, a fresh dump to rebuild from. `allNetns: true` listens to
+   * every namespace at once (events carry `nsid` and `netnsName`); `reliable: true` loses no
+   * `destroy` event (the kernel holds entries until delivered). See {@link EventOptions}.
    *
    * @example
    * ```ts

@@ -31,6 +31,7 @@ import {
 } from "../netlink/message.ts";
 import { type Netns, NetnsHandle } from "../netlink/netns.ts";
 import { DEFAULT_RECEIVE_BUFFER, type LibcTransportOptions } from "../netlink/socket.ts";
+import { NetnsNames, type NetnsResolver, NsidTable } from "../netlink/nsid.ts";
 import { type EventSource, Subscription } from "../netlink/subscription.ts";
 import { compileEventFilter } from "./bpf.ts";
 import * as C from "./constants.ts";
@@ -77,6 +78,17 @@ interface EventBase {
   kernelTime: boolean;
   /** Netlink port id of the process whose request caused it (`nlmsg_pid`); 0 for packets. */
   portId: number;
+  /**
+   * Streams with {@link EventOptions.allNetns} only: the id the listener's namespace gives the
+   * namespace the event happened in (`ip netns list-id`). Absent for events of the listener's
+   * own namespace.
+   */
+  nsid?: number;
+  /**
+   * Streams with {@link EventOptions.allNetns} only: the name under `/run/netns` of the
+   * namespace the event happened in (`ip netns add NAME`), when it has one.
+   */
+  netnsName?: string;
 }
 
 /** A flow was created, changed or destroyed. */
@@ -147,6 +159,42 @@ export interface EventOptions {
   signal?: AbortSignal;
   /** Network namespace to listen in (see `OpenOptions.netns`); default: the client's. */
   netns?: Netns;
+  /**
+   * Events from every network namespace at once (`NETLINK_LISTEN_ALL_NSID`; needs
+   * `CAP_NET_BROADCAST`, Linux 4.2+): each event from another namespace carries its
+   * {@link FlowEvent.nsid} and, for a named one, its {@link FlowEvent.netnsName}; events without
+   * `nsid` are the listener's own namespace's.
+   *
+   * The kernel only delivers events of namespaces that have an nsid in the listener's
+   * namespace. Container runtimes' namespaces usually have one (the kernel assigns it when a
+   * veth pair spans the two); named namespaces (`/run/netns/*`) get one from nfct when they
+   * lack it, see {@link assignNsids}. Not with {@link resync} (a dump sees one namespace).
+   */
+  allNetns?: boolean;
+  /**
+   * With {@link allNetns}: give every named namespace (`/run/netns/*`) that has no nsid in the
+   * listener's namespace one (`RTM_NEWNSID`, like `ip netns set NAME auto`), so that its events
+   * are delivered; done when the stream opens and by `refreshNetns()`. Default true. The ids
+   * stay as long as both namespaces live (harmless; `ip netns list-id` shows them). Needs
+   * `CAP_NET_ADMIN` in the listener's namespace.
+   */
+  assignNsids?: boolean;
+  /**
+   * Reliable destroy events, like conntrackd's `NetlinkEventsReliable`
+   * (`NETLINK_BROADCAST_ERROR` + `NETLINK_NO_ENOBUFS`): when the receive buffer is full, a
+   * `destroy` is not dropped; the kernel keeps the entry on its dying list (`ct.dying()`,
+   * `conntrack -L dying`) and delivers it again every ~100 ms until the socket takes it. No
+   * destroy is lost, but they can arrive late and out of order, and twice when another
+   * reliable listener missed one. `new`/`update` events can still be dropped (the kernel folds
+   * what they said into the entry's next event): an {@link OverrunEvent} then counts failed
+   * deliveries, redelivered destroys included; a stream of `destroy` events only reports none.
+   *
+   * Cost: while a listener lags, deleted and expired entries are not freed: they stay on the
+   * dying list, still count in `ct.count()` and `nf_conntrack_max`, and the kernel retries
+   * delivering them; a listener that stops reading without closing holds them all. Every
+   * reliable listener slows every namespace's deletes it receives events of.
+   */
+  reliable?: boolean;
 }
 
 /** What a stream needs to resync: the client's dumps. */
@@ -233,16 +281,22 @@ export class EventStream implements AsyncIterableIterator<ConntrackEvent>, Async
   #drops: number | undefined;
   #signal: AbortSignal | undefined;
   #onAbort = () => this.close();
+  #names: NetnsResolver | undefined;
+  #dropsMatter: boolean;
 
   /**
    * Wraps an event source (the real one is opened by {@link openEventStream}). `client` is used
-   * to resync when `options.resync` is set.
+   * to resync when `options.resync` is set; `names` tags events with their namespace (with
+   * `options.allNetns`; the stream closes it).
    */
-  constructor(source: EventSource, options: EventOptions = {}, client?: ResyncClient) {
+  constructor(source: EventSource, options: EventOptions = {}, client?: ResyncClient, names?: NetnsResolver) {
     this.#src = source;
+    this.#names = names;
     const types = options.types ?? ["new", "update", "destroy"];
     this.#flowTypes = types.some((t) => t === "new" || t === "update" || t === "destroy");
     this.#expectTypes = types.some((t) => t === "expectNew" || t === "expectDestroy");
+    // Reliable destroys are delivered again, so drops lose nothing on a destroy-only stream.
+    this.#dropsMatter = !(options.reliable && types.every((t) => t === "destroy"));
     const cf = compileFilter(options.filter);
     this.#match = cf.empty ? undefined : (f) => cf.match(f);
     this.#filter = options.filter;
@@ -267,6 +321,16 @@ export class EventStream implements AsyncIterableIterator<ConntrackEvent>, Async
     return this.#src.receiveBufferSize();
   }
 
+  /**
+   * With `allNetns`: scans `/run/netns` again, giving new named namespaces an nsid (unless
+   * `assignNsids: false`) so their events start arriving, and learning their names. Names of
+   * unknown nsids are also looked up by themselves, at most once a second.
+   */
+  refreshNetns(): void {
+    if (!this.#names) throw new TypeError("Cannot refresh namespaces: the stream was not opened with allNetns");
+    this.#names.refresh();
+  }
+
   next(): Promise<IteratorResult<ConntrackEvent, void>> {
     return this.#gen.next();
   }
@@ -285,7 +349,11 @@ export class EventStream implements AsyncIterableIterator<ConntrackEvent>, Async
     if (this.#closed) return;
     this.#closed = true;
     this.#signal?.removeEventListener("abort", this.#onAbort);
-    this.#src.close(); // wakes a pending wait first, closes once it returned
+    try {
+      this.#names?.close();
+    } finally {
+      this.#src.close(); // wakes a pending wait first, closes once it returned
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -294,6 +362,7 @@ export class EventStream implements AsyncIterableIterator<ConntrackEvent>, Async
 
   /** Drops counted since the last report (and resets the baseline). */
   #lost(): number | undefined {
+    if (!this.#dropsMatter) return 0;
     const d = this.#src.drops();
     if (d === undefined || this.#drops === undefined) return undefined;
     const lost = (d - this.#drops) >>> 0;
@@ -314,6 +383,7 @@ export class EventStream implements AsyncIterableIterator<ConntrackEvent>, Async
           n = src.recv(rx);
         } catch (e) {
           if (e instanceof SyscallError && e.errno === ENOBUFS) {
+            if (!this.#dropsMatter) continue;
             yield* this.#overrun(this.#lost());
             continue;
           }
@@ -332,6 +402,10 @@ export class EventStream implements AsyncIterableIterator<ConntrackEvent>, Async
         }
         if (n > rx.length) throw new RangeError(`Cannot read event: a ${n}-byte datagram did not fit the ${rx.length}-byte buffer`);
         const received = nowNs();
+        const names = this.#names;
+        let nsid = names ? src.nsid?.() : undefined;
+        if (nsid !== undefined && nsid === names?.self) nsid = undefined;
+        const netnsName = nsid !== undefined ? names?.name(nsid) : undefined;
         let off = 0;
         while (off < n && !this.#closed) {
           const h = readHeader(dv, off, n);
@@ -344,6 +418,10 @@ export class EventStream implements AsyncIterableIterator<ConntrackEvent>, Async
           const ev = decodeEvent(dv, at, h.len, received, flows, expects);
           if (!ev) continue;
           if ("flow" in ev && this.#match && !this.#match(ev.flow)) continue;
+          if (nsid !== undefined) {
+            ev.nsid = nsid;
+            if (netnsName !== undefined) ev.netnsName = netnsName;
+          }
           yield ev;
         }
       }
@@ -389,6 +467,9 @@ const EVENT_OPTION_CHECKS: Record<keyof EventOptions, Check> = {
   resync: isBoolean,
   signal: isAbortSignal,
   netns: isNetns,
+  allNetns: isBoolean,
+  assignNsids: isBoolean,
+  reliable: isBoolean,
 };
 
 /**
@@ -396,7 +477,18 @@ const EVENT_OPTION_CHECKS: Record<keyof EventOptions, Check> = {
  * opened: `TypeError` or `RangeError` naming the option.
  */
 export function checkEventOptions(options: unknown): EventOptions {
-  return checkOptions<EventOptions>(options, EVENT_OPTION_CHECKS, "event options");
+  const o = checkOptions<EventOptions>(options, EVENT_OPTION_CHECKS, "event options");
+  checkEventCombination(o);
+  return o;
+}
+
+function checkEventCombination(o: EventOptions): void {
+  if (o.allNetns && o.resync) {
+    throw new TypeError("Invalid event options: resync cannot be combined with allNetns (a dump sees one namespace)");
+  }
+  if (o.assignNsids !== undefined && !o.allNetns) {
+    throw new TypeError("Invalid event options: assignNsids needs allNetns: true");
+  }
 }
 
 /**
@@ -410,19 +502,41 @@ export function openEventStream(options: OpenEventOptions = {}, client?: ResyncC
       if (!(v instanceof NetnsHandle)) isNetns(v, what);
     },
   }, "event options");
+  checkEventCombination(options);
   const groups = eventGroups(options.types ?? ["new", "update", "destroy"]);
   const program = options.kernelFilter === false ? undefined : compileEventFilter(options.filter);
   if (options.resync && !client) throw new TypeError("Cannot resync events without a client to dump the table with");
-  const src = Subscription.open(NETLINK_NETFILTER, {
-    groups,
-    receiveBufferSize: options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER,
-    noEnobufs: options.noEnobufs,
-    filter: program,
-    netns: options.transportNetns ?? options.netns,
-  });
+  const netns = options.transportNetns ?? options.netns;
+  // Ids first: the kernel delivers nothing from a namespace that has none here.
+  let names: NetnsNames | undefined;
+  if (options.allNetns) {
+    const table = NsidTable.open(netns);
+    try {
+      names = new NetnsNames(table, { assign: options.assignNsids ?? true });
+    } catch (e) {
+      table.close();
+      throw e;
+    }
+  }
+  let src: Subscription;
   try {
-    return new EventStream(src, options, client);
+    src = Subscription.open(NETLINK_NETFILTER, {
+      groups,
+      receiveBufferSize: options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER,
+      noEnobufs: options.noEnobufs || options.reliable,
+      broadcastError: options.reliable,
+      listenAllNsid: options.allNetns,
+      filter: program,
+      netns,
+    });
   } catch (e) {
+    names?.close();
+    throw e;
+  }
+  try {
+    return new EventStream(src, options, client, names);
+  } catch (e) {
+    names?.close();
     src.close();
     throw e;
   }

@@ -5,13 +5,18 @@
  * time. Stops cleanly on Ctrl-C (SIGINT) or SIGTERM and prints how many events it saw.
  *
  *   deno run -A examples/watch.ts [--proto tcp|udp|…] [--port N] [--resync] [--types new,destroy]
+ *                                 [--all-netns] [--reliable]
  *   bun examples/watch.ts --proto udp --port 53
+ *   deno run -A examples/watch.ts --all-netns --types new,destroy   (every namespace at once)
  *   node scripts/netns.mjs deno run -A examples/watch.ts     (a throwaway namespace)
  *
  * `--port N` matches N as either the original source or destination port. `--resync`: after
  * the kernel dropped events (receive buffer full: `ENOBUFS`), take a fresh dump of the table
  * and say how many flows it holds, instead of carrying on with a stale picture.
- * Dropped events are always reported on stderr with their count.
+ * Dropped events are always reported on stderr with their count. `--all-netns`: events of
+ * every namespace that has an nsid here (named ones under /run/netns get one), each line
+ * prefixed with `[name]` or `[nsid N]` (no prefix: this namespace). `--reliable`: destroy events
+ * are never dropped (the kernel holds entries until this process took their event).
  *
  * Needs CAP_NET_ADMIN in the network namespace (root, or `unshare -rn` for a throwaway one);
  * Deno needs -A (FFI).
@@ -19,16 +24,20 @@
 import { Conntrack, type EventType, type Filter, type Flow, host, type ProtoName } from "../mod.ts";
 
 function usage(msg: string): never {
-  console.error(`watch.ts: ${msg}\nusage: watch.ts [--proto NAME] [--port N] [--resync] [--types new,update,destroy]`);
+  console.error(
+    `watch.ts: ${msg}\nusage: watch.ts [--proto NAME] [--port N] [--resync] [--types new,update,destroy] [--all-netns] [--reliable]`,
+  );
   host.exit(2);
 }
 
 const args = host.args();
-let proto: ProtoName | undefined, port: number | undefined, resync = false;
+let proto: ProtoName | undefined, port: number | undefined, resync = false, allNetns = false, reliable = false;
 let types: EventType[] = ["new", "update", "destroy"];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === "--resync") resync = true;
+  else if (a === "--all-netns") allNetns = true;
+  else if (a === "--reliable") reliable = true;
   else if (a === "--proto") proto = (args[++i] ?? usage("--proto needs a name")) as ProtoName;
   else if (a === "--port") {
     port = Number(args[++i]);
@@ -36,6 +45,7 @@ for (let i = 0; i < args.length; i++) {
   } else if (a === "--types") types = (args[++i] ?? usage("--types needs a list")).split(",") as EventType[];
   else usage(`unknown argument ${a}`);
 }
+if (resync && allNetns) usage("--resync and --all-netns do not mix (a dump sees one namespace)");
 if (port !== undefined && proto === undefined) usage("--port needs --proto (ports exist for tcp, udp, sctp, …)");
 
 /** `tcp 10.0.0.1:40000 -> 10.0.0.2:443 ESTABLISHED` */
@@ -63,7 +73,7 @@ const stop = () => ac.abort();
 host.onSignal("SIGINT", stop);
 host.onSignal("SIGTERM", stop);
 
-const stream = ct.events({ types, filter, resync, signal: ac.signal });
+const stream = ct.events({ types, filter, resync, signal: ac.signal, allNetns, reliable });
 console.error(`watch.ts: listening (${types.join(",")}${proto ? ` ${proto}` : ""}${port !== undefined ? ` port ${port}` : ""}); Ctrl-C stops`);
 for await (const ev of stream) {
   switch (ev.type) {
@@ -78,7 +88,7 @@ for await (const ev of stream) {
     case "destroy":
       if (!wanted(ev.flow)) break;
       seen++;
-      console.log(`${ev.type.padEnd(7)} ${summary(ev.flow)} portId=${ev.portId} time=${time(ev.time)}${ev.kernelTime ? " (kernel)" : ""}`);
+      console.log(`${ev.nsid !== undefined ? `[${ev.netnsName ?? `nsid ${ev.nsid}`}] ` : ""}${ev.type.padEnd(7)} ${summary(ev.flow)} portId=${ev.portId} time=${time(ev.time)}${ev.kernelTime ? " (kernel)" : ""}`);
       break;
   }
 }

@@ -36,6 +36,7 @@ export function openBunLibc(): RawLibc {
     bind: s.bind,
     sendto: s.sendto,
     recvfrom: s.recvfrom,
+    recvmsg: s.recvmsg,
     setsockopt: s.setsockopt,
     getsockopt: s.getsockopt,
     getsockname: s.getsockname,

@@ -26,6 +26,7 @@ export function openDenoLibc(): RawLibc {
     bind: s.bind,
     sendto: (fd, buf, len, flags, dest, dlen) => Number(s.sendto(fd, buf, len, flags, dest, dlen)),
     recvfrom: (fd, buf, len, flags, src, slen) => Number(s.recvfrom(fd, buf, len, flags, src, slen)),
+    recvmsg: (fd, msg, flags) => Number(s.recvmsg(fd, msg, flags)),
     setsockopt: s.setsockopt,
     getsockopt: s.getsockopt,
     getsockname: s.getsockname,

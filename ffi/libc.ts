@@ -40,6 +40,11 @@ export const LIBC_SYMBOLS = {
     args: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
     returns: "isize",
   },
+  recvmsg: {
+    c: "ssize_t recvmsg(int fd, struct msghdr *msg, int flags)",
+    args: ["i32", "buffer", "i32"],
+    returns: "isize",
+  },
   setsockopt: {
     c: "int setsockopt(int fd, int level, int name, const void *val, socklen_t len)",
     args: ["i32", "i32", "i32", "buffer", "u32"],
@@ -86,6 +91,11 @@ export interface RawLibc {
   bind(fd: number, addr: Uint8Array, len: number): number;
   sendto(fd: number, buf: Uint8Array, len: number, flags: number, dest: Uint8Array | null, dlen: number): number;
   recvfrom(fd: number, buf: Uint8Array, len: number, flags: number, src: Uint8Array | null, slen: Uint8Array | null): number;
+  /**
+   * `msg` holds a `struct msghdr` whose pointers (iovec, control buffer) were taken with
+   * {@link addressOf} from `Uint8Array`s the caller keeps alive across the call.
+   */
+  recvmsg(fd: number, msg: Uint8Array, flags: number): number;
   setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
   getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
   getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;

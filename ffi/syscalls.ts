@@ -11,6 +11,7 @@ import { type RawLibc, SO_ATTACH_FILTER, SOL_SOCKET } from "./libc.ts";
 import { SyscallError } from "./errno.ts";
 
 const EINTR = 4;
+const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const EAGAIN = 11;
 
 let libc: RawLibc | undefined;
@@ -110,6 +111,77 @@ export function recvfrom(fd: number, buf: Uint8Array, flags: number): number {
     const errno = c.errno();
     if (errno === EAGAIN) return -1;
     if (errno !== EINTR) throw new SyscallError("recvfrom", errno);
+  }
+}
+
+/**
+ * `recvmsg(2)` with room for ancillary data (control messages), for sockets whose datagrams
+ * carry some (e.g. netlink's `NETLINK_LISTEN_ALL_NSID` namespace id). Holds its `struct msghdr`,
+ * `struct iovec` and control buffer for reuse: the pointers inside them are taken with
+ * `addressOf` from `Uint8Array`s this object keeps referenced, so they stay valid for the call.
+ *
+ * ```text
+ * struct msghdr (64-bit Linux, 56 bytes)      struct iovec (16)     struct cmsghdr (16 + data)
+ *   0 void *msg_name        8 socklen_t namelen   0 void *iov_base     0 size_t cmsg_len
+ *  16 struct iovec *msg_iov 24 size_t iovlen      8 size_t iov_len     8 int cmsg_level
+ *  32 void *msg_control     40 size_t controllen                       12 int cmsg_type
+ *  48 int msg_flags                                                     16 data (CMSG_DATA)
+ * ```
+ */
+export class MessageReceiver {
+  #msg = new Uint8Array(56);
+  #iov = new Uint8Array(16);
+  #control = new Uint8Array(128);
+  #msgDv = new DataView(this.#msg.buffer);
+  #iovDv = new DataView(this.#iov.buffer);
+  #ctlDv = new DataView(this.#control.buffer);
+  #buf: Uint8Array | undefined;
+  #controlLength = 0;
+
+  /**
+   * Receives one datagram into `buf` (its full length with `MSG_TRUNC` in `flags`), or -1 for
+   * `EAGAIN` when `flags` asked not to wait. The control messages it carried are read with
+   * {@link int} until the next call.
+   */
+  recv(fd: number, buf: Uint8Array, flags: number): number {
+    const c = rawLibc();
+    if (buf !== this.#buf) {
+      this.#buf = buf;
+      this.#iovDv.setBigUint64(0, c.addressOf(buf), HOST_LE);
+      this.#iovDv.setBigUint64(8, BigInt(buf.length), HOST_LE);
+      this.#msgDv.setBigUint64(16, c.addressOf(this.#iov), HOST_LE);
+      this.#msgDv.setBigUint64(24, 1n, HOST_LE);
+      this.#msgDv.setBigUint64(32, c.addressOf(this.#control), HOST_LE);
+    }
+    for (;;) {
+      // The kernel overwrites msg_controllen and msg_flags: reset them each time.
+      this.#msgDv.setBigUint64(40, BigInt(this.#control.length), HOST_LE);
+      this.#msgDv.setInt32(48, 0, HOST_LE);
+      const n = c.recvmsg(fd, this.#msg, flags);
+      if (n >= 0) {
+        this.#controlLength = Number(this.#msgDv.getBigUint64(40, HOST_LE));
+        return n;
+      }
+      this.#controlLength = 0;
+      const errno = c.errno();
+      if (errno === EAGAIN) return -1;
+      if (errno !== EINTR) throw new SyscallError("recvmsg", errno);
+    }
+  }
+
+  /** The `int` of the last datagram's control message `level`/`type`, or undefined if absent. */
+  int(level: number, type: number): number | undefined {
+    const dv = this.#ctlDv;
+    let off = 0;
+    while (off + 16 <= this.#controlLength) {
+      const len = Number(dv.getBigUint64(off, HOST_LE));
+      if (len < 16 || off + len > this.#controlLength) return undefined;
+      if (dv.getInt32(off + 8, HOST_LE) === level && dv.getInt32(off + 12, HOST_LE) === type && len >= 20) {
+        return dv.getInt32(off + 16, HOST_LE);
+      }
+      off += (len + 7) & ~7; // CMSG_ALIGN
+    }
+    return undefined;
   }
 }
 

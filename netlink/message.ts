@@ -60,11 +60,16 @@ export const NLMSGERR_ATTR_MISS_NEST = 6;
 
 // Socket constants (linux/netlink.h, sys/socket.h).
 export const AF_NETLINK = 16;
+export const NETLINK_ROUTE = 0;
 export const NETLINK_NETFILTER = 12;
 export const SOL_NETLINK = 270;
 export const NETLINK_ADD_MEMBERSHIP = 1;
 export const NETLINK_DROP_MEMBERSHIP = 2;
+/** A broadcast this socket could not take fails for the sender (who may deliver it again). */
+export const NETLINK_BROADCAST_ERROR = 4;
 export const NETLINK_NO_ENOBUFS = 5;
+/** Receive multicasts from every namespace that has an nsid here; the nsid comes as a cmsg. */
+export const NETLINK_LISTEN_ALL_NSID = 8;
 export const NETLINK_CAP_ACK = 10;
 export const NETLINK_EXT_ACK = 11;
 export const NETLINK_GET_STRICT_CHK = 12;

@@ -8,10 +8,10 @@
  * @module
  */
 import * as sys from "../ffi/syscalls.ts";
-import { SO_MEMINFO, SOL_SOCKET } from "../ffi/libc.ts";
+import { MSG_DONTWAIT, MSG_TRUNC, SO_MEMINFO, SOL_SOCKET } from "../ffi/libc.ts";
 import { openReadableWaiter, type ReadableWaiter } from "../ffi/wait.ts";
 import { LibcTransport, type LibcTransportOptions } from "./socket.ts";
-import { NETLINK_NO_ENOBUFS, SOL_NETLINK } from "./message.ts";
+import { NETLINK_BROADCAST_ERROR, NETLINK_LISTEN_ALL_NSID, NETLINK_NO_ENOBUFS, SOL_NETLINK } from "./message.ts";
 
 /** Index of `SK_MEMINFO_DROPS` in the `SO_MEMINFO` array (linux/sock_diag.h). */
 const SK_MEMINFO_DROPS = 8;
@@ -26,6 +26,12 @@ export interface EventSource {
    * the kernel dropped messages because the receive buffer was full.
    */
   recv(buf: Uint8Array): number;
+  /**
+   * Optional: the nsid the datagram last read by {@link recv} came from (its
+   * `NETLINK_LISTEN_ALL_NSID` control message), undefined when it carried none (the socket's
+   * own namespace, or a socket that does not listen to all namespaces).
+   */
+  nsid?(): number | undefined;
   /** Resolves when something may be readable, or when {@link wake} was called. */
   wait(): Promise<unknown>;
   /** Ends a pending {@link wait}. */
@@ -46,6 +52,18 @@ export interface SubscriptionOptions extends LibcTransportOptions {
   noEnobufs?: boolean;
   /** A classic BPF program (`struct sock_filter[]` bytes) to attach with `SO_ATTACH_FILTER`. */
   filter?: Uint8Array;
+  /**
+   * `NETLINK_LISTEN_ALL_NSID`: also receive the groups' multicasts from every other namespace
+   * that has an nsid in this socket's namespace; datagrams are then read with `recvmsg` and
+   * {@link Subscription.nsid} says where each came from. Needs `CAP_NET_BROADCAST`.
+   */
+  listenAllNsid?: boolean;
+  /**
+   * `NETLINK_BROADCAST_ERROR`: a multicast this socket cannot take (receive buffer full) fails
+   * for the kernel code that sent it, which may keep it and send it again (ctnetlink does for
+   * destroy events).
+   */
+  broadcastError?: boolean;
 }
 
 /** A real multicast subscription (an `AF_NETLINK` socket bound to groups). */
@@ -55,9 +73,12 @@ export class Subscription implements EventSource {
   #meminfo = new Uint32Array(16);
   #closed = false;
   #waiting = false;
+  #msg: sys.MessageReceiver | undefined;
+  #nsid: number | undefined;
 
-  private constructor(t: LibcTransport) {
+  private constructor(t: LibcTransport, allNsid: boolean) {
     this.#t = t;
+    if (allNsid) this.#msg = new sys.MessageReceiver();
   }
 
   /** Opens a socket of `protocol` subscribed to `options.groups`. */
@@ -66,8 +87,10 @@ export class Subscription implements EventSource {
     try {
       const fd = t.unsafeFd();
       if (options.noEnobufs) sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, 1);
+      if (options.broadcastError) sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_BROADCAST_ERROR, 1);
+      if (options.listenAllNsid) sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, 1);
       if (options.filter) sys.attachSocketFilter(fd, options.filter);
-      return new Subscription(t);
+      return new Subscription(t, options.listenAllNsid === true);
     } catch (e) {
       t.close();
       throw e;
@@ -79,7 +102,16 @@ export class Subscription implements EventSource {
   }
 
   recv(buf: Uint8Array): number {
-    return this.#t.recv(buf, false);
+    if (!this.#msg) return this.#t.recv(buf, false);
+    const n = this.#msg.recv(this.#t.unsafeFd(), buf, MSG_TRUNC | MSG_DONTWAIT);
+    const id = n < 0 ? undefined : this.#msg.int(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID);
+    // Older kernels tag the socket's own namespace with -1 (NETNSA_NSID_NOT_ASSIGNED).
+    this.#nsid = id === undefined || id < 0 ? undefined : id;
+    return n;
+  }
+
+  nsid(): number | undefined {
+    return this.#nsid;
   }
 
   async wait(): Promise<unknown> {

@@ -602,6 +602,15 @@ const BAD_EVENT_OPTIONS: unknown[] = [
   { netns: {} },
   { netns: { fd: -1 } },
   { bogus: 1 },
+  { allNetns: 1 },
+  { allNetns: "yes" },
+  { allNetns: null },
+  { allNetns: true, resync: true },
+  { assignNsids: true },
+  { allNetns: false, assignNsids: false },
+  { allNetns: true, assignNsids: "no" },
+  { reliable: 1 },
+  { reliable: null },
   ...BAD_BUFFER.map((v) => ({ receiveBufferSize: v })),
 ];
 for (const o of BAD_EVENT_OPTIONS) {

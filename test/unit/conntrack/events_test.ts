@@ -111,14 +111,21 @@ class ScriptedSource implements EventSource {
   dropCount = 0;
   closed = false;
   waits = 0;
+  /** The nsid each datagram step carries (by position among datagram steps), for allNetns. */
+  nsids: (number | undefined)[] = [];
+  #nsid: number | undefined;
   recv(buf: Uint8Array): number {
     const s = this.steps.shift();
     if (s === undefined || s === "empty") return -1;
     if (s instanceof Uint8Array) {
       buf.set(s);
+      this.#nsid = this.nsids.shift();
       return s.length;
     }
     throw s.throws;
+  }
+  nsid(): number | undefined {
+    return this.#nsid;
   }
   wait(): Promise<unknown> {
     this.waits++;
@@ -195,6 +202,46 @@ test("EventStream applies the filter to flow events in userspace and stops on ab
   for await (const ev of stream) got.push(ev.type);
   assert.deepEqual(got, ["expectNew"]); // flows go to port 21; expectation events are not filtered
   assert.ok(src.closed);
+});
+
+test("EventStream with allNetns tags events with nsid and name; own-namespace events carry neither", async () => {
+  const src = new ScriptedSource();
+  const lookups: number[] = [];
+  let closed = false;
+  const names = {
+    self: 7, // the listener's namespace gave itself id 7: its own events are tagged with it
+    name: (id: number) => (lookups.push(id), id === 3 ? "blue" : undefined),
+    refresh: () => {},
+    close: () => (closed = true),
+  };
+  const stream = new EventStream(src, { allNetns: true, types: ["new", "update", "destroy", "expectNew", "expectDestroy"] }, undefined, names);
+  src.steps = [EVENTS[0], EVENTS[1], EVENTS[2], EVENTS[3]];
+  src.nsids = [3, undefined, 7, 12];
+  const evs = await take(stream, 4);
+  assert.deepEqual(evs.map((e) => [e.type, "nsid" in e ? e.nsid : "-", "netnsName" in e ? e.netnsName : "-"]), [
+    ["new", 3, "blue"],
+    ["expectNew", "-", "-"],
+    ["update", "-", "-"],
+    ["destroy", 12, "-"],
+  ]);
+  assert.deepEqual(lookups, [3, 12], "names are looked up only for other namespaces");
+  assert.ok(closed, "closing the stream closes the resolver");
+});
+
+test("EventStream with reliable destroy-only reports no overrun (destroys are redelivered); with new/update it does", async () => {
+  for (const [types, want] of [[["destroy"], ["destroy", "destroy"]], [["new", "destroy"], ["destroy", "overrun", "destroy"]]] as const) {
+    const src = new ScriptedSource();
+    const stream = new EventStream(src, { reliable: true, types });
+    src.steps = [EVENTS[3], { throws: new SyscallError("recvfrom", 105) }, EVENTS[3]];
+    src.dropCount = 4;
+    assert.deepEqual((await take(stream, want.length)).map((e) => e.type), want, types.join(","));
+  }
+});
+
+test("refreshNetns() needs allNetns", () => {
+  const stream = new EventStream(new ScriptedSource(), {});
+  assert.throws(() => stream.refreshNetns(), TypeError);
+  stream.close();
 });
 
 // --- The BPF filter against the userspace match ---
