@@ -57,30 +57,39 @@ if (measureAt >= 0) {
     "bun cli.ts": [bin("bun"), join(root, "cli.ts"), "-C"],
     "deno run -A cli.ts": [bin("deno"), "run", "-A", join(root, "cli.ts"), "-C"],
   };
-  // One namespace for all runs, so only the command's own start is timed.
+  // One namespace for all runs, so only the command's own start is timed. Wall time suffers
+  // from whatever else the machine runs; the CPU time (user + sys, from `times`) much less.
   const script = Object.values(commands).map((cmd) =>
     `for i in $(seq ${runs}); do s=$(date +%s%N); ${
       cmd.map((a) => `'${a}'`).join(" ")
     } >/dev/null || exit 1; ` +
-    `echo $(( ($(date +%s%N) - s) / 1000 )); done; echo ---`
+    `echo $(( ($(date +%s%N) - s) / 1000 )); done; times; echo ---`
   ).join("\n");
-  const m = spawnSync("unshare", [isRoot ? "-n" : "-rn", "--", "sh", "-c", script], {
+  const m = spawnSync("unshare", [isRoot ? "-n" : "-rn", "--", "bash", "-c", script], {
     encoding: "utf8",
   });
   if (m.status !== 0) {
     console.error(`build_standalone: measuring failed: ${m.stderr}`);
     process.exit(1);
   }
-  const groups = m.stdout.trim().split("---").map((g) => g.trim().split("\n").map(Number)).filter((
-    g,
-  ) => g.length);
+  let cpuBefore = 0;
+  const groups = m.stdout.trim().split("---").map((g) => g.trim().split("\n")).filter((g) =>
+    g.length > 1
+  );
   Object.keys(commands).forEach((name, i) => {
-    const us = groups[i].sort((a, b) => a - b);
+    const lines = groups[i];
+    // `times` prints the shell's own times, then its children's (cumulative): "0m1.234s 0m0.567s".
+    const [user, sys] = lines.at(-1).split(/\s+/).map((t) => {
+      const [, mins, secs] = t.match(/(\d+)m([\d.]+)s/);
+      return +mins * 60 + +secs;
+    });
+    const cpu = (user + sys - cpuBefore) / runs * 1000;
+    cpuBefore = user + sys;
+    const us = lines.slice(0, -2).map(Number).sort((a, b) => a - b);
     const med = us[us.length >> 1] / 1000;
     console.log(
-      `nfct -C, ${name}: median ${med.toFixed(1)} ms (min ${
-        (us[0] / 1000).toFixed(1)
-      } ms, ${us.length} runs)`,
+      `nfct -C, ${name}: wall median ${med.toFixed(1)} ms (min ${(us[0] / 1000).toFixed(1)} ms), ` +
+        `CPU ${cpu.toFixed(1)} ms per run (${us.length} runs)`,
     );
   });
 }
