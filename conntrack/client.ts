@@ -46,7 +46,7 @@ import {
   expectationStats,
   getExpectation,
 } from "./expect.ts";
-import { checkEventOptions, type EventOptions, type EventStream, openEventStream } from "./events.ts";
+import { checkEventOptions, type EventOptions, EventStream, openEventStream } from "./events.ts";
 import { formatFlow, type FormatOptions, formatWire } from "./format.ts";
 import {
   type BatchProgress,
