@@ -148,7 +148,7 @@ export function formatIPv6(b: Uint8Array, off = 0): string {
 }
 
 /** Formats address bytes (4 or 16) as text. */
-export function formatAddress(b: Uint8Array, off = 0, len = b.length - off): string {
+export function formatAddress(b: Uint8Array, off: number = 0, len: number = b.length - off): string {
   return len === 4 ? formatIPv4(b, off) : formatIPv6(b, off);
 }
 

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { type AttributeReader, MessageBuilder } from "../netlink/attribute.ts";
+import type { AttributeReader, MessageBuilder } from "../netlink/attribute.ts";
 import { type Family, formatIPv4, formatIPv6, parseAddress, parseAddressInto } from "./address.ts";
 import * as C from "./constants.ts";
 import { checkKeys, checkU16, checkU8 } from "./options.ts";

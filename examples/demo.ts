@@ -131,3 +131,4 @@ const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length))
 console.log(head.map((h, i) => h.padEnd(w[i])).join(" "));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i])).join(" "));
 console.log(`RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB; ratio = conntrack time / nfct time (higher is better for nfct)`);
+if (!hasCli) console.log("The conntrack columns are empty: conntrack(8) is not installed here (apt-get install conntrack).");

@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { pathWithSbin } from "./_tools.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const [cmd, ...args] = process.argv.slice(2);
@@ -16,7 +17,7 @@ if (!cmd) {
 const local = join(root, "node_modules", ".bin", cmd);
 const exe = existsSync(local) ? local : cmd;
 const isRoot = process.getuid?.() === 0;
-const env = { ...process.env, NFCT_HOST_NETNS: readlinkSync("/proc/self/ns/net") };
+const env = { ...process.env, PATH: pathWithSbin(), NFCT_HOST_NETNS: readlinkSync("/proc/self/ns/net") };
 const r = spawnSync("unshare", [isRoot ? "-n" : "-rn", "--", exe, ...args], { stdio: "inherit", cwd: root, env });
 if (r.error) {
   console.error(`Cannot start a network namespace: ${r.error.message} (is util-linux's unshare installed?)`);

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureTools, KERNEL_TEST_TOOLS, pathWithSbin } from "./_tools.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name) => join(root, "node_modules", ".bin", name);
@@ -31,7 +32,7 @@ function run(label, argv, parse) {
   const r = spawnSync(argv[0], argv.slice(1), {
     cwd: root,
     encoding: "utf8",
-    env: { ...process.env, NFCT_HOST_NETNS: readlinkSync("/proc/self/ns/net") },
+    env: { ...process.env, PATH: pathWithSbin(), NFCT_HOST_NETNS: readlinkSync("/proc/self/ns/net") },
     maxBuffer: 256 << 20,
   });
   const out = (r.stdout ?? "") + (r.stderr ?? "");
@@ -69,16 +70,24 @@ const netns = isRoot
   ? ["unshare", "-n", "--"]
   : ["unshare", "-rnm", "--propagation", "private", "--", "sh", "-c", 'mount -t tmpfs nfct-run /run && exec "$@"', "sh"];
 
+// scripts/package_test.mjs, the package as a user installs it: "package: N passed, N failed"
+const packageCounts = (s) => {
+  const m = [...s.matchAll(/^package: (\d+) passed, (\d+) failed$/gm)].pop();
+  return m ? { passed: +m[1], failed: +m[2] } : undefined;
+};
+
 run("deno unit", [bin("deno"), "test", "-A", "--no-check", "test/unit/"], denoCounts);
 run("bun unit", [bin("bun"), "test", "--timeout", "60000", "test/unit/"], bunCounts);
 if (!unitOnly) {
-  const which = spawnSync("sh", ["-c", "command -v conntrack"], { encoding: "utf8" });
-  if (which.status !== 0) {
-    problems.push("kernel tests need conntrack-tools as the oracle: apt-get install conntrack");
+  // Installed here when missing (as root with apt-get), else named with the command that does.
+  const missing = ensureTools(KERNEL_TEST_TOOLS, "the kernel tests");
+  if (missing) {
+    problems.push(missing);
     failed++;
   } else {
     run("deno kernel", [...netns, bin("deno"), "test", "-A", "--no-check", "test/kernel/"], denoCounts);
     run("bun kernel", [...netns, bin("bun"), "test", "--timeout", "120000", "test/kernel/"], bunCounts);
+    run("package", [process.execPath, "scripts/package_test.mjs"], packageCounts);
   }
 }
 

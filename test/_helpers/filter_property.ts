@@ -6,7 +6,7 @@
  * @module
  */
 import type { Filter, Flow, StatusFlag, TupleFilter } from "../../mod.ts";
-import { Rng } from "./rng.ts";
+import type { Rng } from "./rng.ts";
 
 // --- Addresses (own parser: the library's is under test) --------------------------------------
 

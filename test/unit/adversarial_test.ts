@@ -13,7 +13,7 @@ import {
   ackMessage,
   doneMessage,
   scriptedFactory,
-  ScriptedTransport,
+  type ScriptedTransport,
   type SentMessage,
 } from "./_scripted.ts";
 

@@ -29,7 +29,7 @@ import {
   errorMessage,
   loadRealDump,
   reseq,
-  ScriptedTransport,
+  type ScriptedTransport,
   scriptedFactory,
   type SentMessage,
   splitMessages,
