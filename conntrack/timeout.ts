@@ -66,7 +66,7 @@ export const IPPROTO_RAW = 255;
  * `unsigned int` of jiffies without checking; with `HZ` up to 1000 anything above this wraps
  * to a short timeout.
  */
-export const TIMEOUT_MAX_SECONDS = Math.floor(0xffffffff / 1000);
+export const TIMEOUT_MAX_SECONDS: number = Math.floor(0xffffffff / 1000);
 
 /**
  * The states of each tracker's policy, in kernel order: the state at index `i` travels as

@@ -21,7 +21,7 @@ import { readDir } from "../ffi/host.ts";
 import { AttributeReader, MessageBuilder } from "./attribute.ts";
 import { NetlinkError } from "./errors.ts";
 import { HOST_LE, NETLINK_ROUTE, NLM_F_ACK, NLM_F_REQUEST, NLMSG_HDRLEN } from "./message.ts";
-import { type Netns, NetnsHandle } from "./netns.ts";
+import type { Netns, NetnsHandle } from "./netns.ts";
 import { NetlinkSocket } from "./socket.ts";
 
 /** rtnetlink message types (linux/rtnetlink.h). */
