@@ -39,9 +39,12 @@ export interface DumpOptions {
    * 4 MiB (Deno) or 1 MiB (Bun), so a kernel-filtered dump with few matches starts none;
    * default false. The worker runs until the dump ends or
    * the loop is left (`break`, `return`, an exception). A generator dropped half-way without
-   * `return()` holds it until the client is closed, or for 2 s after it last took a datagram
-   * (then the worker ends; should the loop go on, the rest is read on this thread). A pause
-   * longer than that in the loop costs only the read-ahead. {@link Conntrack.list} and the dump
+   * `return()` holds it until the client is closed, or until the worker has waited for this
+   * thread for 0.2 s on Deno (whose workers keep a process alive) or 2 s on Bun (unref'd: they
+   * never do); then the worker ends, and should the loop go on, the rest is read on this
+   * thread. A pause longer than that in the loop costs only the read-ahead. A dropped dump
+   * never blocks the client: the next request uses another socket, and the dropped dump's
+   * socket is freed once the runtime collects the generator. {@link Conntrack.list} and the dump
    * behind {@link Conntrack.flush} use `"auto"`.
    */
   readAhead?: boolean | "auto";
@@ -90,7 +93,7 @@ export function* dumpReplies(
   readAheadAfter: number,
 ): Generator<Reply, void, void> {
   for (const fam of cf.families) {
-    yield* sock.replies(sendDump(s, sock, cf, fam), "Cannot dump flows", true, readAheadAfter);
+    yield* s.watched(sock, sock.replies(sendDump(s, sock, cf, fam), "Cannot dump flows", true, readAheadAfter));
   }
 }
 
@@ -149,7 +152,7 @@ export function* lines(
 export function* dumpList(s: Session, msg: number, op: string): Generator<Flow, void, void> {
   const sock = s.socket();
   const seq = s.sendTableDump(sock, msg);
-  for (const r of sock.replies(seq, op, true)) yield s.dec.decode(r.dv, r.offset, r.length);
+  for (const r of s.watched(sock, sock.replies(seq, op, true))) yield s.dec.decode(r.dv, r.offset, r.length);
 }
 
 function* dumpAndZero(

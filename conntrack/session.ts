@@ -49,12 +49,20 @@ export const ENOENT = 2;
 /** Replies per batch: an acknowledgement costs about 1 KiB of receive buffer (truesize). */
 const REPLY_COST = 1024;
 
+/**
+ * Frees the socket of a dump whose iterator was dropped half-way (neither finished nor
+ * `return()`ed) once the runtime collects it: until then the dump keeps its socket, and
+ * {@link Session.socket} opens another for the next request.
+ */
+const abandoned = new FinalizationRegistry<{ sock: NetlinkSocket; id: number }>(({ sock, id }) => sock.abandon(id));
+
 /** A client's sockets, builders and request plumbing. */
 export class Session {
   readonly factory: TransportFactory;
   /** The main socket; it owns the namespace handle, which it closes last. */
   readonly sock: NetlinkSocket;
-  #aux: NetlinkSocket | undefined;
+  /** Sockets opened for requests made while others are busy with dumps. */
+  #more: NetlinkSocket[] = [];
   /** The builder of single requests and dump requests. */
   readonly b: MessageBuilder = new MessageBuilder(64 * 1024);
   /** The builder of batches (a lazy batch may iterate a dump of this session meanwhile). */
@@ -103,14 +111,30 @@ export class Session {
     return new Session(() => new LibcTransport(NETLINK_NETFILTER, nsOpts), ns);
   }
 
-  /** A socket that is not in the middle of a dump. */
+  /**
+   * A socket that is not in the middle of a dump: the main one, or another (opened when all
+   * are busy: dumps being iterated, or dropped half-way and not yet collected).
+   */
   socket(): NetlinkSocket {
     if (!this.sock.busy) return this.sock;
-    this.#aux ??= new NetlinkSocket(this.factory);
-    if (this.#aux.busy) {
-      throw new TypeError("Cannot start a request: two dumps are already being iterated");
+    for (const s of this.#more) if (!s.busy && !s.closed) return s;
+    const s = new NetlinkSocket(this.factory);
+    this.#more.push(s);
+    return s;
+  }
+
+  /**
+   * The replies of `g`, a dump on `sock` about to start, watched: if the caller drops the
+   * iterator half-way, the socket is freed once the runtime collects it.
+   */
+  *watched<T>(sock: NetlinkSocket, g: Generator<T, void, void>): Generator<T, void, void> {
+    const token = {};
+    abandoned.register(g, { sock, id: sock.useId + 1 }, token);
+    try {
+      yield* g;
+    } finally {
+      abandoned.unregister(token);
     }
-    return this.#aux;
   }
 
   /** Starts a request of ctnetlink message `msg` in {@link b}; returns its offset for {@link request}. */
@@ -201,7 +225,7 @@ export class Session {
   /** Closes the sockets; idempotent. */
   close(): void {
     try {
-      this.#aux?.close();
+      for (const s of this.#more) s.close();
     } finally {
       this.sock.close(); // closes the namespace handle too, after every socket
     }

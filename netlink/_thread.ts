@@ -11,14 +11,18 @@
  * always carry on alone.
  * @module
  */
+import { runtime } from "../ffi/syscalls.ts";
 
 /** Indexes of the control words; each kind of worker adds its own after `tail`. */
 export const CTL = { state: 0, head: 1, tail: 2, words: 4 } as const;
 /**
  * How long a worker waits for the main thread to take its results (or give the go) before it
- * ends by itself, in ms: a job abandoned without `stop()` then holds no thread for longer.
+ * ends by itself, in ms: a job abandoned without `stop()` then holds no thread for longer. On
+ * Deno a live worker keeps the process running (it cannot be unref'd), so there it is short:
+ * a dump dropped half-way delays the process's exit by at most this; a loop that pauses longer
+ * only loses its read-ahead (the main thread reads the rest itself). Bun's workers are unref'd.
  */
-export const GIVE_UP_MS = 2000;
+export const GIVE_UP_MS: number = runtime() === "deno" ? 200 : 2000;
 
 /** Values of `state`. */
 export const RA = { starting: 0, ready: 1, go: 2, stop: 3, stopped: 4 } as const;

@@ -194,6 +194,8 @@ export class NetlinkSocket {
   #rx = new Uint8Array(RX_SIZE);
   #dv = new DataView(this.#rx.buffer);
   #busy = false;
+  /** Counts the dumps and batches this socket has read: which one a busy socket is in. */
+  #useId = 0;
   #ra: ReadAhead | undefined;
   #onClose: (() => void) | undefined;
 
@@ -289,6 +291,29 @@ export class NetlinkSocket {
       throw new TypeError(`${op}: the socket is still busy with a dump; finish or break out of it first`);
     }
     this.#busy = true;
+    this.#useId++;
+  }
+
+  /** The number of the dump or batch the socket is reading now (or read last). */
+  get useId(): number {
+    return this.#useId;
+  }
+
+  /**
+   * Frees a socket whose dump number `id` was abandoned (its iterator became garbage without
+   * being finished or returned): ends its read-ahead and reopens the transport so that no stale
+   * reply remains. Does nothing when the socket has moved on to another use since.
+   */
+  abandon(id: number): void {
+    if (!this.#busy || id !== this.#useId || !this.#t) return;
+    const ra = this.#ra;
+    this.#ra = undefined;
+    try {
+      ra?.stop();
+    } finally {
+      this.#busy = false;
+      this.#reopen();
+    }
   }
 
   /**
