@@ -210,14 +210,14 @@ const PORT_COUPLED: [string[], string][] = [
   [["sport", "dport"], "you have to specify `--sport' and `--dport'"],
   [["rsport", "rdport"], "you have to specify `--reply-port-src' and `--reply-port-dst'"],
 ];
-// conntrack's own state names (extensions/libct_proto_*.c), mapped to the kernel's below.
-const TCP_CLI_STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "LISTEN"];
-const TCP_KERNEL_STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2"];
+// conntrack's own state names (extensions/libct_proto_*.c); for TCP it also takes `LISTEN`, the
+// pre-2.6.31 name of state 9 (SYN_SENT2, the name every listing prints).
+const TCP_STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2"];
 const SCTP_STATES = ["NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED", "SHUTDOWN_SENT", "SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT", "HEARTBEAT_ACKED"];
 const DCCP_STATES = ["NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT"];
 
 const PROTOS: ProtoExt[] = [
-  { name: "tcp", num: 6, opts: { ...PORT_OPTS, state: "state" }, legal: { ...PORT_LEGAL, state: P_STATE }, coupled: PORT_COUPLED, states: TCP_CLI_STATES, expLegal: EXP_PORT_LEGAL },
+  { name: "tcp", num: 6, opts: { ...PORT_OPTS, state: "state" }, legal: { ...PORT_LEGAL, state: P_STATE }, coupled: PORT_COUPLED, states: TCP_STATES, expLegal: EXP_PORT_LEGAL },
   { name: "udp", num: 17, opts: PORT_OPTS, legal: PORT_LEGAL, coupled: PORT_COUPLED, expLegal: EXP_PORT_LEGAL },
   { name: "udplite", num: 136, opts: PORT_OPTS, legal: PORT_LEGAL, coupled: PORT_COUPLED, expLegal: EXP_PORT_LEGAL },
   {
@@ -746,9 +746,9 @@ function parseArgs(argv: string[]): Parsed {
 function protoOpt(p: Parsed, ext: ProtoExt, key: string, v: string, shown: string): void {
   switch (key) {
     case "state": {
-      const i = ext.states!.indexOf(v);
-      if (i === -1) throw paramError(`unknown ${ext.name.toUpperCase()} state \`${v}'`);
-      p.pvals.state = ext.name === "tcp" ? TCP_KERNEL_STATES[i] : v;
+      const state = ext.name === "tcp" && v === "LISTEN" ? "SYN_SENT2" : v;
+      if (!ext.states!.includes(state)) throw paramError(`unknown ${ext.name.toUpperCase()} state \`${v}'`);
+      p.pvals.state = state;
       return;
     }
     case "role":
