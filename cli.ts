@@ -373,6 +373,15 @@ function labelMap(): LabelMap {
   return labelMapCache;
 }
 
+/**
+ * Whether conntrack loads its label map for this command line (`labelmap_init()`: `-l`,
+ * `--label-add`, `--label-del`, `-o labels`). Whenever it has, every printed entry that has labels
+ * ends in `labels=...`, whether or not `-o labels` was asked for.
+ */
+function labelMapLoaded(p: Parsed): boolean {
+  return p.options.has("label") || p.options.has("label-add") || p.options.has("label-del") || p.output.has("labels");
+}
+
 function labelBits(names: string[]): number[] {
   const byName = new Map([...labelMap()].map(([bit, name]) => [name, bit]));
   const bits: number[] = [];
@@ -713,7 +722,7 @@ function parseArgs(argv: string[]): Parsed {
   p.ext = ext;
   if (p.command === -1) return p;
 
-  if (p.options.has("label") || p.options.has("label-add") || p.options.has("label-del") || p.output.has("labels")) {
+  if (labelMapLoaded(p)) {
     labelBits([...p.labels, ...p.labelModify]); // unknown names are a parameter problem
   }
   if (p.options.has("any-nat") && (p.options.has("src-nat") || p.options.has("dst-nat"))) {
@@ -855,7 +864,7 @@ function printer(p: Parsed, kind: "dump" | "delete" | "update"): Printer {
   }
   const opts: FormatOptions = { xml: o.has("xml"), extended: o.has("extended"), id: o.has("id") };
   if (kind === "dump") opts.ktimestamp = o.has("ktimestamp");
-  if (kind !== "delete" && o.has("labels")) opts.labels = labelMap();
+  if (kind !== "delete" && labelMapLoaded(p)) opts.labels = labelMap();
   return (f) => formatFlow(f, opts);
 }
 
@@ -1602,7 +1611,7 @@ async function cmdEvent(p: Parsed): Promise<number> {
   const json = o.has("json");
   const fmt: FormatOptions = {
     xml, save: o.has("save"), extended: o.has("extended"), id: o.has("id"), ktimestamp: o.has("ktimestamp"),
-    timestamp: o.has("timestamp"), labels: o.has("labels") ? labelMap() : undefined,
+    timestamp: o.has("timestamp"), labels: labelMapLoaded(p) ? labelMap() : undefined,
   };
   const printExp = expectPrinter(p);
   let n = 0, header = false;
