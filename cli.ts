@@ -603,7 +603,11 @@ function parseArgs(argv: string[]): Parsed {
         const a = addrOpt(arg!, key, cidrMask !== undefined, p);
         p[field] = a;
         p.options.add(key);
-        if (cidrMask && a.bits !== undefined) p.options.add(cidrMask); // a CIDR implies its mask
+        if (cidrMask && a.bits !== undefined) {
+          // A CIDR implies its mask; like conntrack, whichever of it and --mask-* comes last wins.
+          p.options.add(cidrMask);
+          delete p[ADDR_OPTS[cidrMask as "mask-src" | "mask-dst"][0]];
+        }
         break;
       }
       case "protonum": {
