@@ -355,7 +355,10 @@ function outputParse(arg: string, out: Set<OutputName>): void {
   }
   for (const only of ["save", "json"] as const) {
     if (out.has(only) && out.size > 1) {
-      throw otherError(`cannot combine ${only} output with any other output type, use -o ${only} only`);
+      // conntrack exits 1 for save; json is nfct's own, and conntrack rejects any -o json,... with
+      // "Bad parameter" (exit 2), so nfct does too.
+      const msg = `cannot combine ${only} output with any other output type, use -o ${only} only`;
+      throw only === "save" ? otherError(msg) : paramError(msg);
     }
   }
 }
@@ -724,7 +727,7 @@ function parseArgs(argv: string[]): Parsed {
     }
   }
   p.ext = ext;
-  if (p.command === -1) return p;
+  if (p.command === -1 && p.options.size === 0) return p; // usage
 
   if (labelMapLoaded(p)) {
     labelBits([...p.labels, ...p.labelModify]); // unknown names are a parameter problem
@@ -733,7 +736,8 @@ function parseArgs(argv: string[]): Parsed {
     throw paramError("cannot specify `--src-nat' or `--dst-nat' with `--any-nat'");
   }
   // nfct extension: -F with the filters of -D.
-  const row = p.table === "expect" ? EXP_MATRIX[p.command] ?? NO_OPTIONS
+  // Options without a command: each is illegal (conntrack exits 2, naming the first one).
+  const row = p.command === -1 ? NO_OPTIONS : p.table === "expect" ? EXP_MATRIX[p.command] ?? NO_OPTIONS
     : p.command === CMD.FLUSH && p.table === "conntrack" ? FLUSH_EXTENDED : MATRIX[p.command];
   let coupled = false;
   for (let b = 0; b < OPT_NAMES.length; b++) {
@@ -870,6 +874,17 @@ function printer(p: Parsed, kind: "dump" | "delete" | "update"): Printer {
   if (kind === "dump") opts.ktimestamp = o.has("ktimestamp");
   if (kind !== "delete" && labelMapLoaded(p)) opts.labels = labelMap();
   return (f) => formatFlow(f, opts);
+}
+
+/**
+ * Wall-clock "now" in milliseconds with a microsecond fraction, for `-E -o timestamp`: conntrack
+ * prints gettimeofday()'s microseconds; Date.now() has whole milliseconds only. The fraction comes
+ * from the high-resolution clock, kept within Date.now()'s millisecond should the two drift apart.
+ */
+function wallClockMs(): number {
+  const ms = Date.now();
+  const hr = performance.timeOrigin + performance.now();
+  return Math.abs(hr - ms) < 1 ? hr : ms + (hr - Math.floor(hr));
 }
 
 function summary(msg: string): void {
@@ -1428,7 +1443,7 @@ function expectPrinter(p: Parsed): (e: Expectation, event?: "new" | "destroy") =
   const o = p.output;
   if (o.has("json")) return (e) => JSON.stringify(e, jsonReplacer);
   // conntrack honours only xml and timestamp for expectations.
-  return (e, event) => formatExpect(e, { xml: o.has("xml"), timestamp: o.has("timestamp"), event, now: Date.now() });
+  return (e, event) => formatExpect(e, { xml: o.has("xml"), timestamp: o.has("timestamp"), event, now: wallClockMs() });
 }
 
 function cmdListExpect(p: Parsed): number {
@@ -1644,7 +1659,7 @@ async function cmdEvent(p: Parsed): Promise<number> {
         if (markSet && ev.flow.mark === undefined) continue;
         if (json) line = JSON.stringify(ev, jsonReplacer);
         else {
-          line = formatFlow(ev.flow, { ...fmt, event: ev.type, now: Date.now() });
+          line = formatFlow(ev.flow, { ...fmt, event: ev.type, now: wallClockMs() });
           // conntrack.c event_cb(): an event a process caused names its netlink port (and program).
           if (ev.portId) {
             const prog = progName(ev.portId);
