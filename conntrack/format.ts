@@ -500,8 +500,10 @@ function formatSave(flow: Flow, event: FormatOptions["event"]): string {
     });
     if (p === 6 && flow.tcp?.state !== undefined) parts.push("--state", saveState(TCP_NAMES, TCP_NAMES, flow.tcp.state));
     if (p === 132 && flow.sctp) {
-      // conntrack's own SCTP table stops at SHUTDOWN_ACK_SENT: later states print as "(null)".
-      if (flow.sctp.state !== undefined) parts.push("--state", saveState(SCTP_NAMES.slice(0, 8), SCTP_NAMES, flow.sctp.state));
+      // conntrack's own SCTP table stops at SHUTDOWN_ACK_SENT, so it prints HEARTBEAT_SENT and
+      // HEARTBEAT_ACKED as "(null)" (and segfaults parsing their names). Deliberate difference:
+      // nfct writes the name, so that its save output parses back (`nfct -R`).
+      if (flow.sctp.state !== undefined) parts.push("--state", saveState(SCTP_NAMES, SCTP_NAMES, flow.sctp.state));
       // conntrack prints the (already host-order) vtags through ntohl() once more: byte-swapped.
       if (flow.sctp.vtagOrig !== undefined) parts.push("--orig-vtag", String(bswap32(flow.sctp.vtagOrig)));
       if (flow.sctp.vtagReply !== undefined) parts.push("--reply-vtag", String(bswap32(flow.sctp.vtagReply)));
