@@ -26,7 +26,9 @@ const INNER = "NFCT_TESTSUITE_INNER_NETNS";
 
 function usage(msg) {
   if (msg) console.error(`conntrack_testsuite: ${msg}`);
-  console.error('usage: node scripts/conntrack_testsuite.mjs <testsuite-dir> [--prog "nfct cmd"] [--verbose]');
+  console.error(
+    'usage: node scripts/conntrack_testsuite.mjs <testsuite-dir> [--prog "nfct cmd"] [--verbose]',
+  );
   process.exit(2);
 }
 
@@ -49,7 +51,12 @@ if (dir === undefined) usage("missing testsuite directory");
 if (process.env[INNER] === undefined) {
   // Re-run this script in a fresh network namespace.
   const isRoot = process.getuid?.() === 0;
-  const r = spawnSync("unshare", [isRoot ? "-n" : "-rn", "--", process.execPath, ...process.argv.slice(1)], {
+  const r = spawnSync("unshare", [
+    isRoot ? "-n" : "-rn",
+    "--",
+    process.execPath,
+    ...process.argv.slice(1),
+  ], {
     stdio: "inherit",
     env: { ...process.env, [INNER]: readlinkSync("/proc/self/ns/net") },
   });
@@ -120,7 +127,11 @@ for (const f of files) {
       console.log(`(${c.file}:${c.line}) ${c.cmd}`);
       const out = `${r.stdout ?? ""}${r.stderr ?? ""}`.trimEnd();
       if (out) console.log(out.replace(/^/gm, "    "));
-      console.log(passed ? `  ok (exit ${r.status ?? r.signal})` : `^----- BAD (expected ${c.expect}, exit ${r.status ?? r.signal})`);
+      console.log(
+        passed
+          ? `  ok (exit ${r.status ?? r.signal})`
+          : `^----- BAD (expected ${c.expect}, exit ${r.status ?? r.signal})`,
+      );
     }
   }
 }

@@ -30,7 +30,8 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const PROG = isBun ? `${process.execPath} cli.ts` : `${process.execPath} run -A cli.ts`;
 const MIRRORS = "/work/.mirror";
-const WHERE = "set NFCT_CONNTRACK_TESTSUITE to conntrack-tools' tests/conntrack/testsuite directory " +
+const WHERE =
+  "set NFCT_CONNTRACK_TESTSUITE to conntrack-tools' tests/conntrack/testsuite directory " +
   "(git clone https://git.netfilter.org/conntrack-tools), or put a git copy of conntrack-tools at " +
   `${MIRRORS}/<name containing conntrack-tools>/repo`;
 
@@ -38,7 +39,9 @@ const WHERE = "set NFCT_CONNTRACK_TESTSUITE to conntrack-tools' tests/conntrack/
 function testsuiteDir(): { dir: string; cleanup(): void } | undefined {
   const given = process.env.NFCT_CONNTRACK_TESTSUITE;
   if (given) {
-    if (!existsSync(given) || !statSync(given).isDirectory()) throw new Error(`NFCT_CONNTRACK_TESTSUITE=${given} is not a directory`);
+    if (!existsSync(given) || !statSync(given).isDirectory()) {
+      throw new Error(`NFCT_CONNTRACK_TESTSUITE=${given} is not a directory`);
+    }
     return { dir: given, cleanup() {} };
   }
   if (!existsSync(MIRRORS)) return undefined;
@@ -46,7 +49,14 @@ function testsuiteDir(): { dir: string; cleanup(): void } | undefined {
     const git = join(MIRRORS, name, "repo");
     let files: string[];
     try {
-      files = execFileSync("git", ["--git-dir", git, "ls-tree", "--name-only", "HEAD", "tests/conntrack/testsuite/"], { encoding: "utf8" })
+      files = execFileSync("git", [
+        "--git-dir",
+        git,
+        "ls-tree",
+        "--name-only",
+        "HEAD",
+        "tests/conntrack/testsuite/",
+      ], { encoding: "utf8" })
         .split("\n").filter((f) => f !== "");
     } catch {
       continue;
@@ -54,7 +64,10 @@ function testsuiteDir(): { dir: string; cleanup(): void } | undefined {
     if (files.length === 0) continue;
     const dir = mkdtempSync("/tmp/nfct-ct-testsuite-");
     for (const f of files) {
-      writeFileSync(join(dir, f.slice(f.lastIndexOf("/") + 1)), execFileSync("git", ["--git-dir", git, "show", `HEAD:${f}`]));
+      writeFileSync(
+        join(dir, f.slice(f.lastIndexOf("/") + 1)),
+        execFileSync("git", ["--git-dir", git, "show", `HEAD:${f}`]),
+      );
     }
     return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   }
@@ -79,7 +92,11 @@ test(
   () => {
     try {
       const reference = runSuite(suite!.dir);
-      assert.equal(reference.bad, 0, `conntrack(8) itself fails cases here, so this machine cannot judge nfct:\n${reference.output}`);
+      assert.equal(
+        reference.bad,
+        0,
+        `conntrack(8) itself fails cases here, so this machine cannot judge nfct:\n${reference.output}`,
+      );
       assert.ok(reference.ok > 0, "the testsuite has no cases");
       const ours = runSuite(suite!.dir, PROG);
       assert.equal(ours.bad, 0, `nfct (${isBun ? "Bun" : "Deno"}) fails cases:\n${ours.output}`);
