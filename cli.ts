@@ -210,14 +210,14 @@ const PORT_COUPLED: [string[], string][] = [
   [["sport", "dport"], "you have to specify `--sport' and `--dport'"],
   [["rsport", "rdport"], "you have to specify `--reply-port-src' and `--reply-port-dst'"],
 ];
-// conntrack's own state names (extensions/libct_proto_*.c), mapped to the kernel's below.
-const TCP_CLI_STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "LISTEN"];
-const TCP_KERNEL_STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2"];
+// conntrack's own state names (extensions/libct_proto_*.c); for TCP it also takes `LISTEN`, the
+// pre-2.6.31 name of state 9 (SYN_SENT2, the name every listing prints).
+const TCP_STATES = ["NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK", "TIME_WAIT", "CLOSE", "SYN_SENT2"];
 const SCTP_STATES = ["NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED", "SHUTDOWN_SENT", "SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT", "HEARTBEAT_ACKED"];
 const DCCP_STATES = ["NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT"];
 
 const PROTOS: ProtoExt[] = [
-  { name: "tcp", num: 6, opts: { ...PORT_OPTS, state: "state" }, legal: { ...PORT_LEGAL, state: P_STATE }, coupled: PORT_COUPLED, states: TCP_CLI_STATES, expLegal: EXP_PORT_LEGAL },
+  { name: "tcp", num: 6, opts: { ...PORT_OPTS, state: "state" }, legal: { ...PORT_LEGAL, state: P_STATE }, coupled: PORT_COUPLED, states: TCP_STATES, expLegal: EXP_PORT_LEGAL },
   { name: "udp", num: 17, opts: PORT_OPTS, legal: PORT_LEGAL, coupled: PORT_COUPLED, expLegal: EXP_PORT_LEGAL },
   { name: "udplite", num: 136, opts: PORT_OPTS, legal: PORT_LEGAL, coupled: PORT_COUPLED, expLegal: EXP_PORT_LEGAL },
   {
@@ -355,7 +355,10 @@ function outputParse(arg: string, out: Set<OutputName>): void {
   }
   for (const only of ["save", "json"] as const) {
     if (out.has(only) && out.size > 1) {
-      throw otherError(`cannot combine ${only} output with any other output type, use -o ${only} only`);
+      // conntrack exits 1 for save; json is nfct's own, and conntrack rejects any -o json,... with
+      // "Bad parameter" (exit 2), so nfct does too.
+      const msg = `cannot combine ${only} output with any other output type, use -o ${only} only`;
+      throw only === "save" ? otherError(msg) : paramError(msg);
     }
   }
 }
@@ -371,6 +374,15 @@ function labelMap(): LabelMap {
     labelMapCache = new Map();
   }
   return labelMapCache;
+}
+
+/**
+ * Whether conntrack loads its label map for this command line (`labelmap_init()`: `-l`,
+ * `--label-add`, `--label-del`, `-o labels`). Whenever it has, every printed entry that has labels
+ * ends in `labels=...`, whether or not `-o labels` was asked for.
+ */
+function labelMapLoaded(p: Parsed): boolean {
+  return p.options.has("label") || p.options.has("label-add") || p.options.has("label-del") || p.output.has("labels");
 }
 
 function labelBits(names: string[]): number[] {
@@ -594,7 +606,11 @@ function parseArgs(argv: string[]): Parsed {
         const a = addrOpt(arg!, key, cidrMask !== undefined, p);
         p[field] = a;
         p.options.add(key);
-        if (cidrMask && a.bits !== undefined) p.options.add(cidrMask); // a CIDR implies its mask
+        if (cidrMask && a.bits !== undefined) {
+          // A CIDR implies its mask; like conntrack, whichever of it and --mask-* comes last wins.
+          p.options.add(cidrMask);
+          delete p[ADDR_OPTS[cidrMask as "mask-src" | "mask-dst"][0]];
+        }
         break;
       }
       case "protonum": {
@@ -711,16 +727,17 @@ function parseArgs(argv: string[]): Parsed {
     }
   }
   p.ext = ext;
-  if (p.command === -1) return p;
+  if (p.command === -1 && p.options.size === 0) return p; // usage
 
-  if (p.options.has("label") || p.options.has("label-add") || p.options.has("label-del") || p.output.has("labels")) {
+  if (labelMapLoaded(p)) {
     labelBits([...p.labels, ...p.labelModify]); // unknown names are a parameter problem
   }
   if (p.options.has("any-nat") && (p.options.has("src-nat") || p.options.has("dst-nat"))) {
     throw paramError("cannot specify `--src-nat' or `--dst-nat' with `--any-nat'");
   }
   // nfct extension: -F with the filters of -D.
-  const row = p.table === "expect" ? EXP_MATRIX[p.command] ?? NO_OPTIONS
+  // Options without a command: each is illegal (conntrack exits 2, naming the first one).
+  const row = p.command === -1 ? NO_OPTIONS : p.table === "expect" ? EXP_MATRIX[p.command] ?? NO_OPTIONS
     : p.command === CMD.FLUSH && p.table === "conntrack" ? FLUSH_EXTENDED : MATRIX[p.command];
   let coupled = false;
   for (let b = 0; b < OPT_NAMES.length; b++) {
@@ -746,9 +763,9 @@ function parseArgs(argv: string[]): Parsed {
 function protoOpt(p: Parsed, ext: ProtoExt, key: string, v: string, shown: string): void {
   switch (key) {
     case "state": {
-      const i = ext.states!.indexOf(v);
-      if (i === -1) throw paramError(`unknown ${ext.name.toUpperCase()} state \`${v}'`);
-      p.pvals.state = ext.name === "tcp" ? TCP_KERNEL_STATES[i] : v;
+      const state = ext.name === "tcp" && v === "LISTEN" ? "SYN_SENT2" : v;
+      if (!ext.states!.includes(state)) throw paramError(`unknown ${ext.name.toUpperCase()} state \`${v}'`);
+      p.pvals.state = state;
       return;
     }
     case "role":
@@ -899,8 +916,19 @@ function printer(p: Parsed, kind: "dump" | "delete" | "update"): Printer {
   }
   const opts: FormatOptions = { xml: o.has("xml"), extended: o.has("extended"), id: o.has("id") };
   if (kind === "dump") opts.ktimestamp = o.has("ktimestamp");
-  if (kind !== "delete" && o.has("labels")) opts.labels = labelMap();
+  if (kind !== "delete" && labelMapLoaded(p)) opts.labels = labelMap();
   return (f) => formatFlow(f, opts);
+}
+
+/**
+ * Wall-clock "now" in milliseconds with a microsecond fraction, for `-E -o timestamp`: conntrack
+ * prints gettimeofday()'s microseconds; Date.now() has whole milliseconds only. The fraction comes
+ * from the high-resolution clock, kept within Date.now()'s millisecond should the two drift apart.
+ */
+function wallClockMs(): number {
+  const ms = Date.now();
+  const hr = performance.timeOrigin + performance.now();
+  return Math.abs(hr - ms) < 1 ? hr : ms + (hr - Math.floor(hr));
 }
 
 function summary(msg: string): void {
@@ -1460,7 +1488,7 @@ function expectPrinter(p: Parsed): (e: Expectation, event?: "new" | "destroy") =
   const o = p.output;
   if (o.has("json")) return (e) => JSON.stringify(e, jsonReplacer);
   // conntrack honours only xml and timestamp for expectations.
-  return (e, event) => formatExpect(e, { xml: o.has("xml"), timestamp: o.has("timestamp"), event, now: Date.now() });
+  return (e, event) => formatExpect(e, { xml: o.has("xml"), timestamp: o.has("timestamp"), event, now: wallClockMs() });
 }
 
 function cmdListExpect(p: Parsed): number {
@@ -1647,7 +1675,7 @@ async function cmdEvent(p: Parsed): Promise<number> {
   const json = o.has("json");
   const fmt: FormatOptions = {
     xml, save: o.has("save"), extended: o.has("extended"), id: o.has("id"), ktimestamp: o.has("ktimestamp"),
-    timestamp: o.has("timestamp"), labels: o.has("labels") ? labelMap() : undefined,
+    timestamp: o.has("timestamp"), labels: labelMapLoaded(p) ? labelMap() : undefined,
   };
   const printExp = expectPrinter(p);
   let n = 0, header = false;
@@ -1676,7 +1704,7 @@ async function cmdEvent(p: Parsed): Promise<number> {
         if (markSet && ev.flow.mark === undefined) continue;
         if (json) line = JSON.stringify(ev, jsonReplacer);
         else {
-          line = formatFlow(ev.flow, { ...fmt, event: ev.type, now: Date.now() });
+          line = formatFlow(ev.flow, { ...fmt, event: ev.type, now: wallClockMs() });
           // conntrack.c event_cb(): an event a process caused names its netlink port (and program).
           if (ev.portId) {
             const prog = progName(ev.portId);

@@ -789,8 +789,10 @@ export function encodeFlow(b: MessageBuilder, f: Flow, purpose: FlowPurpose): vo
   }
   if (f.reply) encodeTuple(b, C.CTA_TUPLE_REPLY, f.reply, proto);
   if (f.status !== undefined) {
-    // The kernel refuses to create an entry without IPS_CONFIRMED (EBUSY), and ignores it on update.
-    b.u32(C.CTA_STATUS, (statusBits(f.status) | (purpose === "create" ? IPS_CONFIRMED : 0)) >>> 0);
+    // Every entry in the table is confirmed, and the kernel refuses (EBUSY) a CTA_STATUS that would
+    // change IPS_CONFIRMED (nf_ct_change_status_common): on create and on update alike, so it is
+    // always sent, as conntrack(8) does (it sends the entry's status ORed with the new bits).
+    b.u32(C.CTA_STATUS, (statusBits(f.status) | IPS_CONFIRMED) >>> 0);
   }
   if (f.timeout !== undefined) b.u32(C.CTA_TIMEOUT, f.timeout);
   if (f.mark !== undefined) b.u32(C.CTA_MARK, f.mark);

@@ -480,11 +480,11 @@ function formatSave(flow: Flow, event: FormatOptions["event"]): string {
   if (flow.zone !== undefined) parts.push("-w", String(flow.zone));
   if (flow.orig.zone !== undefined) parts.push("--orig-zone", String(flow.orig.zone));
   if (flow.reply.zone !== undefined) parts.push("--reply-zone", String(flow.reply.zone));
-  // libnetfilter_conntrack's NFCT_GOPT_IS_DNAT/IS_SNAT know IPv4 only.
+  // libnetfilter_conntrack's NFCT_GOPT_IS_DNAT/IS_SNAT (IPv4 and, since 1.0.9, IPv6): the NAT
+  // bit is set and the reply address differs from the original one (decoded addresses are canonical).
   const status = flow.status === undefined ? 0 : S.statusBits(flow.status);
-  const v4 = flow.family === "ipv4";
-  const dnat = v4 && (status & S.IPS_DST_NAT_DONE) !== 0 && flow.reply.src !== flow.orig.dst;
-  const snat = v4 && (status & S.IPS_SRC_NAT_DONE) !== 0 && flow.reply.dst !== flow.orig.src;
+  const dnat = (status & S.IPS_DST_NAT_DONE) !== 0 && flow.reply.src !== flow.orig.dst;
+  const snat = (status & S.IPS_SRC_NAT_DONE) !== 0 && flow.reply.dst !== flow.orig.src;
   parts.push("-s", flow.orig.src, "-d", flow.orig.dst);
   parts.push(dnat ? "-g" : "-r", flow.reply.src, snat ? "-n" : "-q", flow.reply.dst);
   const name = SAVE_NAMES[p];
@@ -500,8 +500,10 @@ function formatSave(flow: Flow, event: FormatOptions["event"]): string {
     });
     if (p === 6 && flow.tcp?.state !== undefined) parts.push("--state", saveState(TCP_NAMES, TCP_NAMES, flow.tcp.state));
     if (p === 132 && flow.sctp) {
-      // conntrack's own SCTP table stops at SHUTDOWN_ACK_SENT: later states print as "(null)".
-      if (flow.sctp.state !== undefined) parts.push("--state", saveState(SCTP_NAMES.slice(0, 8), SCTP_NAMES, flow.sctp.state));
+      // conntrack's own SCTP table stops at SHUTDOWN_ACK_SENT, so it prints HEARTBEAT_SENT and
+      // HEARTBEAT_ACKED as "(null)" (and segfaults parsing their names). Deliberate difference:
+      // nfct writes the name, so that its save output parses back (`nfct -R`).
+      if (flow.sctp.state !== undefined) parts.push("--state", saveState(SCTP_NAMES, SCTP_NAMES, flow.sctp.state));
       // conntrack prints the (already host-order) vtags through ntohl() once more: byte-swapped.
       if (flow.sctp.vtagOrig !== undefined) parts.push("--orig-vtag", String(bswap32(flow.sctp.vtagOrig)));
       if (flow.sctp.vtagReply !== undefined) parts.push("--reply-vtag", String(bswap32(flow.sctp.vtagReply)));

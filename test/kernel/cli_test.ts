@@ -235,7 +235,7 @@ const SCRIPT: [string, number][] = [
   ["-U -s 10.0.0.1 -m 9", 0],
   ["-U -s 10.0.0.1 -m 9", 1], // unchanged: nothing updated
   ["-U -s 9.9.9.9 -m 5", 1],
-  ["-U -s 10.0.1.8 -t 77", 0],
+  ["-U -s 10.0.1.8 -t 177", 0], // above the 100 it was created with, so always a change (however long the script took)
   ["-U -s 10.0.1.8 -u ASSURED", 1], // already ASSURED
   ["-U -s 10.0.1.8 -m 0x100/0xff00", 0], // mark = (mark & ~mask) ^ value
   ["-L -m 9", 0],
@@ -291,7 +291,7 @@ const OWN: [string, number, RegExp?][] = [
   ["-L -w abc", 1, /unexpected value 'abc' with -w option/], // 1.4.7: silently zone 0
   ["-L -m 5/abc", 1, /unexpected value '5\/abc' with -m option/], // 1.4.7: silently mask 0
   ["-L -p tcp --sport 70000", 1, /unexpected value '70000'/], // 1.4.7: truncated
-  ["-L -o json,id", 1, /cannot combine json output/],
+  ["-L -o json,id", 2, /cannot combine json output/], // a parameter problem, as conntrack's "Bad parameter `json,id'"
   ["-V", 0],
   ["-h", 0],
   ["", 0],
