@@ -200,6 +200,12 @@ export function markdown(data) {
   return md;
 }
 
+/** 1, 2 or 5 times a power of ten: the smallest such at least `x`. */
+function niceStep(x) {
+  const p = 10 ** Math.floor(Math.log10(x));
+  return [1, 2, 5, 10].map((f) => f * p).find((v) => v >= x);
+}
+
 const esc = (s) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const COLORS = { deno: "#2a7ab0", bun: "#e0a030", conntrack: "#8a8a8a", c: "#333333" };
@@ -224,12 +230,18 @@ export function svg(data) {
       if (!rs.length) continue;
       lines.push({ header: `${spec.title} (${rs[0].entries.toLocaleString("en-US")} entries)` });
       for (const r of rs) lines.push({ label: r.label, bars: [["deno", r.deno], ["bun", r.bun]] });
-      if (rs[0].conntrack) {
-        lines.push({ label: rs[0].conntrackCmd, bars: [["conntrack", rs[0].conntrack]] });
+      const ref = rs.find((r) => r.conntrack || r.c);
+      if (ref?.conntrack) {
+        lines.push({ label: ref.conntrackCmd, bars: [["conntrack", ref.conntrack]] });
       }
-      if (rs[0].c) lines.push({ label: rs[0].cName, bars: [["c", rs[0].c]] });
+      if (ref?.c) lines.push({ label: ref.cName, bars: [["c", ref.c]] });
     }
-    const max = Math.max(...lines.flatMap((l) => (l.bars ?? []).map(([, s]) => s?.max ?? 0)), 1e-3);
+    const longest = Math.max(
+      ...lines.flatMap((l) => (l.bars ?? []).map(([, s]) => s?.max ?? 0)),
+      1e-3,
+    );
+    const step = niceStep(longest / 5);
+    const max = longest * 1.05;
     const x = (v) => LABEL + (v / max) * BAR;
     body += `<text x="10" y="${y}" font-size="14" font-weight="bold">${esc(heading)}</text>\n`;
     y += 8;
@@ -268,16 +280,14 @@ export function svg(data) {
         }</text>\n`;
       });
     }
-    // axis: 0 and four ticks, in seconds
+    // axis: 0 and round ticks, in seconds
     body += `<line x1="${LABEL}" y1="${top}" x2="${LABEL}" y2="${y + 2}" stroke="#000"/>\n`;
-    for (let i = 0; i <= 4; i++) {
-      const v = (max * i) / 4;
-      body +=
-        `<line x1="${x(v).toFixed(1)}" y1="${y + 2}" x2="${x(v).toFixed(1)}" y2="${
-          y + 6
-        }" stroke="#000"/>` +
-        `<text x="${x(v).toFixed(1)}" y="${y + 17}" text-anchor="middle" font-size="10">${
-          v === 0 ? "0" : v < 0.1 ? v.toFixed(3) : v.toFixed(2)
+    const digits = step < 0.01 ? 3 : step < 0.1 ? 2 : 1;
+    for (let v = 0; v <= max; v += step) {
+      const at = x(v).toFixed(1);
+      body += `<line x1="${at}" y1="${y + 2}" x2="${at}" y2="${y + 6}" stroke="#000"/>` +
+        `<text x="${at}" y="${y + 17}" text-anchor="middle" font-size="10">${
+          v === 0 ? "0" : v.toFixed(digits)
         } s</text>\n`;
     }
     y += 40;
@@ -293,9 +303,17 @@ export function svg(data) {
   });
   legend +=
     `<text x="460" y="22" fill="#444">whole-process seconds, median and min–max (shorter is better)</text>\n`;
-  const foot = `<text x="10" y="${y - 10}" font-size="10" fill="#444">${
-    esc(machineLine(data))
+  const [m, t] = [data.machine, data.tools];
+  const foot = `<text x="10" y="${y - 14}" font-size="10" fill="#444">${
+    esc(
+      `${m.cores} × ${m.cpu}, ${m.memGiB} GiB, Linux ${m.kernel}; ${
+        data.date.slice(0, 10)
+      }; ${data.options.runs} runs each`,
+    )
+  }</text>\n<text x="10" y="${y}" font-size="10" fill="#444">${
+    esc(`${t.conntrack}; ${t.deno}; Bun ${t.bun}; C limits: ${t.c}`)
   }</text>\n`;
+  y += 8;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" font-family="sans-serif" font-size="11">\n` +
     `<rect width="100%" height="100%" fill="#fff"/>\n${legend}${body}${foot}</svg>\n`;
 }
