@@ -6,6 +6,8 @@
 // deno, bun, …), each on the same freshly refilled table (the refill is not timed), after one
 // untimed warm-up run each. Rows give the median and min–max of the runs; ratios are taken pair
 // by pair (run r of one against run r of the other, in the same round), then their median.
+// (hyperfine, with --prepare to refill, measures the same way but runs each command's runs
+// back to back; interleaving spreads the machine's drift over all contenders alike.)
 //
 //   node bench/run.mjs [options] [N ...]      table sizes, default 100000
 //     --runs R       timed runs per contender (default 5; --quick: 3)

@@ -44,6 +44,7 @@ test(
     try {
       const r = spawnSync("node", [
         "bench/run.mjs",
+        "--quick",
         "--runs",
         "2",
         "--warmup",
@@ -168,6 +169,7 @@ test(
         /\| `dump\(\) into typed flows` \| 2,000 \| [\d.]+ <sub>[\d.]+–[\d.]+<\/sub> \|/,
       );
       assert.match(md, /\*\*start-up, 500 entries\*\*/);
+      assert.match(md, /--quick: a smoke check, not figures to quote/);
       const svg = readFileSync(join(out, "table.svg"), "utf8");
       assert.match(svg, /^<svg [^>]*width="900" height="\d+"/);
       assert.match(svg, />2k entries</);
