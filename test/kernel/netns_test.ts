@@ -241,7 +241,7 @@ const RUN = isBun ? [process.execPath] : [process.execPath, "run", "-A"];
 /** Every script that fills or empties a table for a demo, a benchmark or a test, with arguments. */
 const GUARDED: [string, ...string[]][] = [
   ["examples/demo.ts", "10"],
-  ["bench/table.ts", "10"],
+  ["bench/op.ts", "fill", "10"],
   ["test/kernel/_delete_half.ts", "10", "1"],
   ["test/kernel/_dropped_dump.ts", "close"],
   ["test/kernel/_flush_cidr.ts"],
