@@ -44,6 +44,9 @@ import {
   EXPECT_XML_HEADER,
   formatExpect,
   type Filter,
+  flowFromJSON,
+  flowToJSON,
+  type NatFilter,
   type Flow,
   type FlowKey,
   formatFlow,
@@ -909,7 +912,7 @@ interface Printer {
 /** What conntrack's callbacks print for each command: `-L`/`-G` (all flags), `-D`, `-U`. */
 function printer(p: Parsed, kind: "dump" | "delete" | "update"): Printer {
   const o = p.output;
-  if (o.has("json")) return (f) => JSON.stringify(f, jsonReplacer);
+  if (o.has("json")) return (f) => JSON.stringify(flowToJSON(f));
   if (o.has("save")) {
     const event = kind === "delete" ? "destroy" : undefined;
     return (f) => formatFlow(f, { save: true, event });
@@ -938,31 +941,13 @@ function summary(msg: string): void {
 // ---------------------------------------------------------------------------------------------
 // Selection: conntrack's template + filters as a library Filter plus a userspace predicate
 
-const isSnat = (f: Flow) => f.status?.includes("SRC_NAT_DONE") === true;
-const isDnat = (f: Flow) => f.status?.includes("DST_NAT_DONE") === true;
-
-/** conntrack.c filter_nat(): --src-nat/--dst-nat/--any-nat [ip[:port]]. */
-function natMatch(p: Parsed, f: Flow): boolean {
-  const check = (n: Nat | undefined, snat: boolean): boolean => {
-    if (!n) return false;
-    const done = snat ? isSnat(f) : isDnat(f);
-    const natted = done && (snat ? f.reply.dst !== f.orig.src : f.reply.src !== f.orig.dst);
-    const patted = done && (snat ? f.reply.dport !== f.orig.sport : f.reply.sport !== f.orig.dport);
-    let has = false;
-    if (n.addr !== undefined) has = natted && (snat ? f.reply.dst : f.reply.src) === n.addr;
-    if (n.port !== undefined) {
-      const ok = patted && (snat ? f.reply.dport : f.reply.sport) === n.port;
-      if (n.addr !== undefined && has && !ok) has = false;
-      if (n.addr === undefined && ok) has = true;
-    }
-    if (n.addr === undefined && n.port === undefined && (natted || patted)) has = true;
-    return has;
-  };
-  if (p.anyNat) return check(p.anyNat, true) || check(p.anyNat, false);
-  if (p.srcNat && p.dstNat) return check(p.srcNat, true) && check(p.dstNat, false);
-  if (p.srcNat) return check(p.srcNat, true);
-  if (p.dstNat) return check(p.dstNat, false);
-  return true;
+/** A --src-nat/--dst-nat/--any-nat value as the library's filter takes it. */
+function natFilter(n: Nat): NatFilter {
+  if (n.addr === undefined && n.port === undefined) return true;
+  const out: { addr?: string; port?: number } = {};
+  if (n.addr !== undefined) out.addr = n.addr;
+  if (n.port !== undefined) out.port = n.port;
+  return out;
 }
 
 function maskMatch(a: Addr, mask: Addr, addr: string): boolean {
@@ -1020,7 +1005,7 @@ function selection(p: Parsed, full: boolean): Selection {
   if (full && pv.state !== undefined) filter.state = pv.state as string;
   if (full) {
     if (p.replyZone !== undefined) reply.zone = p.replyZone;
-    if (p.origZone !== undefined) extra.push((f) => (f.orig.zone ?? 0) === p.origZone);
+    if (p.origZone !== undefined) filter.origZone = p.origZone;
     if (p.zone !== undefined) filter.zone = p.zone;
     if (p.mark) filter.mark = p.mark;
     if (o.has("status")) {
@@ -1034,11 +1019,13 @@ function selection(p: Parsed, full: boolean): Selection {
   }
   if (Object.keys(reply).length) filter.reply = reply;
   if (p.id !== undefined) extra.push((f) => f.id === p.id);
-  if (p.labels.length) {
-    const want = labelBits(p.labels);
-    extra.push((f) => want.every((b) => f.labels?.includes(b)));
+  if (p.labels.length) filter.labels = { all: labelBits(p.labels) };
+  // conntrack.c filter_nat(): --any-nat alone decides when it is given.
+  if (p.anyNat) filter.anyNat = natFilter(p.anyNat);
+  else {
+    if (p.srcNat) filter.srcNat = natFilter(p.srcNat);
+    if (p.dstNat) filter.dstNat = natFilter(p.dstNat);
   }
-  if (p.srcNat || p.dstNat || p.anyNat) extra.push((f) => natMatch(p, f));
   return { filter, extra: extra.length ? (f) => extra.every((x) => x(f)) : undefined };
 }
 
@@ -1702,7 +1689,7 @@ async function cmdEvent(p: Parsed): Promise<number> {
       } else {
         if (extra && !extra(ev.flow)) continue;
         if (markSet && ev.flow.mark === undefined) continue;
-        if (json) line = JSON.stringify(ev, jsonReplacer);
+        if (json) line = JSON.stringify({ ...ev, flow: flowToJSON(ev.flow) }, jsonReplacer);
         else {
           line = formatFlow(ev.flow, { ...fmt, event: ev.type, now: wallClockMs() });
           // conntrack.c event_cb(): an event a process caused names its netlink port (and program).
@@ -1743,7 +1730,7 @@ Commands:
   -F [table] [filters]		Flush table; with filters, delete what they select (kernel-side when possible)
   -C [table]			Show counter
   -S				Show statistics
-  -R file|-			Run -I/-A/-U/-D/-F lines from a file (e.g. -o save output)
+  -R file|-			Run -I/-A/-U/-D/-F lines from a file (-o save output), or restore JSON lines (-o json)
 
 Tables: conntrack, expect, dying, unconfirmed
 
@@ -1891,13 +1878,24 @@ function loadFile(name: string): number {
   } catch {
     throw paramError(`Failed to open file ${name === "-" ? "/dev/stdin" : name} for reading`);
   }
-  const cmds: Parsed[] = [];
-  for (const raw of text.split("\n")) {
+  // Lines are -I/-A/-U/-D/-F command lines (-o save output), or flows as JSON (a snapshot,
+  // nfct -L -o json): those are created again as Conntrack.restore() does.
+  const cmds: (Parsed | { json: Flow })[] = [];
+  for (const [n, raw] of text.split("\n").entries()) {
     const line = raw.replace(/^[ \t]+/, "");
     if (line === "" || line.startsWith("#")) continue;
+    if (line.startsWith("{")) {
+      try {
+        cmds.push({ json: flowFromJSON(JSON.parse(line)) });
+      } catch (e) {
+        throw paramError(`line ${n + 1}: not a flow: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      continue;
+    }
     cmds.push(parseArgs(splitLine(line)));
   }
   for (const c of cmds) {
+    if ("json" in c) continue;
     if (!FILE_OK.has(c.command) || c.table !== "conntrack") {
       const t = c.table === "expect" ? `${FILE_CMD_TEXT[c.command] ?? "-" + Object.keys(CMD_LETTER)[c.command]} expect` : FILE_CMD_TEXT[c.command] ?? "unknown";
       throw paramError(`Cannot use command \`${t}' with --load-file`);
@@ -1907,10 +1905,31 @@ function loadFile(name: string): number {
   let done = 0;
   for (let i = 0; i < cmds.length;) {
     const c = cmds[i];
+    if ("json" in c) {
+      let j = i;
+      while (j < cmds.length && "json" in cmds[j]) j++;
+      const flows = cmds.slice(i, j).map((x) => (x as { json: Flow }).json);
+      let res;
+      try {
+        res = ct().restore(flows);
+      } catch (e) {
+        progress.done();
+        throw failed(e, CMD.CREATE);
+      }
+      if (res.failed.length) {
+        progress.done();
+        throw failed(res.failed[0].error, CMD.CREATE);
+      }
+      done += flows.length;
+      progress.tick(done);
+      i = j;
+      continue;
+    }
     if (c.command === CMD.CREATE || c.command === CMD.ADD) {
       let j = i;
-      while (j < cmds.length && (cmds[j].command === CMD.CREATE || cmds[j].command === CMD.ADD)) j++;
-      const group = cmds.slice(i, j);
+      const isCreate = (x: Parsed | { json: Flow }) => !("json" in x) && (x.command === CMD.CREATE || x.command === CMD.ADD);
+      while (j < cmds.length && isCreate(cmds[j])) j++;
+      const group = cmds.slice(i, j) as Parsed[];
       const flows = group.map(newFlow);
       const lineOf = new Map(flows.map((f, k) => [f, group[k]]));
       let res;

@@ -6,6 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { Conntrack, flowFromJSON, flowToJSON } from "../../mod.ts";
 import { randomTable } from "../_helpers/filter_property.ts";
@@ -15,6 +18,9 @@ import { addNetns, assertThrowawayNetns, sh } from "./_netns.ts";
 assertThrowawayNetns();
 
 const T = { timeout: 120000 };
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+const NFCT = isBun ? [process.execPath, `${ROOT}cli.ts`] : [process.execPath, "run", "-A", `${ROOT}cli.ts`];
 
 /** Label storage on: a rule that sets a label, in the namespace the command runs in. */
 const LABEL_RULES = `table inet nfct_snap {
@@ -108,4 +114,25 @@ test("flowToJSON: fixed key order, absent fields left out, BigInts and bytes as 
     /"reply" is missing/,
   );
   assert.throws(() => flowFromJSON({ ...j, helperInfo: "0g" }), /hex/);
+});
+
+test("nfct -L -o json > snap, then nfct -R snap in a fresh namespace: conntrack -L lists the same", T, () => {
+  const ns = addNetns("nfct-snapcli");
+  const dir = mkdtempSync("/tmp/nfct-snap-");
+  try {
+    using src = Conntrack.open();
+    src.flushAll();
+    const specs = randomTable(new Rng(0x5aa), 200);
+    assert.equal(src.createMany(specs).created, specs.length);
+    const snap = `${dir}/snap`;
+    const json = execFileSync(NFCT[0], [...NFCT.slice(1), "-L", "-o", "json"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    writeFileSync(snap, json);
+    assert.equal(json.trim().split("\n").length, specs.length);
+    execFileSync("ip", ["netns", "exec", ns.name, ...NFCT, "-R", snap], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    assert.deepEqual(listing(["ip", "netns", "exec", ns.name, "conntrack"]), listing(["conntrack"]));
+    src.flushAll();
+  } finally {
+    ns.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
