@@ -10,12 +10,11 @@ import { NetnsHandle } from "../netlink/netns.ts";
 import { SyscallError } from "../ffi/errno.ts";
 import { flushViaDump } from "./batch.ts";
 import * as C from "./constants.ts";
-import { dump } from "./dump.ts";
 import { type CompiledFilter, compileFilter, type Filters } from "./filter.ts";
 import { type Flow, validateFlow } from "./flow.ts";
 import { checkFlushOptions } from "./options.ts";
 import { flushSentinels, type Sentinel } from "./sentinels.ts";
-import { NFNETLINK_V1, Session } from "./session.ts";
+import { ENOENT, NFNETLINK_V1, Session } from "./session.ts";
 
 /** Options of {@link Conntrack.flush}. */
 export interface FlushOptions {
@@ -180,36 +179,42 @@ function kernelFlushProven(s: Session, cf: CompiledFilter): boolean {
 }
 
 /**
- * On this (scratch) table: each sentinel alone, flushed in the kernel with `cf`; true when the
- * kernel deleted exactly those userspace matches, and at least one.
+ * On this (scratch) table: all sentinels at once, each in a zone of its own (so equal tuples
+ * never clash; the filters proven have no zone condition), one kernel flush with `cf`, and a
+ * lookup of each by its tuple and zone before and after (O(1) each: the kernel walks its table,
+ * which every namespace shares, only for the flush). True when the kernel deleted exactly the
+ * sentinels userspace matches, and at least one.
  */
 function proveKernelFlush(s: Session, cf: CompiledFilter, sentinels: Sentinel[]): boolean {
+  const flows = sentinels.map((t, i) => validateFlow({ ...t.flow, zone: i + 1 }, "create"));
+  const lookup = (f: Flow): Flow | undefined => {
+    try {
+      return s.flowRequest(C.IPCTNL_MSG_CT_GET, 0, f, "key", "Cannot look a sentinel up")[0];
+    } catch (e) {
+      if (e instanceof NetlinkError && e.errno === ENOENT) return undefined;
+      throw e;
+    }
+  };
+  try {
+    for (const f of flows) {
+      s.flowRequest(C.IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, f, "create", "Cannot create a sentinel");
+    }
+    // What the kernel holds, as userspace matches it.
+    for (const [i, f] of flows.entries()) {
+      const held = lookup(f);
+      if (!held || cf.match(held) !== sentinels[i].expect) return false;
+    }
+    kernelFlush(s, cf, cf.families, "Cannot try a filtered flush");
+  } catch (e) {
+    // A sentinel this kernel refuses, or a flush it refuses (EOPNOTSUPP, EINVAL): nothing proven.
+    if (e instanceof NetlinkError) return false;
+    throw e;
+  }
   let hits = 0;
-  for (const t of sentinels) {
-    try {
-      s.flowRequest(
-        C.IPCTNL_MSG_CT_NEW,
-        NLM_F_CREATE | NLM_F_EXCL,
-        validateFlow(t.flow, "create"),
-        "create",
-        "Cannot create a sentinel",
-      );
-    } catch (e) {
-      if (e instanceof NetlinkError) return false; // a sentinel this kernel refuses: nothing proven
-      throw e;
-    }
-    const listed = [...dump(s)];
-    if (listed.length !== 1 || cf.match(listed[0]) !== t.expect) return false;
-    try {
-      kernelFlush(s, cf, cf.families, "Cannot try a filtered flush");
-    } catch (e) {
-      if (e instanceof NetlinkError) return false; // EOPNOTSUPP, EINVAL: not supported
-      throw e;
-    }
-    const gone = s.count() === 0;
-    if (gone !== t.expect) return false;
+  for (const [i, f] of flows.entries()) {
+    const gone = lookup(f) === undefined;
+    if (gone !== sentinels[i].expect) return false;
     if (gone) hits++;
-    else kernelFlush(s, compileFilter(), [C.AF_UNSPEC], "Cannot empty the scratch table");
   }
   return hits > 0;
 }
