@@ -12,13 +12,13 @@ import {
   NLM_F_ACK,
   NLM_F_CREATE,
   NLM_F_DUMP,
-  NLM_F_REQUEST,
   NLMSG_HDRLEN,
 } from "../netlink/message.ts";
-import { type Netns, NetnsHandle } from "../netlink/netns.ts";
-import { LibcTransport, NetlinkSocket, type TransportFactory } from "../netlink/socket.ts";
+import type { Netns } from "../netlink/netns.ts";
+import { NetlinkSocket, type TransportFactory } from "../netlink/socket.ts";
 import type { Family } from "./address.ts";
 import * as C from "./constants.ts";
+import { nfnlRequest } from "./nfnl.ts";
 
 // linux/netfilter/nfnetlink.h
 export const NFNL_SUBSYS_CTHELPER = 9;
@@ -157,48 +157,24 @@ export class Helpers {
   /** Opens a netfilter netlink socket in the caller's namespace, or `options.netns`. */
   static open(options: { netns?: Netns; transport?: TransportFactory } = {}): Helpers {
     if (options.transport) return new Helpers(new NetlinkSocket(options.transport));
-    if (options.netns === undefined) return new Helpers(NetlinkSocket.open(NETLINK_NETFILTER));
-    const ns = NetnsHandle.open(options.netns);
-    return new Helpers(
-      new NetlinkSocket(
-        () => new LibcTransport(NETLINK_NETFILTER, { netns: ns }),
-        () => ns.close(),
-      ),
-    );
+    return new Helpers(NetlinkSocket.open(NETLINK_NETFILTER, { netns: options.netns }));
   }
 
   #request(msg: number, flags: number, op: string, body: (b: MessageBuilder) => void): Helper[] {
-    const b = this.#b.reset();
-    const seq = this.#sock.nextSeq();
-    const at = b.begin(msgType(msg), NLM_F_REQUEST | flags, seq);
-    b.raw([C.AF_UNSPEC, C.NFNETLINK_V0, 0, 0]);
-    body(b);
-    b.end(at);
-    this.#sock.send(b.bytes());
-    const out: Helper[] = [];
     try {
-      for (const r of this.#sock.replies(seq, op, (flags & NLM_F_DUMP) === NLM_F_DUMP)) {
-        out.push(decodeHelper(r.dv, r.offset, r.length));
-      }
+      return nfnlRequest(this.#sock, this.#b, msgType(msg), flags, op, body, decodeHelper);
     } catch (e) {
       if (e instanceof NetlinkError && e.errno === EINVAL && !this.#hasSubsystem()) {
         throw new NetlinkError(`${op} (${NO_CTHELPER_HINT})`, EINVAL, {}, { cause: e });
       }
       throw e;
     }
-    return out;
   }
 
   /** Whether the kernel knows the subsystem: an empty dump, which has nothing else to refuse. */
   #hasSubsystem(): boolean {
-    const b = this.#b.reset();
-    const seq = this.#sock.nextSeq();
-    const at = b.begin(msgType(NFNL_MSG_CTHELPER_GET), NLM_F_REQUEST | NLM_F_DUMP, seq);
-    b.raw([C.AF_UNSPEC, C.NFNETLINK_V0, 0, 0]);
-    b.end(at);
-    this.#sock.send(b.bytes());
     try {
-      for (const _ of this.#sock.replies(seq, "probe", true));
+      nfnlRequest(this.#sock, this.#b, msgType(NFNL_MSG_CTHELPER_GET), NLM_F_DUMP, "probe", () => {}, () => 0);
       return true;
     } catch (e) {
       if (e instanceof NetlinkError && e.errno === EINVAL) return false;

@@ -24,18 +24,16 @@ import {
   NLM_F_DUMP,
   NLM_F_EXCL,
   NLM_F_REPLACE,
-  NLM_F_REQUEST,
   NLMSG_HDRLEN,
 } from "../netlink/message.ts";
-import { type Netns, NetnsHandle } from "../netlink/netns.ts";
+import type { Netns } from "../netlink/netns.ts";
 import {
-  LibcTransport,
-  type LibcTransportOptions,
   NetlinkSocket,
   type TransportFactory,
 } from "../netlink/socket.ts";
 import type { Family } from "./address.ts";
 import * as C from "./constants.ts";
+import { nfnlRequest } from "./nfnl.ts";
 import type { RawAttribute } from "./flow.ts";
 
 // linux/netfilter/nfnetlink.h
@@ -455,12 +453,7 @@ export class Timeouts {
       }
       return new Timeouts(new NetlinkSocket(options.transport));
     }
-    if (options.netns === undefined) return new Timeouts(NetlinkSocket.open(NETLINK_NETFILTER));
-    const ns = NetnsHandle.open(options.netns);
-    const opts: LibcTransportOptions = { netns: ns };
-    return new Timeouts(
-      new NetlinkSocket(() => new LibcTransport(NETLINK_NETFILTER, opts), () => ns.close()),
-    );
+    return new Timeouts(NetlinkSocket.open(NETLINK_NETFILTER, { netns: options.netns }));
   }
 
   #request(
@@ -469,20 +462,11 @@ export class Timeouts {
     op: string,
     body: (b: MessageBuilder) => void,
   ): TimeoutPolicy[] {
-    const b = this.#b.reset();
-    const seq = this.#sock.nextSeq();
-    const at = b.begin(msgType(msg), NLM_F_REQUEST | flags, seq);
-    b.raw([C.AF_UNSPEC, C.NFNETLINK_V0, 0, 0]);
-    body(b);
-    b.end(at);
-    this.#sock.send(b.bytes());
-    const out: TimeoutPolicy[] = [];
-    for (const r of this.#sock.replies(seq, op, (flags & NLM_F_DUMP) === NLM_F_DUMP)) {
-      const p = decodeTimeoutPolicy(r.dv, r.offset, r.length);
+    return nfnlRequest(this.#sock, this.#b, msgType(msg), flags, op, body, (dv, off, len) => {
+      const p = decodeTimeoutPolicy(dv, off, len);
       delete (p as { l4proto?: number }).l4proto;
-      out.push(p);
-    }
-    return out;
+      return p;
+    });
   }
 
   /**

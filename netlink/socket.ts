@@ -306,13 +306,18 @@ export class NetlinkSocket {
    */
   abandon(id: number): void {
     if (!this.#busy || id !== this.#useId || !this.#t) return;
+    this.#endUse(true);
+  }
+
+  /** Ends the current use: stops its read-ahead, frees the socket, and with `reopen` drops any stale reply. */
+  #endUse(reopen: boolean): void {
     const ra = this.#ra;
     this.#ra = undefined;
     try {
       ra?.stop();
     } finally {
       this.#busy = false;
-      this.#reopen();
+      if (reopen) this.#reopen();
     }
   }
 
@@ -376,14 +381,7 @@ export class NetlinkSocket {
         }
       }
     } finally {
-      const ra = this.#ra;
-      this.#ra = undefined;
-      try {
-        ra?.stop();
-      } finally {
-        this.#busy = false;
-        if (!finished) this.#reopen();
-      }
+      this.#endUse(!finished);
     }
   }
 
