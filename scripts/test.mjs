@@ -38,6 +38,7 @@ function run(label, argv, parse) {
   const out = (r.stdout ?? "") + (r.stderr ?? "");
   process.stdout.write(out);
   const counts = parse(strip(out));
+  for (const name of failedNames(strip(out))) problems.push(`${label}: failed: ${name}`);
   if (!counts) {
     problems.push(`${label}: no test summary found (exit ${r.status})`);
     failed++;
@@ -50,6 +51,15 @@ function run(label, argv, parse) {
     problems.push(`${label}: exited ${r.status}`);
     failed++;
   }
+}
+
+// The names of the failed tests, repeated at the end: CI keeps only the tail of the output.
+// deno: the lines of its " FAILURES " block ("name => ./test/x_test.ts:1:6"); bun: "(fail) name".
+function failedNames(s) {
+  const names = [...s.matchAll(/^\(fail\) (.*)$/gm)].map((m) => m[1]);
+  const block = s.split(/^ FAILURES *$/m)[1];
+  if (block) names.push(...block.split("\n").filter((l) => l.includes(" => ")));
+  return names;
 }
 
 // deno: "ok | 12 passed | 0 failed (1s)" or "FAILED | 11 passed | 1 failed"
