@@ -101,6 +101,7 @@ function parseInto(p: ArgsBuilder, argv: readonly string[], context: ParseContex
   let i = 0;
   while (i < argv.length) {
     const word = argv[i++];
+    if (word === "--") break; // getopt: the end of the options (the rest are stray words)
     let spec: OptSpec | L4Key;
     let attached: string | undefined;
     if (word.startsWith("--") && word.length > 2) {

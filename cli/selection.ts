@@ -13,6 +13,7 @@ import {
   type Proto,
 } from "../mod.ts";
 import type { Args } from "./command.ts";
+import { paramError } from "./errors.ts";
 import { extensionOf } from "./proto/extensions.ts";
 import type { Address, NatArg } from "./values.ts";
 
@@ -126,4 +127,10 @@ export function selectsAll(sel: Selection): boolean {
 /** The key that names `f` to `get()`, `delete()`, `deleteMany()`. */
 export function flowKey(f: Flow): FlowKey {
   return { family: f.family, proto: f.proto, orig: f.orig, reply: f.reply, zone: f.zone, id: f.id };
+}
+
+/** -L/-D/-U/-E refuse a mask without its address (conntrack.c, before any request). */
+export function checkMasks(args: Args): void {
+  if (args.maskSrc && !args.src) throw paramError("Can't use --mask-src without --src");
+  if (args.maskDst && !args.dst) throw paramError("Can't use --mask-dst without --dst");
 }

@@ -158,7 +158,9 @@ export function parseStatus(
   const parts = arg.split(",");
   for (let i = 0; i < parts.length; i++) {
     let tok = parts[i];
-    const bad = () => paramError(`Bad parameter \`${parts.slice(i).join(",")}'`);
+    // conntrack names the rest of the list from this flag on, without its `!`.
+    const rest = () => [parts[i].replace(/^!/, ""), ...parts.slice(i + 1)].join(",");
+    const bad = () => paramError(`Bad parameter \`${rest()}'`);
     if (tok === "" && i < parts.length - 1) throw bad();
     const neg = tok.startsWith("!");
     if (neg) tok = tok.slice(1);
@@ -222,13 +224,14 @@ export type EventMaskType = "new" | "update" | "destroy";
 
 /** An `-e` list (`ALL`, `NEW`, `UPDATES`, `DESTROY`, case-insensitive prefixes) into `mask`. */
 export function parseEventMask(arg: string, mask: Set<EventMaskType>): void {
-  for (const tok of arg.split(",")) {
+  const parts = arg.split(",");
+  for (const [i, tok] of parts.entries()) {
     const hit = tok
       ? ["ALL", "NEW", "UPDATES", "DESTROY"].find((n) =>
         n.toLowerCase().startsWith(tok.toLowerCase())
       )
       : undefined;
-    if (!hit) throw paramError(`Bad parameter \`${arg}'`);
+    if (!hit) throw paramError(`Bad parameter \`${parts.slice(i).join(",")}'`);
     if (hit === "ALL" || hit === "NEW") mask.add("new");
     if (hit === "ALL" || hit === "UPDATES") mask.add("update");
     if (hit === "ALL" || hit === "DESTROY") mask.add("destroy");

@@ -9,8 +9,8 @@ import type { CliContext } from "../context.ts";
 import { failed, OTHER_PROBLEM } from "../errors.ts";
 import { flowPrinter } from "../print.ts";
 import { Progress } from "../progress.ts";
-import { flowKey, selection, selectsAll } from "../selection.ts";
-import { checkMasks, dumped } from "./list.ts";
+import { checkMasks, flowKey, selection, selectsAll } from "../selection.ts";
+import { dumped } from "./list.ts";
 
 /**
  * -D: streams the matching entries and deletes them in pipelined batches (the library copies

@@ -19,7 +19,7 @@ import type { Args } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { failed, otherError, STRERROR } from "../errors.ts";
 import { expectPrinter, jsonReplacer, wallClockMs } from "../print.ts";
-import { selection } from "../selection.ts";
+import { checkMasks, selection } from "../selection.ts";
 import type { EventMaskType } from "../values.ts";
 
 const ENOBUFS_WARNING = "WARNING: We have hit ENOBUFS! We are losing events.\n" +
@@ -82,6 +82,7 @@ class ProgNames {
  * then the XML footer (if a header was printed) and the summary, and exits 0.
  */
 export async function events(ctx: CliContext, args: Args, expect: boolean): Promise<number> {
+  if (!expect) checkMasks(args);
   const out = ctx.out;
   const o = args.output;
   const flowTypes: readonly EventMaskType[] = ["new", "update", "destroy"];

@@ -9,14 +9,8 @@ import { err2str, failed, otherError, paramError } from "../errors.ts";
 import { COMPARISON } from "../matrix.ts";
 import { flowPrinter, lineFormat } from "../print.ts";
 import { Progress } from "../progress.ts";
-import { protoOf, type Selection, selection, selectsAll } from "../selection.ts";
+import { checkMasks, protoOf, type Selection, selection, selectsAll } from "../selection.ts";
 import { tuples } from "../tuples.ts";
-
-/** -L/-D/-U refuse a mask without its address (conntrack.c, before any request). */
-export function checkMasks(args: Args): void {
-  if (args.maskSrc && !args.src) throw paramError("Can't use --mask-src without --src");
-  if (args.maskDst && !args.dst) throw paramError("Can't use --mask-dst without --dst");
-}
 
 /**
  * The lines -L prints: `Conntrack.lines()` when the output is plain lines and the library can

@@ -8,8 +8,8 @@ import type { Args } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { failed, OTHER_PROBLEM } from "../errors.ts";
 import { flowPrinter } from "../print.ts";
-import { flowKey, selection } from "../selection.ts";
-import { checkMasks, dumped } from "./list.ts";
+import { checkMasks, flowKey, selection } from "../selection.ts";
+import { dumped } from "./list.ts";
 import type { NewFlow } from "./create.ts";
 
 /** The status bits an update may set (the kernel refuses changing the others). */

@@ -29,12 +29,12 @@ export const DCCP: ProtoExt = {
     ...PORT_KEYS,
     dccpState: {
       legal: P_STATE,
-      parse: stateParser("DCCP", DCCP_STATES, (l4, s) => l4.dccpState = s),
+      parse: stateParser("Unknown DCCP state", DCCP_STATES, (l4, s) => l4.dccpState = s),
     },
     role: {
       legal: P_SET,
       parse(l4, v) {
-        if (v !== "client" && v !== "server") throw paramError(`unknown DCCP role \`${v}'`);
+        if (v !== "client" && v !== "server") throw paramError(`Unknown DCCP role \`${v}'`);
         l4.role = v === "client" ? 0 : 1;
       },
     },

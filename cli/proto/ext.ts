@@ -93,6 +93,8 @@ export interface ProtoExt {
   readonly opts: Readonly<Record<string, L4Key>>;
   /** The rule of each field the options set. */
   readonly keys: Readonly<Partial<Record<L4Key, KeyRule>>>;
+  /** The names messages give the fields where they differ from {@link L4_LABEL} (GRE, ICMPv6). */
+  readonly labels?: Readonly<Partial<Record<L4Key, string>>>;
   /** Pairs that -I/-G need one of (legality 3), with the message when none is complete. */
   readonly coupled?: readonly (readonly [readonly L4Key[], string])[];
 }
@@ -123,17 +125,18 @@ export function numeric(key: NumericKey, max: number): KeyRule["parse"] {
 
 /**
  * The parser of a `--state` option: one of `states` (or an alias of one) handed to `set`, else
- * exit 2 "unknown NAME state `S'".
+ * exit 2 with `unknown` and the value (conntrack spells it `unknown TCP state`, `Unknown DCCP
+ * state`).
  */
 export function stateParser<S extends string>(
-  name: string,
+  unknown: string,
   states: readonly S[],
   set: (l4: L4Values, state: S) => void,
   aliases: Readonly<Record<string, S>> = {},
 ): KeyRule["parse"] {
   return (l4, v) => {
     const state = Object.hasOwn(aliases, v) ? aliases[v] : states.find((s) => s === v);
-    if (state === undefined) throw paramError(`unknown ${name} state \`${v}'`);
+    if (state === undefined) throw paramError(`${unknown} \`${v}'`);
     set(l4, state);
   };
 }

@@ -43,15 +43,16 @@ export function checkProtoOptions(
 ): void {
   const row = COMMANDS.indexOf(command === "flush" && !expect ? "delete" : command);
   let coupledRule = false;
+  const label = (k: L4Key) => ext.labels?.[k] ?? L4_LABEL[k];
   for (const k of new Set(Object.values(ext.opts))) {
     const rule = ext.keys[k];
     const legal = expect ? rule?.exp?.[command] ?? 0 : (rule?.legal ?? P_NEVER)[row] ?? 0;
     const has = seen.has(k);
     if (!has && legal === 1) {
-      throw paramError(`You need to supply the \`--${L4_LABEL[k]}' option for this command`);
+      throw paramError(`You need to supply the \`--${label(k)}' option for this command`);
     }
     if (has && legal === 0) {
-      throw paramError(`Illegal option \`--${L4_LABEL[k]}' with this command`);
+      throw paramError(`Illegal option \`--${label(k)}' with this command`);
     }
     if (legal === 3) coupledRule = true;
   }

@@ -24,6 +24,12 @@ export const GRE: ProtoExt = {
     replySport: PORT_KEYS.replySport,
     replyDport: PORT_KEYS.replyDport,
   },
+  labels: {
+    sport: "srckey",
+    dport: "dstkey",
+    replySport: "reply-key-src",
+    replyDport: "reply-key-dst",
+  },
   coupled: [
     [["sport", "dport"], "you have to specify `--srckey' and `--dstkey'"],
     [["replySport", "replyDport"], "you have to specify `--reply-key-src' and `--reply-key-dst'"],

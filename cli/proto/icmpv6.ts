@@ -11,4 +11,5 @@ export const ICMPV6: ProtoExt = {
   num: 58,
   opts: { "icmpv6-type": "icmpType", "icmpv6-code": "icmpCode", "icmpv6-id": "icmpId" },
   keys: ICMP_KEYS,
+  labels: { icmpType: "icmpv6-type", icmpCode: "icmpv6-code", icmpId: "icmpv6-id" },
 };

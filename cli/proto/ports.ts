@@ -58,5 +58,6 @@ export const PORT_KEYS: ProtoExt["keys"] = {
 /** -I/-G need both ports of a direction. */
 export const PORT_COUPLED: ProtoExt["coupled"] = [
   [["sport", "dport"], "you have to specify `--sport' and `--dport'"],
-  [["replySport", "replyDport"], "you have to specify `--reply-port-src' and `--reply-port-dst'"],
+  // sic: conntrack's message names options it does not have
+  [["replySport", "replyDport"], "you have to specify `--reply-src-port' and `--reply-dst-port'"],
 ];

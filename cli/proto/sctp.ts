@@ -30,7 +30,7 @@ export const SCTP: ProtoExt = {
     ...PORT_KEYS,
     sctpState: {
       legal: P_STATE,
-      parse: stateParser("SCTP", SCTP_STATES, (l4, s) => l4.sctpState = s),
+      parse: stateParser("unknown SCTP state", SCTP_STATES, (l4, s) => l4.sctpState = s),
     },
     vtag: { legal: P_SET, parse: numeric("vtag", 0xffffffff) },
     replyVtag: { legal: P_SET, parse: numeric("replyVtag", 0xffffffff) },

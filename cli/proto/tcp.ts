@@ -29,7 +29,9 @@ export const TCP: ProtoExt = {
     ...PORT_KEYS,
     tcpState: {
       legal: P_STATE,
-      parse: stateParser("TCP", TCP_STATES, (l4, s) => l4.tcpState = s, { LISTEN: "SYN_SENT2" }),
+      parse: stateParser("unknown TCP state", TCP_STATES, (l4, s) => l4.tcpState = s, {
+        LISTEN: "SYN_SENT2",
+      }),
     },
   },
   coupled: PORT_COUPLED,

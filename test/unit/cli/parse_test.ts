@@ -205,6 +205,10 @@ test("getopt: unique prefixes of long options (protocol ones too), stray words i
   assert.equal(args("-L --family ipv6 some stray words").family, "ipv6");
   assert.equal(args("-L -s 1.1.1.1 - x").src?.addr, "1.1.1.1");
   assert.deepEqual([...args("-L --output=xml").output], ["xml"]);
+  // `--` ends the options: what follows is stray words, as conntrack's getopt has it.
+  const end = args("-L -p tcp -- -s 1.1.1.1 -x");
+  assert.equal(end.src, undefined);
+  assert.equal(end.proto, 6);
 });
 
 test("warnings: returned with the command, or carried by the error", () => {

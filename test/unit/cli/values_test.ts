@@ -190,7 +190,9 @@ test("parseStatus refuses what conntrack 1.4.7 refuses: Bad parameter `REST' (ex
     ["ASSURED,FOO,SEEN_REPLY", "Bad parameter `FOO,SEEN_REPLY'"],
     ["ASSURED,", "Bad parameter `'"],
     [",ASSURED", "Bad parameter `,ASSURED'"],
-    ["!", "Bad parameter `!'"],
+    ["!", "Bad parameter `'"],
+    ["!FOO,BAR", "Bad parameter `FOO,BAR'"],
+    ["ASSURED,!UNREPLIED", "Bad parameter `UNREPLIED'"],
   ];
   for (const [arg, msg] of rows) {
     refuses(() => parseStatus(arg, new Set(), new Set(), () => {}), 2, msg);
@@ -237,7 +239,9 @@ test("parseEventMask: ALL, NEW, UPDATES, DESTROY by case-insensitive prefix", ()
   assert.deepEqual(run("new,d"), ["new", "destroy"]);
   assert.deepEqual(run("UPD"), ["update"]);
   refuses(() => run("FOO"), 2, "Bad parameter `FOO'");
-  refuses(() => run("NEW,"), 2, "Bad parameter `NEW,'");
+  // the rest of the list from the bad type on
+  refuses(() => run("NEW,"), 2, "Bad parameter `'");
+  refuses(() => run("NEW,FOO,DESTROY"), 2, "Bad parameter `FOO,DESTROY'");
 });
 
 test("parseMark: mark[/mask], the mask all ones by default", () => {
