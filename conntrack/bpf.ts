@@ -21,7 +21,8 @@ import { type Family, parsePrefix } from "./address.ts";
 import * as C from "./constants.ts";
 import { compileFilter, type Filter, type Filters, type TupleFilter } from "./filter.ts";
 import { statusBits } from "./status.ts";
-import { hasPorts, protoNumber } from "./tuple.ts";
+import { hasPorts } from "./protocols.ts";
+import { protoNumber } from "./tuple.ts";
 
 // linux/filter.h (classic BPF)
 const BPF_LD = 0x00, BPF_LDX = 0x01, BPF_ST = 0x02, BPF_ALU = 0x04, BPF_JMP = 0x05, BPF_RET = 0x06, BPF_MISC = 0x07;

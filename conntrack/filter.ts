@@ -28,7 +28,8 @@ import {
   type NatFilter,
   u16,
 } from "./filter_extra.ts";
-import { hasPorts, type Proto, protoNumber, type Tuple } from "./tuple.ts";
+import { ALL_STATES, hasPorts } from "./protocols.ts";
+import { type Proto, protoNumber, type Tuple } from "./tuple.ts";
 
 /** Conditions on one tuple. Addresses may be exact (`"10.0.0.1"`) or CIDR (`"10.0.0.0/8"`). */
 export interface TupleFilter {
@@ -285,8 +286,7 @@ function compileOne(filter?: Filter): CompiledFilter {
   const zone = fo.zone === undefined ? undefined : u16(fo.zone, "zone");
   const state = fo.state;
   if (state !== undefined) {
-    const all = [...C.TCP_STATES, ...C.SCTP_STATES, ...C.DCCP_STATES] as readonly unknown[];
-    if (typeof state !== "string" || !all.includes(state)) {
+    if (typeof state !== "string" || !ALL_STATES.has(state)) {
       throw new TypeError(`Invalid filter state "${String(state)}": expected a TCP, SCTP or DCCP state such as ESTABLISHED`);
     }
   }
