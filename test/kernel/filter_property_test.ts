@@ -219,8 +219,10 @@ for (const seed of seeds()) {
       const before = kernelFlushes;
       const report = round(seed);
       if (report.length) assert.fail(report.join("\n"));
-      // A third of the filters are kernel-only; most of those are flushed there.
-      const least = Math.max(1, Math.floor(FILTERS / 10));
+      // A third of the filters are kernel-only and about half of those are flushed there (the
+      // others have IPv6 addresses, which the kernel does not compare, or a shape its sentinels
+      // did not prove): 8..21 of 80 in 32 seeds.
+      const least = Math.max(1, Math.floor(FILTERS / 20));
       assert.ok(
         kernelFlushes - before >= least,
         `${
