@@ -115,6 +115,13 @@ export function compileStatus(st: unknown): { value: number; mask: number } {
   return { value, mask };
 }
 
+/** A present key must constrain: `{ addr: undefined, port: 80 }` must not drop the address. */
+function refuseUnset(v: unknown, what: string): void {
+  if (v === undefined || v === null) {
+    throw new TypeError(`Invalid filter: "${what}" is ${v} (leave the key out to not filter on it)`);
+  }
+}
+
 interface Nat {
   addr?: string;
   port?: number;
@@ -127,6 +134,7 @@ function compileNat(v: unknown, what: string): Nat {
     if (k !== "addr" && k !== "port") {
       throw new TypeError(`Invalid filter: unknown key "${what}.${k}"`);
     }
+    refuseUnset(v[k], `${what}.${k}`);
   }
   const out: Nat = {};
   if (v.addr !== undefined) {
@@ -234,6 +242,7 @@ export function compileLabelFilter(v: unknown): (f: Flow) => boolean {
     if (k !== "all" && k !== "any") {
       throw new TypeError(`Invalid filter: unknown key "labels.${k}"`);
     }
+    refuseUnset(v[k], `labels.${k}`);
   }
   if (v.all === undefined && v.any === undefined) {
     throw new TypeError('Invalid filter labels: give "all" or "any"');

@@ -11,7 +11,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { Conntrack, flowFromJSON, flowToJSON } from "../../mod.ts";
-import { randomTable } from "../_helpers/filter_property.ts";
+import { randomTable } from "../_helpers/filter_property_table.ts";
 import { Rng } from "../_helpers/rng.ts";
 import { addNetns, assertThrowawayNetns, sh } from "./_netns.ts";
 
