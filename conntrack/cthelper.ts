@@ -141,6 +141,20 @@ function decodeHelper(dv: DataView, offset: number, length: number): Helper {
 /**
  * A client for userspace helpers (`nfct helper`). On a kernel without `nfnetlink_cthelper`
  * every method throws {@link NetlinkError} `EINVAL` whose message says so.
+ *
+ * @example Register a userspace FTP helper whose packets go to NFQUEUE 5 (conntrackd's)
+ * ```ts
+ * import { Helpers } from "@nfct/nfct";
+ * using helpers = Helpers.open();
+ * helpers.add({
+ *   name: "ftp",
+ *   family: "ipv4",
+ *   proto: "tcp",
+ *   queueNum: 5,
+ *   policies: [{ name: "ftp", expectMax: 1, expectTimeout: 300 }],
+ * });
+ * for (const h of helpers.list()) console.log(h.name, h.queueNum, h.enabled);
+ * ```
  */
 export class Helpers {
   #sock: NetlinkSocket;

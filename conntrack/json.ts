@@ -92,6 +92,15 @@ function tupleJSON(t: Tuple): Record<string, unknown> {
  * A flow as a JSON-ready object: keys in a fixed order, absent fields left out (an all-zero
  * `synproxy`, which the kernel reports for entries without SYN proxying, too), BigInts as
  * decimal strings, bytes as hex. `JSON.stringify(flowToJSON(f))` is a line of `nfct -L -o json`.
+ *
+ * @example A snapshot of the table as JSON lines, and back
+ * ```ts
+ * import { Conntrack, flowFromJSON, flowToJSON } from "@nfct/nfct";
+ * using ct = Conntrack.open();
+ * const lines = [...ct.dump()].map((f) => JSON.stringify(flowToJSON(f)));
+ * const flows = lines.map((l) => flowFromJSON(JSON.parse(l)));
+ * console.log(flows.length === lines.length);
+ * ```
  */
 export function flowToJSON(f: Flow): FlowJSON {
   const o: FlowJSON = {};

@@ -89,6 +89,14 @@ export function currentNetnsLabel(): string {
 /**
  * Collects one namespace's figures through `ct` (opened in that namespace). O(1) in the table
  * size unless `perState`.
+ * @throws {RangeError} for a bad `maxZones`; `NetlinkError` when a request fails.
+ *
+ * @example Print the metrics of the caller's namespace, as `nfct metrics --per-state` does
+ * ```ts
+ * import { collectMetrics, Conntrack, formatMetrics } from "@nfct/nfct";
+ * using ct = Conntrack.open();
+ * console.log(formatMetrics(collectMetrics(ct, { perState: true })));
+ * ```
  */
 export function collectMetrics(ct: Conntrack, options: MetricsOptions = {}): ConntrackMetrics {
   const t0 = performance.now();

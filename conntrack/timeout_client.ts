@@ -87,7 +87,8 @@ const msgType = (m: number) => nfnlMsgType(NFNL_SUBSYS_CTNETLINK_TIMEOUT, m);
  *   timeouts: { established: 100, close: 10 },
  * });
  * // iptables -t raw -A PREROUTING -p tcp -j CT --timeout short-tcp
- * console.log(t.get("short-tcp")?.timeouts.established); // 100
+ * const p = t.get("short-tcp");
+ * if (p?.proto === "tcp") console.log(p.timeouts.established); // 100
  * ```
  */
 export class Timeouts {
