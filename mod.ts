@@ -67,6 +67,16 @@ export { writeNfgenmsg } from "./conntrack/nfnl.ts";
 export { AttributeReader, MessageBuilder } from "./netlink/attribute.ts";
 export type { MasterTuple, Proto, ProtoName, Tuple } from "./conntrack/tuple.ts";
 export { invertTuple, protoName, protoNumber } from "./conntrack/tuple.ts";
+export type { Protocol } from "./conntrack/protocols.ts";
+export {
+  DCCP_STATES,
+  hasPorts,
+  PROTOCOLS,
+  protocolNamed,
+  protocolOf,
+  SCTP_STATES,
+  TCP_STATES,
+} from "./conntrack/protocols.ts";
 export { compileFilter, type Filter, type Filters, type TupleFilter } from "./conntrack/filter.ts";
 export type { LabelFilter, NatFilter } from "./conntrack/filter_extra.ts";
 export { FLOW_JSON_VERSION, flowFromJSON, type FlowJSON, flowToJSON, restorable } from "./conntrack/json.ts";

@@ -27,6 +27,15 @@ export interface LabelFilter {
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
 
+/** An integer 0..255, or TypeError/RangeError naming `what`. */
+export function u8(v: unknown, what: string): number {
+  if (typeof v !== "number") throw new TypeError(`Invalid filter ${what}: expected an integer 0..255, got ${typeof v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xff) {
+    throw new RangeError(`Invalid filter ${what} ${v}: must be an integer 0..255`);
+  }
+  return v;
+}
+
 /** An integer 0..65535, or TypeError/RangeError naming `what`. */
 export function u16(v: unknown, what: string): number {
   if (typeof v !== "number") {

@@ -19,7 +19,7 @@ import type { Conntrack } from "./client.ts";
 import type { EventStream } from "./event_stream.ts";
 import type { ExpectCpuStats } from "./expect.ts";
 import type { CpuStats } from "./stats.ts";
-import { PROTO_NUMBERS } from "./tuple.ts";
+import { PROTOCOLS } from "./protocols.ts";
 
 /** Entries of one (protocol, state, zone) class. */
 export interface FlowClass {
@@ -79,7 +79,7 @@ export interface MetricsOptions {
   expectations?: boolean;
 }
 
-const KNOWN_PROTOS = new Set(Object.keys(PROTO_NUMBERS));
+const KNOWN_PROTOS: ReadonlySet<string> = new Set(PROTOCOLS.map((p) => p.name));
 
 /** The calling thread's namespace as `net:[INODE]`. */
 export function currentNetnsLabel(): string {
