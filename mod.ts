@@ -45,17 +45,14 @@ export {
 export type {
   Counter,
   DccpInfo,
-  DccpState,
   Flow,
   NatRange,
   RawAttribute,
   SctpInfo,
-  SctpState,
   SeqAdj,
   Synproxy,
   TcpFlags,
   TcpInfo,
-  TcpState,
   Timestamp,
 } from "./conntrack/flow.ts";
 export type { FlowPurpose } from "./conntrack/flow.ts";
@@ -67,7 +64,7 @@ export { writeNfgenmsg } from "./conntrack/nfnl.ts";
 export { AttributeReader, MessageBuilder } from "./netlink/attribute.ts";
 export type { MasterTuple, Proto, ProtoName, Tuple } from "./conntrack/tuple.ts";
 export { invertTuple, protoName, protoNumber } from "./conntrack/tuple.ts";
-export type { Protocol } from "./conntrack/protocols.ts";
+export type { DccpState, Protocol, SctpState, TcpState } from "./conntrack/protocols.ts";
 export {
   DCCP_STATES,
   hasPorts,

@@ -10,17 +10,18 @@ import { type Expectation, expectFlagBits, type ExpectNat, type ExpectPurpose } 
 import { familyNumber } from "./family.ts";
 import { checkRawAttributes, HELPER_NAME_MAX } from "./flow_validate.ts";
 import { checkKeys, checkName, checkU16, checkU32, isObject } from "./options.ts";
-import { hasPorts, protoNumber, type Tuple, validateTuple } from "./tuple.ts";
+import { hasPorts, IPPROTO_GRE, protocolOf } from "./protocols.ts";
+import { protoNumber, type Tuple, validateTuple } from "./tuple.ts";
 
 /** The all-ones mask of `family`/`proto` (every field of the tuple must match). */
 function exactMask(family: Family, proto: number): Tuple {
   const ones = family === "ipv4" ? "255.255.255.255" : "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
   const m: Tuple = { src: ones, dst: ones };
-  if (proto === C.IPPROTO_ICMP || proto === C.IPPROTO_ICMPV6) {
+  if (protocolOf(proto)?.icmp) {
     m.type = 0xff;
     m.code = 0xff;
     m.id = 0xffff;
-  } else if (proto === C.IPPROTO_GRE) {
+  } else if (proto === IPPROTO_GRE) {
     m.srcKey = 0xffff;
     m.dstKey = 0xffff;
   } else if (hasPorts(proto)) {

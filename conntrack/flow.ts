@@ -9,16 +9,9 @@
  * @module
  */
 import type { Family } from "./address.ts";
-import type * as C from "./constants.ts";
+import type { DccpState, SctpState, TcpState } from "./protocols.ts";
 import type { StatusFlag } from "./status.ts";
 import type { MasterTuple, Proto, Tuple } from "./tuple.ts";
-
-/** A TCP state name, as conntrack(8) prints it (`"ESTABLISHED"`, `"TIME_WAIT"`, ...). */
-export type TcpState = typeof C.TCP_STATES[number];
-/** An SCTP state name, as conntrack(8) prints it (`"ESTABLISHED"`, `"COOKIE_WAIT"`, ...). */
-export type SctpState = typeof C.SCTP_STATES[number];
-/** A DCCP state name, as conntrack(8) prints it (`"OPEN"`, `"PARTOPEN"`, ...). */
-export type DccpState = typeof C.DCCP_STATES[number];
 
 /** TCP flags and mask of one direction (`CTA_PROTOINFO_TCP_FLAGS_*`). */
 export interface TcpFlags {

@@ -12,18 +12,23 @@ import { familyName } from "./family.ts";
 import type {
   Counter,
   DccpInfo,
-  DccpState,
   Flow,
   NatRange,
   SctpInfo,
-  SctpState,
   SeqAdj,
   Synproxy,
   TcpInfo,
-  TcpState,
   Timestamp,
 } from "./flow.ts";
 import { decodeLabels } from "./labels.ts";
+import {
+  DCCP_STATES,
+  type DccpState,
+  SCTP_STATES,
+  type SctpState,
+  TCP_STATES,
+  type TcpState,
+} from "./protocols.ts";
 import { statusFlags } from "./status.ts";
 import { decodeTuple, type MasterTuple, type Proto, protoName } from "./tuple.ts";
 
@@ -221,7 +226,7 @@ export class FlowDecoder {
           switch (b.type) {
             case C.CTA_PROTOINFO_TCP_STATE: {
               const v = b.u8();
-              t.state = C.TCP_STATES[v] ?? (`STATE_${v}` as TcpState);
+              t.state = TCP_STATES[v] ?? (`STATE_${v}` as TcpState);
               break;
             }
             case C.CTA_PROTOINFO_TCP_WSCALE_ORIGINAL:
@@ -247,7 +252,7 @@ export class FlowDecoder {
         while (b.next()) {
           if (b.type === C.CTA_PROTOINFO_SCTP_STATE) {
             const v = b.u8();
-            s.state = C.SCTP_STATES[v] ?? (`STATE_${v}` as SctpState);
+            s.state = SCTP_STATES[v] ?? (`STATE_${v}` as SctpState);
           } else if (b.type === C.CTA_PROTOINFO_SCTP_VTAG_ORIGINAL) s.vtagOrig = b.u32();
           else if (b.type === C.CTA_PROTOINFO_SCTP_VTAG_REPLY) s.vtagReply = b.u32();
         }
@@ -257,7 +262,7 @@ export class FlowDecoder {
         while (b.next()) {
           if (b.type === C.CTA_PROTOINFO_DCCP_STATE) {
             const v = b.u8();
-            d.state = C.DCCP_STATES[v] ?? (`STATE_${v}` as DccpState);
+            d.state = DCCP_STATES[v] ?? (`STATE_${v}` as DccpState);
           } else if (b.type === C.CTA_PROTOINFO_DCCP_ROLE) d.role = b.u8();
           else if (b.type === C.CTA_PROTOINFO_DCCP_HANDSHAKE_SEQ) d.handshakeSeq = b.u64();
         }

@@ -8,6 +8,7 @@ import { parseAddress } from "./address.ts";
 import * as C from "./constants.ts";
 import type { Flow, FlowPurpose, NatRange, SeqAdj } from "./flow.ts";
 import { encodeLabels } from "./labels.ts";
+import { DCCP_STATES, SCTP_STATES, TCP_STATES } from "./protocols.ts";
 import { IPS_CONFIRMED, statusBits } from "./status.ts";
 import { encodeTuple, protoNumber } from "./tuple.ts";
 
@@ -86,7 +87,7 @@ export function encodeFlow(b: MessageBuilder, f: Flow, purpose: FlowPurpose): vo
     if (f.tcp) {
       const n = b.nest(C.CTA_PROTOINFO_TCP);
       if (f.tcp.state !== undefined) {
-        b.u8(C.CTA_PROTOINFO_TCP_STATE, C.TCP_STATES.indexOf(f.tcp.state));
+        b.u8(C.CTA_PROTOINFO_TCP_STATE, TCP_STATES.indexOf(f.tcp.state));
       }
       if (f.tcp.wscaleOrig !== undefined) {
         b.u8(C.CTA_PROTOINFO_TCP_WSCALE_ORIGINAL, f.tcp.wscaleOrig);
@@ -111,7 +112,7 @@ export function encodeFlow(b: MessageBuilder, f: Flow, purpose: FlowPurpose): vo
     if (f.sctp) {
       // The kernel wants state and both verification tags together (EINVAL otherwise).
       const n = b.nest(C.CTA_PROTOINFO_SCTP);
-      b.u8(C.CTA_PROTOINFO_SCTP_STATE, C.SCTP_STATES.indexOf(f.sctp.state ?? "NONE"));
+      b.u8(C.CTA_PROTOINFO_SCTP_STATE, SCTP_STATES.indexOf(f.sctp.state ?? "NONE"));
       b.u32(C.CTA_PROTOINFO_SCTP_VTAG_ORIGINAL, f.sctp.vtagOrig ?? 0);
       b.u32(C.CTA_PROTOINFO_SCTP_VTAG_REPLY, f.sctp.vtagReply ?? 0);
       b.endNest(n);
@@ -119,7 +120,7 @@ export function encodeFlow(b: MessageBuilder, f: Flow, purpose: FlowPurpose): vo
     if (f.dccp) {
       const n = b.nest(C.CTA_PROTOINFO_DCCP);
       if (f.dccp.state !== undefined) {
-        b.u8(C.CTA_PROTOINFO_DCCP_STATE, C.DCCP_STATES.indexOf(f.dccp.state));
+        b.u8(C.CTA_PROTOINFO_DCCP_STATE, DCCP_STATES.indexOf(f.dccp.state));
       }
       if (f.dccp.role !== undefined) b.u8(C.CTA_PROTOINFO_DCCP_ROLE, f.dccp.role);
       if (f.dccp.handshakeSeq !== undefined) {

@@ -36,6 +36,14 @@ import {
   checkU8,
   isObject,
 } from "./options.ts";
+import {
+  DCCP_STATES,
+  IPPROTO_DCCP,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  SCTP_STATES,
+  TCP_STATES,
+} from "./protocols.ts";
 import { statusBits } from "./status.ts";
 import { invertTuple, protoName, protoNumber, validateTuple } from "./tuple.ts";
 
@@ -170,10 +178,10 @@ function checkProtoinfo(f: Partial<Flow>, proto: number, purpose: FlowPurpose): 
     }
   };
   if (f.tcp !== undefined) {
-    only("tcp", C.IPPROTO_TCP);
+    only("tcp", IPPROTO_TCP);
     const t = sub(f.tcp, TCP_KEYS, "flow.tcp");
     if (t.state !== undefined) {
-      checkState(t.state, C.TCP_STATES, C.TCP_STATES.length, purpose, "flow.tcp.state");
+      checkState(t.state, TCP_STATES, TCP_STATES.length, purpose, "flow.tcp.state");
     }
     for (const k of ["wscaleOrig", "wscaleReply"]) {
       if (t[k] !== undefined) checkInt(t[k], 0, TCP_MAX_WSCALE, `flow.tcp.${k}`);
@@ -187,20 +195,20 @@ function checkProtoinfo(f: Partial<Flow>, proto: number, purpose: FlowPurpose): 
     }
   }
   if (f.sctp !== undefined) {
-    only("sctp", C.IPPROTO_SCTP);
+    only("sctp", IPPROTO_SCTP);
     const s = sub(f.sctp, SCTP_KEYS, "flow.sctp");
     if (s.state !== undefined) {
-      checkState(s.state, C.SCTP_STATES, C.SCTP_STATES.length, purpose, "flow.sctp.state");
+      checkState(s.state, SCTP_STATES, SCTP_STATES.length, purpose, "flow.sctp.state");
     }
     // sctp_nla_policy: CTA_PROTOINFO_SCTP_VTAG_* are NLA_U32.
     if (s.vtagOrig !== undefined) checkU32(s.vtagOrig, "flow.sctp.vtagOrig");
     if (s.vtagReply !== undefined) checkU32(s.vtagReply, "flow.sctp.vtagReply");
   }
   if (f.dccp !== undefined) {
-    only("dccp", C.IPPROTO_DCCP);
+    only("dccp", IPPROTO_DCCP);
     const d = sub(f.dccp, DCCP_KEYS, "flow.dccp");
     if (d.state !== undefined) {
-      checkState(d.state, C.DCCP_STATES, DCCP_STATE_LIMIT, purpose, "flow.dccp.state");
+      checkState(d.state, DCCP_STATES, DCCP_STATE_LIMIT, purpose, "flow.dccp.state");
     }
     if (d.role !== undefined) checkInt(d.role, 0, DCCP_ROLE_MAX, "flow.dccp.role");
     if (d.handshakeSeq !== undefined) checkU64(d.handshakeSeq, "flow.dccp.handshakeSeq");

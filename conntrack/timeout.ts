@@ -18,8 +18,8 @@
  * @module
  */
 import type { Family } from "./address.ts";
-import * as C from "./constants.ts";
 import type { RawAttribute } from "./flow.ts";
+import { protocolNamed } from "./protocols.ts";
 
 // linux/netfilter/nfnetlink.h
 /** The cttimeout subsystem's number in the nfnetlink message type's high byte. */
@@ -129,18 +129,16 @@ export type StateKey<P extends TimeoutProto> = (typeof TIMEOUT_STATES)[P][number
  */
 export type StateTimeouts<P extends TimeoutProto> = { [K in StateKey<P>]?: number };
 
-/** The protocol number each {@link TimeoutProto} travels as (`CTA_TIMEOUT_L4PROTO`). */
-export const TIMEOUT_PROTO_NUMBERS: Readonly<Record<TimeoutProto, number>> = {
-  tcp: C.IPPROTO_TCP,
-  udp: C.IPPROTO_UDP,
-  udplite: C.IPPROTO_UDPLITE,
-  icmp: C.IPPROTO_ICMP,
-  icmpv6: C.IPPROTO_ICMPV6,
-  sctp: C.IPPROTO_SCTP,
-  dccp: C.IPPROTO_DCCP,
-  gre: C.IPPROTO_GRE,
-  generic: IPPROTO_RAW,
-};
+/**
+ * The protocol number each {@link TimeoutProto} travels as (`CTA_TIMEOUT_L4PROTO`): the
+ * protocol table's, and {@link IPPROTO_RAW} for `generic`.
+ */
+export const TIMEOUT_PROTO_NUMBERS: Readonly<Record<TimeoutProto, number>> = Object.fromEntries(
+  (Object.keys(TIMEOUT_STATES) as TimeoutProto[]).map((p) => [
+    p,
+    p === "generic" ? IPPROTO_RAW : protocolNamed(p)!.number,
+  ]),
+) as Record<TimeoutProto, number>;
 
 /** A policy (or a tracker's defaults) for one protocol, typed by it. */
 export type ProtoTimeouts = {
