@@ -216,3 +216,41 @@ export interface Flow {
  * `"update"` (`IPCTNL_MSG_CT_NEW` without), `"key"` (what identifies an entry: get, delete).
  */
 export type FlowPurpose = "create" | "update" | "key";
+
+/**
+ * Every field of {@link Flow}, in the order of its declaration: the order `flowToJSON` writes
+ * them in, and the keys `validateFlow` accepts.
+ */
+export const FLOW_FIELDS: readonly (keyof Flow)[] = Object.keys(
+  {
+    family: 1,
+    proto: 1,
+    orig: 1,
+    reply: 1,
+    status: 1,
+    timeout: 1,
+    mark: 1,
+    secmark: 1,
+    zone: 1,
+    id: 1,
+    use: 1,
+    tcp: 1,
+    sctp: 1,
+    dccp: 1,
+    counters: 1,
+    timestamp: 1,
+    eventTime: 1,
+    labels: 1,
+    labelsMask: 1,
+    helper: 1,
+    helperInfo: 1,
+    secctx: 1,
+    natSrc: 1,
+    natDst: 1,
+    seqAdjOrig: 1,
+    seqAdjReply: 1,
+    synproxy: 1,
+    master: 1,
+    unknown: 1,
+  } satisfies Record<keyof Flow, 1>,
+) as (keyof Flow)[];

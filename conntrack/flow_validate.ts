@@ -9,10 +9,11 @@ import { NLA_F_NET_BYTEORDER, NLA_MAX_PAYLOAD, NLA_TYPE_MASK } from "../netlink/
 import { type Family, parseAddress } from "./address.ts";
 import * as C from "./constants.ts";
 import { familyNumber } from "./family.ts";
-import type {
-  Counter,
-  DccpInfo,
-  Flow,
+import {
+  type Counter,
+  type DccpInfo,
+  type Flow,
+  FLOW_FIELDS,
   FlowPurpose,
   NatRange,
   RawAttribute,
@@ -71,39 +72,7 @@ const DCCP_STATE_LIMIT = 8;
  */
 const CTA_MODELLED_MAX = C.CTA_SYNPROXY;
 
-const FLOW_KEYS: ReadonlySet<string> = new Set(Object.keys(
-  {
-    family: 1,
-    proto: 1,
-    orig: 1,
-    reply: 1,
-    status: 1,
-    timeout: 1,
-    mark: 1,
-    secmark: 1,
-    zone: 1,
-    id: 1,
-    use: 1,
-    tcp: 1,
-    sctp: 1,
-    dccp: 1,
-    counters: 1,
-    timestamp: 1,
-    eventTime: 1,
-    labels: 1,
-    labelsMask: 1,
-    helper: 1,
-    helperInfo: 1,
-    secctx: 1,
-    natSrc: 1,
-    natDst: 1,
-    seqAdjOrig: 1,
-    seqAdjReply: 1,
-    synproxy: 1,
-    master: 1,
-    unknown: 1,
-  } satisfies Record<keyof Flow, 1>,
-));
+const FLOW_KEYS: ReadonlySet<string> = new Set(FLOW_FIELDS);
 const keysOf = <T>(o: Record<keyof T, 1>): ReadonlySet<string> => new Set(Object.keys(o));
 const TCP_KEYS = keysOf<TcpInfo>({
   state: 1,

@@ -9,60 +9,15 @@
  * counters, ids, use counts and timestamps belong to the entry that was, and cannot be restored.
  * @module
  */
-import type { Flow, RawAttribute } from "./flow.ts";
+import { type Flow, FLOW_FIELDS, type RawAttribute } from "./flow.ts";
 import type { StatusFlag } from "./status.ts";
-import type { Tuple } from "./tuple.ts";
+import { type Tuple, TUPLE_FIELDS } from "./tuple.ts";
 
 /** The version of the JSON shape of a flow; it changes when a field changes meaning. */
 export const FLOW_JSON_VERSION = 1;
 
 /** A flow as JSON data (see {@link flowToJSON}). */
 export type FlowJSON = Record<string, unknown>;
-
-/** Flow fields in the order they are written. */
-const ORDER: readonly (keyof Flow)[] = [
-  "family",
-  "proto",
-  "orig",
-  "reply",
-  "status",
-  "timeout",
-  "mark",
-  "secmark",
-  "zone",
-  "id",
-  "use",
-  "tcp",
-  "sctp",
-  "dccp",
-  "counters",
-  "timestamp",
-  "eventTime",
-  "labels",
-  "labelsMask",
-  "helper",
-  "helperInfo",
-  "secctx",
-  "natSrc",
-  "natDst",
-  "seqAdjOrig",
-  "seqAdjReply",
-  "synproxy",
-  "master",
-  "unknown",
-];
-const TUPLE_ORDER: readonly (keyof Tuple)[] = [
-  "src",
-  "dst",
-  "sport",
-  "dport",
-  "type",
-  "code",
-  "id",
-  "srcKey",
-  "dstKey",
-  "zone",
-];
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
@@ -84,7 +39,7 @@ function bigint(s: unknown, what: string): bigint {
 
 function tupleJSON(t: Tuple): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  for (const k of TUPLE_ORDER) if (t[k] !== undefined) o[k] = t[k];
+  for (const k of TUPLE_FIELDS) if (t[k] !== undefined) o[k] = t[k];
   return o;
 }
 
@@ -104,7 +59,7 @@ function tupleJSON(t: Tuple): Record<string, unknown> {
  */
 export function flowToJSON(f: Flow): FlowJSON {
   const o: FlowJSON = {};
-  for (const k of ORDER) {
+  for (const k of FLOW_FIELDS) {
     const v = f[k];
     if (v === undefined) continue;
     switch (k) {
