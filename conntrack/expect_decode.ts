@@ -9,6 +9,7 @@ import type { Family } from "./address.ts";
 import * as C from "./constants.ts";
 import { type Expectation, expectFlags, type ExpectNat } from "./expect.ts";
 import { familyName } from "./family.ts";
+import { rawAttribute } from "./flow_decode.ts";
 import { decodeTuple, type MasterTuple, protoName } from "./tuple.ts";
 
 const NAT_DIRS = ["original", "reply"] as const;
@@ -97,7 +98,7 @@ export class ExpectDecoder {
           break;
         }
         default:
-          (e.unknown ??= []).push({ type: r.type | (r.nestedFlag ? 0x8000 : 0), data: r.bytes() });
+          (e.unknown ??= []).push(rawAttribute(r));
       }
     }
     if (!e.tuple || !e.mask || !e.master) {

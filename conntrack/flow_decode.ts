@@ -4,7 +4,7 @@
  * model are kept raw in `unknown`.
  * @module
  */
-import { AttributeReader } from "../netlink/attribute.ts";
+import { AttributeReader, NLA_F_NESTED } from "../netlink/attribute.ts";
 import { NLMSG_HDRLEN } from "../netlink/message.ts";
 import { type Family, formatAddress } from "./address.ts";
 import * as C from "./constants.ts";
@@ -14,6 +14,7 @@ import type {
   DccpInfo,
   Flow,
   NatRange,
+  RawAttribute,
   SctpInfo,
   SeqAdj,
   Synproxy,
@@ -199,10 +200,7 @@ export class FlowDecoder {
           break;
         }
         default:
-          (flow.unknown ??= []).push({
-            type: r.type | (r.nestedFlag ? 0x8000 : 0),
-            data: r.bytes(),
-          });
+          (flow.unknown ??= []).push(rawAttribute(r));
       }
     }
     if (!flow.orig || !flow.reply) {
@@ -340,6 +338,14 @@ function natAddress(u8: Uint8Array, a: AttributeReader): string {
     );
   }
   return formatAddress(u8, a.pos, a.len);
+}
+
+/**
+ * The attribute `r` is at, kept raw: its type with `NLA_F_NESTED` (0x8000) when the kernel set
+ * it, and a copy of its payload (how every decoder keeps what it does not model).
+ */
+export function rawAttribute(r: AttributeReader): RawAttribute {
+  return { type: r.type | (r.nestedFlag ? NLA_F_NESTED : 0), data: r.bytes() };
 }
 
 const defaultDecoder = new FlowDecoder();

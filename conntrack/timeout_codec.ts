@@ -9,6 +9,7 @@ import { NLMSG_HDRLEN } from "../netlink/message.ts";
 import type { Family } from "./address.ts";
 import { familyName, familyNumber } from "./family.ts";
 import type { RawAttribute } from "./flow.ts";
+import { rawAttribute } from "./flow_decode.ts";
 import { checkKeys, checkName, isObject } from "./options.ts";
 import {
   CTA_TIMEOUT_DATA,
@@ -221,7 +222,7 @@ export function decodeTimeoutPolicy(
         use = r.u32();
         break;
       default:
-        unknown.push({ type: r.type, data: r.bytes() });
+        unknown.push(rawAttribute(r));
     }
   }
   if (l4 < 0) throw new RangeError("Cannot read timeout policy: no CTA_TIMEOUT_L4PROTO");
