@@ -1,7 +1,7 @@
 /**
  * Connlabels (`CTA_LABELS`, `CTA_LABELS_MASK`): 128 bits per entry, on the wire a bitmap of 16
  * bytes in host-endian 32-bit words (the kernel's `unsigned long` bits, `NF_CT_LABELS_MAX_SIZE`);
- * in a {@link Flow} the numbers of the bits that are set.
+ * in a `Flow` the numbers of the bits that are set.
  * @module
  */
 import { HOST_LE } from "../netlink/message.ts";
