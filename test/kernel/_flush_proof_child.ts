@@ -4,13 +4,12 @@ import { assertThrowawayNetns, Conntrack } from "../../mod.ts";
 assertThrowawayNetns("fill and flush a test table (child of flush_proofs_test.ts)");
 using ct = Conntrack.open();
 ct.flushAll();
-const flows = Array.from({ length: 500 }, (_, i) => ({
-  family: "ipv4",
-  proto: i < 300 ? "udp" : "tcp",
-  orig: { src: `10.40.${i >> 8}.${i & 255}`, dst: "10.41.0.1", sport: 1000 + i, dport: 53 },
-  timeout: 100,
-  ...(i < 300 ? {} : { tcp: { state: "ESTABLISHED" } }),
-} as const));
+const flows = Array.from({ length: 500 }, (_, i) => {
+  const orig = { src: `10.40.${i >> 8}.${i & 255}`, dst: "10.41.0.1", sport: 1000 + i, dport: 53 };
+  return i < 300
+    ? { family: "ipv4", proto: "udp", orig, timeout: 100 } as const
+    : { family: "ipv4", proto: "tcp", orig, timeout: 100, tcp: { state: "ESTABLISHED" } } as const;
+});
 if (ct.createMany(flows).created !== 500) throw new Error("could not fill the table");
 const r = ct.flush({ proto: "udp" });
 console.log(

@@ -74,9 +74,13 @@ function testsuiteDir(): { dir: string; cleanup(): void } | undefined {
   return undefined;
 }
 
-/** Runs scripts/conntrack_testsuite.mjs with `prog`; its `OK: n BAD: m` and the BAD cases. */
+/**
+ * Runs scripts/conntrack_testsuite.mjs with `prog`; its `OK: n BAD: m` and the BAD cases. Entry
+ * timeouts x20 for both programs (`--timeouts`): the suite's entries live 10-59 s while ~130
+ * commands run, each a runtime start for nfct; no case checks a timeout's value.
+ */
 function runSuite(dir: string, prog?: string): { ok: number; bad: number; output: string } {
-  const args = ["scripts/conntrack_testsuite.mjs", dir, ...(prog ? ["--prog", prog] : [])];
+  const args = ["scripts/conntrack_testsuite.mjs", dir, "--timeouts", "20", ...(prog ? ["--prog", prog] : [])];
   const r = spawnSync("node", args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
   const m = /^OK: (\d+) BAD: (\d+)$/m.exec(r.stdout);
