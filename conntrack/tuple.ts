@@ -157,13 +157,14 @@ export function decodeTuple(
 /** Scratch space for address bytes while encoding (encoding is synchronous). */
 const SCRATCH = new Uint8Array(16);
 
-const TUPLE_KEYS = Object.keys(
+/** Every field of {@link Tuple}, in the order of its declaration (and of `flowToJSON`). */
+export const TUPLE_FIELDS: readonly (keyof Tuple)[] = Object.keys(
   {
     src: 1, dst: 1, sport: 1, dport: 1, type: 1, code: 1, id: 1, srcKey: 1, dstKey: 1, zone: 1,
   } satisfies Record<keyof Tuple, 1>,
-);
+) as (keyof Tuple)[];
 /** A {@link MasterTuple} (a tuple with its `proto`) serves wherever a tuple does. */
-const TUPLE_KEY_SET: ReadonlySet<string> = new Set([...TUPLE_KEYS, "proto"]);
+const TUPLE_KEY_SET: ReadonlySet<string> = new Set([...TUPLE_FIELDS, "proto"]);
 
 /** The layer-4 fields a tuple of protocol `proto` carries (the encoder writes no others). */
 function l4Fields(proto: number): readonly string[] {

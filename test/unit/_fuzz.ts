@@ -13,7 +13,11 @@
 import { isDeepStrictEqual } from "node:util";
 import { decodeCpuStats, decodeGlobalStats } from "../../conntrack/stats.ts";
 import * as C from "../../conntrack/constants.ts";
-import { encodeFlow, type Flow, FlowDecoder, validateFlow, writeNfgenmsg } from "../../conntrack/flow.ts";
+import type { Flow } from "../../conntrack/flow.ts";
+import { FlowDecoder } from "../../conntrack/flow_decode.ts";
+import { encodeFlow } from "../../conntrack/flow_encode.ts";
+import { validateFlow } from "../../conntrack/flow_validate.ts";
+import { writeNfgenmsg } from "../../conntrack/nfnl.ts";
 import { MessageBuilder } from "../../netlink/attribute.ts";
 import { NetlinkError } from "../../netlink/errors.ts";
 import { NLA_F_NESTED } from "../../netlink/attribute.ts";

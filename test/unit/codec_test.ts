@@ -26,16 +26,12 @@ import {
 } from "../../netlink/message.ts";
 import * as C from "../../conntrack/constants.ts";
 import { compileFilter, type Filter } from "../../conntrack/filter.ts";
-import {
-  decodeFlow,
-  encodeFlow,
-  familyNumber,
-  type Flow,
-  FlowDecoder,
-  type FlowPurpose,
-  validateFlow,
-  writeNfgenmsg,
-} from "../../conntrack/flow.ts";
+import { familyNumber } from "../../conntrack/family.ts";
+import type { Flow, FlowPurpose } from "../../conntrack/flow.ts";
+import { decodeFlow, FlowDecoder } from "../../conntrack/flow_decode.ts";
+import { encodeFlow } from "../../conntrack/flow_encode.ts";
+import { validateFlow } from "../../conntrack/flow_validate.ts";
+import { writeNfgenmsg } from "../../conntrack/nfnl.ts";
 import { decodeCpuStats, decodeGlobalStats } from "../../conntrack/stats.ts";
 
 // ---- fixture ------------------------------------------------------------------------------

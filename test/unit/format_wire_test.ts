@@ -9,7 +9,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FlowDecoder } from "../../conntrack/flow.ts";
+import { FlowDecoder } from "../../conntrack/flow_decode.ts";
 import { formatFlow, type FormatOptions, formatWire } from "../../conntrack/format.ts";
 import * as C from "../../conntrack/constants.ts";
 import { HOST_LE } from "../../netlink/message.ts";

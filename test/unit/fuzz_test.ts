@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FlowDecoder } from "../../conntrack/flow.ts";
+import { FlowDecoder } from "../../conntrack/flow_decode.ts";
 import { HOST_LE, NLM_F_ACK_TLVS, readError } from "../../netlink/message.ts";
 import { describeFailure, Fuzzer } from "./_fuzz.ts";
 import { errorMessage, loadRealDump, splitMessages } from "./_scripted.ts";

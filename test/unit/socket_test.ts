@@ -9,7 +9,9 @@ import assert from "node:assert/strict";
 import { SyscallError } from "../../ffi/errno.ts";
 import { Conntrack } from "../../conntrack/client.ts";
 import * as C from "../../conntrack/constants.ts";
-import { type Flow, FlowDecoder, writeNfgenmsg } from "../../conntrack/flow.ts";
+import type { Flow } from "../../conntrack/flow.ts";
+import { FlowDecoder } from "../../conntrack/flow_decode.ts";
+import { writeNfgenmsg } from "../../conntrack/nfnl.ts";
 import { MessageBuilder } from "../../netlink/attribute.ts";
 import { NetlinkError } from "../../netlink/errors.ts";
 import {

@@ -7,17 +7,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as C from "../../../conntrack/constants.ts";
-import {
-  compileExpectFilter,
-  decodeExpect,
-  decodeExpectCpuStats,
-  encodeExpect,
-  type Expectation,
-  expectFlagBits,
-  expectFlags,
-  validateExpect,
-} from "../../../conntrack/expect.ts";
-import { writeNfgenmsg } from "../../../conntrack/flow.ts";
+import { type Expectation, expectFlagBits, expectFlags } from "../../../conntrack/expect.ts";
+import { decodeExpect } from "../../../conntrack/expect_decode.ts";
+import { encodeExpect } from "../../../conntrack/expect_encode.ts";
+import { compileExpectFilter } from "../../../conntrack/expect_requests.ts";
+import { validateExpect } from "../../../conntrack/expect_validate.ts";
+import { writeNfgenmsg } from "../../../conntrack/nfnl.ts";
+import { decodeExpectCpuStats } from "../../../conntrack/stats.ts";
 import { MessageBuilder } from "../../../netlink/attribute.ts";
 
 const hex = readFileSync(new URL("../../fixtures/events.hex", import.meta.url), "utf8")
