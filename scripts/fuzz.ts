@@ -10,7 +10,7 @@
  * @module
  */
 import process from "node:process";
-import { describeFailure, Fuzzer } from "../test/unit/_fuzz.ts";
+import { describeFailure, Fuzzer } from "../test/_helpers/fuzz.ts";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const count = Number(args[0] ?? 1_000_000);

@@ -15,7 +15,7 @@ import {
   scriptedFactory,
   type ScriptedTransport,
   type SentMessage,
-} from "./_scripted.ts";
+} from "../_helpers/scripted.ts";
 
 /** A client on scripted transports that acknowledge everything; `sent()` counts messages. */
 function scripted() {

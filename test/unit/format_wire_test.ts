@@ -13,7 +13,7 @@ import { FlowDecoder } from "../../conntrack/flow.ts";
 import { formatFlow, type FormatOptions, formatWire } from "../../conntrack/format.ts";
 import * as C from "../../conntrack/constants.ts";
 import { HOST_LE } from "../../netlink/message.ts";
-import { loadRealDump, toHex } from "./_scripted.ts";
+import { loadRealDump, toHex } from "../_helpers/scripted.ts";
 
 /** Every conntrack data message of the captured dump, copied out on its own. */
 function messages(): Uint8Array[] {

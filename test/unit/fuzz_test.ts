@@ -1,14 +1,14 @@
 /**
  * A short fuzzing run (the long one is scripts/fuzz.ts), and the inputs earlier runs found, kept
  * as regressions. The fuzzer mutates real kernel datagrams (test/fixtures/real_dump_*.hex); see
- * test/unit/_fuzz.ts for what it checks.
+ * test/_helpers/fuzz.ts for what it checks.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FlowDecoder } from "../../conntrack/flow.ts";
 import { HOST_LE, NLM_F_ACK_TLVS, readError } from "../../netlink/message.ts";
-import { describeFailure, Fuzzer } from "./_fuzz.ts";
-import { errorMessage, loadRealDump, splitMessages } from "./_scripted.ts";
+import { describeFailure, Fuzzer } from "../_helpers/fuzz.ts";
+import { errorMessage, loadRealDump, splitMessages } from "../_helpers/scripted.ts";
 
 const fromHex = (h: string) => new Uint8Array(h.match(/../g)!.map((x) => parseInt(x, 16)));
 

@@ -2,7 +2,7 @@
  * Protocol edge cases of {@link NetlinkSocket} and {@link Conntrack}, driven through a scripted
  * transport. Data replies are real kernel datagrams (test/fixtures/real_dump_*.hex, captured by
  * scripts/capture_real_dump.ts in a throwaway netns) with their sequence numbers rewritten to
- * the request's; control messages are built by test/unit/_scripted.ts.
+ * the request's; control messages are built by test/_helpers/scripted.ts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -33,7 +33,7 @@ import {
   scriptedFactory,
   type SentMessage,
   splitMessages,
-} from "./_scripted.ts";
+} from "../_helpers/scripted.ts";
 
 const FLOWS = loadRealDump("flows"); // 3 datagrams: 60 flows, then NLMSG_DONE
 const GET = loadRealDump("get"); // the flow, then its ACK

@@ -15,7 +15,7 @@ import { decodeFlow, encodeFlow, type Flow, validateFlow, writeNfgenmsg } from "
 import { MessageBuilder } from "../../../netlink/attribute.ts";
 import { NLM_F_CREATE, NLM_F_EXCL } from "../../../netlink/message.ts";
 import type { EventSource } from "../../../netlink/subscription.ts";
-import { runBpf } from "./_bpf_vm.ts";
+import { runBpf } from "../../_helpers/bpf_vm.ts";
 
 function loadEvents(): Uint8Array[] {
   const text = readFileSync(new URL("../../fixtures/events.hex", import.meta.url), "utf8");

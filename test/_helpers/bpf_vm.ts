@@ -5,7 +5,7 @@
  * on real message bytes without a socket.
  * @module
  */
-import { HOST_LE } from "../../../netlink/message.ts";
+import { HOST_LE } from "../../netlink/message.ts";
 
 const SKF_AD_OFF = 0xfffff000;
 

@@ -27,8 +27,8 @@ import {
   readError,
 } from "../../netlink/message.ts";
 import { NetlinkSocket, type Transport } from "../../netlink/socket.ts";
-import { datagram, doneMessage, errorMessage, loadRealDump, reseq, ScriptExhausted, splitMessages, toHex } from "./_scripted.ts";
-import { Rng } from "../_helpers/rng.ts";
+import { datagram, doneMessage, errorMessage, loadRealDump, reseq, ScriptExhausted, splitMessages, toHex } from "./scripted.ts";
+import { Rng } from "./rng.ts";
 
 const INTERESTING_8 = [0, 1, 3, 4, 0x7f, 0x80, 0xfe, 0xff];
 const INTERESTING_16 = [0, 1, 3, 4, 5, 8, 15, 16, 19, 20, 0x7fff, 0x8000, 0xfffc, 0xffff];
