@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatIPv6, parseAddress, parsePrefix, prefixContains } from "../../conntrack/address.ts";
+import { formatIPv6, parseAddress, parsePrefix, prefixContains } from "../../../conntrack/address.ts";
 
 // Expected strings are what glibc's inet_ntop prints (checked with python3's socket.inet_ntop).
 const V6_CASES: [string, string][] = [

@@ -7,15 +7,15 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Conntrack } from "../../conntrack/client.ts";
-import { NLM_F_ACK, NLM_F_DUMP } from "../../netlink/message.ts";
+import { Conntrack } from "../../../conntrack/client.ts";
+import { NLM_F_ACK, NLM_F_DUMP } from "../../../netlink/message.ts";
 import {
   ackMessage,
   doneMessage,
   scriptedFactory,
   type ScriptedTransport,
   type SentMessage,
-} from "../_helpers/scripted.ts";
+} from "../../_helpers/scripted.ts";
 
 /** A client on scripted transports that acknowledge everything; `sent()` counts messages. */
 function scripted() {

@@ -5,9 +5,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SyscallError } from "../../ffi/errno.ts";
-import * as sys from "../../ffi/syscalls.ts";
-import { type BatchFailure, BatchSender } from "../../netlink/sender.ts";
+import { SyscallError } from "../../../ffi/errno.ts";
+import * as sys from "../../../ffi/syscalls.ts";
+import { type BatchFailure, BatchSender } from "../../../netlink/sender.ts";
 
 const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 

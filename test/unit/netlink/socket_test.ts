@@ -6,12 +6,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SyscallError } from "../../ffi/errno.ts";
-import { Conntrack } from "../../conntrack/client.ts";
-import * as C from "../../conntrack/constants.ts";
-import { type Flow, FlowDecoder, writeNfgenmsg } from "../../conntrack/flow.ts";
-import { MessageBuilder } from "../../netlink/attribute.ts";
-import { NetlinkError } from "../../netlink/errors.ts";
+import { SyscallError } from "../../../ffi/errno.ts";
+import { Conntrack } from "../../../conntrack/client.ts";
+import * as C from "../../../conntrack/constants.ts";
+import { type Flow, FlowDecoder, writeNfgenmsg } from "../../../conntrack/flow.ts";
+import { MessageBuilder } from "../../../netlink/attribute.ts";
+import { NetlinkError } from "../../../netlink/errors.ts";
 import {
   HOST_LE,
   NLM_F_ACK,
@@ -19,8 +19,8 @@ import {
   NLM_F_DUMP_INTR,
   NLM_F_REQUEST,
   NLMSG_OVERRUN,
-} from "../../netlink/message.ts";
-import { type BatchOutcome, NetlinkSocket } from "../../netlink/socket.ts";
+} from "../../../netlink/message.ts";
+import { type BatchOutcome, NetlinkSocket } from "../../../netlink/socket.ts";
 import {
   ackMessage,
   datagram,
@@ -33,7 +33,7 @@ import {
   scriptedFactory,
   type SentMessage,
   splitMessages,
-} from "../_helpers/scripted.ts";
+} from "../../_helpers/scripted.ts";
 
 const FLOWS = loadRealDump("flows"); // 3 datagrams: 60 flows, then NLMSG_DONE
 const GET = loadRealDump("get"); // the flow, then its ACK

@@ -11,7 +11,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { MessageBuilder, NLA_ALIGN, NLA_F_NESTED, NLA_TYPE_MASK } from "../../netlink/attribute.ts";
+import { MessageBuilder, NLA_ALIGN, NLA_F_NESTED, NLA_TYPE_MASK } from "../../../netlink/attribute.ts";
 import {
   HOST_LE,
   NLM_F_ACK,
@@ -23,9 +23,9 @@ import {
   NLMSG_ERROR,
   readError,
   readHeader,
-} from "../../netlink/message.ts";
-import * as C from "../../conntrack/constants.ts";
-import { compileFilter, type Filter } from "../../conntrack/filter.ts";
+} from "../../../netlink/message.ts";
+import * as C from "../../../conntrack/constants.ts";
+import { compileFilter, type Filter } from "../../../conntrack/filter.ts";
 import {
   decodeFlow,
   encodeFlow,
@@ -35,14 +35,14 @@ import {
   type FlowPurpose,
   validateFlow,
   writeNfgenmsg,
-} from "../../conntrack/flow.ts";
-import { decodeCpuStats, decodeGlobalStats } from "../../conntrack/stats.ts";
+} from "../../../conntrack/flow.ts";
+import { decodeCpuStats, decodeGlobalStats } from "../../../conntrack/stats.ts";
 
 // ---- fixture ------------------------------------------------------------------------------
 
 /** `## key` starts a message, `#` starts a comment, everything else is hex. */
 function loadGolden(): Map<string, Uint8Array> {
-  const text = readFileSync(new URL("../fixtures/golden.hex", import.meta.url), "utf8");
+  const text = readFileSync(new URL("../../fixtures/golden.hex", import.meta.url), "utf8");
   const hex = new Map<string, string>();
   let key: string | undefined;
   for (const line of text.split("\n")) {

@@ -7,10 +7,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Conntrack } from "../../conntrack/client.ts";
-import * as C from "../../conntrack/constants.ts";
-import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN } from "../../netlink/message.ts";
-import { ackMessage, doneMessage, loadRealDump, reseq, type ScriptedTransport, scriptedFactory, type SentMessage } from "../_helpers/scripted.ts";
+import { Conntrack } from "../../../conntrack/client.ts";
+import * as C from "../../../conntrack/constants.ts";
+import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN } from "../../../netlink/message.ts";
+import { ackMessage, doneMessage, loadRealDump, reseq, type ScriptedTransport, scriptedFactory, type SentMessage } from "../../_helpers/scripted.ts";
 
 const FLOWS = loadRealDump("flows"); // 60 flows, then NLMSG_DONE
 const GET = loadRealDump("get"); // one flow, then its ACK

@@ -5,10 +5,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FlowDecoder } from "../../conntrack/flow.ts";
-import { HOST_LE, NLM_F_ACK_TLVS, readError } from "../../netlink/message.ts";
-import { describeFailure, Fuzzer } from "../_helpers/fuzz.ts";
-import { errorMessage, loadRealDump, splitMessages } from "../_helpers/scripted.ts";
+import { FlowDecoder } from "../../../conntrack/flow.ts";
+import { HOST_LE, NLM_F_ACK_TLVS, readError } from "../../../netlink/message.ts";
+import { describeFailure, Fuzzer } from "../../_helpers/fuzz.ts";
+import { errorMessage, loadRealDump, splitMessages } from "../../_helpers/scripted.ts";
 
 const fromHex = (h: string) => new Uint8Array(h.match(/../g)!.map((x) => parseInt(x, 16)));
 

@@ -4,9 +4,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SyscallError } from "../../ffi/errno.ts";
-import * as sys from "../../ffi/syscalls.ts";
-import { ReadAhead } from "../../netlink/readahead.ts";
+import { SyscallError } from "../../../ffi/errno.ts";
+import * as sys from "../../../ffi/syscalls.ts";
+import { ReadAhead } from "../../../netlink/readahead.ts";
 
 test("a receive error on the worker thread is thrown by recv() on this one, with its errno", () => {
   const fd = sys.eventfd(); // not a socket: recvfrom fails with ENOTSOCK
