@@ -1,5 +1,5 @@
 /**
- * Long fuzzing run of nfct's decoders and reply reader (the short run is test/unit/fuzz_test.ts).
+ * Long fuzzing run of nfct's decoders and reply reader (the short run is test/unit/conntrack/fuzz_test.ts).
  * Needs no privilege and no network namespace: nothing here opens a socket.
  *
  *   deno run -A scripts/fuzz.ts [count=1000000] [seed=1]

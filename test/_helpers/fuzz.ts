@@ -1,6 +1,6 @@
 /**
  * A deterministic mutation fuzzer for nfct's decoders and reply reader, seeded with real kernel
- * datagrams (test/fixtures/real_dump_*.hex). Used by test/unit/fuzz_test.ts (a short run) and
+ * datagrams (test/fixtures/real_dump_*.hex). Used by test/unit/conntrack/fuzz_test.ts (a short run) and
  * scripts/fuzz.ts (a long one).
  *
  * The contract it checks: malformed bytes are a `RangeError`, or decode to something. Reading
