@@ -27,7 +27,8 @@ import {
   readError,
 } from "../../netlink/message.ts";
 import { NetlinkSocket, type Transport } from "../../netlink/socket.ts";
-import { datagram, doneMessage, errorMessage, loadRealDump, reseq, ScriptExhausted, splitMessages, toHex } from "./scripted.ts";
+import { toHex } from "./hex.ts";
+import { datagram, doneMessage, errorMessage, loadRealDump, reseq, ScriptExhausted, splitMessages } from "./scripted.ts";
 import { Rng } from "./rng.ts";
 
 const INTERESTING_8 = [0, 1, 3, 4, 0x7f, 0x80, 0xfe, 0xff];
@@ -461,5 +462,5 @@ export class Fuzzer {
 /** A failure as text: target, error, and the input as hex (one datagram per line). */
 export function describeFailure(f: FuzzFailure): string {
   const err = f.error instanceof Error ? `${f.error.name}: ${f.error.message}\n${f.error.stack ?? ""}` : String(f.error);
-  return `input #${f.iteration} → ${f.target} threw ${err}\n${f.input.map(toHex).join("\n")}`;
+  return `input #${f.iteration} → ${f.target} threw ${err}\n${f.input.map((b) => toHex(b)).join("\n")}`;
 }

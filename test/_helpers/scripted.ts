@@ -11,7 +11,6 @@
  * answer every send from `onSend`.
  * @module
  */
-import { readFileSync } from "node:fs";
 import { SyscallError } from "../../ffi/errno.ts";
 import {
   HOST_LE,
@@ -30,6 +29,7 @@ import {
   writeHeader,
 } from "../../netlink/message.ts";
 import type { Transport, TransportFactory } from "../../netlink/socket.ts";
+import { fixtureUrl, readHexLines } from "./hex.ts";
 
 /** One message of a datagram that was sent. */
 export interface SentMessage {
@@ -309,16 +309,5 @@ export function dataMessage(req: SentMessage, type: number, body: Uint8Array, fl
  * scripts/capture_real_dump.ts): one datagram per line, `#` lines are comments.
  */
 export function loadRealDump(name: string): Uint8Array[] {
-  const text = readFileSync(new URL(`../fixtures/real_dump_${name}.hex`, import.meta.url), "utf8");
-  return text.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#")).map((l) => {
-    const hex = l.trim();
-    const out = new Uint8Array(hex.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-    return out;
-  });
-}
-
-/** Hex of bytes, for failure messages. */
-export function toHex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return readHexLines(fixtureUrl(`real_dump_${name}.hex`));
 }
