@@ -379,7 +379,9 @@ export function randomFilter(rng: Rng, anchor: Flow, depth = 0): Filter {
   if (!kernelish && rng.chance(0.1)) f.origZone = zone(anchor.orig.zone);
   // Sometimes a negation: flows that also do not match another filter (or any of two).
   if (depth === 0 && rng.chance(0.15)) {
-    f.not = rng.chance(0.7) ? randomFilter(rng, anchor, 1) : [randomFilter(rng, anchor, 1), randomFilter(rng, anchor, 1)];
+    f.not = rng.chance(0.7)
+      ? randomFilter(rng, anchor, 1)
+      : [randomFilter(rng, anchor, 1), randomFilter(rng, anchor, 1)];
   }
   return f;
 }
