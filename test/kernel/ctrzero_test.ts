@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
-import { assertThrowawayNetns, conntrackCli, trackLoopback } from "./_netns.ts";
+import { assertThrowawayNetns, conntrackCli, trackLoopback } from "../_helpers/netns.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
 import { LibcTransport } from "../../netlink/socket.ts";
 import { NETLINK_NETFILTER, SOL_NETLINK } from "../../netlink/message.ts";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import dgram from "node:dgram";
 import net from "node:net";
-import { assertThrowawayNetns, trackLoopback } from "./_netns.ts";
+import { assertThrowawayNetns, trackLoopback } from "../_helpers/netns.ts";
 import { Conntrack, type ConntrackEvent, type EventStream, type Flow } from "../../mod.ts";
 
 assertThrowawayNetns();

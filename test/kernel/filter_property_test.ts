@@ -25,7 +25,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Filter, type Filters, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
 import {
   describe,
   flowKey,

@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import process from "node:process";
-import { addNetns, assertThrowawayNetns } from "./_netns.ts";
+import { addNetns, assertThrowawayNetns } from "../_helpers/netns.ts";
 import { assertThrowawayNetns as guard, Conntrack, type Flow, isThrowawayNetns, readNetnsIds, SyscallError, throwawayNetnsRefusal } from "../../mod.ts";
 import { NetnsHandle } from "../../netlink/netns.ts";
 import * as sys from "../../ffi/syscalls.ts";

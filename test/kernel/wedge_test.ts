@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
 
 assertThrowawayNetns();
 
