@@ -9,7 +9,8 @@
  * The testsuite is GPL code of conntrack-tools and not part of this project. Where it comes from:
  * - `NFCT_CONNTRACK_TESTSUITE=/path/to/conntrack-tools/tests/conntrack/testsuite`, else
  * - a git copy of conntrack-tools under /work/.mirror/ (`*conntrack-tools*`/repo), from which the
- *   files are extracted with `git show HEAD:tests/conntrack/testsuite/<file>` into a temp dir.
+ *   files are extracted with `git show HEAD:tests/conntrack/testsuite/<file>`.
+ * Either is copied to a temp dir with its timeouts made longer (see `testsuiteDir`).
  * Without either (CI on a fresh machine cannot fetch it) the test is skipped with a message
  * saying where to put it: `git clone https://git.netfilter.org/conntrack-tools` and point
  * NFCT_CONNTRACK_TESTSUITE at its tests/conntrack/testsuite directory.
@@ -17,7 +18,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
@@ -35,14 +36,15 @@ const WHERE =
   "(git clone https://git.netfilter.org/conntrack-tools), or put a git copy of conntrack-tools at " +
   `${MIRRORS}/<name containing conntrack-tools>/repo`;
 
-/** The testsuite directory, and a cleanup for a temp copy; undefined when there is none. */
-function testsuiteDir(): { dir: string; cleanup(): void } | undefined {
+/** The testsuite's files (name and text), from NFCT_CONNTRACK_TESTSUITE or a mirror; undefined when there is none. */
+function testsuiteFiles(): { name: string; text: string }[] | undefined {
   const given = process.env.NFCT_CONNTRACK_TESTSUITE;
   if (given) {
     if (!existsSync(given) || !statSync(given).isDirectory()) {
       throw new Error(`NFCT_CONNTRACK_TESTSUITE=${given} is not a directory`);
     }
-    return { dir: given, cleanup() {} };
+    return readdirSync(given).filter((n) => statSync(join(given, n)).isFile())
+      .map((name) => ({ name, text: readFileSync(join(given, name), "utf8") }));
   }
   if (!existsSync(MIRRORS)) return undefined;
   for (const name of readdirSync(MIRRORS).filter((n) => n.includes("conntrack-tools")).sort()) {
@@ -62,16 +64,28 @@ function testsuiteDir(): { dir: string; cleanup(): void } | undefined {
       continue;
     }
     if (files.length === 0) continue;
-    const dir = mkdtempSync("/tmp/nfct-ct-testsuite-");
-    for (const f of files) {
-      writeFileSync(
-        join(dir, f.slice(f.lastIndexOf("/") + 1)),
-        execFileSync("git", ["--git-dir", git, "show", `HEAD:${f}`]),
-      );
-    }
-    return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    return files.map((f) => ({
+      name: f.slice(f.lastIndexOf("/") + 1),
+      text: execFileSync("git", ["--git-dir", git, "show", `HEAD:${f}`], { encoding: "utf8" }),
+    }));
   }
   return undefined;
+}
+
+/**
+ * The testsuite in a temp dir (with a cleanup), every `-t N` made `-t N*100`: the suite's 10 to
+ * 59 s entries expired half-way through a file while nfct (a process start per line: seconds
+ * each on a loaded machine) still ran it. Only exit statuses are judged, never a timeout's
+ * value, and conntrack(8) runs the same copy. Undefined when there is no testsuite.
+ */
+function testsuiteDir(): { dir: string; cleanup(): void } | undefined {
+  const files = testsuiteFiles();
+  if (!files) return undefined;
+  const dir = mkdtempSync("/tmp/nfct-ct-testsuite-");
+  for (const { name, text } of files) {
+    writeFileSync(join(dir, name), text.replace(/(^|\s)(-t|--timeout) (\d+)(?=\s|;|$)/gm, (_m, pre, opt, n) => `${pre}${opt} ${Number(n) * 100}`));
+  }
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** Runs scripts/conntrack_testsuite.mjs with `prog`; its `OK: n BAD: m` and the BAD cases. */
