@@ -687,7 +687,10 @@ export function runCase(sb: Sandbox, c: Case): Divergence[] {
  * Deliberate differences (README "What conntrack does not have"): a divergence that one of
  * these explains is not a failure. Each names the README line it rests on.
  */
-export const ALLOWED: { readme: string; applies(c: Case, d: Divergence, all: Divergence[]): boolean }[] = [
+export const ALLOWED: {
+  readme: string;
+  applies(c: Case, d: Divergence, all: Divergence[]): boolean;
+}[] = [
   {
     readme:
       "`-D expect` says `1 expectations have been deleted.` and exits 0; 1.4.7 counts nothing there, " +
@@ -698,21 +701,26 @@ export const ALLOWED: { readme: string; applies(c: Case, d: Divergence, all: Div
       (d.aspect === "exit" || d.aspect === "stderr"),
   },
   {
-    readme: "`-U` of an entry in a zone: conntrack fails (`No such file or directory`: its update drops the zone); nfct updates it.",
+    readme:
+      "`-U` of an entry in a zone: conntrack fails (`No such file or directory`: its update drops the zone); nfct updates it.",
     // conntrack fails on (or silently skips) the entries that have a zone; nfct updates them:
     // the tables left behind differ only in zoned entries, and so do the counts.
     applies: (c, _d, all) => {
       if (c.groups[0][0] !== "-U") return false;
       const zonedOnly = (x: Divergence) =>
         x.aspect === "table" &&
-        [...x.conntrack.split(" | "), ...x.nfct.split(" | ")].every((l) => /zone(-orig|-reply)?=/.test(l));
+        [...x.conntrack.split(" | "), ...x.nfct.split(" | ")].every((l) =>
+          /zone(-orig|-reply)?=/.test(l)
+        );
       const failed = (x: Divergence) =>
-        x.aspect === "stderr" && /No such file or directory|Operation not supported/.test(x.conntrack);
+        x.aspect === "stderr" &&
+        /No such file or directory|Operation not supported/.test(x.conntrack);
       return all.some((x) => zonedOnly(x) || failed(x));
     },
   },
   {
-    readme: "`-E`: `progname=NAME` of a process that has already exited: found more often by conntrack; " +
+    readme:
+      "`-E`: `progname=NAME` of a process that has already exited: found more often by conntrack; " +
       "nfct leaves it out more often (the `portid=` is always there).",
     // The same lines once every progname= is taken out of both sides.
     applies: (c, d) =>
@@ -720,12 +728,15 @@ export const ALLOWED: { readme: string; applies(c: Case, d: Divergence, all: Div
       d.conntrack.replace(/ progname=\S+/g, "") === d.nfct.replace(/ progname=\S+/g, ""),
   },
   {
-    readme: "`-L/-D -p gre --srckey/--dstkey/--reply-key-*`: conntrack ignores the keys; nfct lists only those entries.",
+    readme:
+      "`-L/-D -p gre --srckey/--dstkey/--reply-key-*`: conntrack ignores the keys; nfct lists only those entries.",
     applies: (c) => c.groups.some((g) => /^--(srckey|dstkey|reply-key)/.test(g[0])),
   },
   {
-    readme: "`-F -f ipv4`: conntrack empties the whole table (nfgenmsg version 0); nfct deletes only that family's entries.",
-    applies: (c, d) => c.groups[0][0] === "-F" && c.groups.some((g) => g[0] === "-f") && d.aspect === "table",
+    readme:
+      "`-F -f ipv4`: conntrack empties the whole table (nfgenmsg version 0); nfct deletes only that family's entries.",
+    applies: (c, d) =>
+      c.groups[0][0] === "-F" && c.groups.some((g) => g[0] === "-f") && d.aspect === "table",
   },
 ];
 

@@ -18,7 +18,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
-import { addNetns, assertThrowawayNetns } from "./_netns.ts";
+import { addNetns, assertThrowawayNetns } from "../_helpers/netns.ts";
 
 assertThrowawayNetns();
 

@@ -25,7 +25,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { after, test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
 
 assertThrowawayNetns();
 

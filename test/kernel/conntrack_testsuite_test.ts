@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
 
 assertThrowawayNetns();
 

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns, sh } from "./_netns.ts";
+import { assertThrowawayNetns, sh } from "../_helpers/netns.ts";
 
 assertThrowawayNetns();
 

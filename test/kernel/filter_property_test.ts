@@ -37,7 +37,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Filter, type Filters } from "../../mod.ts";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
 import { type FilterKind, FOCI, randomFilter } from "../_helpers/filter_property_filters.ts";
 import {
   compare,

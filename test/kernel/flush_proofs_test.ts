@@ -10,7 +10,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { test } from "node:test";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
 
 assertThrowawayNetns();
 const T = { timeout: 120000 };

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns, conntrackCli } from "./_netns.ts";
+import { assertThrowawayNetns, conntrackCli } from "../_helpers/netns.ts";
 
 assertThrowawayNetns();
 

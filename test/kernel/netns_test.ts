@@ -12,10 +12,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import process from "node:process";
-import { addNetns, assertThrowawayNetns } from "./_netns.ts";
+import { addNetns, assertThrowawayNetns, sleeperInOwnNetns } from "../_helpers/netns.ts";
 import { assertThrowawayNetns as guard, Conntrack, type Flow, isThrowawayNetns, readNetnsIds, SyscallError, throwawayNetnsRefusal } from "../../mod.ts";
 import { NetnsHandle } from "../../netlink/netns.ts";
 import * as sys from "../../ffi/syscalls.ts";
@@ -39,21 +39,6 @@ function socketAndNetnsFds(): number {
 
 const T = { timeout: 60000 };
 
-
-/** A `sleep` in a fresh network namespace of its own (`unshare -n`); its pid names that namespace. */
-async function sleeperInOwnNetns(): Promise<{ pid: number; child: ChildProcess }> {
-  const child = spawn("unshare", ["-n", "--", "sleep", "120"], { stdio: "ignore" });
-  const pid = child.pid!;
-  // unshare execs sleep in place: wait until the pid has left our namespace.
-  const ours = readlinkSync("/proc/self/ns/net");
-  for (let i = 0; i < 200; i++) {
-    try {
-      if (readlinkSync(`/proc/${pid}/ns/net`) !== ours && readlinkSync(`/proc/${pid}/exe`).endsWith("sleep")) break;
-    } catch { /* not there yet */ }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return { pid, child };
-}
 
 /** conntrack(8) run inside a namespace: by name (`ip netns exec`) or pid (`nsenter`). */
 function cliIn(ns: string | number, args: string[]): string {

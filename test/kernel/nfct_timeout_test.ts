@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
 import { Helpers, NetlinkError, Timeouts } from "../../mod.ts";
-import { assertThrowawayNetns, sh, trackLoopback } from "./_netns.ts";
+import { assertThrowawayNetns, sh, trackLoopback } from "../_helpers/netns.ts";
 
 assertThrowawayNetns();
 

@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
 import * as C from "../../conntrack/constants.ts";
 import { encodeFlow } from "../../conntrack/flow_encode.ts";

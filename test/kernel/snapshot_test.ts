@@ -13,7 +13,7 @@ import { test } from "node:test";
 import { Conntrack, flowFromJSON, flowToJSON } from "../../mod.ts";
 import { randomTable } from "../_helpers/filter_property_table.ts";
 import { Rng } from "../_helpers/rng.ts";
-import { addNetns, assertThrowawayNetns, sh } from "./_netns.ts";
+import { addNetns, assertThrowawayNetns, sh } from "../_helpers/netns.ts";
 
 assertThrowawayNetns();
 

@@ -24,7 +24,7 @@ import {
   errorMessage,
   ScriptedTransport,
   type SentMessage,
-} from "../_scripted.ts";
+} from "../../_helpers/scripted.ts";
 
 /** A u16 and a u32 in host order, as the nlmsghdr holds them. */
 function u16(v: number): number[] {

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, type Expectation, formatExpect } from "../../mod.ts";
+import { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, type Expectation, formatExpect } from "../../../mod.ts";
 
 interface Row {
   name: string;

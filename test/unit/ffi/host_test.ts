@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import * as host from "../../ffi/host.ts";
+import * as host from "../../../ffi/host.ts";
 
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
@@ -39,7 +39,7 @@ test("env reads the environment; an unset variable is undefined", () => {
 function child(code: string, args: string[] = [], head = false) {
   const dir = mkdtempSync(join(tmpdir(), "nfct-host-"));
   const file = join(dir, "child.ts");
-  const hostUrl = new URL("../../ffi/host.ts", import.meta.url).href;
+  const hostUrl = new URL("../../../ffi/host.ts", import.meta.url).href;
   writeFileSync(file, `import * as host from ${JSON.stringify(hostUrl)};\n${code}\n`);
   try {
     const argv = [process.execPath, ...(isBun ? [] : ["run", "-A"]), file, ...args];
@@ -94,7 +94,7 @@ test("a full non-blocking pipe: writeText waits for the reader instead of failin
   const dir = mkdtempSync(join(tmpdir(), "nfct-host-"));
   try {
     const file = join(dir, "child.ts");
-    writeFileSync(file, `import * as host from ${JSON.stringify(new URL("../../ffi/host.ts", import.meta.url).href)};\nhost.writeText(1, "z".repeat(4 << 20));\n`);
+    writeFileSync(file, `import * as host from ${JSON.stringify(new URL("../../../ffi/host.ts", import.meta.url).href)};\nhost.writeText(1, "z".repeat(4 << 20));\n`);
     const r = spawnSync("python3", ["-c", reader, process.execPath, ...(isBun ? [] : ["run", "-A"]), file], { encoding: "utf8" });
     assert.equal(r.stdout.trim(), `${4 << 20} 0`, r.stderr);
   } finally {

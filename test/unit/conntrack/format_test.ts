@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type Flow, formatFlow, parseConnlabelConf, XML_FOOTER, XML_HEADER } from "../../mod.ts";
+import { type Flow, formatFlow, parseConnlabelConf, XML_FOOTER, XML_HEADER } from "../../../mod.ts";
 
 const CONNLABEL_CONF = "1 one\n3 three\n100 hundred\n";
 const LABELS = parseConnlabelConf(CONNLABEL_CONF);

@@ -11,7 +11,6 @@
  * answer every send from `onSend`.
  * @module
  */
-import { readFileSync } from "node:fs";
 import { SyscallError } from "../../ffi/errno.ts";
 import {
   HOST_LE,
@@ -30,6 +29,7 @@ import {
   writeHeader,
 } from "../../netlink/message.ts";
 import type { Transport, TransportFactory } from "../../netlink/socket.ts";
+import { fixtureUrl, readHexLines } from "./hex.ts";
 
 /** One message of a datagram that was sent. */
 export interface SentMessage {
@@ -117,7 +117,9 @@ export class ScriptedTransport implements Transport {
     const step = this.queue.shift();
     if (step === undefined) {
       if (!wait) return -1;
-      throw new ScriptExhausted("ScriptedTransport: recv() with nothing queued would block forever");
+      throw new ScriptExhausted(
+        "ScriptedTransport: recv() with nothing queued would block forever",
+      );
     }
     if (step instanceof Uint8Array || typeof step === "function") {
       const d = typeof step === "function" ? step(this) : step;
@@ -209,7 +211,13 @@ export function reseq(d: Uint8Array, seq: number, pid?: number): Uint8Array {
   return out;
 }
 
-function message(type: number, flags: number, seq: number, pid: number, body: Uint8Array): Uint8Array {
+function message(
+  type: number,
+  flags: number,
+  seq: number,
+  pid: number,
+  body: Uint8Array,
+): Uint8Array {
   const out = new Uint8Array(NLMSG_HDRLEN + body.length);
   writeHeader(new DataView(out.buffer), 0, { len: out.length, type, flags, seq, pid });
   out.set(body, NLMSG_HDRLEN);
@@ -270,7 +278,11 @@ export interface ErrorReplyOptions extends ExtAck {
  * An `NLMSG_ERROR` answering `req`: `errno` 0 is an acknowledgement. Extended-ACK TLVs are added
  * (with `NLM_F_ACK_TLVS`) when `message`, `offset` or `missingType` is given.
  */
-export function errorMessage(req: SentMessage, errno: number, options: ErrorReplyOptions = {}): Uint8Array {
+export function errorMessage(
+  req: SentMessage,
+  errno: number,
+  options: ErrorReplyOptions = {},
+): Uint8Array {
   const capped = options.capped ?? true;
   const echo = capped ? req.bytes.subarray(0, NLMSG_HDRLEN) : req.bytes;
   const ext = tlvs(options);
@@ -296,11 +308,22 @@ export function doneMessage(req: SentMessage, errno = 0, ext: ExtAck = {}): Uint
   const body = new Uint8Array(4 + t.length);
   new DataView(body.buffer).setInt32(0, -errno, HOST_LE);
   body.set(t, 4);
-  return message(NLMSG_DONE, NLM_F_MULTI | (hasTlvs(ext) ? NLM_F_ACK_TLVS : 0), req.header.seq, req.header.pid, body);
+  return message(
+    NLMSG_DONE,
+    NLM_F_MULTI | (hasTlvs(ext) ? NLM_F_ACK_TLVS : 0),
+    req.header.seq,
+    req.header.pid,
+    body,
+  );
 }
 
 /** A data message of `type` answering `req` (`NLM_F_MULTI` unless `flags` says otherwise). */
-export function dataMessage(req: SentMessage, type: number, body: Uint8Array, flags = NLM_F_MULTI): Uint8Array {
+export function dataMessage(
+  req: SentMessage,
+  type: number,
+  body: Uint8Array,
+  flags = NLM_F_MULTI,
+): Uint8Array {
   return message(type, flags, req.header.seq, req.header.pid, body);
 }
 
@@ -309,16 +332,5 @@ export function dataMessage(req: SentMessage, type: number, body: Uint8Array, fl
  * scripts/capture_real_dump.ts): one datagram per line, `#` lines are comments.
  */
 export function loadRealDump(name: string): Uint8Array[] {
-  const text = readFileSync(new URL(`../fixtures/real_dump_${name}.hex`, import.meta.url), "utf8");
-  return text.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("#")).map((l) => {
-    const hex = l.trim();
-    const out = new Uint8Array(hex.length / 2);
-    for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-    return out;
-  });
-}
-
-/** Hex of bytes, for failure messages. */
-export function toHex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return readHexLines(fixtureUrl(`real_dump_${name}.hex`));
 }

@@ -4,9 +4,10 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SyscallError } from "../../ffi/errno.ts";
-import * as sys from "../../ffi/syscalls.ts";
-import { ReadAhead } from "../../netlink/readahead.ts";
+import { SyscallError } from "../../../ffi/errno.ts";
+import * as sys from "../../../ffi/syscalls.ts";
+import { ReadAhead } from "../../../netlink/readahead.ts";
+import { waitForSync } from "../../_helpers/wait.ts";
 
 test("a receive error on the worker thread is thrown by recv() on this one, with its errno", () => {
   const fd = sys.eventfd(); // not a socket: recvfrom fails with ENOTSOCK
@@ -31,7 +32,10 @@ test("a receive error on the worker thread is thrown by recv() on this one, with
     assert.equal(err.code, "ENOTSOCK");
     assert.equal(err.syscall, "recvfrom");
     assert.equal(ra.workerDatagrams, 1, "the worker stops after its first failed receive");
-    // After the worker stopped, recv() reads directly again.
+    // After the worker stopped, recv() reads directly again. (It writes the failed slot before
+    // it says STOPPED: on a loaded machine the error can be read in between; then recv() still
+    // waits for the worker. Wait for the state, with a deadline.)
+    waitForSync(() => ra.state === "stopped", "the worker to end after its failed receive");
     const before = direct;
     assert.equal(ra.recv(buf, false), -1);
     assert.equal(direct, before + 1);

@@ -16,10 +16,10 @@ import {
   PROC_NET_INIT_INO,
   readNetnsIds,
   throwawayNetnsRefusal,
-} from "../../netlink/netns.ts";
-import { NetlinkSocket } from "../../netlink/socket.ts";
-import { Conntrack } from "../../conntrack/client.ts";
-import { ScriptedTransport } from "./_scripted.ts";
+} from "../../../netlink/netns.ts";
+import { NetlinkSocket } from "../../../netlink/socket.ts";
+import { Conntrack } from "../../../conntrack/client.ts";
+import { ScriptedTransport } from "../../_helpers/scripted.ts";
 
 test("NetnsHandle.open refuses values that are not a path, a pid or { fd }, before any system call", () => {
   for (const bad of ["", 0, -5, 1.5, NaN, 2 ** 53, { fd: -1 }, { fd: 1.5 }, { fd: "3" }, { pid: 1 }, null, undefined, true]) {

@@ -1,6 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatIPv6, parseAddress, parsePrefix, prefixContains } from "../../conntrack/address.ts";
+import {
+  formatIPv6,
+  parseAddress,
+  parsePrefix,
+  prefixContains,
+} from "../../../conntrack/address.ts";
 
 // Expected strings are what glibc's inet_ntop prints (checked with python3's socket.inet_ntop).
 const V6_CASES: [string, string][] = [
@@ -21,8 +26,23 @@ test("formatIPv6 prints what inet_ntop prints", () => {
 });
 
 test("parseAddress rejects bad input with TypeError naming the value", () => {
-  for (const bad of ["1.2.3", "1.2.3.256", "01.2.3.4", "::1::2", "g::1", "", "1.2.3.4/8", "1:2:3:4:5:6:7:8:9"]) {
-    assert.throws(() => parseAddress(bad), (e: unknown) => e instanceof TypeError && String(e).includes(`"${bad}"`), bad);
+  for (
+    const bad of [
+      "1.2.3",
+      "1.2.3.256",
+      "01.2.3.4",
+      "::1::2",
+      "g::1",
+      "",
+      "1.2.3.4/8",
+      "1:2:3:4:5:6:7:8:9",
+    ]
+  ) {
+    assert.throws(
+      () => parseAddress(bad),
+      (e: unknown) => e instanceof TypeError && String(e).includes(`"${bad}"`),
+      bad,
+    );
   }
   assert.throws(() => parseAddress("::1", "ipv4"), TypeError);
 });

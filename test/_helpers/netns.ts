@@ -3,10 +3,11 @@
  * starts one), never in the host's, whose conntrack table they would change.
  * @module
  */
-import { execFileSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import process from "node:process";
 import { readlinkSync } from "node:fs";
 import { assertThrowawayNetns as guardNetns } from "../../mod.ts";
+import { waitFor } from "./wait.ts";
 
 /**
  * Throws unless this process runs in a throwaway network namespace: one other than the one the
@@ -83,4 +84,29 @@ table inet ${table} {
 ${rules.map((r) => `    ${r}\n`).join("")}  }
 }
 EOF`);
+}
+
+/**
+ * A `sleep` in a fresh network namespace of its own (`unshare -n`), for `seconds`; its pid names
+ * that namespace. Resolves once the pid has left this namespace (unshare execs sleep in place);
+ * kill `child` when done.
+ */
+export async function sleeperInOwnNetns(seconds = 120): Promise<{ pid: number; child: ChildProcess }> {
+  const child = spawn("unshare", ["-n", "--", "sleep", String(seconds)], { stdio: "ignore" });
+  const pid = child.pid!;
+  const ours = readlinkSync("/proc/self/ns/net");
+  const moved = () => {
+    try {
+      return readlinkSync(`/proc/${pid}/ns/net`) !== ours && readlinkSync(`/proc/${pid}/exe`).endsWith("sleep");
+    } catch {
+      return false; // not there yet
+    }
+  };
+  try {
+    await waitFor(moved, `unshare -n (pid ${pid}) to be in its own namespace`, 30000, 10);
+  } catch (e) {
+    child.kill();
+    throw e;
+  }
+  return { pid, child };
 }

@@ -5,15 +5,13 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SyscallError } from "../../ffi/errno.ts";
-import * as sys from "../../ffi/syscalls.ts";
-import { type BatchFailure, BatchSender } from "../../netlink/sender.ts";
-
-const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+import { SyscallError } from "../../../ffi/errno.ts";
+import * as sys from "../../../ffi/syscalls.ts";
+import { type BatchFailure, BatchSender } from "../../../netlink/sender.ts";
+import { waitForSync } from "../../_helpers/wait.ts";
 
 function waitReady(s: BatchSender): void {
-  const until = Date.now() + 20000;
-  while (s.state === "starting" && Date.now() < until) sleep(1);
+  waitForSync(() => s.state !== "starting", "the worker to start", 20000);
   assert.equal(s.state, "ready");
 }
 

@@ -7,26 +7,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Conntrack } from "../../conntrack/client.ts";
-import * as C from "../../conntrack/constants.ts";
-import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN } from "../../netlink/message.ts";
-import { ackMessage, doneMessage, loadRealDump, reseq, type ScriptedTransport, scriptedFactory, type SentMessage } from "./_scripted.ts";
-
-const FLOWS = loadRealDump("flows"); // 60 flows, then NLMSG_DONE
-const GET = loadRealDump("get"); // one flow, then its ACK
+import { Conntrack } from "../../../conntrack/client.ts";
+import * as C from "../../../conntrack/constants.ts";
+import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN } from "../../../netlink/message.ts";
+import { kernelLike } from "../../_helpers/kernel_like.ts";
+import { type ScriptedTransport, scriptedFactory, type SentMessage } from "../../_helpers/scripted.ts";
 
 const kind = (m: SentMessage) => m.header.type & 0xff;
 const isDump = (m: SentMessage) => (m.header.flags & NLM_F_DUMP) === NLM_F_DUMP;
-
-/** Dumps (of any message type but the lists) answer the 60 real flows; single requests the real GET reply. */
-function kernelLike(t: ScriptedTransport, msgs: SentMessage[]): void {
-  const req = msgs[0];
-  const seq = req.header.seq;
-  if (kind(req) === C.IPCTNL_MSG_CT_GET_DYING || kind(req) === C.IPCTNL_MSG_CT_GET_UNCONFIRMED) t.push(doneMessage(req));
-  else if (isDump(req)) t.push(...FLOWS.map((d) => reseq(d, seq)));
-  else if (kind(req) === C.IPCTNL_MSG_CT_GET || kind(req) === C.IPCTNL_MSG_CT_GET_CTRZERO) t.push(...GET.map((d) => reseq(d, seq)));
-  else for (const r of msgs) t.push(ackMessage(r));
-}
 
 const sent = (f: { opened: ScriptedTransport[] }) => f.opened.flatMap((t) => t.sentMessages());
 

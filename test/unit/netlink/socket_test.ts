@@ -1,19 +1,18 @@
 /**
- * Protocol edge cases of {@link NetlinkSocket} and {@link Conntrack}, driven through a scripted
- * transport. Data replies are real kernel datagrams (test/fixtures/real_dump_*.hex, captured by
+ * Protocol edge cases of {@link NetlinkSocket}, driven through a scripted transport (the same
+ * through the client: test/unit/conntrack/client_test.ts). Data replies are real kernel datagrams (test/fixtures/real_dump_*.hex, captured by
  * scripts/capture_real_dump.ts in a throwaway netns) with their sequence numbers rewritten to
- * the request's; control messages are built by test/unit/_scripted.ts.
+ * the request's; control messages are built by test/_helpers/scripted.ts.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { SyscallError } from "../../ffi/errno.ts";
-import { Conntrack } from "../../conntrack/client.ts";
-import * as C from "../../conntrack/constants.ts";
-import type { Flow } from "../../conntrack/flow.ts";
-import { FlowDecoder } from "../../conntrack/flow_decode.ts";
-import { writeNfgenmsg } from "../../conntrack/nfnl.ts";
-import { MessageBuilder } from "../../netlink/attribute.ts";
-import { NetlinkError } from "../../netlink/errors.ts";
+import { SyscallError } from "../../../ffi/errno.ts";
+import * as C from "../../../conntrack/constants.ts";
+import type { Flow } from "../../../conntrack/flow.ts";
+import { FlowDecoder } from "../../../conntrack/flow_decode.ts";
+import { writeNfgenmsg } from "../../../conntrack/nfnl.ts";
+import { MessageBuilder } from "../../../netlink/attribute.ts";
+import { NetlinkError } from "../../../netlink/errors.ts";
 import {
   HOST_LE,
   NLM_F_ACK,
@@ -21,8 +20,8 @@ import {
   NLM_F_DUMP_INTR,
   NLM_F_REQUEST,
   NLMSG_OVERRUN,
-} from "../../netlink/message.ts";
-import { type BatchOutcome, NetlinkSocket } from "../../netlink/socket.ts";
+} from "../../../netlink/message.ts";
+import { type BatchOutcome, NetlinkSocket } from "../../../netlink/socket.ts";
 import {
   ackMessage,
   datagram,
@@ -33,14 +32,11 @@ import {
   reseq,
   type ScriptedTransport,
   scriptedFactory,
-  type SentMessage,
   splitMessages,
-} from "./_scripted.ts";
+} from "../../_helpers/scripted.ts";
 
 const FLOWS = loadRealDump("flows"); // 3 datagrams: 60 flows, then NLMSG_DONE
 const GET = loadRealDump("get"); // the flow, then its ACK
-const STATS_CPU = loadRealDump("stats_cpu");
-const STATS_GLOBAL = loadRealDump("stats_global");
 const BATCH = loadRealDump("batch"); // ACK, ENOENT, ACK
 const EEXIST = loadRealDump("error_eexist")[0];
 const ENOENT_REPLY = loadRealDump("error_enoent")[0];
@@ -293,181 +289,4 @@ test("replies() refuses a second reader while a dump is being read on the same s
   assert.throws(() => sock.replies(seq, "Cannot get flow", false).next(), TypeError);
   it.return();
   assert.equal(sock.busy, false);
-});
-
-// --- Through Conntrack.open({ transport }) ---------------------------------------------------
-
-/** Answers like the kernel did during the capture, with the real datagrams. */
-function kernelLike(t: ScriptedTransport, msgs: SentMessage[]): void {
-  const req = msgs[0];
-  const seq = req.header.seq;
-  const m = req.header.type & 0xff;
-  if (m === C.IPCTNL_MSG_CT_GET && (req.header.flags & NLM_F_DUMP) === NLM_F_DUMP) t.push(...FLOWS.map((d) => reseq(d, seq)));
-  else if (m === C.IPCTNL_MSG_CT_GET) t.push(...GET.map((d) => reseq(d, seq)));
-  else if (m === C.IPCTNL_MSG_CT_GET_STATS_CPU) t.push(...STATS_CPU.map((d) => reseq(d, seq)));
-  else if (m === C.IPCTNL_MSG_CT_GET_STATS) t.push(...STATS_GLOBAL.map((d) => reseq(d, seq)));
-  else for (const r of msgs) t.push(ackMessage(r));
-}
-
-const KEY = { proto: "tcp", orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 40000, dport: 443 } } as const;
-
-test("Conntrack decodes real dump, get and statistics replies", () => {
-  const f = scriptedFactory((t) => t.onSend = kernelLike);
-  const ct = Conntrack.open({ transport: f.factory });
-  assert.equal(ct.list().length, 60);
-  const got = ct.get(KEY);
-  assert.equal(got?.mark, 0x2a);
-  assert.equal(got?.tcp?.state, "ESTABLISHED");
-  const s = ct.globalStats();
-  assert.equal(s.entries, 60);
-  assert.ok(s.maxEntries > 0);
-  const cpus = ct.stats();
-  assert.ok(cpus.length >= 1);
-  assert.equal(cpus.reduce((n, c) => n + c.insert, 0) >= 60, true);
-  assert.equal(f.opened.length, 1, "no request needed a second socket");
-  ct.close();
-});
-
-test("get() returns undefined when the kernel answers ENOENT", () => {
-  const f = scriptedFactory((t) => t.onSend = (t) => t.push(real(ENOENT_REPLY)));
-  const ct = Conntrack.open({ transport: f.factory });
-  assert.equal(ct.get(KEY), undefined);
-  ct.close();
-});
-
-test("breaking out of a dump closes the transport and opens a fresh one, so the next request works", () => {
-  const f = scriptedFactory((t) => t.onSend = kernelLike);
-  const ct = Conntrack.open({ transport: f.factory });
-  for (const _ of ct.dump()) break;
-  assert.equal(f.opened.length, 2, "the factory was called again");
-  assert.equal(f.opened[0].closed, true, "the abandoned dump's transport was closed");
-  assert.ok(f.opened[0].queue.length > 0, "its unread replies went with it");
-  assert.equal(ct.count(), 60);
-  assert.equal(f.opened[1].sent.length, 1, "the next request went to the fresh transport");
-  ct.close();
-});
-
-/**
- * Answers a batch as the kernel does: a failure always gets an error reply (the real ENOENT when
- * `errnos` says 2), a success an ACK only if the request asked for one (`NLM_F_ACK`).
- */
-function answerBatch(errnos: (i: number) => number) {
-  let n = 0;
-  return (t: ScriptedTransport, msgs: SentMessage[]) => {
-    for (const m of msgs) {
-      const errno = errnos(n++);
-      if (errno === 2) t.push(reseq(BATCH[1], m.header.seq));
-      else if (errno !== 0) t.push(errorMessage(m, errno, { message: "entry is busy" }));
-      else if (m.header.flags & NLM_F_ACK) t.push(reseq(BATCH[0], m.header.seq));
-    }
-  };
-}
-
-const udpKeys = (n: number, base = 20000) =>
-  Array.from({ length: n }, (_, i) => ({
-    proto: "udp" as const,
-    orig: { src: "192.168.1.1", dst: "192.168.2.1", sport: base + i, dport: 53 },
-  }));
-
-test("deleteMany() counts successes as deleted, ENOENT as missing and other errors as failed", () => {
-  const f = scriptedFactory((t) => t.onSend = answerBatch((i) => [0, 2, 0, 16][i]));
-  const ct = Conntrack.open({ transport: f.factory });
-  const keys = udpKeys(4);
-  const r = ct.deleteMany(keys);
-  assert.equal(r.deleted, 2);
-  assert.equal(r.missing, 1);
-  assert.equal(r.failed.length, 1);
-  assert.deepEqual(r.failed[0].flow, keys[3]);
-  assert.equal(r.failed[0].error.code, "EBUSY");
-  assert.equal(r.failed[0].error.kernelMessage, "entry is busy");
-  assert.equal(f.opened[0].sent.length, 1, "the four deletes went in one datagram");
-  assert.equal(f.opened[0].sentMessages().length, 4);
-  ct.close();
-});
-
-test("deleteMany() splits batches to fit the receive buffer and numbers every request apart", () => {
-  // 16 KiB of receive buffer: room for 16 replies per batch at most.
-  const f = scriptedFactory((t) => t.onSend = answerBatch(() => 0), { receiveBufferSize: 16 * 1024 });
-  const ct = Conntrack.open({ transport: f.factory });
-  assert.deepEqual(ct.deleteMany(udpKeys(40)), { deleted: 40, missing: 0, failed: [] });
-  assert.deepEqual(f.opened[0].sent.map((d) => splitMessages(d).length), [16, 16, 8]);
-  const seqs = f.opened[0].sentMessages().map((m) => m.header.seq);
-  assert.equal(new Set(seqs).size, 40);
-  ct.close();
-});
-
-test("deleteMany() reports ENOBUFS as SyscallError and the client recovers on a fresh socket", () => {
-  const f = scriptedFactory((t, i) =>
-    t.onSend = i === 0
-      ? (t, msgs) => {
-        answerBatch((i) => i === 0 ? 2 : 0)(t, msgs.slice(0, 1));
-        t.failNextRecvWithENOBUFS();
-      }
-      : kernelLike
-  );
-  const ct = Conntrack.open({ transport: f.factory });
-  assert.throws(() => ct.deleteMany(udpKeys(3)), (e: unknown) =>
-    e instanceof SyscallError && e.code === "ENOBUFS" && e.syscall === "recvfrom" &&
-    e.message.startsWith("Cannot delete flows: ") && /\b3\b/.test(e.message));
-  assert.equal(f.opened[0].closed, true, "a socket with lost replies is replaced");
-  assert.equal(ct.count(), 60);
-  ct.close();
-});
-
-test("Conntrack.close() is idempotent and Symbol.dispose closes every transport", () => {
-  const f = scriptedFactory((t) => t.onSend = kernelLike);
-  const ct = Conntrack.open({ transport: f.factory });
-  const it = ct.dump();
-  it.next();
-  assert.equal(ct.count(), 60); // opens the second socket
-  it.return();
-  assert.equal(f.opened.length, 3, "the abandoned dump reopened the first socket");
-  ct.close();
-  ct.close();
-  ct[Symbol.dispose]();
-  for (const t of f.opened) assert.equal(t.closeCalls, 1);
-  assert.throws(() => ct.count(), TypeError);
-
-  const g = scriptedFactory((t) => t.onSend = kernelLike);
-  {
-    using ct2 = Conntrack.open({ transport: g.factory });
-    assert.equal(ct2.count(), 60);
-  }
-  assert.deepEqual(g.opened.map((t) => t.closeCalls), [1]);
-});
-
-test("a request made while a dump is being iterated goes to a second socket", () => {
-  const f = scriptedFactory((t) => t.onSend = kernelLike);
-  const ct = Conntrack.open({ transport: f.factory });
-  let n = 0;
-  let got: Flow | undefined;
-  for (const _ of ct.dump()) {
-    if (n++ === 5) {
-      got = ct.get(KEY);
-      assert.equal(ct.count(), 60);
-    }
-  }
-  assert.equal(n, 60, "the dump went on undisturbed");
-  assert.equal(got?.mark, 0x2a);
-  assert.equal(f.opened.length, 2);
-  assert.equal(f.opened[0].sent.length, 1, "only the dump request went to the first socket");
-  assert.equal(f.opened[1].sent.length, 2, "get and count went to the second");
-  assert.equal(f.opened[0].closed, false, "the finished dump kept its socket");
-  ct.close();
-});
-
-test("an error reply to one request does not disturb the next one", () => {
-  let fail = true;
-  const f = scriptedFactory((t) =>
-    t.onSend = (t, msgs) => {
-      if (fail) t.push(errorMessage(msgs[0], 1, { message: "not allowed" }));
-      else kernelLike(t, msgs);
-      fail = false;
-    }
-  );
-  const ct = Conntrack.open({ transport: f.factory });
-  assert.throws(() => ct.count(), (e: unknown) => e instanceof NetlinkError && e.code === "EPERM" && e.message.includes("unshare"));
-  assert.equal(ct.count(), 60);
-  assert.equal(f.opened.length, 1, "a refused request ends cleanly: no reopen");
-  ct.close();
 });

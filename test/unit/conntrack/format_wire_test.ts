@@ -9,11 +9,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { FlowDecoder } from "../../conntrack/flow_decode.ts";
-import { formatFlow, type FormatOptions, formatWire } from "../../conntrack/format.ts";
-import * as C from "../../conntrack/constants.ts";
-import { HOST_LE } from "../../netlink/message.ts";
-import { loadRealDump, toHex } from "./_scripted.ts";
+import { FlowDecoder } from "../../../conntrack/flow_decode.ts";
+import { formatFlow, type FormatOptions, formatWire } from "../../../conntrack/format.ts";
+import * as C from "../../../conntrack/constants.ts";
+import { HOST_LE } from "../../../netlink/message.ts";
+import { toHex } from "../../_helpers/hex.ts";
+import { loadRealDump } from "../../_helpers/scripted.ts";
 
 /** Every conntrack data message of the captured dump, copied out on its own. */
 function messages(): Uint8Array[] {
