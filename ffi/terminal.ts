@@ -94,12 +94,18 @@ export function readKeys(onKeys: (bytes: Uint8Array) => void): () => void {
   };
 }
 
-/** Calls `fn` on each `signal` until the returned function is called. */
+/**
+ * Calls `fn` on each `signal` until the returned function is called. On SIGWINCH, {@link size}
+ * already gives the new size.
+ */
 export function onSignal(signal: TerminalSignal, fn: () => void): () => void {
   if (runtime() === "deno") {
     deno().addSignalListener(signal, fn);
     return () => deno().removeSignalListener(signal, fn);
   }
-  proc().on(signal, fn);
-  return () => proc().off(signal, fn);
+  // Bun updates `process.stdout.columns`/`rows` in a SIGWINCH listener of its own that runs
+  // after this one: `fn` runs on the next turn, when size() is current.
+  const later = () => void setTimeout(fn, 0);
+  proc().on(signal, later);
+  return () => proc().off(signal, later);
 }
