@@ -284,6 +284,23 @@ test(
       assert.equal(p.status, 0, p.stderr);
       assert.match(p.stdout.split("\n")[5], CHATTY);
       assert.match(p.stdout, /^units: IEC \(1 KiB = 1024 B\)$/m);
+      // A filter as conntrack -L takes it: only the IPv6 flow.
+      const f = spawnSync(TOP[0], [
+        ...TOP.slice(1),
+        "--once",
+        "-i",
+        "0.3",
+        "-p",
+        "udp",
+        "-f",
+        "ipv6",
+      ], {
+        cwd: ROOT,
+        encoding: "utf8",
+      });
+      assert.equal(f.status, 0, f.stderr);
+      const rows = f.stdout.split("\n").filter((l) => / -> /.test(l));
+      assert.ok(rows.length >= 1 && rows.every((l) => CHATTY.test(l)), f.stdout);
       assert.equal(acct(), "1");
     } finally {
       stopTraffic();
@@ -335,6 +352,28 @@ test(
     } finally {
       child.kill("SIGKILL");
       stopTraffic();
+      sh(`sysctl -qw ${ACCT}=0`);
+    }
+  },
+);
+
+test(
+  "on a terminal that hangs up (SIGHUP): top ends and switches accounting back off",
+  T,
+  async () => {
+    const { tmux, pane, kill } = tmuxServer();
+    const mark = `-i 0.${700 + (process.pid % 200)}`; // tells this run's process from others
+    try {
+      tmux("new-session", "-d", "-s", "top", "-x", "80", "-y", "24", paneCommand(mark));
+      await until("the first frame", pane, (p) => /^nfct top - /.test(p));
+      assert.equal(acct(), "1");
+      const running = () => spawnSync("pgrep", ["-f", `top_main.ts ${mark}`]).status === 0;
+      assert.ok(running());
+      kill(); // the pane's terminal goes away: SIGHUP
+      await until("top's exit", running, (r) => !r);
+      assert.equal(acct(), "0");
+    } finally {
+      kill();
       sh(`sysctl -qw ${ACCT}=0`);
     }
   },
