@@ -59,12 +59,27 @@ export function flowIdentity(f: Flow): string {
     `${o.dport ?? o.code ?? ""}|${o.id ?? ""}|${f.zone ?? 0}`;
 }
 
+/** What a meter keeps of a flow until the next sample. */
+interface Seen {
+  flow: Flow;
+  bytes: number;
+  packets: number;
+}
+
+/** Whether two flows have the same original tuple and zone (what {@link flowIdentity} holds besides the id). */
+function sameTuple(a: Flow, b: Flow): boolean {
+  const x = a.orig, y = b.orig;
+  return a.proto === b.proto && a.family === b.family && x.src === y.src && x.dst === y.dst &&
+    x.sport === y.sport && x.dport === y.dport && x.type === y.type && x.code === y.code &&
+    x.id === y.id && (a.zone ?? 0) === (b.zone ?? 0);
+}
+
 /**
- * Turns successive dumps into rates. Keeps only each flow's identity and totals from the last
- * dump (not the flows), so it holds a few dozen bytes per flow between samples.
+ * Turns successive dumps into rates. Keeps each flow of the last dump and its totals until the
+ * next sample.
  */
 export class RateMeter {
-  #previous = new Map<string, { bytes: number; packets: number }>();
+  #previous = new Map<number | string, Seen>();
   #time: number | undefined;
 
   /**
@@ -81,7 +96,7 @@ export class RateMeter {
       );
     }
     const seconds = this.#time === undefined ? 0 : (timeMs - this.#time) / 1000;
-    const next = new Map<string, { bytes: number; packets: number }>();
+    const next = new Map<number | string, Seen>();
     const rates: FlowRate[] = [];
     for (const flow of flows) {
       const c = flow.counters;
@@ -98,9 +113,11 @@ export class RateMeter {
       }
       const bytes = c.orig.bytes + c.reply.bytes;
       const packets = c.orig.packets + c.reply.packets;
-      const key = flowIdentity(flow);
-      const was = this.#previous.get(key);
-      next.set(key, { bytes, packets });
+      // By id (a number: cheap to hash), checked against the tuple; by identity without an id.
+      const key = flow.id ?? flowIdentity(flow);
+      const seen = this.#previous.get(key);
+      const was = seen && sameTuple(seen.flow, flow) ? seen : undefined;
+      next.set(key, { flow, bytes, packets });
       const grew = (now: number, then: number | undefined) =>
         seconds > 0 ? (then !== undefined && then <= now ? now - then : now) / seconds : 0;
       rates.push({
