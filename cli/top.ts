@@ -10,6 +10,7 @@
  * @module
  */
 import {
+  compileFilter,
   Conntrack,
   host,
   RateMeter,
@@ -39,6 +40,10 @@ function say(text: string): void {
 /** Stops the loops: on a quit key or a signal; wakes a sleeping loop at once. */
 class Stopper {
   stopped = false;
+  /** The terminal went away (SIGHUP): errors writing to it are expected. */
+  hungUp = false;
+  /** An error met in a callback (a key, a resize), rethrown by the loop. */
+  error: unknown;
   #wake: (() => void) | undefined;
   /** Sleeps `ms`, or less when stopped or woken meanwhile. */
   sleep(ms: number): Promise<void> {
@@ -105,7 +110,7 @@ async function live(ct: Conntrack, o: TopOptions, stop: Stopper, note?: string):
   let order: RateOrder = o.order;
   let last: { s: RateSample; time: Date } | undefined;
   const draw = (clear = false) => {
-    if (!last) return;
+    if (!last || stop.stopped) return;
     const { columns, rows } = terminal.size();
     const fr: TopFrame = {
       sample: last.s,
@@ -117,6 +122,15 @@ async function live(ct: Conntrack, o: TopOptions, stop: Stopper, note?: string):
       note,
     };
     host.writeText(1, (clear ? "\x1b[2J" : "") + frameOutput(renderFrame(fr, columns, rows), rows));
+  };
+  /** Redraws from a callback: an error there ends the loop, which rethrows it. */
+  const redraw = () => {
+    try {
+      draw(true);
+    } catch (e) {
+      stop.error ??= e;
+      stop.stop();
+    }
   };
   const keys = host.isTerminal(0);
   const offs: (() => void)[] = [];
@@ -130,16 +144,17 @@ async function live(ct: Conntrack, o: TopOptions, stop: Stopper, note?: string):
           if (a.type === "quit") stop.stop();
           else if (a.type === "sort") order = a.order;
         }
-        if (!stop.stopped) draw(true);
+        redraw();
       }));
     }
-    offs.push(terminal.onSignal("SIGWINCH", () => draw(true)));
+    offs.push(terminal.onSignal("SIGWINCH", redraw));
     while (!stop.stopped) {
       const t0 = performance.now();
       last = sample(ct, meter, o);
       draw();
       await stop.sleep(o.interval * 1000 - (performance.now() - t0));
     }
+    if (stop.error !== undefined) throw stop.error;
   } finally {
     for (const off of offs.reverse()) {
       try {
@@ -193,6 +208,15 @@ export async function top(argv: string[]): Promise<number> {
     host.writeText(1, TOP_USAGE);
     return 0;
   }
+  try {
+    compileFilter(o.filter);
+  } catch (e) {
+    host.writeText(
+      2,
+      `${PREFIX}${(e as Error).message}\nTry \`nfct top --help' for more information.\n`,
+    );
+    return 2;
+  }
   let ct: Conntrack;
   try {
     ct = Conntrack.open();
@@ -204,7 +228,10 @@ export async function top(argv: string[]): Promise<number> {
   const offs = [
     host.onSignal("SIGINT", () => stop.stop()),
     host.onSignal("SIGTERM", () => stop.stop()),
-    terminal.onSignal("SIGHUP", () => stop.stop()),
+    terminal.onSignal("SIGHUP", () => {
+      stop.hungUp = true;
+      stop.stop();
+    }),
   ];
   const acct = ensureAccounting();
   try {
@@ -213,7 +240,7 @@ export async function top(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     // A reader that left the pipe, or a terminal that hung up: not a failure.
-    if ((e as { code?: string }).code === "EPIPE" || stop.stopped) return 0;
+    if ((e as { code?: string }).code === "EPIPE" || stop.hungUp) return 0;
     say(`${(e as Error).message}\n`);
     return 1;
   } finally {

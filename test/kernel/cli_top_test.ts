@@ -389,5 +389,8 @@ test("usage: --help exits 0 untouched, an unknown option exits 2 with a hint", T
     u.stderr,
     "nfct top: unknown option --bogus\nTry `nfct top --help' for more information.\n",
   );
-  assert.equal(acct(), "0");
+  const f = spawnSync(TOP[0], [...TOP.slice(1), "-p", "bogus"], { cwd: ROOT, encoding: "utf8" });
+  assert.equal(f.status, 2);
+  assert.match(f.stderr, /^nfct top: Invalid protocol "bogus"/);
+  assert.equal(acct(), "0", "accounting untouched");
 });
