@@ -107,12 +107,13 @@ function headerLines(fr: TopFrame, t: Totals): string[] {
   const last = fr.sample.seconds > 0
     ? ` (last ${fr.sample.seconds.toFixed(2)} s)`
     : " (first sample: rates next refresh)";
+  const protocols = t.protocols
+    .map(([p, g]) => `${p} ${g.flows} flows ${formatRate(g.bytesPerSecond, fr.iec)}`).join(", ");
   return [
     `nfct top - ${when} - every ${fr.interval} s${last} - sort: ${ORDER_NAMES[fr.order]} - ` +
     `${t.flows} flows, ${t.counted} with counters`,
-    `total ${formatRate(t.bytesPerSecond, fr.iec)} ${formatCount(t.packetsPerSecond)} packets/s; ` +
-    t.protocols.map(([p, g]) => `${p} ${g.flows} flows ${formatRate(g.bytesPerSecond, fr.iec)}`)
-      .join(", "),
+    `total ${formatRate(t.bytesPerSecond, fr.iec)} ${formatCount(t.packetsPerSecond)} packets/s` +
+    (protocols ? `; ${protocols}` : ""),
     `states: ${t.states.map(([s, n]) => `${s} ${n}`).join(", ") || "-"}`,
   ];
 }

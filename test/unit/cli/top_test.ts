@@ -211,7 +211,10 @@ test("renderFrame and renderPlain say why there are no rows", () => {
     renderFrame(frame({ sample: none }), 200, 20)[6],
     /none of the 1 flows has counters/,
   );
-  assert.match(renderPlain(frame({ sample: { seconds: 1, rates: [] } })), /\(no flows\)\n$/);
+  const empty = renderPlain(frame({ sample: { seconds: 1, rates: [] } }));
+  assert.match(empty, /\(no flows\)\n$/);
+  assert.equal(empty.split("\n")[1], "total 0 B/s 0 packets/s");
+  assert.equal(empty.split("\n")[2], "states: -");
 });
 
 test("renderPlain: 20 rows by default, no width limit; renderJson: one line, stable keys, absent fields omitted", () => {
