@@ -18,7 +18,7 @@ import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_pr
 import { readlinkSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
-import { after, test } from "node:test";
+import { after, before, test } from "node:test";
 import { assertThrowawayNetns, sh, trackLoopback } from "./_netns.ts";
 
 assertThrowawayNetns();
@@ -34,7 +34,17 @@ const ACCT = "net.netfilter.nf_conntrack_acct";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const acct = () => sh(`sysctl -n ${ACCT}`).trim();
 
-trackLoopback("nfcttop", { acct: 0 });
+/** Runs top to its end without a terminal. */
+const runTop = (...args: string[]) =>
+  spawnSync(TOP[0], [...TOP.slice(1), ...args], { cwd: ROOT, encoding: "utf8" });
+/** Accounting off, as each test that checks it is switched on and back off starts. */
+const acctOff = () => sh(`sysctl -qw ${ACCT}=0`);
+// Other test files share this namespace: leave it as it was found.
+let acctBefore = "0";
+before(() => {
+  acctBefore = acct();
+  trackLoopback("nfcttop");
+});
 
 const TRAFFIC = `
 import socket, sys, time
@@ -67,7 +77,10 @@ function stopTraffic(): void {
   traffic = undefined;
   sh("conntrack -F 2>/dev/null || true");
 }
-after(stopTraffic);
+after(() => {
+  stopTraffic();
+  sh(`nft delete table inet nfcttop; sysctl -qw ${ACCT}=${acctBefore}`);
+});
 
 const HEAVY = /127\.0\.0\.1:\d+ -> 127\.0\.0\.1:5001/;
 const CHATTY = /\[::1\]:\d+ -> \[::1\]:5002/;
@@ -124,7 +137,7 @@ test(
   async () => {
     const { tmux, pane, info, kill } = tmuxServer();
     const cmd = paneCommand("-i 0.5");
-    assert.equal(acct(), "0");
+    acctOff();
     try {
       tmux("new-session", "-d", "-s", "top", "-x", "120", "-y", "40", cmd);
       await until("the first frame", pane, (p) => /^nfct top - /.test(p));
@@ -219,13 +232,14 @@ test(
     } finally {
       stopTraffic();
       kill();
-      sh(`sysctl -qw ${ACCT}=0`);
+      acctOff();
     }
   },
 );
 
 test("on a terminal: a resize redraws at once (SIGWINCH), not at the next refresh", T, async () => {
   const { tmux, pane, info, kill } = tmuxServer();
+  acctOff();
   try {
     tmux("new-session", "-d", "-s", "top", "-x", "50", "-y", "20", paneCommand("-i 60"));
     let p = await until("the first frame", pane, (p) => /^nfct top - /.test(p));
@@ -245,7 +259,7 @@ test("on a terminal: a resize redraws at once (SIGWINCH), not at the next refres
     assert.equal(acct(), "0");
   } finally {
     kill();
-    sh(`sysctl -qw ${ACCT}=0`);
+    acctOff();
   }
 });
 
@@ -258,10 +272,7 @@ test(
       await startTraffic();
       await sleep(300);
       const t0 = Date.now();
-      const r = spawnSync(TOP[0], [...TOP.slice(1), "--once", "-i", "0.5", "-n", "5"], {
-        cwd: ROOT,
-        encoding: "utf8",
-      });
+      const r = runTop("--once", "-i", "0.5", "-n", "5");
       assert.equal(r.status, 0, r.stderr);
       assert.ok(Date.now() - t0 >= 500, "after one interval");
       assert.equal(r.stderr, "", "no accounting message: it was on");
@@ -272,39 +283,19 @@ test(
       assert.match(lines[5], HEAVY);
       assert.ok(lines.slice(5).some((l) => CHATTY.test(l)), r.stdout);
       assert.ok(lines.length <= 5 + 5);
-      const p = spawnSync(TOP[0], [
-        ...TOP.slice(1),
-        "--once",
-        "-i",
-        "0.3",
-        "--sort",
-        "packets/s",
-        "--iec",
-      ], { cwd: ROOT, encoding: "utf8" });
+      const p = runTop("--once", "-i", "0.3", "--sort", "packets/s", "--iec");
       assert.equal(p.status, 0, p.stderr);
       assert.match(p.stdout.split("\n")[5], CHATTY);
       assert.match(p.stdout, /^units: IEC \(1 KiB = 1024 B\)$/m);
       // A filter as conntrack -L takes it: only the IPv6 flow.
-      const f = spawnSync(TOP[0], [
-        ...TOP.slice(1),
-        "--once",
-        "-i",
-        "0.3",
-        "-p",
-        "udp",
-        "-f",
-        "ipv6",
-      ], {
-        cwd: ROOT,
-        encoding: "utf8",
-      });
+      const f = runTop("--once", "-i", "0.3", "-p", "udp", "-f", "ipv6");
       assert.equal(f.status, 0, f.stderr);
       const rows = f.stdout.split("\n").filter((l) => / -> /.test(l));
       assert.ok(rows.length >= 1 && rows.every((l) => CHATTY.test(l)), f.stdout);
       assert.equal(acct(), "1");
     } finally {
       stopTraffic();
-      sh(`sysctl -qw ${ACCT}=0`);
+      acctOff();
     }
   },
 );
@@ -313,7 +304,7 @@ test(
   "-o json without a terminal: JSON lines until SIGTERM, which switches accounting back off",
   T,
   async () => {
-    assert.equal(acct(), "0");
+    acctOff();
     const child = spawn(TOP[0], [...TOP.slice(1), "-o", "json", "-i", "0.4", "-n", "3"], {
       cwd: ROOT,
     });
@@ -352,7 +343,7 @@ test(
     } finally {
       child.kill("SIGKILL");
       stopTraffic();
-      sh(`sysctl -qw ${ACCT}=0`);
+      acctOff();
     }
   },
 );
@@ -363,6 +354,7 @@ test(
   async () => {
     const { tmux, pane, kill } = tmuxServer();
     const mark = `-i 0.${700 + (process.pid % 200)}`; // tells this run's process from others
+    acctOff();
     try {
       tmux("new-session", "-d", "-s", "top", "-x", "80", "-y", "24", paneCommand(mark));
       await until("the first frame", pane, (p) => /^nfct top - /.test(p));
@@ -374,22 +366,23 @@ test(
       assert.equal(acct(), "0");
     } finally {
       kill();
-      sh(`sysctl -qw ${ACCT}=0`);
+      acctOff();
     }
   },
 );
 
 test("usage: --help exits 0 untouched, an unknown option exits 2 with a hint", T, () => {
-  const h = spawnSync(TOP[0], [...TOP.slice(1), "--help"], { cwd: ROOT, encoding: "utf8" });
+  acctOff();
+  const h = runTop("--help");
   assert.equal(h.status, 0);
   assert.match(h.stdout, /^usage: nfct top \[options\]/);
-  const u = spawnSync(TOP[0], [...TOP.slice(1), "--bogus"], { cwd: ROOT, encoding: "utf8" });
+  const u = runTop("--bogus");
   assert.equal(u.status, 2);
   assert.equal(
     u.stderr,
     "nfct top: unknown option --bogus\nTry `nfct top --help' for more information.\n",
   );
-  const f = spawnSync(TOP[0], [...TOP.slice(1), "-p", "bogus"], { cwd: ROOT, encoding: "utf8" });
+  const f = runTop("-p", "bogus");
   assert.equal(f.status, 2);
   assert.match(f.stderr, /^nfct top: Invalid protocol "bogus"/);
   assert.equal(acct(), "0", "accounting untouched");

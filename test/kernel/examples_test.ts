@@ -128,6 +128,7 @@ test(
   async () => {
     using ct = Conntrack.open();
     ct.flushAll();
+    const before = sh("sysctl -n net.netfilter.nf_conntrack_acct").trim();
     trackLoopback("nfctextop", { acct: 1 });
     const v4 = createSocket("udp4"), v6 = createSocket("udp6");
     const send = (s: typeof v4, bytes: number, port: number, host: string) =>
@@ -162,7 +163,7 @@ test(
     } finally {
       v4.close();
       v6.close();
-      sh("nft delete table inet nfctextop");
+      sh(`nft delete table inet nfctextop; sysctl -qw net.netfilter.nf_conntrack_acct=${before}`);
       ct.flushAll();
     }
   },
