@@ -55,6 +55,7 @@ export interface TopOptions {
 
 /** A command line `nfct top` cannot run: the message says why (exit code 2). */
 export class TopUsageError extends TypeError {
+  /** `"TopUsageError"`. */
   override name = "TopUsageError";
 }
 

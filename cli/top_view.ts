@@ -36,8 +36,11 @@ export interface TopFrame {
 
 /** Flows and traffic of one group (a protocol, or all flows). */
 export interface GroupTotal {
+  /** Flows in the group, with counters or not. */
   flows: number;
+  /** Bytes per second, both directions, summed over the group. */
   bytesPerSecond: number;
+  /** Packets per second, both directions, summed over the group. */
   packetsPerSecond: number;
 }
 
@@ -45,7 +48,9 @@ export interface GroupTotal {
 export interface Totals extends GroupTotal {
   /** Flows that carry counters. */
   counted: number;
+  /** By protocol name, busiest (bytes/s) first. */
   protocols: [string, GroupTotal][];
+  /** Flow counts by `PROTO STATE` (see {@link stateOf}), most first. */
   states: [string, number][];
 }
 
