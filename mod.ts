@@ -177,3 +177,16 @@ export {
   type ServeMetricsOptions,
   writeMetricsFile,
 } from "./conntrack/metrics.ts";
+/**
+ * Flow rates (`nfct top`): what each flow's accounting counters grew by between two dumps, and
+ * the busiest flows by bytes or packets per second or in total.
+ */
+export { type FlowRate, flowIdentity, RATE_ORDERS, type RateOrder, RateMeter, rankRates, type RateSample } from "./conntrack/rates.ts";
+export { formatEndpoint } from "./conntrack/address.ts";
+/** Kernel settings under /proc/sys (`net.netfilter.nf_conntrack_acct`, …), read and written. */
+export { readSysctl, writeSysctl } from "./ffi/sysctl.ts";
+/**
+ * The terminal a full-screen view draws on (`nfct top`): `size()`, `setRaw()`, `readKeys()`,
+ * `onSignal("SIGWINCH" | "SIGHUP")`, the same on Deno and Bun.
+ */
+export * as terminal from "./ffi/terminal.ts";

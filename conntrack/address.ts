@@ -219,3 +219,12 @@ export function prefixContains(p: Prefix, b: Uint8Array, off = 0, len = b.length
   for (let i = 0; i < len; i++) if (((b[off + i] ^ p.bytes[i]) & m[i]) !== 0) return false;
   return true;
 }
+
+/**
+ * An address and an optional port as one endpoint: `10.0.0.1:53`, `[2001:db8::1]:53` (IPv6 in
+ * brackets, RFC 3986), or the bare address when there is no port (ICMP, GRE, …).
+ */
+export function formatEndpoint(addr: string, port?: number): string {
+  if (port === undefined) return addr;
+  return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
