@@ -18,27 +18,27 @@ import { nfnlMsgType, nfnlRequest, openNfnlSocket } from "./nfnl.ts";
 import { checkName } from "./options.ts";
 
 // linux/netfilter/nfnetlink.h
-export const NFNL_SUBSYS_CTHELPER = 9;
+const NFNL_SUBSYS_CTHELPER = 9;
 // linux/netfilter/nfnetlink_cthelper.h: enum nfnl_cthelper_msg_types
-export const NFNL_MSG_CTHELPER_NEW = 0;
-export const NFNL_MSG_CTHELPER_GET = 1;
-export const NFNL_MSG_CTHELPER_DEL = 2;
+const NFNL_MSG_CTHELPER_NEW = 0;
+const NFNL_MSG_CTHELPER_GET = 1;
+const NFNL_MSG_CTHELPER_DEL = 2;
 // enum nfnl_cthelper_type
-export const NFCTH_NAME = 1;
-export const NFCTH_TUPLE = 2;
-export const NFCTH_QUEUE_NUM = 3;
-export const NFCTH_POLICY = 4;
-export const NFCTH_PRIV_DATA_LEN = 5;
-export const NFCTH_STATUS = 6;
+const NFCTH_NAME = 1;
+const NFCTH_TUPLE = 2;
+const NFCTH_QUEUE_NUM = 3;
+const NFCTH_POLICY = 4;
+const NFCTH_PRIV_DATA_LEN = 5;
+const NFCTH_STATUS = 6;
 // enum nfnl_cthelper_tuple_type
-export const NFCTH_TUPLE_L3PROTONUM = 1;
-export const NFCTH_TUPLE_L4PROTONUM = 2;
+const NFCTH_TUPLE_L3PROTONUM = 1;
+const NFCTH_TUPLE_L4PROTONUM = 2;
 // enum nfnl_cthelper_policy_type / nfnl_cthelper_pol_type
-export const NFCTH_POLICY_SET_NUM = 1;
-export const NFCTH_POLICY_SET = 2;
-export const NFCTH_POLICY_NAME = 1;
-export const NFCTH_POLICY_EXPECT_MAX = 2;
-export const NFCTH_POLICY_EXPECT_TIMEOUT = 3;
+const NFCTH_POLICY_SET_NUM = 1;
+const NFCTH_POLICY_SET = 2;
+const NFCTH_POLICY_NAME = 1;
+const NFCTH_POLICY_EXPECT_MAX = 2;
+const NFCTH_POLICY_EXPECT_TIMEOUT = 3;
 
 /** One expectation policy of a helper (`NFCTH_POLICY_SET`). */
 export interface HelperPolicy {

@@ -42,7 +42,7 @@ export const CTA_TIMEOUT_USE = 5;
 /** Size of the kernel's name buffer, NUL included: names are at most 31 bytes. */
 export const CTNL_TIMEOUT_NAME_MAX = 32;
 /** The protocol number nfct(8) and the kernel use for the generic tracker (`IPPROTO_RAW`). */
-export const IPPROTO_RAW = 255;
+const IPPROTO_RAW = 255;
 
 /**
  * Largest timeout accepted, in seconds. The kernel multiplies each value by `HZ` into an
@@ -131,7 +131,7 @@ export type StateTimeouts<P extends TimeoutProto> = { [K in StateKey<P>]?: numbe
 
 /**
  * The protocol number each {@link TimeoutProto} travels as (`CTA_TIMEOUT_L4PROTO`): the
- * protocol table's, and {@link IPPROTO_RAW} for `generic`.
+ * protocol table's, and 255 (`IPPROTO_RAW`) for `generic`.
  */
 export const TIMEOUT_PROTO_NUMBERS: Readonly<Record<TimeoutProto, number>> = Object.fromEntries(
   (Object.keys(TIMEOUT_STATES) as TimeoutProto[]).map((p) => [
