@@ -24,7 +24,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { Conntrack } from "../../mod.ts";
+import { eventSockets, sh } from "./netns.ts";
 import { Rng } from "./rng.ts";
+import { sleep, waitFor } from "./wait.ts";
 
 export { Rng };
 
@@ -254,12 +256,6 @@ EOF`);
     writeFileSync(p, content);
     return p;
   }
-}
-
-function sh(cmd: string): string {
-  const r = spawnSync("sh", ["-c", cmd], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`${cmd}: exit ${r.status}: ${r.stderr}`);
-  return r.stdout;
 }
 
 // --- Normalising ------------------------------------------------------------------------------
@@ -857,7 +853,6 @@ export const EVENT_ACTIONS: readonly string[][] = [
   ["-D", "-s", "10.70.0.0/24"],
 ];
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Both programs listen with the same options while EVENT_ACTIONS run; compares what they print. */
 export async function runEventCase(sb: Sandbox, c: Case): Promise<Divergence[]> {
@@ -874,8 +869,13 @@ export async function runEventCase(sb: Sandbox, c: Case): Promise<Divergence[]> 
   };
   const a = listen(["conntrack", ...args]);
   const b = listen([...sb.nfct, ...args]);
-  await sleep(2500); // nfct's runtime starts and subscribes
+  // Both have subscribed (nfct's runtime takes seconds to start on a loaded machine).
+  const listening = () => [a, b].every((x) => eventSockets(x.p.pid!).length > 0);
+  await waitFor(listening, "conntrack -E and nfct -E to subscribe", 60000);
   for (const act of EVENT_ACTIONS) sb.conntrack(act);
+  // Both have read every event the actions queued (then printing them takes no time).
+  const drained = () => [a, b].every((x) => eventSockets(x.p.pid!).every((s) => s.queued === 0));
+  await waitFor(drained, "conntrack -E and nfct -E to read their events", 60000);
   await sleep(1000);
   a.p.kill("SIGINT");
   b.p.kill("SIGINT");

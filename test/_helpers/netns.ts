@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import process from "node:process";
-import { readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { assertThrowawayNetns as guardNetns } from "../../mod.ts";
 import { waitFor } from "./wait.ts";
 
@@ -109,4 +109,31 @@ export async function sleeperInOwnNetns(seconds = 120): Promise<{ pid: number; c
     throw e;
   }
   return { pid, child };
+}
+
+/**
+ * The NETLINK_NETFILTER sockets of process `pid` that are subscribed to a multicast group (that
+ * listen for events), with the bytes queued on each: its socket inodes (/proc/PID/fd) looked up
+ * in its namespace's /proc/PID/net/netlink (columns sk, Eth, Pid, Groups, Rmem, …, Inode).
+ * Empty when the process is gone or listens to nothing yet.
+ */
+export function eventSockets(pid: number): { queued: number }[] {
+  let inodes: Set<string>, table: string;
+  try {
+    inodes = new Set(
+      readdirSync(`/proc/${pid}/fd`).map((fd) => {
+        try {
+          return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? "";
+        } catch {
+          return ""; // closed meanwhile
+        }
+      }),
+    );
+    table = readFileSync(`/proc/${pid}/net/netlink`, "utf8");
+  } catch {
+    return [];
+  }
+  return table.split("\n").slice(1).map((l) => l.trim().split(/\s+/))
+    .filter((c) => c.length >= 10 && c[1] === "12" && Number.parseInt(c[3], 16) !== 0 && inodes.has(c[9]))
+    .map((c) => ({ queued: Number(c[4]) }));
 }
