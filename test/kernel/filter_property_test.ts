@@ -3,7 +3,7 @@
  * (IPv4/IPv6; TCP, UDP, UDP-Lite, ICMP, ICMPv6, SCTP, GRE; zones, including a zone on one
  * direction only; marks; status flags; NAT'd reply tuples) and random legal filters built from
  * every `Filter` key, checked against a reference matcher written in the test
- * (test/_helpers/filter_property.ts) over the unfiltered table:
+ * (test/_helpers/filter_reference.ts) over the unfiltered table:
  *
  * 1. `list(filter)` returns exactly the entries the reference selects;
  * 2. `dump(filter, { kernelFilterOnly: true })` returns all of them (the kernel may send more,
@@ -26,15 +26,8 @@ import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Filter, type Filters, type Flow } from "../../mod.ts";
 import { assertThrowawayNetns } from "../_helpers/netns.ts";
-import {
-  describe,
-  flowKey,
-  randomFilter,
-  randomTable,
-  referenceMatch,
-  smaller,
-  type Spec,
-} from "../_helpers/filter_property.ts";
+import { randomFilter, randomTable, smaller, type Spec } from "../_helpers/filter_property.ts";
+import { describe, flowKey, referenceMatch } from "../_helpers/filter_reference.ts";
 import { Rng } from "../_helpers/rng.ts";
 
 assertThrowawayNetns();

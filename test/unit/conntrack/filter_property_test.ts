@@ -1,6 +1,6 @@
 /**
  * The userspace matcher of conntrack/filter.ts against the reference matcher of
- * test/_helpers/filter_property.ts (written from the documented meaning of each {@link Filter}
+ * test/_helpers/filter_reference.ts (written from the documented meaning of each {@link Filter}
  * key, independently of filter.ts and address.ts): random varied tables × random legal filters,
  * single and any-of, without a kernel. (The same filters against the kernel's own filtering,
  * dumps and flushes: test/kernel/filter_property_test.ts.)
@@ -9,12 +9,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compileFilter, type Filter, type Flow } from "../../../mod.ts";
-import {
-  describe,
-  randomFilter,
-  randomTable,
-  referenceMatch,
-} from "../../_helpers/filter_property.ts";
+import { randomFilter, randomTable } from "../../_helpers/filter_property.ts";
+import { describe, referenceMatch } from "../../_helpers/filter_reference.ts";
 import { Rng } from "../../_helpers/rng.ts";
 
 const FLOWS = 400;
