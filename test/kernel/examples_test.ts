@@ -7,21 +7,17 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
 import { assertThrowawayNetns, sh } from "../_helpers/netns.ts";
+import { ROOT, RUN_TS } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const RUN = isBun ? [process.execPath] : [process.execPath, "run", "-A"];
 const T = { timeout: 60000 };
 
 function example(script: string, ...args: string[]) {
-  return spawnSync(RUN[0], [...RUN.slice(1), `examples/${script}`, ...args], { cwd: ROOT, encoding: "utf8" });
+  return spawnSync(RUN_TS[0], [...RUN_TS.slice(1), `examples/${script}`, ...args], { cwd: ROOT, encoding: "utf8" });
 }
 
 /** 35 UDP (5 of them in zone 7), 20 TCP ESTABLISHED, 10 ICMP. */

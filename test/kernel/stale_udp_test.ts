@@ -29,18 +29,15 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
 import { assertThrowawayNetns, sh } from "../_helpers/netns.ts";
 import { waitFor } from "../_helpers/wait.ts";
+import { ROOT, RUN_TS } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const RUN = isBun ? [process.execPath] : [process.execPath, "run", "-A"];
 const CLIENT = `nfct-client-${process.pid}`, CTR = `nfct-ctr-${process.pid}`;
 const PY = "python3";
 
@@ -262,8 +259,8 @@ async function netavark(n: Net, other: Net): Promise<void> {
 
     // 5. The example deletes exactly the stale entries.
     const r = spawnSync(
-      RUN[0],
-      [...RUN.slice(1), "examples/flush_stale_udp.ts", n.ctr, n.hostPort],
+      RUN_TS[0],
+      [...RUN_TS.slice(1), "examples/flush_stale_udp.ts", n.ctr, n.hostPort],
       { cwd: ROOT, encoding: "utf8" },
     );
     assert.equal(r.status, 0, r.stderr);
