@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import process from "node:process";
-import { readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { assertThrowawayNetns as guardNetns } from "../../mod.ts";
 import { waitFor } from "./wait.ts";
 
@@ -28,7 +28,9 @@ export function assertThrowawayNetns(): void {
   try {
     self = readlinkSync("/proc/self/ns/net");
   } catch (e) {
-    throw new Error(`Cannot tell which network namespace this is (${String(e)}); refusing to touch conntrack`);
+    throw new Error(
+      `Cannot tell which network namespace this is (${String(e)}); refusing to touch conntrack`,
+    );
   }
   if (self === host) {
     throw new Error(`Refusing to run kernel tests in the host's network namespace (${self})`);
@@ -43,7 +45,11 @@ export function sh(cmd: string): string {
 
 /** Runs conntrack(8) with arguments; returns stdout. Throws on a non-zero exit. */
 export function conntrackCli(args: string[]): string {
-  return execFileSync("conntrack", args, { encoding: "utf8", maxBuffer: 512 << 20, stdio: ["ignore", "pipe", "pipe"] });
+  return execFileSync("conntrack", args, {
+    encoding: "utf8",
+    maxBuffer: 512 << 20,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
 }
 
 let netnsSerial = 0;
@@ -72,7 +78,11 @@ export function addNetns(prefix: string): { name: string; path: string; remove()
  * `table` with an output chain whose rule uses conntrack (without one, no packet is tracked),
  * plus any `rules` given. Remove it with `nft delete table inet <table>`.
  */
-export function trackLoopback(table: string, sysctls: Record<string, number> = {}, rules: string[] = []): void {
+export function trackLoopback(
+  table: string,
+  sysctls: Record<string, number> = {},
+  rules: string[] = [],
+): void {
   sh("ip link set lo up");
   const settings = Object.entries(sysctls).map(([k, v]) => `net.netfilter.nf_conntrack_${k}=${v}`);
   if (settings.length) sh(`sysctl -qw ${settings.join(" ")}`);
@@ -91,13 +101,16 @@ EOF`);
  * that namespace. Resolves once the pid has left this namespace (unshare execs sleep in place);
  * kill `child` when done.
  */
-export async function sleeperInOwnNetns(seconds = 120): Promise<{ pid: number; child: ChildProcess }> {
+export async function sleeperInOwnNetns(
+  seconds = 120,
+): Promise<{ pid: number; child: ChildProcess }> {
   const child = spawn("unshare", ["-n", "--", "sleep", String(seconds)], { stdio: "ignore" });
   const pid = child.pid!;
   const ours = readlinkSync("/proc/self/ns/net");
   const moved = () => {
     try {
-      return readlinkSync(`/proc/${pid}/ns/net`) !== ours && readlinkSync(`/proc/${pid}/exe`).endsWith("sleep");
+      return readlinkSync(`/proc/${pid}/ns/net`) !== ours &&
+        readlinkSync(`/proc/${pid}/exe`).endsWith("sleep");
     } catch {
       return false; // not there yet
     }
@@ -109,4 +122,33 @@ export async function sleeperInOwnNetns(seconds = 120): Promise<{ pid: number; c
     throw e;
   }
   return { pid, child };
+}
+
+/**
+ * The NETLINK_NETFILTER sockets of process `pid` that are subscribed to a multicast group (that
+ * listen for events), with the bytes queued on each: its socket inodes (/proc/PID/fd) looked up
+ * in its namespace's /proc/PID/net/netlink (columns sk, Eth, Pid, Groups, Rmem, …, Inode).
+ * Empty when the process is gone or listens to nothing yet.
+ */
+export function eventSockets(pid: number): { queued: number }[] {
+  let inodes: Set<string>, table: string;
+  try {
+    inodes = new Set(
+      readdirSync(`/proc/${pid}/fd`).map((fd) => {
+        try {
+          return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? "";
+        } catch {
+          return ""; // closed meanwhile
+        }
+      }),
+    );
+    table = readFileSync(`/proc/${pid}/net/netlink`, "utf8");
+  } catch {
+    return [];
+  }
+  return table.split("\n").slice(1).map((l) => l.trim().split(/\s+/))
+    .filter((c) =>
+      c.length >= 10 && c[1] === "12" && Number.parseInt(c[3], 16) !== 0 && inodes.has(c[9])
+    )
+    .map((c) => ({ queued: Number(c[4]) }));
 }

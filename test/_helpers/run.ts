@@ -15,12 +15,12 @@ export const isBun: boolean = typeof (globalThis as { Bun?: unknown }).Bun !== "
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The argv that runs a TypeScript file on this runtime: `bun FILE` or `deno run -A FILE`. */
-export const RUN_TS: readonly string[] = isBun
+export const RUN_TS: string[] = isBun
   ? [process.execPath]
   : [process.execPath, "run", "-A"];
 
 /** The argv of nfct (cli.ts) on this runtime (relative to {@link ROOT}, the default cwd of {@link exec}). */
-export const NFCT: readonly string[] = [...RUN_TS, "cli.ts"];
+export const NFCT: string[] = [...RUN_TS, "cli.ts"];
 
 /** What a program did: exit code (-1 when killed), the signal that killed it, its output. */
 export interface Ran {

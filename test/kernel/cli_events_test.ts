@@ -131,7 +131,8 @@ const SCRIPT: [string, number][] = [
   ["-C expect", 0],
 ];
 
-test("nfct and conntrack give the same exit code, summary and output for expect, dying, unconfirmed, -z and -E command lines", T, () => {
+// About 60 lines, each run by both programs: minutes on a loaded machine.
+test("nfct and conntrack give the same exit code, summary and output for expect, dying, unconfirmed, -z and -E command lines", { timeout: 600000 }, () => {
   sh("ip link set lo up");
   const run = (cli: (a: string[]) => Ran) => {
     using ct = Conntrack.open();

@@ -19,16 +19,14 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
 import { assertThrowawayNetns } from "../_helpers/netns.ts";
+import { isBun, ROOT, RUN_TS } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const PROG = isBun ? `${process.execPath} cli.ts` : `${process.execPath} run -A cli.ts`;
+const PROG = [...RUN_TS, "cli.ts"].join(" ");
 const MIRRORS = "/work/.mirror";
 const WHERE =
   "set NFCT_CONNTRACK_TESTSUITE to conntrack-tools' tests/conntrack/testsuite directory " +

@@ -19,19 +19,14 @@ import { test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
 import { traced } from "../_helpers/strace.ts";
 import { assertThrowawayNetns, sh, trackLoopback } from "../_helpers/netns.ts";
+import { ROOT, RUN_TS } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const RUN = isBun ? [process.execPath] : [process.execPath, "run", "-A"];
 const T = { timeout: 60000 };
 
 function example(script: string, ...args: string[]) {
-  return spawnSync(RUN[0], [...RUN.slice(1), `examples/${script}`, ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
+  return spawnSync(RUN_TS[0], [...RUN_TS.slice(1), `examples/${script}`, ...args], { cwd: ROOT, encoding: "utf8" });
 }
 
 /** 35 UDP (5 of them in zone 7), 20 TCP ESTABLISHED, 10 ICMP. */
@@ -137,7 +132,7 @@ test(
       // The flows exist (with counters) before the first dump; then traffic during the interval.
       await send(v4, 1, 5301, "127.0.0.1");
       await send(v6, 1, 5302, "::1");
-      const child = spawn(RUN[0], [...RUN.slice(1), "examples/top.ts", "--interval", "1.5"], {
+      const child = spawn(RUN_TS[0], [...RUN_TS.slice(1), "examples/top.ts", "--interval", "1.5"], {
         cwd: ROOT,
       });
       let out = "", err = "";
@@ -205,8 +200,8 @@ test("demo.ts fills, lists and empties a table, with its units stated", T, () =>
 test("watch.ts prints IPv6 endpoints as [addr]:port and stops on SIGINT", T, async () => {
   using ct = Conntrack.open();
   ct.flushAll();
-  const child = spawn(RUN[0], [
-    ...RUN.slice(1),
+  const child = spawn(RUN_TS[0], [
+    ...RUN_TS.slice(1),
     "examples/watch.ts",
     "--proto",
     "udp",
@@ -267,7 +262,7 @@ const touching = (calls: string[]) =>
   );
 
 test("the trace sees what an example touches on a real run (the check below can fail)", T, () => {
-  const r = traced([...RUN, "examples/summary.ts"], {
+  const r = traced([...RUN_TS, "examples/summary.ts"], {
     cwd: ROOT,
     syscalls: ["socket", "setns", "unshare"],
   });
@@ -281,7 +276,7 @@ test("the trace sees what an example touches on a real run (the check below can 
 for (const [script, ...args] of EXAMPLES) {
   test(`${script} --help and -h print the usage and exit 0, touching nothing (strace)`, T, () => {
     for (const help of ["--help", "-h"]) {
-      const r = traced([...RUN, `examples/${script}`, ...args, help], {
+      const r = traced([...RUN_TS, `examples/${script}`, ...args, help], {
         cwd: ROOT,
         syscalls: ["socket", "setns", "unshare", "openat", "readlink", "readlinkat"],
       });
@@ -300,7 +295,7 @@ for (const [script, ...args] of EXAMPLES) {
     `${script} refuses an unknown option with exit 2 and its synopsis, touching nothing`,
     T,
     () => {
-      const r = traced([...RUN, `examples/${script}`, ...args, "--bogus"], {
+      const r = traced([...RUN_TS, `examples/${script}`, ...args, "--bogus"], {
         cwd: ROOT,
         syscalls: ["socket", "setns", "unshare"],
       });

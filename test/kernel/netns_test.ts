@@ -19,6 +19,7 @@ import { addNetns, assertThrowawayNetns, sleeperInOwnNetns } from "../_helpers/n
 import { assertThrowawayNetns as guard, Conntrack, type Flow, isThrowawayNetns, readNetnsIds, SyscallError, throwawayNetnsRefusal } from "../../mod.ts";
 import { NetnsHandle } from "../../netlink/netns.ts";
 import * as sys from "../../ffi/syscalls.ts";
+import { ROOT, RUN_TS } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
@@ -219,9 +220,6 @@ test("a bad netns is refused with a SyscallError or TypeError that names it, and
 
 // --- The throwaway-namespace guard, in real processes ---
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const RUN = isBun ? [process.execPath] : [process.execPath, "run", "-A"];
 
 /** Every script that fills or empties a table for a demo, a benchmark or a test, with arguments. */
 const GUARDED: [string, ...string[]][] = [
@@ -283,7 +281,7 @@ test("demo, benchmark and test child scripts refuse, before opening any netlink 
   const before = tableLines(ct);
   const self = readlinkSync("/proc/self/ns/net");
   for (const [script, ...args] of GUARDED) {
-    const r = runTraced([...RUN, script, ...args], { ...process.env, NFCT_HOST_NETNS: self });
+    const r = runTraced([...RUN_TS, script, ...args], { ...process.env, NFCT_HOST_NETNS: self });
     assert.notEqual(r.status, 0, `${script} exits non-zero`);
     assert.match(r.stderr, /Refusing to .*: this is the network namespace NFCT_HOST_NETNS names as the host's/, script);
     assert.match(r.stderr, /node scripts\/netns\.mjs <command>/, `${script}: the message says what to do`);
@@ -302,7 +300,7 @@ test("demo, benchmark and test child scripts refuse in pid 1's namespace (a new 
   for (const [script, ...args] of GUARDED) {
     // unshare -pf --mount-proc: the script becomes pid 1 of a new pid namespace, in this network
     // namespace, with a /proc of its own, so /proc/1/ns/net is readable and is its own.
-    const r = runTraced(["unshare", "-pf", "--mount-proc", "--", ...RUN, script, ...args], env);
+    const r = runTraced(["unshare", "-pf", "--mount-proc", "--", ...RUN_TS, script, ...args], env);
     assert.notEqual(r.status, 0, `${script} exits non-zero`);
     assert.match(r.stderr, /Refusing to .*: this is pid 1's network namespace/, script);
     assert.deepEqual(r.netlink, [], `${script} opened no netlink socket`);

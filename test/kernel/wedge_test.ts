@@ -10,12 +10,12 @@ import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
 import { assertThrowawayNetns } from "../_helpers/netns.ts";
+import { isBun } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 180000 };
 const N = 30000;
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 function fill(ct: Conntrack): void {
   ct.flushAll();

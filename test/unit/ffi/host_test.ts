@@ -12,8 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import * as host from "../../../ffi/host.ts";
+import { isBun } from "../../_helpers/run.ts";
 
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 test("readTextFile, readDir and readLink read what node:fs wrote; a missing file throws ENOENT", () => {
   const dir = mkdtempSync(join(tmpdir(), "nfct-host-"));
