@@ -16,14 +16,12 @@ import {
   NLA_MAX_PAYLOAD,
 } from "../../../netlink/attribute.ts";
 import { HOST_LE, NLMSG_HDRLEN } from "../../../netlink/message.ts";
+import { toHex } from "../../_helpers/hex.ts";
 
 /** `nla_len`/`nla_type` as the host writes them (little- or big-endian). */
 function u16h(v: number): number[] {
   return HOST_LE ? [v & 0xff, v >> 8] : [v >> 8, v & 0xff];
 }
-
-const hex = (b: ArrayLike<number>) =>
-  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 
 interface Row {
   name: string;
@@ -105,7 +103,7 @@ for (const row of ROWS) {
   test(`MessageBuilder writes and AttributeReader reads back: ${row.name}`, () => {
     const b = new MessageBuilder(16);
     row.write(b);
-    assert.equal(hex(b.bytes()), hex(row.bytes));
+    assert.equal(toHex(b.bytes(), " "), toHex(row.bytes, " "));
     const bytes = new Uint8Array(row.bytes);
     const r = new AttributeReader().reset(new DataView(bytes.buffer), 0, bytes.length, "golden");
     assert.equal(r.next(), true);
