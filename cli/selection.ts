@@ -1,28 +1,18 @@
 /**
- * The entries a command is about: conntrack's template and filters as a library `Filter`,
- * plus a predicate for the conditions only the command line has (address masks, GRE keys,
- * ICMP fields, secmark, timeout, id).
+ * The entries a command is about: conntrack's template and filters as a library `Filter`
+ * (every option the library matches exactly as conntrack does; no second matcher here).
  * @module
  */
-import {
-  type Filter,
-  type Flow,
-  type FlowKey,
-  type NatFilter,
-  parseAddress,
-  type Proto,
-} from "../mod.ts";
+import type { Filter, Flow, FlowKey, NatFilter, Proto } from "../mod.ts";
 import type { Args } from "./command.ts";
 import { paramError } from "./errors.ts";
 import { extensionOf } from "./proto/extensions.ts";
 import type { Address, NatArg } from "./values.ts";
 
-/** A command's selection: what the library filters, and what is left to check per entry. */
+/** A command's selection: the library filter (empty: every entry). */
 export interface Selection {
   /** The library filter (empty: every entry). */
   filter: Filter;
-  /** Conditions the library Filter cannot express; undefined when there are none. */
-  extra?: (f: Flow) => boolean;
 }
 
 /** The protocol of `-p` as the library takes it: its name when nfct has one, else its number. */
@@ -40,14 +30,6 @@ function natFilter(n: NatArg): NatFilter {
   return out;
 }
 
-/** Whether `addr` equals `a` under `mask` (and is of its family). */
-export function maskMatch(a: Address, mask: Address, addr: string): boolean {
-  if (!addr.includes(":") !== (a.family === "ipv4")) return false;
-  const x = parseAddress(addr), n = parseAddress(a.addr), m = parseAddress(mask.addr);
-  for (let i = 0; i < x.length; i++) if ((x[i] & m[i]) !== (n[i] & m[i])) return false;
-  return true;
-}
-
 /**
  * The entries a command is about. `full` (-L, -D, -F, -E): every comparison option is a filter.
  * Otherwise (-U): only the tuples, NAT, labels, masks and id select; -m/-u/-t/--state are
@@ -55,19 +37,14 @@ export function maskMatch(a: Address, mask: Address, addr: string): boolean {
  */
 export function selection(args: Args, full: boolean): Selection {
   const filter: Filter = {};
-  const extra: ((f: Flow) => boolean)[] = [];
   const { src, dst, maskSrc, maskDst, l4 } = args;
   if (args.family) filter.family = args.family;
   if (args.proto !== undefined) filter.proto = protoOf(args);
-  const cidr = (a: Address) => (a.bits === undefined ? a.addr : `${a.addr}/${a.bits}`);
-  if (src) {
-    if (maskSrc) extra.push((f) => maskMatch(src, maskSrc, f.orig.src));
-    else filter.src = cidr(src);
-  }
-  if (dst) {
-    if (maskDst) extra.push((f) => maskMatch(dst, maskDst, f.orig.dst));
-    else filter.dst = cidr(dst);
-  }
+  // An address with --mask-src/--mask-dst is the library's address/netmask form.
+  const addr = (a: Address, mask: Address | undefined) =>
+    mask ? `${a.addr}/${mask.addr}` : a.bits === undefined ? a.addr : `${a.addr}/${a.bits}`;
+  if (src) filter.src = addr(src, maskSrc);
+  if (dst) filter.dst = addr(dst, maskDst);
   const reply: NonNullable<Filter["reply"]> = {};
   if (args.replySrc) reply.src = args.replySrc.addr;
   if (args.replyDst) reply.dst = args.replyDst.addr;
@@ -77,18 +54,15 @@ export function selection(args: Args, full: boolean): Selection {
     if (l4.replySport !== undefined) reply.sport = l4.replySport;
     if (l4.replyDport !== undefined) reply.dport = l4.replyDport;
   } else {
-    const keys: [number | undefined, (f: Flow) => number | undefined][] = [
-      [l4.sport, (f) => f.orig.srcKey],
-      [l4.dport, (f) => f.orig.dstKey],
-      [l4.replySport, (f) => f.reply.srcKey],
-      [l4.replyDport, (f) => f.reply.dstKey],
-    ];
-    for (const [want, get] of keys) if (want !== undefined) extra.push((f) => get(f) === want);
+    // GRE's --srckey/--dstkey (and the reply keys) arrive where the ports of other protocols do.
+    if (l4.sport !== undefined) filter.srcKey = l4.sport;
+    if (l4.dport !== undefined) filter.dstKey = l4.dport;
+    if (l4.replySport !== undefined) reply.srcKey = l4.replySport;
+    if (l4.replyDport !== undefined) reply.dstKey = l4.replyDport;
   }
-  const icmp = [[l4.icmpType, "type"], [l4.icmpCode, "code"], [l4.icmpId, "id"]] as const;
-  for (const [want, field] of icmp) {
-    if (want !== undefined) extra.push((f) => f.orig[field] === want);
-  }
+  if (l4.icmpType !== undefined) filter.icmpType = l4.icmpType;
+  if (l4.icmpCode !== undefined) filter.icmpCode = l4.icmpCode;
+  if (l4.icmpId !== undefined) filter.icmpId = l4.icmpId;
   if (full) {
     const state = l4.tcpState ?? l4.sctpState ?? l4.dccpState;
     if (state !== undefined) filter.state = state;
@@ -101,14 +75,12 @@ export function selection(args: Args, full: boolean): Selection {
       const mask = [...new Set([...args.status.set, ...args.status.unset])];
       if (mask.length) filter.status = { value, mask };
     }
-    // nfct_cmp(): an attribute the kernel did not send compares equal.
-    const { secmark, timeout } = args;
-    if (secmark !== undefined) extra.push((f) => f.secmark === undefined || f.secmark === secmark);
-    if (timeout !== undefined) extra.push((f) => f.timeout === timeout);
+    // -c selects nothing: conntrack's nfct_cmp() lets an attribute the kernel did not send
+    // compare equal, and the kernel has not sent CTA_SECMARK since it became obsolete.
+    if (args.timeout !== undefined) filter.timeout = args.timeout;
   }
   if (Object.keys(reply).length) filter.reply = reply;
-  const id = args.id;
-  if (id !== undefined) extra.push((f) => f.id === id);
+  if (args.id !== undefined) filter.id = args.id;
   if (args.labels.length) filter.labels = { all: args.labels };
   // conntrack.c filter_nat(): --any-nat alone decides when it is given.
   if (args.anyNat) filter.anyNat = natFilter(args.anyNat);
@@ -116,12 +88,12 @@ export function selection(args: Args, full: boolean): Selection {
     if (args.srcNat) filter.srcNat = natFilter(args.srcNat);
     if (args.dstNat) filter.dstNat = natFilter(args.dstNat);
   }
-  return { filter, extra: extra.length ? (f) => extra.every((x) => x(f)) : undefined };
+  return { filter };
 }
 
 /** Whether a selection is the whole table (no condition at all). */
 export function selectsAll(sel: Selection): boolean {
-  return Object.keys(sel.filter).length === 0 && !sel.extra;
+  return Object.keys(sel.filter).length === 0;
 }
 
 /** The key that names `f` to `get()`, `delete()`, `deleteMany()`. */

@@ -9,8 +9,7 @@ import type { CliContext } from "../context.ts";
 import { failed, OTHER_PROBLEM } from "../errors.ts";
 import { flowPrinter } from "../print.ts";
 import { Progress } from "../progress.ts";
-import { checkMasks, flowKey, selection, selectsAll } from "../selection.ts";
-import { dumped } from "./list.ts";
+import { checkMasks, selection, selectsAll } from "../selection.ts";
 
 /**
  * -D: streams the matching entries and deletes them in pipelined batches (the library copies
@@ -34,7 +33,6 @@ export function deleteFlows(ctx: CliContext, args: Args, quiet = false): number 
         progress.tick(++seen);
       },
     };
-    if (sel.extra) opts.where = sel.extra;
     const c = ctx.ct();
     deleted =
       (Object.keys(sel.filter).length ? c.flush(sel.filter, opts) : c.flushAll(opts)).deleted;
@@ -57,14 +55,13 @@ export function deleteFlows(ctx: CliContext, args: Args, quiet = false): number 
  */
 export function flush(ctx: CliContext, args: Args, quiet = false): number {
   const sel = selection(args, true);
-  const onlyFamily = Object.keys(sel.filter).every((k) => k === "family") && !sel.extra;
+  const onlyFamily = Object.keys(sel.filter).every((k) => k === "family");
   let n: number | undefined;
   try {
     const c = ctx.ct();
     if (onlyFamily && args.family) c.flush({ family: args.family });
     else if (onlyFamily) c.flushAll();
-    else if (!sel.extra) n = c.flush(sel.filter).deleted;
-    else n = c.deleteMany(Array.from(dumped(ctx, sel), flowKey)).deleted; // collected first: one client
+    else n = c.flush(sel.filter).deleted;
   } catch (e) {
     throw failed(e, "flush");
   }

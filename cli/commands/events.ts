@@ -92,7 +92,7 @@ export async function events(ctx: CliContext, args: Args, expect: boolean): Prom
     : flowTypes.filter((t) => !mask || mask.has(t));
   const sel = expect ? undefined : selection(args, true);
   // conntrack's filter_mark() needs the mark in the message; events carry it only when set or changed.
-  const extra = sel?.extra, markSet = args.mark !== undefined;
+  const markSet = args.mark !== undefined;
   let stream: EventStream;
   try {
     stream = ctx.ct().events({ types, filter: sel?.filter, receiveBufferSize: args.bufferSize });
@@ -142,7 +142,6 @@ export async function events(ctx: CliContext, args: Args, expect: boolean): Prom
           ? JSON.stringify(ev, jsonReplacer)
           : printExp(ev.expectation, ev.type === "expectNew" ? "new" : "destroy");
       } else {
-        if (extra && !extra(ev.flow)) continue;
         if (markSet && ev.flow.mark === undefined) continue;
         if (json) line = JSON.stringify({ ...ev, flow: flowToJSON(ev.flow) }, jsonReplacer);
         else {

@@ -27,7 +27,7 @@ function listing(
   const sel = selection(args, true);
   const zero = args.given.has("zero");
   const fmt = lineFormat(args);
-  if (table === "conntrack" && fmt && !sel.extra) {
+  if (table === "conntrack" && fmt) {
     const lines = ctx.ct().lines(sel.filter, { readAhead: "auto", zero }, fmt);
     return { lines, whole: !zero && selectsAll(sel) };
   }
@@ -36,12 +36,9 @@ function listing(
   if (table === "dying" || table === "unconfirmed") {
     const all = table === "dying" ? ctx.ct().dying() : ctx.ct().unconfirmed();
     const cf = compileFilter(sel.filter);
-    const extra = sel.extra;
-    flows = cf.empty && !extra
-      ? all
-      : filtered(all, (f) => (cf.empty || cf.match(f)) && (!extra || extra(f)));
+    flows = cf.empty ? all : filtered(all, (f) => cf.match(f));
   } else if (zero) {
-    flows = filtered(ctx.ct().dump(sel.filter, { zero }), sel.extra);
+    flows = ctx.ct().dump(sel.filter, { zero });
   } else {
     flows = dumped(ctx, sel);
   }
@@ -50,7 +47,7 @@ function listing(
 
 /** The flows of the table `sel` selects (read ahead on a big table). */
 export function dumped(ctx: CliContext, sel: Selection): Iterable<Flow> {
-  return filtered(ctx.ct().dump(sel.filter, { readAhead: "auto" }), sel.extra);
+  return ctx.ct().dump(sel.filter, { readAhead: "auto" });
 }
 
 function filtered(

@@ -1,5 +1,5 @@
 /**
- * `nfct top` (cli/top.ts, run as cli/top_main.ts by a child of the current runtime) on real
+ * `nfct top` (cli/top.ts, run as `cli.ts top` by a child of the current runtime) on real
  * traffic over `lo` in a throwaway network namespace whose loopback traffic is tracked:
  *
  * 1. On a real pseudo-terminal (a private tmux server, started here so it and its panes are in
@@ -27,8 +27,8 @@ const T = { timeout: 120000 };
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const TOP = isBun
-  ? [process.execPath, "cli/top_main.ts"]
-  : [process.execPath, "run", "-A", "cli/top_main.ts"];
+  ? [process.execPath, "cli.ts", "top"]
+  : [process.execPath, "run", "-A", "cli.ts", "top"];
 const NETNS = readlinkSync("/proc/self/ns/net");
 const ACCT = "net.netfilter.nf_conntrack_acct";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -359,7 +359,7 @@ test(
       tmux("new-session", "-d", "-s", "top", "-x", "80", "-y", "24", paneCommand(mark));
       await until("the first frame", pane, (p) => /^nfct top - /.test(p));
       assert.equal(acct(), "1");
-      const running = () => spawnSync("pgrep", ["-f", `top_main.ts ${mark}`]).status === 0;
+      const running = () => spawnSync("pgrep", ["-f", `cli.ts top ${mark}`]).status === 0;
       assert.ok(running());
       kill(); // the pane's terminal goes away: SIGHUP
       await until("top's exit", running, (r) => !r);

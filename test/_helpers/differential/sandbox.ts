@@ -5,13 +5,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import process from "node:process";
 import { Conntrack } from "../../../mod.ts";
 import { sh } from "../netns.ts";
+import { ROOT } from "../run.ts";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CLI = join(ROOT, "cli.ts");
 
 /** Label names both programs read (bits 0..127; the kernel keeps 128). */
