@@ -16,10 +16,15 @@
  */
 import { HOST_LE, type MessageHeader, NLMSG_HDRLEN, writeHeader } from "./message.ts";
 
+/** `NLA_ALIGNTO`: attributes start on 4-byte boundaries. */
 export const NLA_ALIGNTO = 4;
+/** `NLA_HDRLEN`: the size of `struct nlattr`. */
 export const NLA_HDRLEN = 4;
+/** `NLA_F_NESTED`: the payload is itself attributes. */
 export const NLA_F_NESTED = 1 << 15;
+/** `NLA_F_NET_BYTEORDER`: the payload is in network byte order. */
 export const NLA_F_NET_BYTEORDER = 1 << 14;
+/** `NLA_TYPE_MASK`: the type bits of `nla_type`, both flags off. */
 export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
 
 /** `NLA_ALIGN(len)`. */
@@ -31,11 +36,29 @@ const utf8 = new TextDecoder();
 const utf8enc = new TextEncoder();
 
 /**
- * Walks the attributes of one region of a buffer. Reuse one reader per nesting depth:
- * `reset()` it over a region, then `while (r.next())` and read `r.type` / the typed getters,
- * which throw `RangeError` unless the payload has exactly the expected length.
+ * The one attribute walker: every decoder (flows, expectations, stats, timeouts, helpers, nsids)
+ * and the wire formatter read attributes through it. Reuse one reader per nesting depth:
+ * `reset()` it over a region (or `enter()` the nest another reader is on), then
+ * `while (r.next())` and read `r.type` / the typed getters.
+ *
+ * Every length is checked before it is used, so hostile bytes cannot make it read outside the
+ * region or loop: `next()` throws `RangeError` on trailing bytes too short for a header, an
+ * `nla_len` below the 4-byte header (zero included) or past the end of the region (for a nest:
+ * of the nest), and the typed getters throw `RangeError` unless the payload has exactly their
+ * width. A last attribute whose padding is missing is accepted, as the kernel accepts it.
+ * Callers that must not throw (the wire formatter) catch `RangeError` and step aside.
+ *
+ * @example
+ * ```ts
+ * import { AttributeReader, MessageBuilder } from "./mod.ts";
+ * const b = new MessageBuilder();
+ * b.u32(8, 42); // CTA_MARK
+ * const r = new AttributeReader().reset(new DataView(b.buf.buffer), 0, b.length, "example");
+ * while (r.next()) if (r.type === 8) console.log(r.u32()); // 42
+ * ```
  */
 export class AttributeReader {
+  /** The buffer being read. */
   dv: DataView;
   /** Offset of the current attribute's payload. */
   pos = 0;
@@ -50,14 +73,20 @@ export class AttributeReader {
   /** What is being read, for error messages. */
   what = "attributes";
 
+  /** A reader with nothing to read yet: `reset()` or `enter()` it. */
   constructor(dv: DataView = new DataView(new ArrayBuffer(0))) {
     this.dv = dv;
   }
 
-  /** Starts walking `[start, end)` of `dv`. */
+  /**
+   * Starts walking `[start, end)` of `dv`; `what` names the region in error messages.
+   * @throws {RangeError} if the region is not inside `dv`.
+   */
   reset(dv: DataView, start: number, end: number, what = "attributes"): this {
-    if (start > end || end > dv.byteLength) {
-      throw new RangeError(`Cannot read ${what}: region ${start}..${end} is outside the ${dv.byteLength}-byte buffer`);
+    if (!(start >= 0 && start <= end && end <= dv.byteLength)) {
+      throw new RangeError(
+        `Cannot read ${what}: region ${start}..${end} is outside the ${dv.byteLength}-byte buffer`,
+      );
     }
     this.dv = dv;
     this.#next = start;
@@ -66,7 +95,7 @@ export class AttributeReader {
     return this;
   }
 
-  /** Starts walking the payload of `parent`'s current attribute. */
+  /** Starts walking the payload of `parent`'s current attribute (a nest): it ends where the nest ends. */
   enter(parent: AttributeReader, what: string): this {
     this.dv = parent.dv;
     this.#next = parent.pos;
@@ -75,18 +104,27 @@ export class AttributeReader {
     return this;
   }
 
-  /** Moves to the next attribute; false at the end of the region. */
+  /**
+   * Moves to the next attribute; false at the end of the region.
+   * @throws {RangeError} if the next attribute's header or length does not fit the region.
+   */
   next(): boolean {
     const p = this.#next;
     const end = this.#end;
     if (p >= end) return false;
     if (end - p < NLA_HDRLEN) {
-      throw new RangeError(`Cannot read ${this.what}: ${end - p} trailing bytes are too short for an attribute`);
+      throw new RangeError(
+        `Cannot read ${this.what}: ${end - p} trailing bytes are too short for an attribute`,
+      );
     }
     const dv = this.dv;
     const len = dv.getUint16(p, HOST_LE);
     if (len < NLA_HDRLEN || len > end - p) {
-      throw new RangeError(`Cannot read ${this.what}: attribute length ${len} at offset ${p} does not fit (${end - p} bytes left)`);
+      throw new RangeError(
+        `Cannot read ${this.what}: attribute length ${len} at offset ${p} does not fit (${
+          end - p
+        } bytes left)`,
+      );
     }
     const t = dv.getUint16(p + 2, HOST_LE);
     this.type = t & NLA_TYPE_MASK;
@@ -100,38 +138,44 @@ export class AttributeReader {
 
   #want(n: number, kind: string): void {
     if (this.len !== n) {
-      throw new RangeError(`Cannot read ${this.what}: attribute ${this.type} should hold ${kind} (${n} bytes), has ${this.len}`);
+      throw new RangeError(
+        `Cannot read ${this.what}: attribute ${this.type} should hold ${kind} (${n} bytes), has ${this.len}`,
+      );
     }
   }
 
+  /** A u8 payload. @throws {RangeError} unless the payload is 1 byte. */
   u8(): number {
     this.#want(1, "u8");
     return this.dv.getUint8(this.pos);
   }
-  /** Big-endian u16. */
+  /** Big-endian u16. @throws {RangeError} unless the payload is 2 bytes. */
   u16(): number {
     this.#want(2, "u16");
     return this.dv.getUint16(this.pos, false);
   }
-  /** Big-endian u32. */
+  /** Big-endian u32. @throws {RangeError} unless the payload is 4 bytes. */
   u32(): number {
     this.#want(4, "u32");
     return this.dv.getUint32(this.pos, false);
   }
-  /** Big-endian u64 as a BigInt. */
+  /** Big-endian u64 as a BigInt. @throws {RangeError} unless the payload is 8 bytes. */
   u64(): bigint {
     this.#want(8, "u64");
     return this.dv.getBigUint64(this.pos, false);
   }
-  /** Big-endian u64 as a number (exact below 2^53). */
+  /** Big-endian u64 as a number (exact below 2^53). @throws {RangeError} unless the payload is 8 bytes. */
   u64n(): number {
     this.#want(8, "u64");
-    return this.dv.getUint32(this.pos, false) * 0x100000000 + this.dv.getUint32(this.pos + 4, false);
+    return this.dv.getUint32(this.pos, false) * 0x100000000 +
+      this.dv.getUint32(this.pos + 4, false);
   }
   /** A copy of the payload. */
   bytes(): Uint8Array {
     const b = this.dv.buffer as ArrayBuffer;
-    return new Uint8Array(b.slice(this.dv.byteOffset + this.pos, this.dv.byteOffset + this.pos + this.len));
+    return new Uint8Array(
+      b.slice(this.dv.byteOffset + this.pos, this.dv.byteOffset + this.pos + this.len),
+    );
   }
   /** A NUL-terminated (or unterminated) string payload. */
   string(): string {
@@ -171,13 +215,16 @@ export const NLMSG_MAX_LEN = 0xffffffff;
  * builder before starting over, as after any error.
  */
 export class MessageBuilder {
+  /** The bytes (grown, and so replaced, as needed: read it after writing). */
   buf: Uint8Array;
+  /** A view of {@link buf}. */
   dv: DataView;
   /** Bytes written so far. */
   length = 0;
   /** Where the message being built starts (its `nlmsghdr`), or -1 between messages. */
   #msg = -1;
 
+  /** An empty builder with `capacity` bytes to start with. */
   constructor(capacity = 4096) {
     this.buf = new Uint8Array(capacity);
     this.dv = new DataView(this.buf.buffer);
@@ -229,7 +276,9 @@ export class MessageBuilder {
   end(start: number): void {
     this.#pad();
     const len = this.length - start;
-    if (len > NLMSG_MAX_LEN) this.#fail(`Cannot encode message: ${len} bytes exceed ${NLMSG_MAX_LEN}`);
+    if (len > NLMSG_MAX_LEN) {
+      this.#fail(`Cannot encode message: ${len} bytes exceed ${NLMSG_MAX_LEN}`);
+    }
     this.dv.setUint32(start, len, HOST_LE);
     this.#msg = -1;
   }
@@ -253,7 +302,11 @@ export class MessageBuilder {
       this.#fail(`Cannot encode attribute ${String(type)}: its type must be an integer 0..65535`);
     }
     if (!(payload <= NLA_MAX_PAYLOAD)) {
-      this.#fail(`Cannot encode attribute ${type & NLA_TYPE_MASK}: payload of ${payload} bytes exceeds ${NLA_MAX_PAYLOAD}`);
+      this.#fail(
+        `Cannot encode attribute ${
+          type & NLA_TYPE_MASK
+        }: payload of ${payload} bytes exceeds ${NLA_MAX_PAYLOAD}`,
+      );
     }
     this.#pad();
     const at = this.#room(NLA_HDRLEN + payload);
@@ -264,10 +317,15 @@ export class MessageBuilder {
 
   #int(type: number, v: number, min: number, max: number, kind: string): void {
     if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-      this.#fail(`Cannot encode attribute ${type & NLA_TYPE_MASK}: ${String(v)} is not a ${kind} (${min}..${max})`);
+      this.#fail(
+        `Cannot encode attribute ${type & NLA_TYPE_MASK}: ${
+          String(v)
+        } is not a ${kind} (${min}..${max})`,
+      );
     }
   }
 
+  /** A u8. */
   u8(type: number, v: number): void {
     this.#int(type, v, 0, 0xff, "u8");
     const at = this.#attr(type, 1);
@@ -297,7 +355,9 @@ export class MessageBuilder {
   u64(type: number, v: bigint | number): void {
     const n = typeof v === "bigint" ? v : Number.isSafeInteger(v) ? BigInt(v) : -1n;
     if (n < 0n || n > 0xffffffffffffffffn) {
-      this.#fail(`Cannot encode attribute ${type & NLA_TYPE_MASK}: ${String(v)} is not a u64 (0..2^64-1)`);
+      this.#fail(
+        `Cannot encode attribute ${type & NLA_TYPE_MASK}: ${String(v)} is not a u64 (0..2^64-1)`,
+      );
     }
     const at = this.#attr(type, 8);
     this.dv.setBigUint64(at, n, false);
@@ -326,7 +386,9 @@ export class MessageBuilder {
   /** A NUL-terminated string (one with a NUL inside would reach the kernel cut short: RangeError). */
   string(type: number, s: string): void {
     const b = utf8enc.encode(s);
-    if (b.includes(0)) this.#fail(`Cannot encode attribute ${type & NLA_TYPE_MASK}: the string holds a NUL byte`);
+    if (b.includes(0)) {
+      this.#fail(`Cannot encode attribute ${type & NLA_TYPE_MASK}: the string holds a NUL byte`);
+    }
     const at = this.#attr(type, b.length + 1);
     this.buf.set(b, at);
     this.buf[at + b.length] = 0;
