@@ -32,6 +32,43 @@ export function NLA_ALIGN(len: number): number {
   return (len + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1);
 }
 
+/**
+ * The walker's one step (the kernel's `nla_ok()`): the `nla_len` of the attribute at `p` when its
+ * header and payload fit in `[p, end)`, else 0: trailing bytes too short for a header, a length
+ * below the header (zero included), or past `end`. The next attribute starts at
+ * `p + NLA_ALIGN(len)`, which may be past `end` when the last one is unpadded. Every walk goes
+ * through here: {@link AttributeReader}, and the loops of hot paths that cannot afford a cursor.
+ */
+export function nlaLength(dv: DataView, p: number, end: number): number {
+  if (end - p < NLA_HDRLEN) return 0;
+  const len = dv.getUint16(p, HOST_LE);
+  return len < NLA_HDRLEN || len > end - p ? 0 : len;
+}
+
+/** The type of the attribute at `p`, {@link NLA_F_NESTED} and {@link NLA_F_NET_BYTEORDER} masked off. */
+export function nlaType(dv: DataView, p: number): number {
+  return dv.getUint16(p + 2, HOST_LE) & NLA_TYPE_MASK;
+}
+
+// Payloads of exactly one width, read big-endian (nfnetlink's order): the value, or -1 when the
+// payload at `pos` is not `len` = that width.
+/** A u8 payload, or -1 unless `len` is 1. */
+export function payloadU8(dv: DataView, pos: number, len: number): number {
+  return len === 1 ? dv.getUint8(pos) : -1;
+}
+/** A big-endian u16 payload, or -1 unless `len` is 2. */
+export function payloadU16(dv: DataView, pos: number, len: number): number {
+  return len === 2 ? dv.getUint16(pos, false) : -1;
+}
+/** A big-endian u32 payload, or -1 unless `len` is 4. */
+export function payloadU32(dv: DataView, pos: number, len: number): number {
+  return len === 4 ? dv.getUint32(pos, false) : -1;
+}
+/** A big-endian u64 payload as a number (exact below 2^53), or -1 unless `len` is 8. */
+export function payloadU64n(dv: DataView, pos: number, len: number): number {
+  return len === 8 ? dv.getUint32(pos, false) * 0x100000000 + dv.getUint32(pos + 4, false) : -1;
+}
+
 const utf8 = new TextDecoder();
 const utf8enc = new TextEncoder();
 
@@ -109,66 +146,65 @@ export class AttributeReader {
    * @throws {RangeError} if the next attribute's header or length does not fit the region.
    */
   next(): boolean {
-    const p = this.#next;
-    const end = this.#end;
+    const p = this.#next, end = this.#end;
     if (p >= end) return false;
-    if (end - p < NLA_HDRLEN) {
-      throw new RangeError(
-        `Cannot read ${this.what}: ${end - p} trailing bytes are too short for an attribute`,
-      );
-    }
     const dv = this.dv;
-    const len = dv.getUint16(p, HOST_LE);
-    if (len < NLA_HDRLEN || len > end - p) {
-      throw new RangeError(
-        `Cannot read ${this.what}: attribute length ${len} at offset ${p} does not fit (${
-          end - p
-        } bytes left)`,
-      );
-    }
+    const len = nlaLength(dv, p, end);
+    if (len === 0) this.#misfit(p);
     const t = dv.getUint16(p + 2, HOST_LE);
     this.type = t & NLA_TYPE_MASK;
     this.nestedFlag = (t & NLA_F_NESTED) !== 0;
     this.pos = p + NLA_HDRLEN;
     this.len = len - NLA_HDRLEN;
-    const adv = NLA_ALIGN(len);
-    this.#next = adv > end - p ? end : p + adv;
+    this.#next = Math.min(p + NLA_ALIGN(len), end);
     return true;
   }
 
-  #want(n: number, kind: string): void {
-    if (this.len !== n) {
+  /** Throws the RangeError of the attribute at `p`, whose header or length does not fit. */
+  #misfit(p: number): never {
+    const left = this.#end - p;
+    if (left < NLA_HDRLEN) {
       throw new RangeError(
-        `Cannot read ${this.what}: attribute ${this.type} should hold ${kind} (${n} bytes), has ${this.len}`,
+        `Cannot read ${this.what}: ${left} trailing bytes are too short for an attribute`,
       );
     }
+    const len = this.dv.getUint16(p, HOST_LE);
+    throw new RangeError(
+      `Cannot read ${this.what}: attribute length ${len} at offset ${p} does not fit (${left} bytes left)`,
+    );
+  }
+
+  /** Throws the RangeError of a payload that is not the `n` bytes of a `kind`. */
+  #wrongSize(n: number, kind: string): never {
+    throw new RangeError(
+      `Cannot read ${this.what}: attribute ${this.type} should hold ${kind} (${n} bytes), has ${this.len}`,
+    );
   }
 
   /** A u8 payload. @throws {RangeError} unless the payload is 1 byte. */
   u8(): number {
-    this.#want(1, "u8");
-    return this.dv.getUint8(this.pos);
+    const v = payloadU8(this.dv, this.pos, this.len);
+    return v < 0 ? this.#wrongSize(1, "u8") : v;
   }
   /** Big-endian u16. @throws {RangeError} unless the payload is 2 bytes. */
   u16(): number {
-    this.#want(2, "u16");
-    return this.dv.getUint16(this.pos, false);
+    const v = payloadU16(this.dv, this.pos, this.len);
+    return v < 0 ? this.#wrongSize(2, "u16") : v;
   }
   /** Big-endian u32. @throws {RangeError} unless the payload is 4 bytes. */
   u32(): number {
-    this.#want(4, "u32");
-    return this.dv.getUint32(this.pos, false);
+    const v = payloadU32(this.dv, this.pos, this.len);
+    return v < 0 ? this.#wrongSize(4, "u32") : v;
   }
   /** Big-endian u64 as a BigInt. @throws {RangeError} unless the payload is 8 bytes. */
   u64(): bigint {
-    this.#want(8, "u64");
+    if (this.len !== 8) this.#wrongSize(8, "u64");
     return this.dv.getBigUint64(this.pos, false);
   }
   /** Big-endian u64 as a number (exact below 2^53). @throws {RangeError} unless the payload is 8 bytes. */
   u64n(): number {
-    this.#want(8, "u64");
-    return this.dv.getUint32(this.pos, false) * 0x100000000 +
-      this.dv.getUint32(this.pos + 4, false);
+    const v = payloadU64n(this.dv, this.pos, this.len);
+    return v < 0 ? this.#wrongSize(8, "u64") : v;
   }
   /** A copy of the payload. */
   bytes(): Uint8Array {
