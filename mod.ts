@@ -45,24 +45,35 @@ export {
 export type {
   Counter,
   DccpInfo,
-  DccpState,
   Flow,
   NatRange,
   RawAttribute,
   SctpInfo,
-  SctpState,
   SeqAdj,
   Synproxy,
   TcpFlags,
   TcpInfo,
-  TcpState,
   Timestamp,
 } from "./conntrack/flow.ts";
-export { decodeFlow, encodeFlow, type FlowPurpose, FlowDecoder, validateFlow, writeNfgenmsg } from "./conntrack/flow.ts";
+export type { FlowPurpose } from "./conntrack/flow.ts";
+export { decodeFlow, FlowDecoder } from "./conntrack/flow_decode.ts";
+export { encodeFlow } from "./conntrack/flow_encode.ts";
+export { validateFlow } from "./conntrack/flow_validate.ts";
+export { writeNfgenmsg } from "./conntrack/nfnl.ts";
 /** Low-level wire codec, for tools that build or parse ctnetlink messages themselves. */
 export { AttributeReader, MessageBuilder } from "./netlink/attribute.ts";
 export type { MasterTuple, Proto, ProtoName, Tuple } from "./conntrack/tuple.ts";
 export { invertTuple, protoName, protoNumber } from "./conntrack/tuple.ts";
+export type { DccpState, Protocol, SctpState, TcpState } from "./conntrack/protocols.ts";
+export {
+  DCCP_STATES,
+  hasPorts,
+  PROTOCOLS,
+  protocolNamed,
+  protocolOf,
+  SCTP_STATES,
+  TCP_STATES,
+} from "./conntrack/protocols.ts";
 export { compileFilter, type Filter, type Filters, type TupleFilter } from "./conntrack/filter.ts";
 export type { LabelFilter, NatFilter } from "./conntrack/filter_extra.ts";
 export { FLOW_JSON_VERSION, flowFromJSON, type FlowJSON, flowToJSON, restorable } from "./conntrack/json.ts";
@@ -77,14 +88,14 @@ export { SyscallError } from "./ffi/errno.ts";
  * `readDir()`, `readLink()`, `writeAll()`/`writeText()` to fd 1 or 2, `onSignal()`. The CLI uses it.
  */
 export * as host from "./ffi/host.ts";
-export type { Transport } from "./netlink/socket.ts";
+export type { Transport, TransportFactory } from "./netlink/socket.ts";
 export { formatFlow, type FormatOptions, formatWire, type LabelMap, parseConnlabelConf, XML_FOOTER, XML_HEADER } from "./conntrack/format.ts";
 export {
   type ConntrackEvent,
   decodeEvent,
+  type EventBase,
   EVENT_GROUPS,
   type EventOptions,
-  EventStream,
   type EventType,
   type ExpectEvent,
   type ExpectEventType,
@@ -93,18 +104,19 @@ export {
   type OverrunEvent,
   type ResyncEvent,
 } from "./conntrack/events.ts";
+export { EventStream } from "./conntrack/event_stream.ts";
 export {
-  decodeExpect,
-  encodeExpect,
   type ExpectCpuStats,
-  ExpectDecoder,
   type Expectation,
   type ExpectFilter,
   type ExpectFlag,
   EXPECT_FLAGS,
   type ExpectKey,
   type ExpectNat,
+  type ExpectPurpose,
 } from "./conntrack/expect.ts";
+export { decodeExpect, ExpectDecoder } from "./conntrack/expect_decode.ts";
+export { encodeExpect } from "./conntrack/expect_encode.ts";
 export type { Netns } from "./netlink/netns.ts";
 /**
  * Guards for code that fills or empties a table for a demo, a benchmark or a test: refuse to run
@@ -124,23 +136,28 @@ export { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, type ExpectFormatOptions, formatE
  * attach to flows, and each tracker's per-namespace defaults.
  */
 export {
-  type AddTimeoutOptions,
-  checkTimeoutName,
   CTNL_TIMEOUT_NAME_MAX,
-  decodeTimeoutPolicy,
   type DefaultTimeouts,
-  encodeTimeoutPolicy,
   type ProtoTimeouts,
+  type StateKey,
   type StateTimeouts,
   TIMEOUT_MAX_SECONDS,
   TIMEOUT_PROTO_NUMBERS,
   TIMEOUT_STATES,
   type TimeoutPolicy,
   type TimeoutProto,
+} from "./conntrack/timeout.ts";
+export {
+  checkTimeoutName,
+  decodeTimeoutPolicy,
+  encodeTimeoutPolicy,
+  validateTimeoutPolicy,
+} from "./conntrack/timeout_codec.ts";
+export {
+  type AddTimeoutOptions,
   Timeouts,
   type TimeoutsOpenOptions,
-  validateTimeoutPolicy,
-} from "./conntrack/timeout.ts";
+} from "./conntrack/timeout_client.ts";
 /** Userspace helpers (`nfct helper`, `nfnetlink_cthelper`). */
 export { type Helper, type HelperPolicy, Helpers, NO_CTHELPER_HINT } from "./conntrack/cthelper.ts";
 /**
@@ -160,3 +177,16 @@ export {
   type ServeMetricsOptions,
   writeMetricsFile,
 } from "./conntrack/metrics.ts";
+/**
+ * Flow rates (`nfct top`): what each flow's accounting counters grew by between two dumps, and
+ * the busiest flows by bytes or packets per second or in total.
+ */
+export { type FlowRate, flowIdentity, RATE_ORDERS, type RateOrder, RateMeter, rankRates, type RateSample } from "./conntrack/rates.ts";
+export { formatEndpoint } from "./conntrack/address.ts";
+/** Kernel settings under /proc/sys (`net.netfilter.nf_conntrack_acct`, …), read and written. */
+export { readSysctl, writeSysctl } from "./ffi/sysctl.ts";
+/**
+ * The terminal a full-screen view draws on (`nfct top`): `size()`, `setRaw()`, `readKeys()`,
+ * `onSignal("SIGWINCH" | "SIGHUP")`, the same on Deno and Bun.
+ */
+export * as terminal from "./ffi/terminal.ts";

@@ -152,41 +152,79 @@ export function formatAddress(b: Uint8Array, off: number = 0, len: number = b.le
   return len === 4 ? formatIPv4(b, off) : formatIPv6(b, off);
 }
 
-/** A parsed CIDR prefix: address bytes and prefix length. */
+/**
+ * A parsed address condition: address bytes and the mask of the bits that must be equal. A CIDR
+ * prefix (`10.0.0.0/8`) has a contiguous mask and `bits` its length; an address with a netmask
+ * (`10.1.0.3/255.255.0.255`, conntrack's `--mask-src`) may have any mask, and `bits` is then -1.
+ */
 export interface Prefix {
   family: Family;
   bytes: Uint8Array;
+  /** The prefix length, or -1 for a mask that is not contiguous. */
   bits: number;
+  /** The bits that must match, as many bytes as `bytes`. */
+  mask: Uint8Array;
+}
+
+function maskOfLength(len: number, bits: number): Uint8Array {
+  const m = new Uint8Array(len);
+  for (let i = 0; i < len && bits > 0; i++, bits -= 8) m[i] = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+  return m;
+}
+
+/** The length of a contiguous mask (ones, then zeros), else -1. */
+function maskLength(m: Uint8Array): number {
+  let bits = 0;
+  let i = 0;
+  for (; i < m.length && m[i] === 0xff; i++) bits += 8;
+  if (i < m.length) {
+    const x = m[i++];
+    let ones = 0;
+    while (ones < 8 && (x & (0x80 >> ones)) !== 0) ones++;
+    if (((0xff << (8 - ones)) & 0xff) !== x) return -1;
+    bits += ones;
+  }
+  for (; i < m.length; i++) if (m[i] !== 0) return -1;
+  return bits;
 }
 
 /**
- * Parses `"10.0.0.0/8"`, `"fd00::/64"` or a plain address (a full-length prefix).
- * @throws {TypeError} on a bad address, {@link RangeError} on a bad prefix length.
+ * Parses `"10.0.0.0/8"`, `"fd00::/64"`, an address with a netmask (`"10.1.0.3/255.255.0.255"`,
+ * `"fd00::1/ffff:ffff::ffff"`, the mask of the same family), or a plain address (all bits).
+ * @throws {TypeError} on a bad address or mask, {@link RangeError} on a bad prefix length.
  */
 export function parsePrefix(s: string, what = "address"): Prefix {
   if (typeof s !== "string") throw new TypeError(`Invalid ${what}: expected an address or CIDR string, got ${typeof s}`);
   const slash = s.indexOf("/");
   const addr = slash === -1 ? s : s.slice(0, slash);
   const bytes = parseAddress(addr, undefined, what);
+  const family: Family = bytes.length === 4 ? "ipv4" : "ipv6";
   const max = bytes.length * 8;
-  let bits = max;
-  if (slash !== -1) {
-    const t = s.slice(slash + 1);
-    if (!/^\d{1,3}$/.test(t) || Number(t) > max) {
-      throw new RangeError(`Invalid ${what} "${s}": prefix length must be 0..${max}`);
-    }
-    bits = Number(t);
+  if (slash === -1) return { family, bytes, bits: max, mask: maskOfLength(bytes.length, max) };
+  const t = s.slice(slash + 1);
+  if (/^\d{1,3}$/.test(t) && Number(t) <= max) {
+    const bits = Number(t);
+    return { family, bytes, bits, mask: maskOfLength(bytes.length, bits) };
   }
-  return { family: bytes.length === 4 ? "ipv4" : "ipv6", bytes, bits };
+  if (!t.includes(".") && !t.includes(":")) {
+    throw new RangeError(`Invalid ${what} "${s}": prefix length must be 0..${max}`);
+  }
+  const mask = parseAddress(t, family, `${what} netmask`);
+  return { family, bytes, bits: maskLength(mask), mask };
 }
-
-/** True when address bytes `b` (at `off`) fall inside `p`. */
+/** True when address bytes `b` (at `off`) fall inside `p`: equal in every bit of its mask. */
 export function prefixContains(p: Prefix, b: Uint8Array, off = 0, len = b.length - off): boolean {
   if (len !== p.bytes.length) return false;
-  let bits = p.bits;
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((b[off + i] & mask) !== (p.bytes[i] & mask)) return false;
-  }
+  const m = p.mask;
+  for (let i = 0; i < len; i++) if (((b[off + i] ^ p.bytes[i]) & m[i]) !== 0) return false;
   return true;
+}
+
+/**
+ * An address and an optional port as one endpoint: `10.0.0.1:53`, `[2001:db8::1]:53` (IPv6 in
+ * brackets, RFC 3986), or the bare address when there is no port (ICMP, GRE, …).
+ */
+export function formatEndpoint(addr: string, port?: number): string {
+  if (port === undefined) return addr;
+  return addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
 }

@@ -7,20 +7,18 @@
  */
 import { MessageBuilder } from "../netlink/attribute.ts";
 import { NetlinkError } from "../netlink/errors.ts";
-import { NLM_F_CREATE, NLM_F_EXCL, NLM_F_REQUEST } from "../netlink/message.ts";
+import { NLM_F_CREATE, NLM_F_EXCL } from "../netlink/message.ts";
 import type { BatchFailure, BatchSender } from "../netlink/sender.ts";
 import type { NetlinkSocket } from "../netlink/socket.ts";
 import * as C from "./constants.ts";
 import { dumpReplies, readAheadAfter } from "./dump.ts";
 import type { CompiledFilter } from "./filter.ts";
-import {
-  encodeFlow,
-  familyNumber,
-  type Flow,
-  FlowDecoder,
-  validateFlow,
-  writeNfgenmsg,
-} from "./flow.ts";
+import { familyNumber } from "./family.ts";
+import type { Flow } from "./flow.ts";
+import { FlowDecoder } from "./flow_decode.ts";
+import { encodeFlow } from "./flow_encode.ts";
+import { validateFlow } from "./flow_validate.ts";
+import { beginRequest } from "./nfnl.ts";
 import { restorable } from "./json.ts";
 import { type BatchProgress, batchStopped, checkBatchInput } from "./options.ts";
 import { ENOENT, msgType, type Session } from "./session.ts";
@@ -211,12 +209,12 @@ export function createMany(
   try {
     res.created = batch(s, flows, "Cannot create flows", (b, item, seq) => {
       const f = validateFlow(item, "create");
-      const at = b.begin(
-        msgType(C.IPCTNL_MSG_CT_NEW),
-        NLM_F_REQUEST | NLM_F_CREATE | NLM_F_EXCL,
+      const at = beginRequest(b, {
+        type: msgType(C.IPCTNL_MSG_CT_NEW),
+        flags: NLM_F_CREATE | NLM_F_EXCL,
         seq,
-      );
-      writeNfgenmsg(b, familyNumber(f.family));
+        family: familyNumber(f.family),
+      });
       encodeFlow(b, f, "create");
       b.end(at);
     }, (f, errno, msg) => {
@@ -274,8 +272,12 @@ export function deleteMany(s: Session, flows: Iterable<FlowKey>): DeleteResult {
   try {
     res.deleted = batch(s, flows, "Cannot delete flows", (b, k, seq) => {
       const f = validateFlow(k as Partial<Flow>, "key");
-      const at = b.begin(msgType(C.IPCTNL_MSG_CT_DELETE), NLM_F_REQUEST, seq);
-      writeNfgenmsg(b, familyNumber(f.family));
+      const at = beginRequest(b, {
+        type: msgType(C.IPCTNL_MSG_CT_DELETE),
+        flags: 0,
+        seq,
+        family: familyNumber(f.family),
+      });
       encodeFlow(b, f, "key");
       b.end(at);
     }, (k, errno, msg) => {
@@ -340,12 +342,12 @@ export function flushViaDump(
       }
       const k = dec.key;
       if (pending.length === 0) first = out!.sock.nextSeq(limit);
-      const m = b.begin(
-        msgType(C.IPCTNL_MSG_CT_DELETE),
-        NLM_F_REQUEST,
-        (first + pending.length) >>> 0,
-      );
-      writeNfgenmsg(b, r.dv.getUint8(r.offset + 16));
+      const m = beginRequest(b, {
+        type: msgType(C.IPCTNL_MSG_CT_DELETE),
+        flags: 0,
+        seq: (first + pending.length) >>> 0,
+        family: r.dv.getUint8(r.offset + 16),
+      });
       b.rawFrom(u8, k.orig, k.origLen);
       if (k.zone >= 0) b.rawFrom(u8, k.zone, 8);
       if (k.id >= 0) b.rawFrom(u8, k.id, 8);

@@ -21,7 +21,8 @@ import { type Family, parsePrefix } from "./address.ts";
 import * as C from "./constants.ts";
 import { compileFilter, type Filter, type Filters, type TupleFilter } from "./filter.ts";
 import { statusBits } from "./status.ts";
-import { hasPorts, protoNumber } from "./tuple.ts";
+import { hasPorts } from "./protocols.ts";
+import { protoNumber } from "./tuple.ts";
 
 // linux/filter.h (classic BPF)
 const BPF_LD = 0x00, BPF_LDX = 0x01, BPF_ST = 0x02, BPF_ALU = 0x04, BPF_JMP = 0x05, BPF_RET = 0x06, BPF_MISC = 0x07;
@@ -159,10 +160,12 @@ function tupleChecks(a: Asm, attr: number, t: TupleFilter, family: Family | unde
       a.findIn(M_IP, type);
       a.acceptIfAbsent();
       a.op(BPF_MISC | BPF_TAX);
-      for (let w = 0, bits = p.bits; w < p.bytes.length / 4 && bits > 0; w++, bits -= 32) {
-        const mask = bits >= 32 ? 0xffffffff : (~0 << (32 - bits)) >>> 0;
-        const b = p.bytes;
-        const word = ((b[4 * w] << 24) | (b[4 * w + 1] << 16) | (b[4 * w + 2] << 8) | b[4 * w + 3]) >>> 0;
+      const be32 = (b: Uint8Array, w: number) =>
+        ((b[4 * w] << 24) | (b[4 * w + 1] << 16) | (b[4 * w + 2] << 8) | b[4 * w + 3]) >>> 0;
+      for (let w = 0; w < p.bytes.length / 4; w++) {
+        const mask = be32(p.mask, w);
+        if (mask === 0) continue;
+        const word = be32(p.bytes, w);
         a.op(BPF_LD | BPF_W | BPF_IND, 4 + 4 * w);
         if (mask !== 0xffffffff) a.and(mask);
         a.requireEq((word & mask) >>> 0);

@@ -19,25 +19,19 @@ import {
 } from "./batch.ts";
 import * as C from "./constants.ts";
 import { dump as dumpFlows, dumpList, type DumpOptions, lines as dumpLines } from "./dump.ts";
-import {
-  checkEventOptions,
-  type EventOptions,
-  type EventStream,
-  openEventStream,
-} from "./events.ts";
+import { checkEventOptions, type EventStream, openEventStream } from "./event_stream.ts";
+import type { EventOptions } from "./events.ts";
+import type { ExpectCpuStats, Expectation, ExpectFilter, ExpectKey } from "./expect.ts";
 import {
   createExpectation,
   deleteExpectation,
   dumpExpectations,
-  type Expectation,
   expectationStats,
-  type ExpectCpuStats,
-  type ExpectFilter,
-  type ExpectKey,
   getExpectation,
-} from "./expect.ts";
+} from "./expect_requests.ts";
 import type { Filters } from "./filter.ts";
-import { type Flow, HELPER_NAME_MAX, validateFlow } from "./flow.ts";
+import type { Flow } from "./flow.ts";
+import { HELPER_NAME_MAX, validateFlow } from "./flow_validate.ts";
 import {
   canFlushInKernel,
   type DumpFlushResult,

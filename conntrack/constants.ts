@@ -188,31 +188,20 @@ export const AF_UNSPEC = 0;
 export const AF_INET = 2;
 export const AF_INET6 = 10;
 
-// netinet/in.h
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_DCCP = 33;
-export const IPPROTO_GRE = 47;
-export const IPPROTO_ICMPV6 = 58;
-export const IPPROTO_SCTP = 132;
-export const IPPROTO_UDPLITE = 136;
-
-/** TCP conntrack states by value (linux/netfilter/nf_conntrack_tcp.h), as conntrack(8) names them. */
-export const TCP_STATES = [
-  "NONE", "SYN_SENT", "SYN_RECV", "ESTABLISHED", "FIN_WAIT", "CLOSE_WAIT", "LAST_ACK",
-  "TIME_WAIT", "CLOSE", "SYN_SENT2",
-] as const;
-/** SCTP conntrack states by value (linux/netfilter/nf_conntrack_sctp.h). */
-export const SCTP_STATES = [
-  "NONE", "CLOSED", "COOKIE_WAIT", "COOKIE_ECHOED", "ESTABLISHED", "SHUTDOWN_SENT",
-  "SHUTDOWN_RECD", "SHUTDOWN_ACK_SENT", "HEARTBEAT_SENT", "HEARTBEAT_ACKED",
-] as const;
-/** DCCP conntrack states by value (linux/netfilter/nf_conntrack_dccp.h). */
-export const DCCP_STATES = [
-  "NONE", "REQUEST", "RESPOND", "PARTOPEN", "OPEN", "CLOSEREQ", "CLOSING", "TIMEWAIT",
-  "IGNORE", "INVALID",
-] as const;
+// The protocol numbers and the state names of TCP, SCTP and DCCP are in the protocol table.
+export {
+  DCCP_STATES,
+  IPPROTO_DCCP,
+  IPPROTO_GRE,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPPROTO_UDPLITE,
+  SCTP_STATES,
+  TCP_STATES,
+} from "./protocols.ts";
 
 /** TCP flags carried in CTA_PROTOINFO_TCP_FLAGS_* (nf_conntrack_tcp.h). */
 export const IP_CT_TCP_FLAG_WINDOW_SCALE = 0x01;

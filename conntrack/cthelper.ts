@@ -7,46 +7,42 @@
  */
 import { AttributeReader, MessageBuilder } from "../netlink/attribute.ts";
 import { NetlinkError } from "../netlink/errors.ts";
-import {
-  NETLINK_NETFILTER,
-  NLM_F_ACK,
-  NLM_F_CREATE,
-  NLM_F_DUMP,
-  NLMSG_HDRLEN,
-} from "../netlink/message.ts";
+import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLMSG_HDRLEN } from "../netlink/message.ts";
 import type { Netns } from "../netlink/netns.ts";
-import { NetlinkSocket, type TransportFactory } from "../netlink/socket.ts";
+import type { NetlinkSocket, TransportFactory } from "../netlink/socket.ts";
 import type { Family } from "./address.ts";
 import * as C from "./constants.ts";
-import { nfnlRequest } from "./nfnl.ts";
+import { familyName, familyNumber } from "./family.ts";
+import { HELPER_NAME_MAX } from "./flow_validate.ts";
+import { nfnlMsgType, nfnlRequest, openNfnlSocket } from "./nfnl.ts";
+import { checkName } from "./options.ts";
 
 // linux/netfilter/nfnetlink.h
-export const NFNL_SUBSYS_CTHELPER = 9;
+const NFNL_SUBSYS_CTHELPER = 9;
 // linux/netfilter/nfnetlink_cthelper.h: enum nfnl_cthelper_msg_types
-export const NFNL_MSG_CTHELPER_NEW = 0;
-export const NFNL_MSG_CTHELPER_GET = 1;
-export const NFNL_MSG_CTHELPER_DEL = 2;
+const NFNL_MSG_CTHELPER_NEW = 0;
+const NFNL_MSG_CTHELPER_GET = 1;
+const NFNL_MSG_CTHELPER_DEL = 2;
 // enum nfnl_cthelper_type
-export const NFCTH_NAME = 1;
-export const NFCTH_TUPLE = 2;
-export const NFCTH_QUEUE_NUM = 3;
-export const NFCTH_POLICY = 4;
-export const NFCTH_PRIV_DATA_LEN = 5;
-export const NFCTH_STATUS = 6;
+const NFCTH_NAME = 1;
+const NFCTH_TUPLE = 2;
+const NFCTH_QUEUE_NUM = 3;
+const NFCTH_POLICY = 4;
+const NFCTH_PRIV_DATA_LEN = 5;
+const NFCTH_STATUS = 6;
 // enum nfnl_cthelper_tuple_type
-export const NFCTH_TUPLE_L3PROTONUM = 1;
-export const NFCTH_TUPLE_L4PROTONUM = 2;
+const NFCTH_TUPLE_L3PROTONUM = 1;
+const NFCTH_TUPLE_L4PROTONUM = 2;
 // enum nfnl_cthelper_policy_type / nfnl_cthelper_pol_type
-export const NFCTH_POLICY_SET_NUM = 1;
-export const NFCTH_POLICY_SET = 2;
-export const NFCTH_POLICY_NAME = 1;
-export const NFCTH_POLICY_EXPECT_MAX = 2;
-export const NFCTH_POLICY_EXPECT_TIMEOUT = 3;
-/** `NF_CT_HELPER_NAME_LEN`: names are at most 15 bytes. */
-export const NF_CT_HELPER_NAME_LEN = 16;
+const NFCTH_POLICY_SET_NUM = 1;
+const NFCTH_POLICY_SET = 2;
+const NFCTH_POLICY_NAME = 1;
+const NFCTH_POLICY_EXPECT_MAX = 2;
+const NFCTH_POLICY_EXPECT_TIMEOUT = 3;
 
-/** One expectation policy of a helper. */
+/** One expectation policy of a helper (`NFCTH_POLICY_SET`). */
 export interface HelperPolicy {
+  /** The policy's name (`NFCTH_POLICY_NAME`), at most 15 bytes, e.g. `"ftp"`. */
   name: string;
   /** Most expectations one master may have. */
   expectMax: number;
@@ -56,19 +52,24 @@ export interface HelperPolicy {
 
 /** A userspace helper as the kernel reports it (`nfct list helper`). */
 export interface Helper {
+  /** The helper's name (`NFCTH_NAME`), at most 15 bytes; what rules and flows refer to. */
   name: string;
+  /** Layer 3 of the packets it helps with (`NFCTH_TUPLE_L3PROTONUM`). */
   family: Family;
+  /** Layer 4 of the packets it helps with (`NFCTH_TUPLE_L4PROTONUM`). */
   proto: "tcp" | "udp";
   /** The NFQUEUE its packets go to. */
   queueNum?: number;
-  /** Bytes of per-flow private data. */
+  /** Bytes of per-flow private data (`NFCTH_PRIV_DATA_LEN`). */
   privDataLen?: number;
-  /** false after `nfct disable helper`. */
+  /** false after `nfct disable helper` (`NFCTH_STATUS`). */
   enabled?: boolean;
+  /** Its expectation policies (`NFCTH_POLICY`), at least one. */
   policies: HelperPolicy[];
 }
 
-const msgType = (m: number) => (NFNL_SUBSYS_CTHELPER << 8) | m;
+const msgType = (m: number) => nfnlMsgType(NFNL_SUBSYS_CTHELPER, m);
+/** `EINVAL`: what the kernel answers for a subsystem it does not have. */
 const EINVAL = 22;
 
 /** Why a cthelper request failed with `EINVAL` when the kernel has no such subsystem. */
@@ -80,12 +81,8 @@ function helperKey(
   family?: Family,
   proto?: "tcp" | "udp",
 ): (b: MessageBuilder) => void {
-  const bytes = new TextEncoder().encode(name).length;
-  if (bytes === 0 || bytes >= NF_CT_HELPER_NAME_LEN || name.includes("\0")) {
-    throw new RangeError(
-      `Invalid helper name: ${bytes} bytes, 1..${NF_CT_HELPER_NAME_LEN - 1} allowed, no NUL`,
-    );
-  }
+  checkName(name, HELPER_NAME_MAX, "helper name");
+  if (name === "") throw new RangeError("Invalid helper name: it is empty");
   if (family !== undefined && family !== "ipv4" && family !== "ipv6") {
     throw new TypeError(`Invalid helper family: ${String(family)}`);
   }
@@ -96,7 +93,7 @@ function helperKey(
     b.string(NFCTH_NAME, name);
     if (family !== undefined) {
       const t = b.nest(NFCTH_TUPLE);
-      b.u16(NFCTH_TUPLE_L3PROTONUM, family === "ipv6" ? C.AF_INET6 : C.AF_INET);
+      b.u16(NFCTH_TUPLE_L3PROTONUM, familyNumber(family));
       if (proto !== undefined) {
         b.u8(NFCTH_TUPLE_L4PROTONUM, proto === "tcp" ? C.IPPROTO_TCP : C.IPPROTO_UDP);
       }
@@ -118,7 +115,7 @@ function decodeHelper(dv: DataView, offset: number, length: number): Helper {
     else if (r.type === NFCTH_TUPLE) {
       n.enter(r, "helper tuple");
       while (n.next()) {
-        if (n.type === NFCTH_TUPLE_L3PROTONUM) h.family = n.u16() === C.AF_INET6 ? "ipv6" : "ipv4";
+        if (n.type === NFCTH_TUPLE_L3PROTONUM) h.family = familyName(n.u16()) ?? "ipv4";
         else if (n.type === NFCTH_TUPLE_L4PROTONUM) {
           h.proto = n.u8() === C.IPPROTO_UDP ? "udp" : "tcp";
         }
@@ -144,6 +141,20 @@ function decodeHelper(dv: DataView, offset: number, length: number): Helper {
 /**
  * A client for userspace helpers (`nfct helper`). On a kernel without `nfnetlink_cthelper`
  * every method throws {@link NetlinkError} `EINVAL` whose message says so.
+ *
+ * @example Register a userspace FTP helper whose packets go to NFQUEUE 5 (conntrackd's)
+ * ```ts
+ * import { Helpers } from "@nfct/nfct";
+ * using helpers = Helpers.open();
+ * helpers.add({
+ *   name: "ftp",
+ *   family: "ipv4",
+ *   proto: "tcp",
+ *   queueNum: 5,
+ *   policies: [{ name: "ftp", expectMax: 1, expectTimeout: 300 }],
+ * });
+ * for (const h of helpers.list()) console.log(h.name, h.queueNum, h.enabled);
+ * ```
  */
 export class Helpers {
   #sock: NetlinkSocket;
@@ -154,15 +165,24 @@ export class Helpers {
     this.#sock = sock;
   }
 
-  /** Opens a netfilter netlink socket in the caller's namespace, or `options.netns`. */
+  /**
+   * Opens a netfilter netlink socket in the caller's namespace, or `options.netns`
+   * (`options.transport` replaces the kernel socket: tests use a scripted one).
+   * @throws {TypeError} on bad options; `SyscallError` when the socket cannot be opened.
+   */
   static open(options: { netns?: Netns; transport?: TransportFactory } = {}): Helpers {
-    if (options.transport) return new Helpers(new NetlinkSocket(options.transport));
-    return new Helpers(NetlinkSocket.open(NETLINK_NETFILTER, { netns: options.netns }));
+    return new Helpers(openNfnlSocket(options, "Helpers.open options"));
   }
 
   #request(msg: number, flags: number, op: string, body: (b: MessageBuilder) => void): Helper[] {
     try {
-      return nfnlRequest(this.#sock, this.#b, msgType(msg), flags, op, body, decodeHelper);
+      return nfnlRequest(this.#sock, this.#b, {
+        type: msgType(msg),
+        flags,
+        op,
+        body,
+        each: decodeHelper,
+      });
     } catch (e) {
       if (e instanceof NetlinkError && e.errno === EINVAL && !this.#hasSubsystem()) {
         throw new NetlinkError(`${op} (${NO_CTHELPER_HINT})`, EINVAL, {}, { cause: e });
@@ -174,7 +194,11 @@ export class Helpers {
   /** Whether the kernel knows the subsystem: an empty dump, which has nothing else to refuse. */
   #hasSubsystem(): boolean {
     try {
-      nfnlRequest(this.#sock, this.#b, msgType(NFNL_MSG_CTHELPER_GET), NLM_F_DUMP, "probe", () => {}, () => 0);
+      nfnlRequest(this.#sock, this.#b, {
+        type: msgType(NFNL_MSG_CTHELPER_GET),
+        flags: NLM_F_DUMP,
+        op: "probe",
+      });
       return true;
     } catch (e) {
       if (e instanceof NetlinkError && e.errno === EINVAL) return false;
@@ -271,6 +295,7 @@ export class Helpers {
     this.#sock.close();
   }
 
+  /** Closes the socket at the end of a `using` block. */
   [Symbol.dispose](): void {
     this.close();
   }

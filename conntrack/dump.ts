@@ -4,12 +4,14 @@
  * @module
  */
 import { NetlinkError } from "../netlink/errors.ts";
-import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from "../netlink/message.ts";
+import { NLM_F_ACK, NLM_F_DUMP } from "../netlink/message.ts";
 import type { NetlinkSocket, Reply } from "../netlink/socket.ts";
 import { runtime } from "../ffi/syscalls.ts";
 import * as C from "./constants.ts";
 import { type CompiledFilter, compileFilter, type Filters } from "./filter.ts";
-import { type Flow, FlowDecoder, writeNfgenmsg } from "./flow.ts";
+import type { Flow } from "./flow.ts";
+import { FlowDecoder } from "./flow_decode.ts";
+import { beginRequest } from "./nfnl.ts";
 import { formatFlow, type FormatOptions, formatWire } from "./format.ts";
 import { checkDumpOptions, checkLineFormat } from "./options.ts";
 import { ENOENT, msgType, type Session } from "./session.ts";
@@ -110,8 +112,12 @@ export function readAheadAfter(s: Session, option: boolean | "auto" | undefined)
 export function sendDump(s: Session, sock: NetlinkSocket, cf: CompiledFilter, fam: number): number {
   const seq = sock.nextSeq();
   const b = s.b.reset();
-  const at = b.begin(msgType(C.IPCTNL_MSG_CT_GET), NLM_F_REQUEST | NLM_F_DUMP, seq);
-  writeNfgenmsg(b, fam);
+  const at = beginRequest(b, {
+    type: msgType(C.IPCTNL_MSG_CT_GET),
+    flags: NLM_F_DUMP,
+    seq,
+    family: fam,
+  });
   cf.encode(b, fam);
   b.end(at);
   sock.send(b.bytes());

@@ -6,14 +6,7 @@
  * @module
  */
 import type { MessageBuilder } from "../netlink/attribute.ts";
-import {
-  type Family,
-  formatAddress,
-  parseAddressInto,
-  parsePrefix,
-  type Prefix,
-  prefixContains,
-} from "./address.ts";
+import type { Family } from "./address.ts";
 import * as C from "./constants.ts";
 import type { Flow } from "./flow.ts";
 import { type StatusFlag, statusBits } from "./status.ts";
@@ -27,18 +20,23 @@ import {
   type LabelFilter,
   type NatFilter,
   u16,
+  u32,
 } from "./filter_extra.ts";
-import { hasPorts, type Proto, protoNumber, type Tuple } from "./tuple.ts";
+import {
+  checkFilterKeys as checkKeys,
+  type CompiledTuple,
+  compileTuple,
+  hasGreKeys,
+  hasIcmp,
+  TUPLE_KEYS,
+  type TupleFilter,
+  tupleEmpty,
+  tupleMatch,
+} from "./filter_tuple.ts";
+import { ALL_STATES, hasPorts, IPPROTO_GRE, protocolOf } from "./protocols.ts";
+import { type Proto, protoNumber } from "./tuple.ts";
 
-/** Conditions on one tuple. Addresses may be exact (`"10.0.0.1"`) or CIDR (`"10.0.0.0/8"`). */
-export interface TupleFilter {
-  src?: string;
-  dst?: string;
-  sport?: number;
-  dport?: number;
-  /** The tuple's own zone (`CTA_TUPLE_ZONE`, `--orig-zone`/`--reply-zone`). */
-  zone?: number;
-}
+export type { CompiledTuple, TupleFilter };
 
 /**
  * A flow filter. Every given condition must hold. `src`/`dst`/`sport`/`dport` are about the
@@ -75,23 +73,19 @@ export interface Filter extends TupleFilter {
   anyNat?: NatFilter;
   /** Connlabels (`-l`): all of `all`, any of `any`; bits 0..127 or names of connlabel.conf. */
   labels?: LabelFilter;
+  /** The entry's id (`CTA_ID`, conntrack's `-i`). */
+  id?: number;
+  /**
+   * Seconds left before the entry expires: exactly this many, or within `{ min, max }`
+   * (inclusive; either may be left out). conntrack's `-t` on a listing is the exact form.
+   */
+  timeout?: number | { min?: number; max?: number };
   /**
    * Negation: flows that do NOT match this filter (an array: that match none of them), besides
    * every other condition here. E.g. `{ proto: "udp", not: { reply: { src: "10.0.0.0/8" } } }`.
    * Matched in userspace (the other conditions still go to the kernel).
    */
   not?: Filters;
-}
-
-/** A tuple condition, checked: prefixes, and the exact addresses as the decoder prints them. */
-export interface CompiledTuple {
-  src?: Prefix;
-  srcExact?: string;
-  dst?: Prefix;
-  dstExact?: string;
-  sport?: number;
-  dport?: number;
-  zone?: number;
 }
 
 /**
@@ -170,71 +164,9 @@ function compileAnyOf(filters: readonly Filter[]): CompiledFilter {
 
 const KEYS = new Set([
   "family", "proto", "src", "dst", "sport", "dport", "zone", "reply", "mark", "status", "state",
-  "origZone", "srcNat", "dstNat", "anyNat", "labels", "not",
+  "origZone", "srcNat", "dstNat", "anyNat", "labels", "not", "icmpType", "icmpCode", "icmpId", "srcKey",
+  "dstKey", "id", "timeout",
 ]);
-const TUPLE_KEYS = new Set(["src", "dst", "sport", "dport", "zone"]);
-
-/**
- * Refuses keys that are unknown, or present with `undefined`/`null`: a present key must
- * constrain (`{ reply: { src: ip } }` with `ip` unset must not become "every flow").
- */
-function checkKeys(o: Record<string, unknown>, allowed: Set<string>, what: string): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.has(k)) throw new TypeError(`Invalid filter: unknown key "${what}${k}"`);
-    const v = o[k];
-    if (v === undefined || v === null) {
-      throw new TypeError(`Invalid filter: "${what}${k}" is ${v} (leave the key out to not filter on it)`);
-    }
-  }
-}
-
-function compileTuple(t: Record<string, unknown>, what: string, fam: { f?: Family }): CompiledTuple {
-  const out: CompiledTuple = {};
-  for (const k of ["src", "dst"] as const) {
-    const v = t[k];
-    if (v === undefined) continue;
-    if (typeof v !== "string") throw new TypeError(`Invalid filter ${what}${k}: expected an address or CIDR string, got ${typeof v}`);
-    const p = parsePrefix(v, `filter ${what}${k}`);
-    if (fam.f && fam.f !== p.family) {
-      throw new TypeError(`Invalid filter: ${what}${k} "${v}" is ${p.family} but the filter is ${fam.f}`);
-    }
-    fam.f = p.family;
-    if (p.bits === p.bytes.length * 8) {
-      if (k === "src") out.srcExact = formatAddress(p.bytes);
-      else out.dstExact = formatAddress(p.bytes);
-    }
-    out[k] = p;
-  }
-  if (t.sport !== undefined) out.sport = u16(t.sport, `${what}sport`);
-  if (t.dport !== undefined) out.dport = u16(t.dport, `${what}dport`);
-  if (t.zone !== undefined) out.zone = u16(t.zone, `${what}zone`);
-  return out;
-}
-
-/** Scratch for address bytes while matching (matching is synchronous). */
-const SCRATCH = new Uint8Array(16);
-
-function inPrefix(p: Prefix, addr: string): boolean {
-  const len = parseAddressInto(addr, SCRATCH);
-  return len !== 0 && prefixContains(p, SCRATCH, 0, len);
-}
-
-function tupleMatch(c: CompiledTuple, t: Tuple): boolean {
-  if (c.srcExact !== undefined) {
-    if (t.src !== c.srcExact) return false;
-  } else if (c.src && !inPrefix(c.src, t.src)) return false;
-  if (c.dstExact !== undefined) {
-    if (t.dst !== c.dstExact) return false;
-  } else if (c.dst && !inPrefix(c.dst, t.dst)) return false;
-  if (c.sport !== undefined && t.sport !== c.sport) return false;
-  if (c.dport !== undefined && t.dport !== c.dport) return false;
-  if (c.zone !== undefined && (t.zone ?? 0) !== c.zone) return false;
-  return true;
-}
-
-function tupleEmpty(c: CompiledTuple): boolean {
-  return c.src === undefined && c.dst === undefined && c.sport === undefined && c.dport === undefined && c.zone === undefined;
-}
 
 /**
  * Checks a filter, or an any-of list of filters, and compiles it. `undefined` means no filter
@@ -280,13 +212,20 @@ function compileOne(filter?: Filter): CompiledFilter {
   if ((orig.sport ?? orig.dport ?? reply.sport ?? reply.dport) !== undefined && proto !== undefined && !hasPorts(proto)) {
     throw new TypeError(`Invalid filter: protocol ${String(fo.proto)} has no ports`);
   }
+  if ((hasIcmp(orig) || hasIcmp(reply)) && proto !== undefined && protocolOf(proto)?.icmp !== true) {
+    throw new TypeError(`Invalid filter: protocol ${String(fo.proto)} has no ICMP type, code or id`);
+  }
+  if ((hasGreKeys(orig) || hasGreKeys(reply)) && proto !== undefined && proto !== IPPROTO_GRE) {
+    throw new TypeError(`Invalid filter: protocol ${String(fo.proto)} has no GRE keys`);
+  }
+  const id = fo.id === undefined ? undefined : u32(fo.id, "id");
+  const timeout = fo.timeout === undefined ? undefined : compileTimeout(fo.timeout);
   const mark = fo.mark === undefined ? undefined : compileMark(fo.mark);
   const status = fo.status === undefined ? undefined : compileStatus(fo.status);
   const zone = fo.zone === undefined ? undefined : u16(fo.zone, "zone");
   const state = fo.state;
   if (state !== undefined) {
-    const all = [...C.TCP_STATES, ...C.SCTP_STATES, ...C.DCCP_STATES] as readonly unknown[];
-    if (typeof state !== "string" || !all.includes(state)) {
+    if (typeof state !== "string" || !ALL_STATES.has(state)) {
       throw new TypeError(`Invalid filter state "${String(state)}": expected a TCP, SCTP or DCCP state such as ESTABLISHED`);
     }
   }
@@ -316,7 +255,7 @@ function compileOne(filter?: Filter): CompiledFilter {
   const origEmpty = tupleEmpty(orig), replyEmpty = tupleEmpty(reply);
   const empty = family === undefined && proto === undefined && origEmpty && replyEmpty && mark === undefined &&
     status === undefined && zone === undefined && state === undefined && not === undefined &&
-    origZone === undefined && nat === undefined && labels === undefined;
+    origZone === undefined && nat === undefined && labels === undefined && id === undefined && timeout === undefined;
 
   // Every condition is one the kernel applies: exact IPv4 addresses, TCP/UDP ports, protocol,
   // family, mark and status.
@@ -325,9 +264,11 @@ function compileOne(filter?: Filter): CompiledFilter {
     (c.dst === undefined || (flags & C.CTA_FILTER_FLAG_CTA_IP_DST) !== 0) &&
     (c.sport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT) !== 0) &&
     (c.dport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_DST_PORT) !== 0) &&
-    c.zone === undefined;
+    c.zone === undefined && !hasIcmp(c) && !hasGreKeys(c) && (c.src === undefined || c.src.bits !== -1) &&
+    (c.dst === undefined || c.dst.bits !== -1);
   const exact = sent(orig, origFlags) && sent(reply, replyFlags) && state === undefined && zone === undefined &&
-    not === undefined && origZone === undefined && nat === undefined && labels === undefined;
+    not === undefined && origZone === undefined && nat === undefined && labels === undefined && id === undefined &&
+    timeout === undefined;
   const kTuple = (c: CompiledTuple) => ({ src: c.srcExact, dst: c.dstExact, sport: c.sport, dport: c.dport });
   const conditions: KernelConditions = { family, proto, orig: kTuple(orig), reply: kTuple(reply), mark, status };
   const shape = [families.join("+"), origFlags, replyFlags, mark ? "m" : "", status ? "s" : ""].join(":");
@@ -371,8 +312,28 @@ function compileOne(filter?: Filter): CompiledFilter {
       if (origZone !== undefined && (flow.orig.zone ?? 0) !== origZone) return false;
       if (nat !== undefined && !nat(flow)) return false;
       if (labels !== undefined && !labels(flow)) return false;
+      if (id !== undefined && flow.id !== id) return false;
+      if (timeout !== undefined && !(flow.timeout !== undefined && flow.timeout >= timeout.min && flow.timeout <= timeout.max)) return false;
       if (not !== undefined && not.match(flow)) return false;
       return true;
     },
   };
 }
+
+/** `timeout`: seconds, or `{ min, max }` with at least one bound, min <= max. */
+function compileTimeout(v: unknown): { min: number; max: number } {
+  if (typeof v === "number") {
+    const t = u32(v, "timeout");
+    return { min: t, max: t };
+  }
+  if (!isObject(v)) throw new TypeError(`Invalid filter timeout: expected seconds or { min, max }, got ${typeof v}`);
+  checkKeys(v, TIMEOUT_KEYS, "timeout.");
+  if (v.min === undefined && v.max === undefined) {
+    throw new TypeError('Invalid filter: "timeout" is empty (give min, max or both)');
+  }
+  const min = v.min === undefined ? 0 : u32(v.min, "timeout.min");
+  const max = v.max === undefined ? 0xffffffff : u32(v.max, "timeout.max");
+  if (min > max) throw new RangeError(`Invalid filter timeout: min ${min} is above max ${max}`);
+  return { min, max };
+}
+const TIMEOUT_KEYS: ReadonlySet<string> = new Set(["min", "max"]);

@@ -27,6 +27,15 @@ export interface LabelFilter {
 export const isObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !Array.isArray(v);
 
+/** An integer 0..255, or TypeError/RangeError naming `what`. */
+export function u8(v: unknown, what: string): number {
+  if (typeof v !== "number") throw new TypeError(`Invalid filter ${what}: expected an integer 0..255, got ${typeof v}`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xff) {
+    throw new RangeError(`Invalid filter ${what} ${v}: must be an integer 0..255`);
+  }
+  return v;
+}
+
 /** An integer 0..65535, or TypeError/RangeError naming `what`. */
 export function u16(v: unknown, what: string): number {
   if (typeof v !== "number") {
@@ -106,6 +115,13 @@ export function compileStatus(st: unknown): { value: number; mask: number } {
   return { value, mask };
 }
 
+/** A present key must constrain: `{ addr: undefined, port: 80 }` must not drop the address. */
+function refuseUnset(v: unknown, what: string): void {
+  if (v === undefined || v === null) {
+    throw new TypeError(`Invalid filter: "${what}" is ${v} (leave the key out to not filter on it)`);
+  }
+}
+
 interface Nat {
   addr?: string;
   port?: number;
@@ -118,6 +134,7 @@ function compileNat(v: unknown, what: string): Nat {
     if (k !== "addr" && k !== "port") {
       throw new TypeError(`Invalid filter: unknown key "${what}.${k}"`);
     }
+    refuseUnset(v[k], `${what}.${k}`);
   }
   const out: Nat = {};
   if (v.addr !== undefined) {
@@ -225,6 +242,7 @@ export function compileLabelFilter(v: unknown): (f: Flow) => boolean {
     if (k !== "all" && k !== "any") {
       throw new TypeError(`Invalid filter: unknown key "labels.${k}"`);
     }
+    refuseUnset(v[k], `labels.${k}`);
   }
   if (v.all === undefined && v.any === undefined) {
     throw new TypeError('Invalid filter labels: give "all" or "any"');

@@ -9,60 +9,15 @@
  * counters, ids, use counts and timestamps belong to the entry that was, and cannot be restored.
  * @module
  */
-import type { Flow, RawAttribute } from "./flow.ts";
+import { type Flow, FLOW_FIELDS, type RawAttribute } from "./flow.ts";
 import type { StatusFlag } from "./status.ts";
-import type { Tuple } from "./tuple.ts";
+import { type Tuple, TUPLE_FIELDS } from "./tuple.ts";
 
 /** The version of the JSON shape of a flow; it changes when a field changes meaning. */
 export const FLOW_JSON_VERSION = 1;
 
 /** A flow as JSON data (see {@link flowToJSON}). */
 export type FlowJSON = Record<string, unknown>;
-
-/** Flow fields in the order they are written. */
-const ORDER: readonly (keyof Flow)[] = [
-  "family",
-  "proto",
-  "orig",
-  "reply",
-  "status",
-  "timeout",
-  "mark",
-  "secmark",
-  "zone",
-  "id",
-  "use",
-  "tcp",
-  "sctp",
-  "dccp",
-  "counters",
-  "timestamp",
-  "eventTime",
-  "labels",
-  "labelsMask",
-  "helper",
-  "helperInfo",
-  "secctx",
-  "natSrc",
-  "natDst",
-  "seqAdjOrig",
-  "seqAdjReply",
-  "synproxy",
-  "master",
-  "unknown",
-];
-const TUPLE_ORDER: readonly (keyof Tuple)[] = [
-  "src",
-  "dst",
-  "sport",
-  "dport",
-  "type",
-  "code",
-  "id",
-  "srcKey",
-  "dstKey",
-  "zone",
-];
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
@@ -84,7 +39,7 @@ function bigint(s: unknown, what: string): bigint {
 
 function tupleJSON(t: Tuple): Record<string, unknown> {
   const o: Record<string, unknown> = {};
-  for (const k of TUPLE_ORDER) if (t[k] !== undefined) o[k] = t[k];
+  for (const k of TUPLE_FIELDS) if (t[k] !== undefined) o[k] = t[k];
   return o;
 }
 
@@ -92,10 +47,19 @@ function tupleJSON(t: Tuple): Record<string, unknown> {
  * A flow as a JSON-ready object: keys in a fixed order, absent fields left out (an all-zero
  * `synproxy`, which the kernel reports for entries without SYN proxying, too), BigInts as
  * decimal strings, bytes as hex. `JSON.stringify(flowToJSON(f))` is a line of `nfct -L -o json`.
+ *
+ * @example A snapshot of the table as JSON lines, and back
+ * ```ts
+ * import { Conntrack, flowFromJSON, flowToJSON } from "@nfct/nfct";
+ * using ct = Conntrack.open();
+ * const lines = [...ct.dump()].map((f) => JSON.stringify(flowToJSON(f)));
+ * const flows = lines.map((l) => flowFromJSON(JSON.parse(l)));
+ * console.log(flows.length === lines.length);
+ * ```
  */
 export function flowToJSON(f: Flow): FlowJSON {
   const o: FlowJSON = {};
-  for (const k of ORDER) {
+  for (const k of FLOW_FIELDS) {
     const v = f[k];
     if (v === undefined) continue;
     switch (k) {

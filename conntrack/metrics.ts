@@ -16,10 +16,10 @@ import { serveHttp } from "../ffi/serve.ts";
 import { writeFileAtomic } from "../ffi/files.ts";
 import { readNetnsIds } from "../netlink/netns.ts";
 import type { Conntrack } from "./client.ts";
-import type { EventStream } from "./events.ts";
+import type { EventStream } from "./event_stream.ts";
 import type { ExpectCpuStats } from "./expect.ts";
 import type { CpuStats } from "./stats.ts";
-import { PROTO_NUMBERS } from "./tuple.ts";
+import { PROTOCOLS } from "./protocols.ts";
 
 /** Entries of one (protocol, state, zone) class. */
 export interface FlowClass {
@@ -29,13 +29,17 @@ export interface FlowClass {
   state: string;
   /** The zone number, or `"other"` past {@link MetricsOptions.maxZones} distinct zones. */
   zone: string;
+  /** Entries of this class. */
   count: number;
 }
 
 /** Event counts since an {@link EventCounter} started. */
 export interface EventCounts {
+  /** `new` events received. */
   new: number;
+  /** `update` events received. */
   update: number;
+  /** `destroy` events received. */
   destroy: number;
   /** Events the kernel dropped because the receive buffer was full. */
   lost: number;
@@ -45,11 +49,15 @@ export interface EventCounts {
 export interface ConntrackMetrics {
   /** The `netns` label: `net:[INODE]` of the namespace, or a name the caller chose. */
   netns: string;
+  /** Entries in the table (`conntrack -C`). */
   entries: number;
+  /** Most entries the table may hold (`net.netfilter.nf_conntrack_max`). */
   maxEntries: number;
+  /** Per-CPU statistics (`conntrack -S`). */
   cpu: CpuStats[];
   /** Expectations in the table (omitted with `expectations: false`). */
   expectations?: number;
+  /** Per-CPU expectation statistics (omitted with `expectations: false`). */
   expectCpu?: ExpectCpuStats[];
   /** Entries by class, with `perState` only (one dump). */
   flows?: FlowClass[];
@@ -71,7 +79,7 @@ export interface MetricsOptions {
   expectations?: boolean;
 }
 
-const KNOWN_PROTOS = new Set(Object.keys(PROTO_NUMBERS));
+const KNOWN_PROTOS: ReadonlySet<string> = new Set(PROTOCOLS.map((p) => p.name));
 
 /** The calling thread's namespace as `net:[INODE]`. */
 export function currentNetnsLabel(): string {
@@ -81,6 +89,14 @@ export function currentNetnsLabel(): string {
 /**
  * Collects one namespace's figures through `ct` (opened in that namespace). O(1) in the table
  * size unless `perState`.
+ * @throws {RangeError} for a bad `maxZones`; `NetlinkError` when a request fails.
+ *
+ * @example Print the metrics of the caller's namespace, as `nfct metrics --per-state` does
+ * ```ts
+ * import { collectMetrics, Conntrack, formatMetrics } from "@nfct/nfct";
+ * using ct = Conntrack.open();
+ * console.log(formatMetrics(collectMetrics(ct, { perState: true })));
+ * ```
  */
 export function collectMetrics(ct: Conntrack, options: MetricsOptions = {}): ConntrackMetrics {
   const t0 = performance.now();
@@ -266,6 +282,7 @@ export function formatMetrics(metrics: ConntrackMetrics | readonly ConntrackMetr
  * {@link stop}: the rates Prometheus computes with `rate(nfct_conntrack_events_total[1m])`.
  */
 export class EventCounter {
+  /** The counts so far, updated as events arrive. */
   readonly counts: EventCounts = { new: 0, update: 0, destroy: 0, lost: 0 };
   #stream: EventStream;
   #done: Promise<void>;

@@ -5,7 +5,7 @@
  * @module
  */
 import { MessageBuilder } from "../netlink/attribute.ts";
-import { NETLINK_NETFILTER, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from "../netlink/message.ts";
+import { NETLINK_NETFILTER, NLM_F_ACK, NLM_F_DUMP } from "../netlink/message.ts";
 import {
   DEFAULT_RECEIVE_BUFFER,
   LibcTransport,
@@ -15,14 +15,11 @@ import {
 } from "../netlink/socket.ts";
 import { type Netns, NetnsHandle } from "../netlink/netns.ts";
 import * as C from "./constants.ts";
-import {
-  encodeFlow,
-  familyNumber,
-  type Flow,
-  FlowDecoder,
-  type FlowPurpose,
-  writeNfgenmsg,
-} from "./flow.ts";
+import { familyNumber } from "./family.ts";
+import type { Flow, FlowPurpose } from "./flow.ts";
+import { FlowDecoder } from "./flow_decode.ts";
+import { encodeFlow } from "./flow_encode.ts";
+import { beginRequest, nfnlMsgType } from "./nfnl.ts";
 import { checkOpenOptions } from "./options.ts";
 import { type CpuStats, decodeCpuStats, decodeGlobalStats, type GlobalStats } from "./stats.ts";
 
@@ -42,7 +39,7 @@ export interface OpenOptions {
 }
 
 /** The nlmsg type of ctnetlink message `m`. */
-export const msgType = (m: number): number => (C.NFNL_SUBSYS_CTNETLINK << 8) | m;
+export const msgType = (m: number): number => nfnlMsgType(C.NFNL_SUBSYS_CTNETLINK, m);
 /** nfgenmsg version 1: a flush honours the family (with 0 a family "filter" flushes everything). */
 export const NFNETLINK_V1 = 1;
 export const ENOENT = 2;
@@ -145,11 +142,14 @@ export class Session {
     family: number,
     version = C.NFNETLINK_V0,
   ): number {
-    const b = this.b.reset();
     this.#reqSeq = sock.nextSeq();
-    const at = b.begin(msgType(msg), NLM_F_REQUEST | flags, this.#reqSeq);
-    writeNfgenmsg(b, family, version);
-    return at;
+    return beginRequest(this.b.reset(), {
+      type: msgType(msg),
+      flags,
+      seq: this.#reqSeq,
+      family,
+      version,
+    });
   }
 
   /** Sends the built message and returns its data replies (decoded by `each`) until the ACK. */
@@ -182,8 +182,7 @@ export class Session {
   sendTableDump(sock: NetlinkSocket, msg: number, family = C.AF_UNSPEC): number {
     const seq = sock.nextSeq();
     const b = this.b.reset();
-    const at = b.begin(msgType(msg), NLM_F_REQUEST | NLM_F_DUMP, seq);
-    writeNfgenmsg(b, family);
+    const at = beginRequest(b, { type: msgType(msg), flags: NLM_F_DUMP, seq, family });
     b.end(at);
     sock.send(b.bytes());
     return seq;

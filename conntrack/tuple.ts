@@ -13,25 +13,12 @@ import type { AttributeReader, MessageBuilder } from "../netlink/attribute.ts";
 import { type Family, formatIPv4, formatIPv6, parseAddress, parseAddressInto } from "./address.ts";
 import * as C from "./constants.ts";
 import { checkKeys, checkU16, checkU8 } from "./options.ts";
+import { hasPorts, PROTOCOLS, protocolNamed, protocolOf, type ProtoName } from "./protocols.ts";
 
-/** Layer-4 protocol names nfct knows; any other protocol is its number. */
-export type ProtoName = "tcp" | "udp" | "udplite" | "sctp" | "dccp" | "icmp" | "icmpv6" | "gre";
 /** A layer-4 protocol: a name, or the IP protocol number. */
 export type Proto = ProtoName | number;
-
-/** IP protocol number of each protocol name. */
-export const PROTO_NUMBERS: Readonly<Record<ProtoName, number>> = {
-  icmp: C.IPPROTO_ICMP,
-  tcp: C.IPPROTO_TCP,
-  udp: C.IPPROTO_UDP,
-  dccp: C.IPPROTO_DCCP,
-  gre: C.IPPROTO_GRE,
-  icmpv6: C.IPPROTO_ICMPV6,
-  sctp: C.IPPROTO_SCTP,
-  udplite: C.IPPROTO_UDPLITE,
-};
-const PROTO_NAMES: (ProtoName | undefined)[] = [];
-for (const [k, v] of Object.entries(PROTO_NUMBERS)) PROTO_NAMES[v] = k as ProtoName;
+export type { ProtoName };
+export { hasPorts };
 
 /** The protocol number of `p`. @throws {TypeError}/{RangeError} on a bad value. */
 export function protoNumber(p: Proto): number {
@@ -39,22 +26,16 @@ export function protoNumber(p: Proto): number {
     if (!Number.isInteger(p) || p < 0 || p > 255) throw new RangeError(`Invalid protocol ${p}: must be 0..255`);
     return p;
   }
-  const n = PROTO_NUMBERS[p as ProtoName];
+  const n = typeof p === "string" ? protocolNamed(p)?.number : undefined;
   if (n === undefined) {
-    throw new TypeError(`Invalid protocol "${p}": expected one of ${Object.keys(PROTO_NUMBERS).join(", ")} or a number`);
+    throw new TypeError(`Invalid protocol "${p}": expected one of ${PROTOCOLS.map((q) => q.name).join(", ")} or a number`);
   }
   return n;
 }
 
 /** The name of protocol number `n` when nfct knows it, else `n`. */
 export function protoName(n: number): Proto {
-  return PROTO_NAMES[n] ?? n;
-}
-
-/** True for protocols whose tuples carry ports. */
-export function hasPorts(p: number): boolean {
-  return p === C.IPPROTO_TCP || p === C.IPPROTO_UDP || p === C.IPPROTO_UDPLITE ||
-    p === C.IPPROTO_SCTP || p === C.IPPROTO_DCCP;
+  return (protocolOf(n)?.name as ProtoName | undefined) ?? n;
 }
 
 /** One direction of a connection. */
@@ -176,13 +157,14 @@ export function decodeTuple(
 /** Scratch space for address bytes while encoding (encoding is synchronous). */
 const SCRATCH = new Uint8Array(16);
 
-const TUPLE_KEYS = Object.keys(
+/** Every field of {@link Tuple}, in the order of its declaration (and of `flowToJSON`). */
+export const TUPLE_FIELDS: readonly (keyof Tuple)[] = Object.keys(
   {
     src: 1, dst: 1, sport: 1, dport: 1, type: 1, code: 1, id: 1, srcKey: 1, dstKey: 1, zone: 1,
   } satisfies Record<keyof Tuple, 1>,
-);
+) as (keyof Tuple)[];
 /** A {@link MasterTuple} (a tuple with its `proto`) serves wherever a tuple does. */
-const TUPLE_KEY_SET: ReadonlySet<string> = new Set([...TUPLE_KEYS, "proto"]);
+const TUPLE_KEY_SET: ReadonlySet<string> = new Set([...TUPLE_FIELDS, "proto"]);
 
 /** The layer-4 fields a tuple of protocol `proto` carries (the encoder writes no others). */
 function l4Fields(proto: number): readonly string[] {

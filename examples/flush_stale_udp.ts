@@ -22,19 +22,29 @@
  * throwaway one:
  *   node scripts/netns.mjs deno run -A examples/flush_stale_udp.ts 10.88.0.5 8080
  */
-import { Conntrack, type Family, type Filter, formatFlow, host, parseAddress } from "../mod.ts";
+import { Conntrack, type Family, type Filter, formatFlow, parseAddress } from "../mod.ts";
+import { exampleArgs, usageError } from "./_args.ts";
 
 const USAGE =
-  "usage: flush_stale_udp.ts <container-ip> [host-port | host-ip:port | [host-ipv6]:port ...]";
+  `usage: flush_stale_udp.ts <container-ip> [host-port | host-ip:port | [host-ipv6]:port ...]
+
+Deletes the conntrack entries that keep a (re)started container from receiving UDP: those whose
+reply tuple has the container's address as source or destination, and UDP entries to the
+published host ports. Prints each deleted entry (conntrack -L format), then the count.
+`;
 const familyOf = (addr: string): Family => (parseAddress(addr).length === 4 ? "ipv4" : "ipv6");
 
-const [ip, ...published] = host.args();
+const [ip, ...published] = exampleArgs(USAGE, { positional: Infinity }).positional;
 let family: Family;
 try {
   family = familyOf(ip ?? "");
 } catch {
-  console.error(USAGE);
-  host.exit(2);
+  usageError(
+    USAGE,
+    ip === undefined
+      ? "the container's IP address is missing"
+      : `invalid container IP address ${JSON.stringify(ip)}`,
+  );
 }
 
 /** A published port: `8080`, `192.0.2.1:8080` or `[2001:db8::1]:8080`, as a UDP filter. */
@@ -70,8 +80,7 @@ try {
     ...published.map(portFilter),
   ];
 } catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`);
-  host.exit(2);
+  usageError(USAGE, (e as Error).message);
 }
 
 using ct = Conntrack.open();

@@ -1,57 +1,66 @@
 #!/usr/bin/env -S deno run -A
 /**
- * Top flows by bytes (both directions), like a one-shot `iftop` for the conntrack table.
+ * The busiest flows right now, by bytes per second in both directions: two dumps an interval
+ * apart, ranked by what each flow's counters grew by (the library's RateMeter and rankRates).
+ * One snapshot; for a live, refreshing view with sort keys use `nfct top`.
  *
- *   deno run -A examples/top.ts [N=20]
+ *   deno run -A examples/top.ts [N=20] [--interval SECONDS]
  *   bun examples/top.ts 50
  *
  * Needs accounting: `sysctl -w net.netfilter.nf_conntrack_acct=1` (per network namespace;
- * counts only flows created after it is switched on). Needs CAP_NET_ADMIN in the namespace;
- * Deno needs -A (FFI). In a throwaway namespace: node scripts/netns.mjs bun examples/top.ts
+ * counts only flows created after it is switched on; `nfct top` switches it on for its run).
+ * Needs CAP_NET_ADMIN in the namespace; Deno needs -A (FFI).
+ * In a throwaway namespace: node scripts/netns.mjs bun examples/top.ts
  */
-import { Conntrack, type Flow, host } from "../mod.ts";
+import { Conntrack, formatEndpoint, host, rankRates, RateMeter, readSysctl } from "../mod.ts";
+import { exampleArgs, usageError } from "./_args.ts";
 
-const n = Number(host.args()[0] ?? 20);
+const USAGE = `usage: top.ts [N] [--interval SECONDS]
+
+The N (default 20) busiest conntrack flows by bytes per second in both directions, measured
+over SECONDS (default 1; 0.1 .. 60). Rates in SI units: 1 kB/s = 1000 bytes per second.
+For a live view: nfct top.
+`;
+const args = exampleArgs(USAGE, { values: ["--interval"], positional: 1 });
+const n = Number(args.positional[0] ?? 20);
 if (!Number.isInteger(n) || n < 1) {
-  console.error("usage: top.ts [N]");
-  host.exit(2);
+  usageError(USAGE, `N must be a whole number >= 1, got ${args.positional[0]}`);
 }
-let acct = "?";
-try {
-  acct = host.readTextFile("/proc/sys/net/netfilter/nf_conntrack_acct").trim();
-} catch { /* nf_conntrack not loaded yet */ }
+const seconds = Number(args.values.get("--interval") ?? 1);
+if (!(seconds >= 0.1 && seconds <= 60)) usageError(USAGE, "--interval needs 0.1 .. 60 seconds");
 
 using ct = Conntrack.open();
-const top: { bytes: number; packets: number; f: Flow }[] = [];
-let total = 0, counted = 0;
-for (const f of ct.dump()) {
-  total++;
-  if (!f.counters) continue;
-  counted++;
-  const bytes = f.counters.orig.bytes + f.counters.reply.bytes;
-  const packets = f.counters.orig.packets + f.counters.reply.packets;
-  // Keep the N largest without sorting the whole table.
-  if (top.length < n || bytes > top[top.length - 1].bytes) {
-    top.push({ bytes, packets, f });
-    top.sort((a, b) => b.bytes - a.bytes);
-    if (top.length > n) top.pop();
-  }
-}
-if (counted === 0) {
+const meter = new RateMeter();
+meter.sample(ct.dump(), performance.now());
+await new Promise((r) => setTimeout(r, seconds * 1000));
+const { rates, seconds: measured } = meter.sample(ct.dump(), performance.now());
+const top = rankRates(rates, "bytesPerSecond", n);
+
+if (top.length === 0) {
+  const acct = readSysctl("net.netfilter.nf_conntrack_acct");
   console.error(
     acct === "1"
-      ? `No flow has counters yet (${total} flows): accounting counts flows created after it was switched on.`
-      : `Accounting is off (net.netfilter.nf_conntrack_acct=${acct}): enable it with\n  sysctl -w net.netfilter.nf_conntrack_acct=1\n(new flows are counted from then on).`,
+      ? `No flow has counters yet (${rates.length} flows): accounting counts flows created after it was switched on.`
+      : `Accounting is off (net.netfilter.nf_conntrack_acct=${acct ?? "?"}): enable it with\n` +
+        "  sysctl -w net.netfilter.nf_conntrack_acct=1\n" +
+        "(new flows are counted from then on), or run nfct top, which does so for its run.",
   );
-  host.exit(total === 0 ? 0 : 1);
+  ct.close();
+  host.exit(rates.length === 0 ? 0 : 1);
 }
-const human = (b: number) => b >= 1 << 30 ? `${(b / 2 ** 30).toFixed(1)}G` : b >= 1 << 20 ? `${(b / 2 ** 20).toFixed(1)}M` : b >= 1024 ? `${(b / 1024).toFixed(1)}K` : `${b}B`;
-console.log(`${"bytes".padStart(8)} ${"packets".padStart(8)}  flow`);
-for (const { bytes, packets, f } of top) {
-  const port = (p?: number) => (p === undefined ? "" : `:${p}`);
+// SI units, stated: 1 kB = 1000 bytes.
+const kB = (bytes: number) => (bytes / 1000).toFixed(1);
+console.log(`over ${measured.toFixed(2)} s, both directions; SI units (1 kB = 1000 bytes)`);
+console.log(`${"kB/s".padStart(10)} ${"packets/s".padStart(10)} ${"kB total".padStart(10)}  flow`);
+for (const r of top) {
+  const f = r.flow, o = f.orig;
+  const state = f.tcp?.state ?? f.sctp?.state ?? f.dccp?.state;
   console.log(
-    `${human(bytes).padStart(8)} ${String(packets).padStart(8)}  ${String(f.proto).padEnd(6)} ${f.orig.src}${port(f.orig.sport)} -> ${f.orig.dst}${port(f.orig.dport)}` +
-      (f.tcp?.state ? ` ${f.tcp.state}` : "") + (f.zone ? ` zone=${f.zone}` : ""),
+    `${kB(r.bytesPerSecond).padStart(10)} ${r.packetsPerSecond.toFixed(1).padStart(10)} ` +
+      `${kB(r.bytes).padStart(10)}  ${f.proto} ${formatEndpoint(o.src, o.sport)} -> ` +
+      `${formatEndpoint(o.dst, o.dport)}${state ? ` ${state}` : ""}${
+        f.zone ? ` zone=${f.zone}` : ""
+      }`,
   );
 }
-console.log(`(${counted} of ${total} flows have counters)`);
+console.log(`(${rates.filter((r) => r.counted).length} of ${rates.length} flows have counters)`);

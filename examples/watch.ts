@@ -21,40 +21,61 @@
  * Needs CAP_NET_ADMIN in the network namespace (root, or `unshare -rn` for a throwaway one);
  * Deno needs -A (FFI).
  */
-import { Conntrack, type EventType, type Filter, type Flow, host, type ProtoName } from "../mod.ts";
+import {
+  Conntrack,
+  type EventType,
+  type Filter,
+  type Flow,
+  formatEndpoint,
+  host,
+  type ProtoName,
+} from "../mod.ts";
+import { exampleArgs, usageError } from "./_args.ts";
 
-function usage(msg: string): never {
-  console.error(
-    `watch.ts: ${msg}\nusage: watch.ts [--proto NAME] [--port N] [--resync] [--types new,update,destroy] [--all-netns] [--reliable]`,
-  );
-  host.exit(2);
-}
+const USAGE =
+  `usage: watch.ts [--proto NAME] [--port N] [--resync] [--types new,update,destroy] [--all-netns]
+                [--reliable]
 
-const args = host.args();
-let proto: ProtoName | undefined, port: number | undefined, resync = false, allNetns = false, reliable = false;
-let types: EventType[] = ["new", "update", "destroy"];
-for (let i = 0; i < args.length; i++) {
-  const a = args[i];
-  if (a === "--resync") resync = true;
-  else if (a === "--all-netns") allNetns = true;
-  else if (a === "--reliable") reliable = true;
-  else if (a === "--proto") proto = (args[++i] ?? usage("--proto needs a name")) as ProtoName;
-  else if (a === "--port") {
-    port = Number(args[++i]);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) usage("--port needs 0..65535");
-  } else if (a === "--types") types = (args[++i] ?? usage("--types needs a list")).split(",") as EventType[];
-  else usage(`unknown argument ${a}`);
+Prints conntrack events as they happen, one line each, until Ctrl-C (SIGINT) or SIGTERM.
+  --proto NAME     only this protocol (tcp, udp, sctp, …)
+  --port N         only flows with N as original source or destination port (needs --proto)
+  --types LIST     event types, comma-separated (default new,update,destroy)
+  --resync         after dropped events, dump the table afresh and say how many flows it holds
+  --all-netns      events of every namespace with an nsid here (not with --resync)
+  --reliable       destroy events are never dropped
+`;
+const usage = (msg: string): never => usageError(USAGE, msg);
+
+const args = exampleArgs(USAGE, {
+  flags: ["--resync", "--all-netns", "--reliable"],
+  values: ["--proto", "--port", "--types"],
+});
+const resync = args.flags.has("--resync"), allNetns = args.flags.has("--all-netns");
+const reliable = args.flags.has("--reliable");
+const proto = args.values.get("--proto") as ProtoName | undefined;
+let port: number | undefined;
+if (args.values.has("--port")) {
+  port = Number(args.values.get("--port"));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) usage("--port needs 0..65535");
 }
-if (resync && allNetns) usage("--resync and --all-netns do not mix (a dump sees one namespace)");
-if (port !== undefined && proto === undefined) usage("--port needs --proto (ports exist for tcp, udp, sctp, …)");
+const types = (args.values.get("--types") ?? "new,update,destroy").split(",") as EventType[];
+if (resync && allNetns) {
+  usage("--resync and --all-netns do not mix (a dump sees one namespace)");
+}
+if (port !== undefined && proto === undefined) {
+  usage("--port needs --proto (ports exist for tcp, udp, sctp, …)");
+}
 
 /** `tcp 10.0.0.1:40000 -> 10.0.0.2:443 ESTABLISHED` */
 function summary(f: Flow): string {
-  const ep = (addr: string, p?: number) => (p === undefined ? addr : addr.includes(":") ? `[${addr}]:${p}` : `${addr}:${p}`);
   const state = f.tcp?.state ?? f.sctp?.state ?? f.dccp?.state;
   const icmp = f.orig.type !== undefined ? ` type=${f.orig.type} code=${f.orig.code}` : "";
-  return `${f.proto} ${ep(f.orig.src, f.orig.sport)} -> ${ep(f.orig.dst, f.orig.dport)}${icmp}` +
-    `${state ? " " + state : ""}${f.mark ? ` mark=${f.mark}` : ""}${f.timeout !== undefined ? ` timeout=${f.timeout}` : ""}`;
+  return `${f.proto} ${formatEndpoint(f.orig.src, f.orig.sport)} -> ${
+    formatEndpoint(f.orig.dst, f.orig.dport)
+  }${icmp}` +
+    `${state ? " " + state : ""}${f.mark ? ` mark=${f.mark}` : ""}${
+      f.timeout !== undefined ? ` timeout=${f.timeout}` : ""
+    }`;
 }
 
 function time(ns: bigint): string {
@@ -74,21 +95,39 @@ host.onSignal("SIGINT", stop);
 host.onSignal("SIGTERM", stop);
 
 const stream = ct.events({ types, filter, resync, signal: ac.signal, allNetns, reliable });
-console.error(`watch.ts: listening (${types.join(",")}${proto ? ` ${proto}` : ""}${port !== undefined ? ` port ${port}` : ""}); Ctrl-C stops`);
+console.error(
+  `watch.ts: listening (${types.join(",")}${proto ? ` ${proto}` : ""}${
+    port !== undefined ? ` port ${port}` : ""
+  }); Ctrl-C stops`,
+);
 for await (const ev of stream) {
   switch (ev.type) {
     case "overrun":
-      console.error(`watch.ts: the kernel dropped ${ev.lost ?? "some"} events (receive buffer full)${resync ? "; resyncing" : ""}`);
+      console.error(
+        `watch.ts: the kernel dropped ${ev.lost ?? "some"} events (receive buffer full)${
+          resync ? "; resyncing" : ""
+        }`,
+      );
       break;
     case "resync":
-      console.error(`watch.ts: resynced at ${time(ev.time)}: ${ev.flows.filter(wanted).length} flows in the table now`);
+      console.error(
+        `watch.ts: resynced at ${time(ev.time)}: ${
+          ev.flows.filter(wanted).length
+        } flows in the table now`,
+      );
       break;
     case "new":
     case "update":
     case "destroy":
       if (!wanted(ev.flow)) break;
       seen++;
-      console.log(`${ev.nsid !== undefined ? `[${ev.netnsName ?? `nsid ${ev.nsid}`}] ` : ""}${ev.type.padEnd(7)} ${summary(ev.flow)} portId=${ev.portId} time=${time(ev.time)}${ev.kernelTime ? " (kernel)" : ""}`);
+      console.log(
+        `${ev.nsid !== undefined ? `[${ev.netnsName ?? `nsid ${ev.nsid}`}] ` : ""}${
+          ev.type.padEnd(7)
+        } ${summary(ev.flow)} portId=${ev.portId} time=${time(ev.time)}${
+          ev.kernelTime ? " (kernel)" : ""
+        }`,
+      );
       break;
   }
 }

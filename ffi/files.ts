@@ -47,3 +47,63 @@ export function writeFileAtomic(path: string, text: string): void {
     throw e;
   }
 }
+
+/** What {@link fileOwner} reports of a path. */
+export interface FileOwner {
+  /** Owner's user id. */
+  uid: number;
+  /** Permission bits (`0o755`). */
+  perm: number;
+  /** A directory (not a symbolic link to one). */
+  dir: boolean;
+}
+
+interface StatLike {
+  uid: number | null;
+  mode: number | null;
+  isDirectory: boolean | (() => boolean);
+  isSymlink?: boolean;
+  isSymbolicLink?: () => boolean;
+}
+
+/**
+ * Owner and permissions of `path` itself (a final symbolic link is not followed), or undefined
+ * when it does not exist or cannot be looked at.
+ */
+export function fileOwner(path: string): FileOwner | undefined {
+  let st: StatLike;
+  try {
+    st = runtime() === "deno"
+      ? (globalThis as unknown as { Deno: { lstatSync(p: string): StatLike } }).Deno.lstatSync(path)
+      : (import.meta as unknown as { require(id: string): { lstatSync(p: string): StatLike } })
+        .require("node:fs").lstatSync(path);
+  } catch {
+    return undefined;
+  }
+  if (st.uid === null || st.mode === null) return undefined;
+  const link = typeof st.isSymbolicLink === "function"
+    ? st.isSymbolicLink()
+    : st.isSymlink === true;
+  const dir = !link && (typeof st.isDirectory === "function" ? st.isDirectory() : st.isDirectory);
+  return { uid: st.uid, perm: st.mode & 0o7777, dir };
+}
+
+/** Creates directory `path` with permissions `mode` (parents must exist); no error if it exists. */
+export function makeDir(path: string, mode: number): void {
+  try {
+    if (runtime() === "deno") {
+      (globalThis as unknown as { Deno: { mkdirSync(p: string, o: { mode: number }): void } }).Deno
+        .mkdirSync(path, { mode });
+    } else {
+      (import.meta as unknown as {
+        require(id: string): { mkdirSync(p: string, o: { mode: number }): void };
+      })
+        .require("node:fs").mkdirSync(path, { mode });
+    }
+  } catch (e) {
+    if (
+      (e as { code?: string }).code !== "EEXIST" &&
+      !(e instanceof Error && e.name === "AlreadyExists")
+    ) throw e;
+  }
+}

@@ -12,6 +12,7 @@ export const KERNEL_TEST_TOOLS = {
   sysctl: "procps",
   python3: "python3",
   strace: "strace",
+  tmux: "tmux", // test/kernel/cli_top_test.ts: nfct top on a pseudo-terminal
   unshare: "util-linux",
   mount: "mount",
 };

@@ -13,9 +13,14 @@
 // The whole run happens in a throwaway network namespace (`unshare -n`, or `unshare -rn` when not
 // root), never in the caller's, so the caller's conntrack table is untouched.
 //
-// Usage: node scripts/conntrack_testsuite.mjs <testsuite-dir> [--prog "nfct cmd"] [--verbose]
+// Usage: node scripts/conntrack_testsuite.mjs <testsuite-dir> [--prog "nfct cmd"] [--timeouts N] [--verbose]
 //   --prog defaults to /usr/sbin/conntrack; e.g. --prog "node_modules/.bin/deno run -A cli.ts"
 //   or --prog "node_modules/.bin/bun cli.ts" (run from the repository root).
+//   --timeouts N multiplies every entry timeout of the suite (`-t 29` -> `-t 580` for N=20): the
+//   suite's entries live 10-59 s and later cases expect them still there, which holds for a C
+//   program (~5 ms a command) but not always for a runtime that starts in 0.1-0.2 s, and less on
+//   a loaded machine (09dumpopt's ICMP entry, `-t 29`, is re-created ~130 commands later). No
+//   case checks a timeout's value, so the verdicts are the suite's own.
 // Prints each BAD case (file, line, command, its output) and finally `OK: n BAD: m`;
 // exits 0 when every case passed, 1 otherwise, 2 on a usage error.
 import { spawnSync } from "node:child_process";
@@ -27,7 +32,7 @@ const INNER = "NFCT_TESTSUITE_INNER_NETNS";
 function usage(msg) {
   if (msg) console.error(`conntrack_testsuite: ${msg}`);
   console.error(
-    'usage: node scripts/conntrack_testsuite.mjs <testsuite-dir> [--prog "nfct cmd"] [--verbose]',
+    'usage: node scripts/conntrack_testsuite.mjs <testsuite-dir> [--prog "nfct cmd"] [--timeouts N] [--verbose]',
   );
   process.exit(2);
 }
@@ -36,11 +41,15 @@ const argv = process.argv.slice(2);
 let dir;
 let prog = "/usr/sbin/conntrack";
 let verbose = false;
+let timeoutScale = 1;
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
   if (a === "--prog") {
     if (i + 1 >= argv.length) usage("--prog needs a value");
     prog = argv[++i];
+  } else if (a === "--timeouts") {
+    timeoutScale = Number(argv[++i]);
+    if (!Number.isInteger(timeoutScale) || timeoutScale < 1) usage("--timeouts needs a whole factor >= 1");
   } else if (a === "--verbose" || a === "-v") verbose = true;
   else if (a.startsWith("-")) usage(`unknown option ${a}`);
   else if (dir === undefined) dir = a;
@@ -75,7 +84,10 @@ if (readlinkSync("/proc/self/ns/net") === process.env[INNER]) {
  * Turns one testsuite file into cases `{ file, line, cmd, expect }` (expect "OK" or "BAD"),
  * exactly as test-conntrack.c assembles its shell commands.
  */
-export function parseTestsuite(file, text, progCmd) {
+export function parseTestsuite(file, text, progCmd, scale = 1) {
+  if (scale !== 1) {
+    text = text.replace(/(^|\s)(-t|--timeout)(\s+)(\d+)/gm, (_, pre, opt, sp, n) => `${pre}${opt}${sp}${Number(n) * scale}`);
+  }
   const cases = [];
   let buf = "";
   let stdinOpen = false;
@@ -118,7 +130,7 @@ const files = readdirSync(dir).filter((f) => !f.startsWith(".")).sort();
 let ok = 0;
 let bad = 0;
 for (const f of files) {
-  for (const c of parseTestsuite(f, readFileSync(join(dir, f), "utf8"), prog)) {
+  for (const c of parseTestsuite(f, readFileSync(join(dir, f), "utf8"), prog, timeoutScale)) {
     const r = spawnSync("/bin/sh", ["-c", c.cmd], { encoding: "utf8", maxBuffer: 64 << 20 });
     const passed = r.status === 0 ? c.expect === "OK" : c.expect === "BAD";
     if (passed) ok++;

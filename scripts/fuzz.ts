@@ -1,5 +1,5 @@
 /**
- * Long fuzzing run of nfct's decoders and reply reader (the short run is test/unit/fuzz_test.ts).
+ * Long fuzzing run of nfct's decoders and reply reader (the short run is test/unit/conntrack/fuzz_test.ts).
  * Needs no privilege and no network namespace: nothing here opens a socket.
  *
  *   deno run -A scripts/fuzz.ts [count=1000000] [seed=1]
@@ -10,7 +10,7 @@
  * @module
  */
 import process from "node:process";
-import { describeFailure, Fuzzer } from "../test/unit/_fuzz.ts";
+import { describeFailure, Fuzzer } from "../test/_helpers/fuzz.ts";
 
 const args = process.argv.slice(2).filter((a) => !a.startsWith("-"));
 const count = Number(args[0] ?? 1_000_000);

@@ -4,9 +4,9 @@
  * path's (./line.ts, ./xml.ts); `-o save` has its own form (./save.ts).
  * @module
  */
-import * as C from "../constants.ts";
 import type { Flow } from "../flow.ts";
 import { statusBits } from "../status.ts";
+import { DCCP_STATES, SCTP_STATES, TCP_STATES } from "../protocols.ts";
 import { protoNumber } from "../tuple.ts";
 import { type FlowLine, writeLine } from "./line.ts";
 import type { FormatOptions } from "./options.ts";
@@ -23,9 +23,9 @@ function lineOf(flow: Flow): FlowLine {
     reply: flow.reply,
     status: flow.status === undefined ? -1 : statusBits(flow.status),
     timeout: flow.timeout ?? -1,
-    tcpState: stateValue(C.TCP_STATES, flow.tcp?.state),
-    sctpState: stateValue(C.SCTP_STATES, flow.sctp?.state),
-    dccpState: stateValue(C.DCCP_STATES, flow.dccp?.state),
+    tcpState: stateValue(TCP_STATES, flow.tcp?.state),
+    sctpState: stateValue(SCTP_STATES, flow.sctp?.state),
+    dccpState: stateValue(DCCP_STATES, flow.dccp?.state),
     counters: flow.counters,
     mark: flow.mark ?? -1,
     secmark: flow.secmark ?? -1,

@@ -5,8 +5,8 @@
  * form is written from the same line (./xml.ts).
  * @module
  */
-import * as C from "../constants.ts";
 import type { Flow } from "../flow.ts";
+import { DCCP_STATES, SCTP_STATES, TCP_STATES } from "../protocols.ts";
 import * as S from "../status.ts";
 import type { Tuple } from "../tuple.ts";
 import { labelNames } from "./labels.ts";
@@ -68,12 +68,12 @@ export function writeLine(l: FlowLine, o: FormatOptions): string {
   let s = o.extended ? L3_HEAD[l.ipv6 ? 1 : 0] : "";
   s += L4_HEAD[p];
   if (l.timeout >= 0) s += `${l.timeout} `;
-  if (l.tcpState >= 0) s += `${stateName(C.TCP_STATES, l.tcpState)} `;
-  if (l.sctpState >= 0) s += `${stateName(C.SCTP_STATES, l.sctpState)} `;
+  if (l.tcpState >= 0) s += `${stateName(TCP_STATES, l.tcpState)} `;
+  if (l.sctpState >= 0) s += `${stateName(SCTP_STATES, l.sctpState)} `;
   if (l.dccpState >= 0) {
     // (Not observable on Linux 6.16+, which no longer tracks DCCP.)
-    const v = l.dccpState < C.DCCP_STATES.length ? l.dccpState : -1;
-    s += `${stateName(C.SCTP_STATES, v)} `;
+    const v = l.dccpState < DCCP_STATES.length ? l.dccpState : -1;
+    s += `${stateName(SCTP_STATES, v)} `;
   }
   const status = l.status;
   s += `src=${l.orig.src} dst=${l.orig.dst} ` + l4Text(l.orig, p);

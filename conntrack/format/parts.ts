@@ -4,34 +4,36 @@
  * part in text and XML, state names, event tags and time stamps.
  * @module
  */
-import * as C from "../constants.ts";
-import { hasPorts, protoName, type Tuple } from "../tuple.ts";
+import { AF_INET, AF_INET6 } from "../constants.ts";
+import { IPPROTO_GRE, protocolOf } from "../protocols.ts";
+import type { Tuple } from "../tuple.ts";
 
 /** `l3proto2str`, and the `AF_*` number conntrack prints beside it: IPv4, IPv6. */
-export const L3 = [["ipv4", C.AF_INET], ["ipv6", C.AF_INET6]] as const;
+export const L3 = [["ipv4", AF_INET], ["ipv6", AF_INET6]] as const;
 
-/** `proto2str`: the name conntrack prints for protocol number `p` ("unknown" when it has none). */
+/**
+ * `proto2str`: the name conntrack prints for protocol number `p`, from the protocol table
+ * ("unknown" for a protocol it has no name for: libnetfilter_conntrack names the same eight).
+ */
 export function l4Name(p: number): string {
-  const n = protoName(p);
-  return typeof n === "string" ? n : "unknown";
+  return protocolOf(p)?.name ?? "unknown";
 }
 
 /** `__snprintf_proto()`: the layer-4 part of a tuple of protocol `p`, each field followed by a space. */
 export function l4Text(t: Tuple, p: number): string {
-  if (hasPorts(p)) return `sport=${t.sport ?? 0} dport=${t.dport ?? 0} `;
-  if (p === C.IPPROTO_GRE) {
+  const proto = protocolOf(p);
+  if (proto?.ports) return `sport=${t.sport ?? 0} dport=${t.dport ?? 0} `;
+  if (proto?.icmp) return `type=${t.type ?? 0} code=${t.code ?? 0} id=${t.id ?? 0} `;
+  if (p === IPPROTO_GRE) {
     return `srckey=0x${(t.srcKey ?? 0).toString(16)} dstkey=0x${(t.dstKey ?? 0).toString(16)} `;
-  }
-  if (p === C.IPPROTO_ICMP || p === C.IPPROTO_ICMPV6) {
-    return `type=${t.type ?? 0} code=${t.code ?? 0} id=${t.id ?? 0} `;
   }
   return "";
 }
 
 /** The inside of XML `<layer4>` for a tuple of protocol `p` (no ICMP fields: conntrack prints none). */
 export function l4Xml(t: Tuple, p: number): string {
-  if (hasPorts(p)) return `<sport>${t.sport ?? 0}</sport><dport>${t.dport ?? 0}</dport>`;
-  if (p === C.IPPROTO_GRE) {
+  if (protocolOf(p)?.ports) return `<sport>${t.sport ?? 0}</sport><dport>${t.dport ?? 0}</dport>`;
+  if (p === IPPROTO_GRE) {
     return `<srckey>0x${(t.srcKey ?? 0).toString(16)}</srckey>` +
       `<dstkey>0x${(t.dstKey ?? 0).toString(16)}</dstkey>`;
   }

@@ -6,10 +6,19 @@
  * twice).
  * @module
  */
-import * as C from "../constants.ts";
 import type { Flow } from "../flow.ts";
 import * as S from "../status.ts";
-import { hasPorts, protoName, protoNumber } from "../tuple.ts";
+import {
+  IPPROTO_DCCP,
+  IPPROTO_GRE,
+  IPPROTO_ICMP,
+  IPPROTO_SCTP,
+  IPPROTO_TCP,
+  protocolOf,
+  SCTP_STATES,
+  TCP_STATES,
+} from "../protocols.ts";
+import { protoNumber } from "../tuple.ts";
 import type { FormatOptions } from "./options.ts";
 import { stateValue } from "./parts.ts";
 
@@ -55,43 +64,43 @@ export function formatSave(flow: Flow, event: FormatOptions["event"]): string {
   const snat = (status & S.IPS_SRC_NAT_DONE) !== 0 && flow.reply.dst !== flow.orig.src;
   parts.push("-s", flow.orig.src, "-d", flow.orig.dst);
   parts.push(dnat ? "-g" : "-r", flow.reply.src, snat ? "-n" : "-q", flow.reply.dst);
-  const name = protoName(p);
-  if (typeof name !== "string") {
+  const proto = protocolOf(p);
+  if (!proto) {
     parts.push("-p", String(p));
     return parts.join(" ");
   }
-  parts.push("-p", name);
+  parts.push("-p", proto.name);
   const o = flow.orig, r = flow.reply;
-  if (hasPorts(p)) {
+  if (proto.ports) {
     [o.sport, o.dport, r.sport, r.dport].forEach((v, i) => {
       if (v !== undefined) parts.push(PORT_OPTIONS[i], String(v));
     });
-    if (p === C.IPPROTO_TCP && flow.tcp?.state !== undefined) {
-      parts.push("--state", saveState(C.TCP_STATES, flow.tcp.state));
+    if (p === IPPROTO_TCP && flow.tcp?.state !== undefined) {
+      parts.push("--state", saveState(TCP_STATES, flow.tcp.state));
     }
-    if (p === C.IPPROTO_SCTP && flow.sctp) {
+    if (p === IPPROTO_SCTP && flow.sctp) {
       // conntrack's own SCTP table stops at SHUTDOWN_ACK_SENT, so it prints HEARTBEAT_SENT and
       // HEARTBEAT_ACKED as "(null)" (and segfaults parsing their names). Deliberate difference:
       // nfct writes the name, so that its save output parses back (`nfct -R`).
       const { state, vtagOrig, vtagReply } = flow.sctp;
-      if (state !== undefined) parts.push("--state", saveState(C.SCTP_STATES, state));
+      if (state !== undefined) parts.push("--state", saveState(SCTP_STATES, state));
       // conntrack prints the (already host-order) vtags through ntohl() once more: byte-swapped.
       if (vtagOrig !== undefined) parts.push("--orig-vtag", String(bswap32(vtagOrig)));
       if (vtagReply !== undefined) parts.push("--reply-vtag", String(bswap32(vtagReply)));
     }
-    if (p === C.IPPROTO_DCCP && flow.dccp) {
+    if (p === IPPROTO_DCCP && flow.dccp) {
       if (flow.dccp.state !== undefined) parts.push("--state", flow.dccp.state);
       if (flow.dccp.role !== undefined) {
         parts.push("--role", flow.dccp.role === 0 ? "client" : "server");
       }
     }
-  } else if (p === C.IPPROTO_GRE) {
+  } else if (p === IPPROTO_GRE) {
     [o.srcKey, o.dstKey, r.srcKey, r.dstKey].forEach((v, i) => {
       if (v !== undefined) parts.push(KEY_OPTIONS[i], String(v));
     });
   } else {
     // ICMP attributes are the original direction's, set when either direction carried them.
-    const pre = p === C.IPPROTO_ICMP ? "--icmp" : "--icmpv6";
+    const pre = p === IPPROTO_ICMP ? "--icmp" : "--icmpv6";
     const type = o.type ?? (r.type !== undefined ? 0 : undefined);
     const code = o.code ?? (r.code !== undefined ? 0 : undefined);
     const id = o.id ?? (r.id !== undefined ? 0 : undefined);

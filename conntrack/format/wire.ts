@@ -20,16 +20,23 @@ import {
 import { NLMSG_HDRLEN } from "../../netlink/message.ts";
 import { formatIPv4, formatIPv6 } from "../address.ts";
 import * as C from "../constants.ts";
+import {
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPPROTO_UDPLITE,
+} from "../protocols.ts";
 import { type FlowLine, writeLine } from "./line.ts";
 import type { FormatOptions } from "./options.ts";
 
 /** Protocols formatWire prints itself; the rest (GRE keys, SCTP/DCCP states, …) go through formatFlow. */
 const WIRE_PROTOS = new Set([
-  C.IPPROTO_TCP,
-  C.IPPROTO_UDP,
-  C.IPPROTO_UDPLITE,
-  C.IPPROTO_ICMP,
-  C.IPPROTO_ICMPV6,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPPROTO_UDPLITE,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
 ]);
 
 /** A tuple as the wire path reads it: one shape for every message (absent ports and ids are 0). */

@@ -5,7 +5,7 @@
  * `<state>FIN_WAIT</state>`), and no ICMP type, code or id is printed.
  * @module
  */
-import * as C from "../constants.ts";
+import { TCP_STATES } from "../protocols.ts";
 import * as S from "../status.ts";
 import type { Tuple } from "../tuple.ts";
 import { labelNames } from "./labels.ts";
@@ -41,7 +41,7 @@ export function writeXml(l: FlowLine, o: FormatOptions): string {
     status >= 0 || l.id >= 0 || l.labels !== undefined || ts !== undefined;
   if (independent) s += '<meta direction="independent">';
   for (const v of [l.tcpState, l.sctpState, l.dccpState]) {
-    if (v >= 0) s += `<state>${stateName(C.TCP_STATES, v)}</state>`;
+    if (v >= 0) s += `<state>${stateName(TCP_STATES, v)}</state>`;
   }
   if (l.timeout >= 0) s += `<timeout>${l.timeout}</timeout>`;
   if (l.mark >= 0) s += `<mark>${l.mark}</mark>`;

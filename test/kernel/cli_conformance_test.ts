@@ -13,64 +13,32 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import process from "node:process";
-import { test } from "node:test";
-import { addNetns, assertThrowawayNetns } from "./_netns.ts";
+import { after, test } from "node:test";
+import { addNetns, assertThrowawayNetns } from "../_helpers/netns.ts";
+import { conntrackWithLabelConf, exec, messages, NFCT, type Ran, ROOT, words } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 120000 };
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const NFCT = isBun ? [process.execPath, "cli.ts"] : [process.execPath, "run", "-A", "cli.ts"];
 const CT_VERSION = execFileSync("conntrack", ["--version"], { encoding: "utf8" }).trim();
 const IS_147 = /v1\.4\.7\b/.test(CT_VERSION);
 const TMP = mkdtempSync("/tmp/nfct-conformance-");
 const LABELS = "0 zero\n1 one\n5 five\n";
 writeFileSync(`${TMP}/connlabel.conf`, LABELS);
+after(() => rmSync(TMP, { recursive: true, force: true }));
 
-interface Ran {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
+const ENV = { NFCT_CONNLABEL_CONF: `${TMP}/connlabel.conf` };
 
 /** Runs argv inside namespace `ns` (a path under /run/netns). */
-function run(ns: string, argv: string[], input?: string): Ran {
-  const r = spawnSync("nsenter", [`--net=${ns}`, "--", ...argv], {
-    cwd: ROOT,
-    encoding: "utf8",
-    input,
-    maxBuffer: 64 << 20,
-    env: { ...process.env, NFCT_CONNLABEL_CONF: `${TMP}/connlabel.conf`, NO_COLOR: "1" },
-  });
-  if (r.error) throw r.error;
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
+const run = (ns: string, argv: string[], input?: string): Ran =>
+  exec(["nsenter", `--net=${ns}`, "--", ...argv], { input, env: ENV });
 const nfct = (ns: string, args: string[], input?: string) => run(ns, [...NFCT, ...args], input);
 const conntrack = (ns: string, args: string[], input?: string) =>
   run(ns, ["conntrack", ...args], input);
-/** conntrack(8) with LABELS as /etc/xtables/connlabel.conf (an overlay in a private mount namespace). */
-function conntrackLabels(ns: string, args: string[]): Ran {
-  const dir = mkdtempSync(`${TMP}/ov-`);
-  try {
-    const script = `mount --make-rprivate / && mkdir ${dir}/up ${dir}/work && ` +
-      `mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/up,workdir=${dir}/work /etc && ` +
-      `mkdir -p /etc/xtables && cp ${TMP}/connlabel.conf /etc/xtables/connlabel.conf && ` +
-      `exec nsenter --net="$0" conntrack "$@"`;
-    const r = spawnSync("unshare", ["-m", "--", "sh", "-c", script, ns, ...args], {
-      encoding: "utf8",
-    });
-    if (r.error) throw r.error;
-    return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
+/** conntrack(8) with LABELS as /etc/xtables/connlabel.conf. */
+const conntrackLabels = (ns: string, args: string[]): Ran => conntrackWithLabelConf(LABELS, args, ns);
 
 /** Lines with what ticks (timeouts, use=, ids) masked, sorted. */
 function lines(out: string): string[] {
@@ -82,21 +50,6 @@ function lines(out: string): string[] {
       .replace(/<use>\d+<\/use><id>\d+<\/id>/, "")
   ).sort();
 }
-/** stderr without the program names and the "Try ... --help" hint. */
-function messages(stderr: string): string[] {
-  return stderr.split("\n").filter((l) =>
-    l && !l.startsWith("Try `") && !l.startsWith("nfct_labelmap_new") &&
-    !l.includes("cannot read label names")
-  )
-    .map((l) =>
-      l.replace(
-        /^(conntrack v[0-9.]+ \(conntrack-tools\)|nfct v[0-9.]+ \(conntrack-tools compatible\)): /,
-        "",
-      )
-    );
-}
-const words = (s: string) => s.split(" ").filter((w) => w !== "");
-
 /** A namespace of its own with `setup` (conntrack argument lists) applied by conntrack. */
 function table(prefix: string, setup: string[]): { path: string; remove(): void } {
   const ns = addNetns(prefix);
@@ -579,7 +532,3 @@ test(
     }
   },
 );
-
-test("teardown", () => {
-  rmSync(TMP, { recursive: true, force: true });
-});

@@ -19,41 +19,22 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createSocket } from "node:dgram";
-import { fileURLToPath } from "node:url";
+import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Expectation } from "../../mod.ts";
-import { assertThrowawayNetns, sh, trackLoopback } from "./_netns.ts";
+import { createFtpMaster, ftpExpectation, ftpMaster, ONES4 } from "../_helpers/ftp.ts";
+import { assertThrowawayNetns, sh, trackLoopback } from "../_helpers/netns.ts";
+import { exec, messages, NFCT, type Ran, ROOT, RUN_TS, words } from "../_helpers/run.ts";
+import { udpPingPong } from "../_helpers/traffic.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 60000 };
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const NFCT = isBun ? [process.execPath, "cli.ts"] : [process.execPath, "run", "-A", "cli.ts"];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function exec(argv: string[]): Ran {
-  const r = spawnSync(argv[0], argv.slice(1), { cwd: ROOT, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  if (r.error) throw r.error;
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
 const nfct = (args: string[]) => exec([...NFCT, ...args]);
 const conntrack = (args: string[]) => exec(["conntrack", ...args]);
-const words = (line: string) => line.trim().split(/\s+/).filter((w) => w);
 
-/** stderr without program names and the "Try `… -h'" line. */
-function messages(stderr: string): string[] {
-  return stderr.split("\n").filter((l) => l && !l.startsWith("Try `"))
-    .map((l) => l.replace(/^(conntrack v1\.4\.7 \(conntrack-tools\)|nfct v[0-9.]+ \(conntrack-tools compatible\)): /, ""));
-}
 /** Timeouts (first field of an expectation, third of a flow) and XML timeouts masked. */
 function mask(line: string): string {
   return line
@@ -65,23 +46,14 @@ function mask(line: string): string {
 }
 const sorted = (s: string) => s.split("\n").filter((l) => l !== "").map(mask).sort();
 
-const ONES4 = "255.255.255.255", ONES6 = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
-const master = (i: number, six = false) => ({
-  proto: "tcp" as const, src: six ? `fd00::${i}` : `10.40.0.${i}`, dst: six ? "fd00::100" : "10.40.1.1", sport: 40000 + i, dport: 21,
-});
+const master = ftpMaster;
 
 /** FTP masters 1..6 (5 is IPv6) and their expectations; flags, UDP and a /24 mask included. */
 function fillExpectations(ct: Conntrack): void {
   ct.flushExpect();
   ct.flushAll();
-  for (let i = 1; i <= 7; i++) {
-    const m = master(i, i === 5);
-    ct.create({ proto: "tcp", orig: { src: m.src, dst: m.dst, sport: m.sport, dport: 21 }, timeout: 600, tcp: { state: "ESTABLISHED" }, status: ["ASSURED", "SEEN_REPLY"], helper: "ftp" });
-  }
-  const exp = (i: number, extra: Partial<Expectation> = {}): Partial<Expectation> & Pick<Expectation, "proto" | "tuple" | "master"> => {
-    const m = master(i, i === 5), ones = i === 5 ? ONES6 : ONES4;
-    return { master: m, proto: "tcp", tuple: { src: m.dst, dst: m.src, sport: 0, dport: 50000 + i }, mask: { src: ones, dst: ones, sport: 0, dport: 0xffff }, timeout: 300, ...extra };
-  };
+  for (let i = 1; i <= 7; i++) createFtpMaster(ct, master(i, i === 5));
+  const exp = (i: number, extra: Partial<Expectation> = {}) => ftpExpectation(master(i, i === 5), 50000 + i, extra);
   ct.createExpect(exp(1));
   ct.createExpect(exp(2, { flags: ["PERMANENT"] }));
   ct.createExpect(exp(3, { flags: ["PERMANENT", "INACTIVE"] }));
@@ -159,7 +131,8 @@ const SCRIPT: [string, number][] = [
   ["-C expect", 0],
 ];
 
-test("nfct and conntrack give the same exit code, summary and output for expect, dying, unconfirmed, -z and -E command lines", T, () => {
+// About 60 lines, each run by both programs: minutes on a loaded machine.
+test("nfct and conntrack give the same exit code, summary and output for expect, dying, unconfirmed, -z and -E command lines", { timeout: 600000 }, () => {
   sh("ip link set lo up");
   const run = (cli: (a: string[]) => Ran) => {
     using ct = Conntrack.open();
@@ -267,16 +240,23 @@ function sentinel(ct: Conntrack, port: number): void {
   ct.create(f);
   ct.delete(f);
 }
-const isSentinel = (line: string) => line.includes("10.255.255.1");
+/**
+ * A marker for every listener of the variants test: the flow of {@link sentinel}, the same in
+ * IPv6 (for `-f ipv6`), and an expectation on an FTP master (for `expect`), all made and deleted.
+ */
+function sentinelAll(ct: Conntrack, port: number): void {
+  sentinel(ct, port);
+  const f = { proto: "udp" as const, orig: { src: "fd00:ffff::1", dst: "fd00:ffff::2", sport: port, dport: 53 }, timeout: 30, mark: 5 };
+  ct.create(f);
+  ct.delete(f);
+  const m = { proto: "tcp" as const, src: "10.255.255.1", dst: "10.255.255.2", sport: port, dport: 21 };
+  createFtpMaster(ct, m);
+  ct.createExpect(ftpExpectation(m, port));
+  ct.delete({ proto: "tcp", orig: m }); // and its expectation with it
+}
+const isSentinel = (line: string) => line.includes("10.255.255.") || line.includes("fd00:ffff::");
 const hasSentinel = (l: Listener, port: number) => l.out.split("\n").some((x) => isSentinel(x) && new RegExp(`[ =>]${port}[ <]`).test(x));
 
-async function until(cond: () => boolean, what: string, ms = 15000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** A listener's event lines, normalised (see the module doc), without markers and XML wrapping. */
 function eventLines(out: string): string[] {
@@ -300,16 +280,13 @@ test("nfct -E prints the lines conntrack -E prints for the same events, and the 
     return { v, sig: i % 2 ? "SIGINT" : "SIGTERM", theirs: listen(`conntrack -E ${v}`, ["conntrack", ...args]), ours: listen(`nfct -E ${v}`, [...NFCT, ...args]) };
   });
   const all = pairs.flatMap((p) => [p.theirs, p.ours]);
-  const flowListeners = all.filter((l) => !l.args.includes("expect") && !l.args.includes("ipv6"));
   try {
-    // Wait until every listener is subscribed: a marker every 200 ms until all have shown one.
+    // Wait until every listener is subscribed: a marker every 50 ms until all have shown one.
     let port = 61000;
-    await until(() => {
-      sentinel(ct, ++port);
-      return flowListeners.every((l) => l.out.split("\n").some(isSentinel));
-    }, "the listeners to start");
-    // Expectation and IPv6 listeners have no marker: give them the same head start again.
-    await sleep(1000);
+    await waitFor(() => {
+      sentinelAll(ct, ++port);
+      return all.every((l) => l.out.split("\n").some(isSentinel));
+    }, "the listeners to start", 60000, 50); // 24 processes starting at once
 
     // The changes: the conntrack CLI, the library, real packets.
     assert.equal(conntrack(words("-I -p udp -s 10.0.0.1 -d 10.0.0.2 --sport 1000 --dport 53 -t 100")).code, 0);
@@ -318,27 +295,17 @@ test("nfct -E prints the lines conntrack -E prints for the same events, and the 
     ct.create({ proto: "udp", orig: { src: "fd00::1", dst: "fd00::2", sport: 5, dport: 53 }, timeout: 50 });
     ct.create({ proto: "icmp", orig: { src: "10.0.0.5", dst: "10.0.0.6", type: 8, code: 0, id: 9 }, timeout: 30, mark: 5 });
     for (let i = 1; i <= 2; i++) {
-      const m = master(i);
-      ct.create({ proto: "tcp", orig: { src: m.src, dst: m.dst, sport: m.sport, dport: 21 }, timeout: 600, tcp: { state: "ESTABLISHED" }, status: ["ASSURED", "SEEN_REPLY"], helper: "ftp" });
-      ct.createExpect({ master: m, proto: "tcp", tuple: { src: m.dst, dst: m.src, sport: 0, dport: 50000 + i }, mask: { src: ONES4, dst: ONES4, sport: 0, dport: 0xffff }, timeout: 300 });
+      createFtpMaster(ct, master(i));
+      ct.createExpect(ftpExpectation(master(i), 50000 + i));
     }
-    const a = createSocket("udp4"), b = createSocket("udp4");
-    await new Promise<void>((r) => b.bind(0, "127.0.0.1", () => r()));
-    b.on("message", (_m, ri) => b.send("pong", ri.port, ri.address));
-    await new Promise<void>((r) => {
-      a.on("message", () => r());
-      a.send("ping", b.address().port, "127.0.0.1");
-    });
-    a.close();
-    b.close();
+    await udpPingPong();
     assert.equal(conntrack(["-F", "expect"]).code, 0);
     assert.equal(conntrack(words("-D -s 10.0.0.1")).code, 0);
     ct.flushAll();
     // A last marker: once every flow listener has shown it, they have seen everything before.
     const last = 62000;
-    sentinel(ct, last);
-    await until(() => flowListeners.every((l) => hasSentinel(l, last)), "the last marker");
-    await sleep(300); // the expectation and IPv6 listeners have no marker
+    sentinelAll(ct, last);
+    await waitFor(() => all.every((l) => hasSentinel(l, last)), "the last marker");
   } finally {
     for (const p of pairs) {
       stop(p.theirs, p.sig);
@@ -369,7 +336,7 @@ test("nfct -E with a tiny -b reports ENOBUFS as conntrack does and keeps listeni
   const l = listen("nfct -E -b 4096", [...NFCT, "-E", "-b", "4096"]);
   try {
     let port = 61000;
-    await until(() => {
+    await waitFor(() => {
       sentinel(ct, ++port);
       return l.out.includes("10.255.255.1");
     }, "nfct -E to start");
@@ -378,9 +345,9 @@ test("nfct -E with a tiny -b reports ENOBUFS as conntrack does and keeps listeni
     }));
     assert.equal(ct.createMany(flows).created, 3000);
     ct.flushAll();
-    await until(() => l.err.includes("WARNING: We have hit ENOBUFS!"), "the ENOBUFS warning");
+    await waitFor(() => l.err.includes("WARNING: We have hit ENOBUFS!"), "the ENOBUFS warning");
     sentinel(ct, 62000);
-    await until(() => hasSentinel(l, 62000), "an event after the overrun");
+    await waitFor(() => hasSentinel(l, 62000), "an event after the overrun");
   } finally {
     stop(l, "SIGTERM");
   }
@@ -400,17 +367,7 @@ test("nfct -E with a tiny -b reports ENOBUFS as conntrack does and keeps listeni
 // 5. -L -z
 
 async function udpTraffic(n: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const a = createSocket("udp4"), b = createSocket("udp4");
-    await new Promise<void>((r) => b.bind(0, "127.0.0.1", () => r()));
-    b.on("message", (_m, ri) => b.send("pong".repeat(i + 1), ri.port, ri.address));
-    await new Promise<void>((r) => {
-      a.on("message", () => r());
-      a.send("ping", b.address().port, "127.0.0.1");
-    });
-    a.close();
-    b.close();
-  }
+  for (let i = 0; i < n; i++) await udpPingPong("127.0.0.1", "pong".repeat(i + 1));
 }
 
 test("nfct -L -z prints what conntrack -L showed and zeroes the counters; so does conntrack -L -z for nfct -L", T, async () => {
@@ -455,12 +412,12 @@ test("nfct -L -z prints what conntrack -L showed and zeroes the counters; so doe
 test("examples/watch.ts prints one typed line per matching event and stops on SIGINT", T, async () => {
   using ct = Conntrack.open();
   ct.flushAll();
-  const argv = isBun ? [process.execPath, "examples/watch.ts"] : [process.execPath, "run", "-A", "examples/watch.ts"];
+  const argv = [...RUN_TS, "examples/watch.ts"];
   const w = listen("watch.ts", [...argv, "--proto", "udp", "--port", "53"]);
   try {
-    await until(() => w.err.includes("listening"), "watch.ts to start");
+    await waitFor(() => w.err.includes("listening"), "watch.ts to start");
     let port = 61000;
-    await until(() => {
+    await waitFor(() => {
       sentinel(ct, ++port);
       return w.out.includes("10.255.255.1");
     }, "watch.ts to see events");
@@ -468,7 +425,7 @@ test("examples/watch.ts prints one typed line per matching event and stops on SI
     ct.create({ proto: "udp", orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 54 }, timeout: 100 }); // other port
     ct.create({ proto: "tcp", orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 53 }, timeout: 100, tcp: { state: "ESTABLISHED" } }); // other proto
     ct.flushAll();
-    await until(() => w.out.includes("destroy udp 10.0.0.1:1000 -> 10.0.0.2:53"), "the destroy line");
+    await waitFor(() => w.out.includes("destroy udp 10.0.0.1:1000 -> 10.0.0.2:53"), "the destroy line");
   } finally {
     stop(w, "SIGINT");
   }

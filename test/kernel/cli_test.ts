@@ -11,59 +11,34 @@
  *    said conntrack 1.4.7 has no -R; the installed 1.4.7 does have `-R file` — only as the
  *    first argument — so its replay is compared too.)
  *
+ * Each test makes the table it needs; the listing tests share one rich table, made by the first
+ * of them that runs (and again if a test in between changed the table).
+ *
  * The CLI runs as a child of the current runtime: `deno run -A cli.ts` or `bun cli.ts`.
  * @module
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, connect, type Socket } from "node:net";
-import { createSocket } from "node:dgram";
-import { fileURLToPath } from "node:url";
-import process from "node:process";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { Conntrack, type Filter, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns, sh, trackLoopback } from "./_netns.ts";
+import { assertThrowawayNetns, sh, trackLoopback } from "../_helpers/netns.ts";
+import { exec, messages, NFCT, type Ran, words } from "../_helpers/run.ts";
+import { loopbackTraffic, type Traffic } from "../_helpers/traffic.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 120000 };
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const NFCT = isBun ? [process.execPath, "cli.ts"] : [process.execPath, "run", "-A", "cli.ts"];
 const TMP = mkdtempSync("/tmp/nfct-cli-");
 const LABELS_CONF = `${TMP}/connlabel.conf`;
 writeFileSync(LABELS_CONF, "0 zero\n1 one\n5 five\n");
+const ENV = { NFCT_CONNLABEL_CONF: LABELS_CONF };
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function exec(argv: string[], input?: string): Ran {
-  const r = spawnSync(argv[0], argv.slice(1), {
-    cwd: ROOT,
-    encoding: "utf8",
-    input,
-    maxBuffer: 256 << 20,
-    env: { ...process.env, NFCT_CONNLABEL_CONF: LABELS_CONF, NO_COLOR: "1" },
-  });
-  if (r.error) throw r.error;
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-const nfct = (args: string[], input?: string) => exec([...NFCT, ...args], input);
+const nfct = (args: string[], input?: string) => exec([...NFCT, ...args], { input, env: ENV });
+const conntrack = (args: string[], input?: string) => exec(["conntrack", ...args], { input, env: ENV });
 /** The table through the library (a client opened and closed per call). */
 function listed(filter?: Filter): Flow[] {
   using ct = Conntrack.open();
   return ct.list(filter);
-}
-const conntrack = (args: string[], input?: string) => exec(["conntrack", ...args], input);
-const words = (line: string) => line.trim().split(/\s+/);
-
-/** stderr without program names: "conntrack v1.4.7 (conntrack-tools): X" and "nfct v… (…): X" → "X". */
-function messages(stderr: string): string[] {
-  return stderr.split("\n").filter((l) => l && !l.startsWith("Try `") && !l.startsWith("nfct_labelmap_new") && !l.includes("cannot read label names"))
-    .map((l) => l.replace(/^(conntrack v1\.4\.7 \(conntrack-tools\)|nfct v[0-9.]+ \(conntrack-tools compatible\)): /, ""));
 }
 
 /** A line with the numbers that tick between two dumps (timeout, delta-time) and use= masked. */
@@ -257,7 +232,9 @@ function runScript(cli: (args: string[]) => Ran): Ran[] {
   return SCRIPT.map(([line]) => cli(words(line)));
 }
 
-test("nfct and conntrack give the same exit code, summary and output for each line of a testsuite script", T, () => {
+// About 170 lines, each run by both programs: minutes on a loaded machine.
+test("nfct and conntrack give the same exit code, summary and output for each line of a testsuite script", { timeout: 600000 }, () => {
+  tableChanged();
   sh("ip link set lo up");
   conntrack(["-F"]);
   const theirs = runScript(conntrack);
@@ -306,6 +283,7 @@ test("nfct refuses bad values (where 1.4.7 silently used 0) with exit codes and 
 });
 
 test("-o json prints one Flow per line; -F with filters deletes in the kernel; labels by name", T, () => {
+  tableChanged();
   conntrack(["-F"]);
   // Labels need label storage in the namespace (an nft rule that sets one) before entries are made.
   sh(`nft -f - <<'EOF'
@@ -356,50 +334,51 @@ EOF`);
 // ---------------------------------------------------------------------------------------------
 // 2. One rich table, listed by both
 
-const held: Socket[] = [];
-const servers: ReturnType<typeof createServer>[] = [];
+let traffic: Traffic | undefined;
+let rich: Promise<void> | undefined;
+let tracking = false;
 
-/** Closes what traffic() left open, and waits until the runtime has really closed the fds. */
+/** Closes the connection the last traffic left open, and waits until it is closed. */
 async function closeTraffic(): Promise<void> {
-  await Promise.all(held.splice(0).map((s) => new Promise<void>((r) => {
-    s.once("close", () => r());
-    s.destroy();
-  })));
-  await Promise.all(servers.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+  await traffic?.close();
+  traffic = undefined;
 }
 
-async function traffic(): Promise<void> {
-  for (const host of ["127.0.0.1", "::1"]) {
-    const server = createServer((s: Socket) => {
-      s.on("data", (d) => s.write(d));
-      s.on("error", () => {});
-    });
-    await new Promise<void>((r) => server.listen(0, host, () => r()));
-    const port = (server.address() as { port: number }).port;
-    await new Promise<void>((resolve, reject) => {
-      const c = connect(port, host, () => c.write("hello"));
-      c.on("data", () => c.end());
-      c.on("close", () => resolve());
-      c.on("error", reject);
-    });
-    const open = connect(port, host);
-    await new Promise<void>((r) => open.on("connect", () => r()));
-    open.write("x".repeat(500));
-    held.push(open);
-    servers.push(server);
-    const a = createSocket(host.includes(":") ? "udp6" : "udp4"), b = createSocket(host.includes(":") ? "udp6" : "udp4");
-    a.on("error", () => {});
-    await new Promise<void>((r) => b.bind(0, host, () => r()));
-    b.on("message", (_m, ri) => b.send("pong", ri.port, ri.address));
-    await new Promise<void>((r) => {
-      a.on("message", () => r());
-      a.send("ping", b.address().port, host);
-    });
-    await new Promise<void>((r) => a.close(() => r()));
-    await new Promise<void>((r) => b.close(() => r()));
-  }
-  await new Promise((r) => setTimeout(r, 50));
+/**
+ * This namespace's table made anew: lo tracked with counters and timestamps (`timestamps`:
+ * nf_conntrack_timestamp), {@link fill}'s entries, and real traffic over lo.
+ */
+async function freshTable(timestamps: boolean): Promise<void> {
+  if (!tracking) trackLoopback("nfct_cli_lo", { acct: 1 });
+  tracking = true;
+  sh(`sysctl -qw net.netfilter.nf_conntrack_timestamp=${timestamps ? 1 : 0}`);
+  await closeTraffic();
+  conntrack(["-F"]);
+  fill();
+  traffic = await loopbackTraffic();
 }
+
+/**
+ * The rich table (every protocol, zones, marks, counters and timestamps) that the listing tests
+ * read: made on first use, and again after a test changed the table ({@link tableChanged}).
+ */
+function richTable(): Promise<void> {
+  rich ??= freshTable(true).catch((e) => {
+    rich = undefined;
+    throw e;
+  });
+  return rich;
+}
+/** Says the table is no longer {@link richTable}'s (a test flushed it or made another one). */
+const tableChanged = () => rich = undefined;
+
+after(async () => {
+  await closeTraffic();
+  conntrack(["-F"]);
+  if (tracking) sh("nft delete table inet nfct_cli_lo");
+  sh("sysctl -qw net.netfilter.nf_conntrack_acct=0 net.netfilter.nf_conntrack_timestamp=0");
+  rmSync(TMP, { recursive: true, force: true });
+});
 
 function fill(): void {
   const flows: (Partial<Flow> & Pick<Flow, "proto">)[] = [];
@@ -419,11 +398,8 @@ function fill(): void {
   assert.equal(r.failed.length, 0, r.failed[0]?.error.message);
 }
 
-test("setup: a table of every protocol with zones, marks, counters and timestamps", T, async () => {
-  trackLoopback("nfct_cli_lo", { acct: 1, timestamp: 1 });
-  conntrack(["-F"]);
-  fill();
-  await traffic();
+test("the listed table has every protocol with zones, marks, counters and timestamps", T, async () => {
+  await richTable();
   const all = listed();
   assert.ok(all.some((f) => f.counters && f.counters.orig.bytes > 0), "counters");
   assert.ok(all.some((f) => f.timestamp), "timestamps");
@@ -437,8 +413,9 @@ const LISTINGS: string[] = [
 ];
 
 for (const args of LISTINGS) {
-  test(`nfct -L ${args} prints the lines conntrack -L ${args} prints`, T, () => {
-    const a = words(args).filter((w) => w);
+  test(`nfct -L ${args} prints the lines conntrack -L ${args} prints`, T, async () => {
+    await richTable();
+    const a = words(args);
     const o = nfct(["-L", ...a]);
     const t = conntrack(["-L", ...a]);
     assert.equal(o.code, 0, o.stderr);
@@ -451,17 +428,14 @@ for (const args of LISTINGS) {
 }
 
 test("timestamps off (nfct -L then makes its lines straight from the kernel's bytes): -L, -o extended, -o id, -o extended,id print conntrack's lines", T, async () => {
-  await closeTraffic();
-  sh("sysctl -qw net.netfilter.nf_conntrack_timestamp=0");
+  tableChanged();
   try {
-    conntrack(["-F"]);
-    fill();
-    await traffic();
+    await freshTable(false);
     const all = listed();
     assert.ok(!all.some((f) => f.timestamp), "no timestamps");
     assert.ok(all.some((f) => f.counters && f.counters.orig.bytes > 0), "counters");
     for (const args of ["", "-o extended", "-o id", "-o extended,id"]) {
-      const a = words(args).filter((w) => w);
+      const a = words(args);
       const o = nfct(["-L", ...a]);
       const t = conntrack(["-L", ...a]);
       assert.equal(o.code, 0, o.stderr);
@@ -479,6 +453,8 @@ test("timestamps off (nfct -L then makes its lines straight from the kernel's by
 // 3. -o save → -R
 
 test("`-o save` replayed by nfct -R (file and stdin) rebuilds the table; conntrack -R agrees", T, async () => {
+  await richTable();
+  tableChanged();
   await closeTraffic();
   const save = nfct(["-L", "-o", "save"]).stdout;
   const before = sorted(save);
@@ -516,12 +492,4 @@ test("`-o save` replayed by nfct -R (file and stdin) rebuilds the table; conntra
   assert.match(l.stderr, /Cannot use command `-L' with --load-file/);
   assert.ok(listed().length > 700, "the -F before the bad line did not run");
   assert.equal(nfct(["-R", `${TMP}/missing`]).code, 2);
-});
-
-test("teardown", T, async () => {
-  await closeTraffic();
-  conntrack(["-F"]);
-  sh("nft delete table inet nfct_cli_lo");
-  sh("sysctl -qw net.netfilter.nf_conntrack_acct=0 net.netfilter.nf_conntrack_timestamp=0");
-  rmSync(TMP, { recursive: true, force: true });
 });

@@ -21,21 +21,17 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { after, test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
+import { NFCT as NFCT_ARGV, ROOT } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 120000 };
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-const NFCT = (isBun ? [process.execPath, "cli.ts"] : [process.execPath, "run", "-A", "cli.ts"]).map(
-  q,
-).join(" ");
+const NFCT = NFCT_ARGV.map(q).join(" ");
 const TMP = mkdtempSync("/tmp/nfct-tty-");
 after(() => rmSync(TMP, { recursive: true, force: true }));
 const ENV = { ...process.env, NO_COLOR: "1", SHELL: "/bin/bash" };

@@ -4,7 +4,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { assertThrowawayNetns, conntrackCli } from "./_netns.ts";
+import { assertThrowawayNetns, conntrackCli } from "../_helpers/netns.ts";
 import { Conntrack, type Flow, NetlinkError } from "../../mod.ts";
 
 assertThrowawayNetns();

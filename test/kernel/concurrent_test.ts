@@ -6,8 +6,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
+import { isBun } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
@@ -24,8 +25,7 @@ const flow = (i: number): Flow => ({
  * once it is deleting. `done()` waits for it to exit 0 and returns what it deleted and missed.
  */
 async function halfDeleter(seed: number): Promise<{ done(): Promise<{ deleted: number; missing: number }> }> {
-  const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-  const script = new URL("./_delete_half.ts", import.meta.url).pathname;
+    const script = new URL("./_delete_half.ts", import.meta.url).pathname;
   const args = [script, String(N), String(seed)];
   const child = spawn(process.execPath, isBun ? args : ["run", "-A", ...args], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";

@@ -19,16 +19,14 @@ import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
+import { isBun, ROOT, RUN_TS } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const PROG = isBun ? `${process.execPath} cli.ts` : `${process.execPath} run -A cli.ts`;
+const PROG = [...RUN_TS, "cli.ts"].join(" ");
 const MIRRORS = "/work/.mirror";
 const WHERE =
   "set NFCT_CONNTRACK_TESTSUITE to conntrack-tools' tests/conntrack/testsuite directory " +
@@ -74,9 +72,13 @@ function testsuiteDir(): { dir: string; cleanup(): void } | undefined {
   return undefined;
 }
 
-/** Runs scripts/conntrack_testsuite.mjs with `prog`; its `OK: n BAD: m` and the BAD cases. */
+/**
+ * Runs scripts/conntrack_testsuite.mjs with `prog`; its `OK: n BAD: m` and the BAD cases. Entry
+ * timeouts x20 for both programs (`--timeouts`): the suite's entries live 10-59 s while ~130
+ * commands run, each a runtime start for nfct; no case checks a timeout's value.
+ */
 function runSuite(dir: string, prog?: string): { ok: number; bad: number; output: string } {
-  const args = ["scripts/conntrack_testsuite.mjs", dir, ...(prog ? ["--prog", prog] : [])];
+  const args = ["scripts/conntrack_testsuite.mjs", dir, "--timeouts", "20", ...(prog ? ["--prog", prog] : [])];
   const r = spawnSync("node", args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
   const m = /^OK: (\d+) BAD: (\d+)$/m.exec(r.stdout);

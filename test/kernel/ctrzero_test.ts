@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
-import { assertThrowawayNetns, conntrackCli, trackLoopback } from "./_netns.ts";
+import { assertThrowawayNetns, conntrackCli, trackLoopback } from "../_helpers/netns.ts";
+import { waitFor } from "../_helpers/wait.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
 import { LibcTransport } from "../../netlink/socket.ts";
 import { NETLINK_NETFILTER, SOL_NETLINK } from "../../netlink/message.ts";
@@ -37,10 +38,7 @@ async function udpPair(): Promise<{ a: Socket; b: Socket; port: number; send(n: 
   let aGot = 0;
   b.on("message", (_m, rinfo) => bReceived.push(rinfo));
   a.on("message", () => aGot++);
-  const until = async (cond: () => boolean) => {
-    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 2));
-    assert.ok(cond(), "datagrams over lo arrived");
-  };
+  const until = (cond: () => boolean) => waitFor(cond, "datagrams over lo to arrive", 15000, 2);
   return {
     a, b, port,
     async send(n, replies) {
@@ -159,10 +157,5 @@ test("dying() lists deleted entries whose destroy event could not be delivered, 
     listener.close();
   }
   // Without the listener the kernel's retry delivers (to nobody) and frees them.
-  let left = -1;
-  for (let i = 0; i < 100 && left !== 0; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    left = [...ct.dying()].length;
-  }
-  assert.equal(left, 0, "the dying list drained once the listener was gone");
+  await waitFor(() => [...ct.dying()].length === 0, "the dying list to drain once the listener was gone", 30000, 50);
 });

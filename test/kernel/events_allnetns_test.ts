@@ -8,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { addNetns, assertThrowawayNetns, sh } from "./_netns.ts";
+import { addNetns, assertThrowawayNetns, sh } from "../_helpers/netns.ts";
 import {
   Conntrack,
   type ConntrackEvent,

@@ -5,34 +5,17 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { assertThrowawayNetns, conntrackCli } from "./_netns.ts";
+import { assertThrowawayNetns, conntrackCli } from "../_helpers/netns.ts";
 import { Conntrack, type Expectation, NetlinkError } from "../../mod.ts";
+import { createFtpMaster, ftpExpectation, ftpMaster } from "../_helpers/ftp.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 30000 };
 
-const master = (i: number) => ({ proto: "tcp" as const, src: `10.40.0.${i}`, dst: "10.40.1.1", sport: 40000 + i, dport: 21 });
-
-function makeMaster(ct: Conntrack, i: number, helper = "ftp"): void {
-  const m = master(i);
-  ct.create({
-    proto: "tcp", orig: { src: m.src, dst: m.dst, sport: m.sport, dport: m.dport }, timeout: 600,
-    tcp: { state: "ESTABLISHED" }, status: ["ASSURED", "SEEN_REPLY"], helper,
-  });
-}
-
-function expectation(i: number, dport = 50000 + i): Partial<Expectation> & Pick<Expectation, "proto" | "tuple" | "master"> {
-  const m = master(i);
-  return {
-    master: m,
-    proto: "tcp",
-    tuple: { src: m.dst, dst: m.src, sport: 0, dport },
-    mask: { src: "255.255.255.255", dst: "255.255.255.255", sport: 0, dport: 0xffff },
-    timeout: 300,
-    helper: "ftp",
-  };
-}
+const master = (i: number) => ftpMaster(i);
+const makeMaster = (ct: Conntrack, i: number, helper = "ftp") => createFtpMaster(ct, master(i), helper);
+const expectation = (i: number, dport = 50000 + i) => ftpExpectation(master(i), dport, { helper: "ftp" });
 
 /** `conntrack -L expect` lines, as the fields nfct decodes. */
 function cliExpectations(): { timeout: number; line: string }[] {

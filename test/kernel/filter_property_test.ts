@@ -1,9 +1,11 @@
 /**
- * Property test of every filter path against the kernel (issue #10): on random varied tables
- * (IPv4/IPv6; TCP, UDP, UDP-Lite, ICMP, ICMPv6, SCTP, GRE; zones, including a zone on one
- * direction only; marks; status flags; NAT'd reply tuples) and random legal filters built from
- * every `Filter` key, checked against a reference matcher written in the test
- * (test/_helpers/filter_property.ts) over the unfiltered table:
+ * Property test of every filter path against the kernel (issues #10 and #15): on random varied
+ * tables (IPv4/IPv6; TCP, UDP, UDP-Lite, ICMP and ICMPv6 with types, codes and ids, SCTP, GRE
+ * with keys; zones, including a zone on one direction only; marks; status flags; reply tuples
+ * that are not the inverted original without NAT status; entries created with real NAT, which
+ * carry the NAT-done statuses; connlabels; timeouts in bands) and random legal filters built
+ * from every `Filter` key, checked against a reference matcher written in the test
+ * (test/_helpers/filter_property_reference.ts) over the unfiltered table:
  *
  * 1. `list(filter)` returns exactly the entries the reference selects;
  * 2. `dump(filter, { kernelFilterOnly: true })` returns all of them (the kernel may send more,
@@ -12,35 +14,49 @@
  *    `flush(filter, { via: "dump" })` remove exactly those entries, no more, no fewer, and the
  *    dump path's count equals their number. The table is restored after each flush.
  *
- * (`Filter` has no key for the original tuple's own zone, `--orig-zone`: such entries are in the
- * tables, and must match `zone: 0`.)
+ * A third of the filters use only conditions a kernel-side flush can apply (so that path is
+ * taken); the others are built around each newer kind of condition in turn (NAT, labels, ICMP
+ * fields, GRE keys, netmasks, the entry id, the timeout) or the older keys. Each round logs how
+ * many filters used each key, and how many of them selected some but not all entries.
+ *
+ * `id`: entries re-created after a flush get new ids, so before each property a filter's `id`
+ * is moved to the current id of the entry it named. `timeout`: entries count down while the
+ * test runs, so timeouts come in bands and filter bounds lie in the gaps between them (see
+ * TIMEOUT_BANDS): no entry crosses one during a run.
+ *
+ * The namespace gets label storage (an nft `ct label set` rule, removed at the end) and NAT'd
+ * entries need the kernel's nf_nat.
  *
  * A failing filter is shrunk to a minimal one (conditions dropped while it still fails) and
  * reported with the seed. Seeds: DEFAULT_SEEDS, or `NFCT_PROPERTY_SEEDS=1,2,3`; add
  * `NFCT_PROPERTY_ROUNDS=n` for n more random seeds and `NFCT_PROPERTY_FILTERS=n` for the number
- * of filters per seed (default 50).
+ * of filters per seed (default 80).
  * @module
  */
 import assert from "node:assert/strict";
 import process from "node:process";
 import { test } from "node:test";
-import { Conntrack, type Filter, type Filters, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { Conntrack, type Filter, type Filters } from "../../mod.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
+import { type FilterKind, FOCI, randomFilter } from "../_helpers/filter_property_filters.ts";
 import {
-  describe,
-  flowKey,
-  randomFilter,
-  randomTable,
-  referenceMatch,
-  smaller,
-  type Spec,
-} from "../_helpers/filter_property.ts";
+  compare,
+  keysOf,
+  KeyStats,
+  labelStorage,
+  shape,
+  shrink,
+  Table,
+} from "../_helpers/filter_property_harness.ts";
+import { flowKey, randomTable, type TableOptions } from "../_helpers/filter_property_table.ts";
 import { Rng } from "../_helpers/rng.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 600000 };
 const DEFAULT_SEEDS = [1, 2, 3, 0x5eed];
+/** The random tables have real NAT and labels. */
+const TABLE: TableOptions = { nat: true, labels: true };
 
 function envInt(name: string, dflt: number): number {
   const v = process.env[name];
@@ -66,95 +82,7 @@ function seeds(): number[] {
   return [...out, ...rnd];
 }
 
-const FILTERS = envInt("NFCT_PROPERTY_FILTERS", 50);
-
-const keysOf = (flows: Iterable<Flow>): Set<string> =>
-  new Set(Array.from(flows, (f) => flowKey(f)));
-
-/** A table made from specs, and what it held when last listed. */
-class Table {
-  readonly ct: Conntrack;
-  /** Create specs by their id-less key. */
-  readonly specs = new Map<string, Spec>();
-  /** The table as last listed, by key (with id). */
-  baseline = new Map<string, Flow>();
-  /** The same by id-less key. */
-  byIdless = new Map<string, Flow>();
-
-  constructor(ct: Conntrack, specs: Spec[]) {
-    this.ct = ct;
-    for (const s of specs) this.specs.set(flowKey(s, false), s);
-    assert.equal(this.specs.size, specs.length, "the generated specs are distinct");
-  }
-
-  /** Empties the table, creates every spec, and checks that the dump shows exactly them. */
-  fill(): void {
-    this.ct.flushAll();
-    this.#create([...this.specs.values()]);
-    this.relist();
-  }
-
-  relist(): void {
-    const all = this.ct.list();
-    this.baseline = new Map(all.map((f) => [flowKey(f), f]));
-    this.byIdless = new Map(all.map((f) => [flowKey(f, false), f]));
-    const extra = [...this.byIdless.keys()].filter((k) => !this.specs.has(k));
-    const missing = [...this.specs.keys()].filter((k) => !this.byIdless.has(k));
-    assert.deepEqual({ missing: missing.slice(0, 3), extra: extra.slice(0, 3) }, {
-      missing: [],
-      extra: [],
-    }, "the table is what was created");
-    assert.equal(this.baseline.size, this.specs.size, "one dumped entry per spec");
-  }
-
-  /**
-   * Re-creates whatever spec is missing from the table, then lists it again (re-created entries
-   * have new ids). `now`: the table's keys, when just listed.
-   */
-  restore(now?: Set<string>): void {
-    now ??= keysOf(this.ct.list());
-    if (now.size === this.baseline.size && [...now].every((k) => this.baseline.has(k))) return;
-    const idless = new Set([...now].map((k) => k.replace(/ id=\S+$/, "")));
-    const missing = [...this.specs].filter(([k]) => !idless.has(k)).map(([, s]) => s);
-    if (missing.length) this.#create(missing);
-    this.relist();
-  }
-
-  /** Keys (with id) of the listed entries the reference matcher selects. */
-  /** The keys of the baseline entries `filter` selects (an array: those any of them selects). */
-  expected(filter: Filters): Set<string> {
-    const list: readonly Filter[] = Array.isArray(filter) ? filter : [filter as Filter];
-    const out = new Set<string>();
-    for (const [k, f] of this.baseline) if (list.some((x) => referenceMatch(x, f))) out.add(k);
-    return out;
-  }
-
-  #create(specs: Spec[]): void {
-    const r = this.ct.createMany(specs);
-    assert.equal(
-      r.failed.length,
-      0,
-      `create failed: ${r.failed[0]?.error.message} for ${JSON.stringify(r.failed[0]?.flow)}`,
-    );
-  }
-}
-
-/**
- * "" when `got` equals `want`; else what is missing and extra (`superset`: only missing counts),
- * with examples shown by `t`'s last listing.
- */
-function compare(t: Table, want: Set<string>, got: Set<string>, superset = false): string {
-  const missing = [...want].filter((k) => !got.has(k));
-  const extra = superset ? [] : [...got].filter((k) => !want.has(k));
-  if (!missing.length && !extra.length) return "";
-  const show = (k: string) => {
-    const f = t.baseline.get(k);
-    return f ? describe(f) : k;
-  };
-  const eg = (a: string[]) => a.slice(0, 2).map((k) => `\n        ${show(k)}`).join("");
-  return `expected ${want.size}, got ${got.size}: ${missing.length} missing${eg(missing)}` +
-    (superset ? "" : `; ${extra.length} extra${eg(extra)}`);
-}
+const FILTERS = envInt("NFCT_PROPERTY_FILTERS", 80);
 
 /** A property of one filter on the table: "" when it holds, else what went wrong. */
 type Property = (t: Table, filter: Filters) => string;
@@ -216,75 +144,64 @@ function flushRemovesExactly(via: "auto" | "dump"): Property {
   };
 }
 
+/** `p` run on `filter` with each `id` moved to its entry's current id (see Table.current). */
+const withCurrentIds = (p: Property): Property => (t, filter) => p(t, t.current(filter));
+
 const PROPERTIES: [string, Property][] = [
-  ["list(filter) equals the reference", listEqualsReference],
-  ["dump(filter, { kernelFilterOnly }) keeps every match", kernelFilterKeepsAll],
-  ["flush(filter) removes exactly the matches", flushRemovesExactly("auto")],
-  ['flush(filter, { via: "dump" }) removes exactly the matches', flushRemovesExactly("dump")],
+  ["list(filter) equals the reference", withCurrentIds(listEqualsReference)],
+  ["dump(filter, { kernelFilterOnly }) keeps every match", withCurrentIds(kernelFilterKeepsAll)],
+  ["flush(filter) removes exactly the matches", withCurrentIds(flushRemovesExactly("auto"))],
+  [
+    'flush(filter, { via: "dump" }) removes exactly the matches',
+    withCurrentIds(flushRemovesExactly("dump")),
+  ],
 ];
 
-/** Drops conditions from a failing filter while it still fails (at most `budget` checks). */
-function shrink(t: Table, filter: Filter, prop: (t: Table, f: Filter) => string, budget = 60): Filter {
-  let cur = filter;
-  outer: while (budget > 0) {
-    for (const g of smaller(cur)) {
-      if (--budget < 0) break outer;
-      if (prop(t, g)) {
-        cur = g;
-        continue outer;
-      }
-    }
-    break;
-  }
-  return cur;
-}
-
-/** The kind of filter, for grouping failures: key names, address family and exact/CIDR. */
-function shape(f: Filter): string {
-  const a = (k: string, v: string) =>
-    `${k}:${v.includes(":") ? "v6" : "v4"}${v.includes("/") ? "cidr" : "exact"}`;
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(f)) {
-    if (k === "reply") {
-      for (const [rk, rv] of Object.entries(v)) {
-        parts.push(typeof rv === "string" ? a(`reply.${rk}`, rv) : `reply.${rk}`);
-      }
-    } else parts.push(typeof v === "string" && (k === "src" || k === "dst") ? a(k, v) : k);
-  }
-  return parts.sort().join(",");
+/** The kind of the `i`th filter of a round: every third kernel-only, the others each focus in turn. */
+function kindOf(i: number): FilterKind {
+  if (i % 3 === 0) return "kernel";
+  const kinds: FilterKind[] = ["any", ...FOCI];
+  return kinds[(i - Math.floor(i / 3) - 1) % kinds.length];
 }
 
 /** Runs every property on FILTERS random filters over a random table of seed `seed`; returns the failures. */
 function round(seed: number): string[] {
   const rng = new Rng(seed);
+  using _labels = labelStorage();
   using ct = Conntrack.open();
-  const specs = randomTable(rng, 300 + rng.int(400));
+  const specs = randomTable(rng, 300 + rng.int(400), TABLE);
   const t = new Table(ct, specs);
   const report: string[] = [];
   const seen = new Map<string, number>();
+  const stats = new KeyStats();
+  const kernelBefore = kernelFlushes;
   try {
     t.fill();
-    const specList = [...t.specs.keys()];
     for (let i = 0; i < FILTERS; i++) {
-      // The anchor comes from the spec list (dump order is the kernel's hash order, not the seed's).
-      const filter = randomFilter(rng, t.byIdless.get(rng.pick(specList))!);
+      const filter = randomFilter(rng, t.flows(), kindOf(i));
+      stats.add(filter, t.expected(t.current(filter)).size, t.baseline.size);
       for (const [name, prop] of PROPERTIES) {
         const err = prop(t, filter);
         if (!err) continue;
-        const kind = `${name} [${shape(filter)}]`;
-        seen.set(kind, (seen.get(kind) ?? 0) + 1);
-        if (seen.get(kind)! > 1 || report.length >= 12) continue;
+        const group = `${name} [${shape(filter)}]`;
+        seen.set(group, (seen.get(group) ?? 0) + 1);
+        if (seen.get(group)! > 1 || report.length >= 12) continue;
         const min = shrink(t, filter, prop);
         const same = JSON.stringify(min) === JSON.stringify(filter);
         report.push(
-          `  ${name}\n    filter  ${JSON.stringify(filter)}: ${err}` +
-            (same ? "" : `\n    minimal ${JSON.stringify(min)}: ${prop(t, min)}`),
+          `  ${name}\n    filter  ${JSON.stringify(t.current(filter))}: ${err}` +
+            (same ? "" : `\n    minimal ${JSON.stringify(t.current(min))}: ${prop(t, min)}`),
         );
       }
     }
   } finally {
     ct.flushAll();
   }
+  const kernel = kernelFlushes - kernelBefore;
+  console.log(
+    `seed ${seed}: ${FILTERS} filters on ${specs.length} entries, ${kernel} flushed in the ` +
+      `kernel; per key, filters that selected some but not all / used: ${stats}`,
+  );
   const total = [...seen.values()].reduce((a, b) => a + b, 0);
   if (total) {
     report.unshift(
@@ -302,45 +219,66 @@ for (const seed of seeds()) {
       const before = kernelFlushes;
       const report = round(seed);
       if (report.length) assert.fail(report.join("\n"));
-      assert.ok(kernelFlushes > before, "some filters of the round were flushed in the kernel");
+      // A third of the filters are kernel-only and about half of those are flushed there (the
+      // others have IPv6 addresses, which the kernel does not compare, or a shape its sentinels
+      // did not prove): 8..21 of 80 in 32 seeds.
+      const least = Math.max(1, Math.floor(FILTERS / 20));
+      assert.ok(
+        kernelFlushes - before >= least,
+        `${
+          kernelFlushes - before
+        } filters of the round were flushed in the kernel, at least ${least} expected`,
+      );
     },
   );
 }
 
 // --- Any-of lists ------------------------------------------------------------------------------
 
-test("any-of lists of 2-3 random filters: list and flush (both ways) select exactly the union of the reference", T, () => {
-  const rng = new Rng(0xa11);
-  using ct = Conntrack.open();
-  const t = new Table(ct, randomTable(rng, 400));
-  const report: string[] = [];
-  const before = kernelFlushes;
-  try {
-    t.fill();
-    const specList = [...t.specs.keys()];
-    for (let i = 0; i < 40 && report.length < 6; i++) {
-      const n = 2 + rng.int(2);
-      // Every other list only of filters the kernel can flush (so the list is flushed there).
-      const kernelOnly = i % 2 === 0;
-      const one = (): Filter => {
-        for (let k = 0;; k++) {
-          const f = randomFilter(rng, t.byIdless.get(rng.pick(specList))!);
-          if (!kernelOnly || k > 50 || ct.canFlushInKernel(f)) return f;
+test(
+  "any-of lists of 2-3 random filters: list and flush (both ways) select exactly the union of the reference",
+  T,
+  () => {
+    const rng = new Rng(0xa11);
+    using _labels = labelStorage();
+    using ct = Conntrack.open();
+    const t = new Table(ct, randomTable(rng, 400, TABLE));
+    const report: string[] = [];
+    const before = kernelFlushes;
+    try {
+      t.fill();
+      for (let i = 0; i < 40 && report.length < 6; i++) {
+        const n = 2 + rng.int(2);
+        // Every other list only of filters the kernel can flush (so the list is flushed there).
+        const kernelOnly = i % 2 === 0;
+        const one = (): Filter => {
+          for (let k = 0;; k++) {
+            const kind = kernelOnly ? "kernel" : rng.pick<FilterKind>(["any", ...FOCI]);
+            const f = randomFilter(rng, t.flows(), kind);
+            if (!kernelOnly || k > 50 || ct.canFlushInKernel(f)) return f;
+          }
+        };
+        const filters = Array.from({ length: n }, one);
+        for (const [name, prop] of PROPERTIES) {
+          if (name.includes("kernelFilterOnly")) continue;
+          const err = prop(t, filters);
+          if (err) {
+            report.push(
+              `  ${name}\n    filters ${JSON.stringify(t.current(filters))}: ${err}`,
+            );
+          }
         }
-      };
-      const filters = Array.from({ length: n }, one);
-      for (const [name, prop] of PROPERTIES) {
-        if (name.includes("kernelFilterOnly")) continue;
-        const err = prop(t, filters);
-        if (err) report.push(`  ${name}\n    filters ${JSON.stringify(filters)}: ${err}`);
       }
+    } finally {
+      ct.flushAll();
     }
-  } finally {
-    ct.flushAll();
-  }
-  if (report.length) assert.fail(report.join("\n"));
-  assert.ok(kernelFlushes > before, "some any-of lists were flushed in the kernel, one request per filter");
-});
+    if (report.length) assert.fail(report.join("\n"));
+    assert.ok(
+      kernelFlushes > before,
+      "some any-of lists were flushed in the kernel, one request per filter",
+    );
+  },
+);
 
 // --- Known-bad cases of issue #10, as fixed examples --------------------------------------------
 

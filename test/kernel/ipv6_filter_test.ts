@@ -6,18 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns, conntrackCli } from "./_netns.ts";
+import { assertThrowawayNetns, conntrackCli } from "../_helpers/netns.ts";
+import { NFCT, ROOT } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 120000 };
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const NFCT = isBun ? [process.execPath, "cli.ts"] : [process.execPath, "run", "-A", "cli.ts"];
 
 function nfct(args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(NFCT[0], [...NFCT.slice(1), ...args], { cwd: ROOT, encoding: "utf8" });

@@ -14,7 +14,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { addNetns, assertThrowawayNetns } from "./_netns.ts";
+import { addNetns, assertThrowawayNetns } from "../_helpers/netns.ts";
 import { Conntrack, type Flow, NetlinkError } from "../../mod.ts";
 
 assertThrowawayNetns();

@@ -21,18 +21,14 @@ import {
   writeFileSync,
 } from "node:fs";
 import { createSocket } from "node:dgram";
-import { fileURLToPath } from "node:url";
-import process from "node:process";
 import { test } from "node:test";
 import { collectMetrics, Conntrack, formatMetrics } from "../../mod.ts";
-import { assertThrowawayNetns, sh, trackLoopback } from "./_netns.ts";
+import { assertThrowawayNetns, sh, trackLoopback } from "../_helpers/netns.ts";
+import { NFCT, ROOT } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 180000 };
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const OURS = isBun ? [process.execPath, "cli.ts"] : [process.execPath, "run", "-A", "cli.ts"];
 const TMP = mkdtempSync("/tmp/nfct-metrics-");
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 
@@ -148,7 +144,7 @@ test(
   async () => {
     await fill();
     for (const args of [[], ["--per-state"], ["--no-expect", "--per-state", "--max-zones", "1"]]) {
-      const r = run([...OURS, "metrics", ...args]);
+      const r = run([...NFCT, "metrics", ...args]);
       assert.equal(r.code, 0, r.stderr);
       const check = run(["promtool", "check", "metrics"], r.stdout);
       assert.equal(
@@ -220,7 +216,7 @@ test(
     }
     const dir = `${TMP}/textfile`;
     sh(`mkdir -p ${dir}`);
-    const r = run([...OURS, "metrics", "--per-state", "--textfile", `${dir}/nfct.prom`]);
+    const r = run([...NFCT, "metrics", "--per-state", "--textfile", `${dir}/nfct.prom`]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readdirSync(dir), ["nfct.prom"], "no temporary file left behind");
     const file = readFileSync(`${dir}/nfct.prom`, "utf8");
@@ -276,7 +272,7 @@ test(
     let exporter: ChildProcess | undefined;
     let prom: ChildProcess | undefined;
     try {
-      exporter = start("nfct", [...OURS, "metrics", "--listen", "127.0.0.1:19101"]);
+      exporter = start("nfct", [...NFCT, "metrics", "--listen", "127.0.0.1:19101"]);
       await until("nfct metrics --listen", 30000, () => get("http://127.0.0.1:19101/metrics"));
       prom = start("prometheus", [
         "prometheus",

@@ -12,13 +12,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import process from "node:process";
-import { addNetns, assertThrowawayNetns } from "./_netns.ts";
+import { addNetns, assertThrowawayNetns, sleeperInOwnNetns } from "../_helpers/netns.ts";
 import { assertThrowawayNetns as guard, Conntrack, type Flow, isThrowawayNetns, readNetnsIds, SyscallError, throwawayNetnsRefusal } from "../../mod.ts";
 import { NetnsHandle } from "../../netlink/netns.ts";
 import * as sys from "../../ffi/syscalls.ts";
+import { ROOT, RUN_TS } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
@@ -39,21 +40,6 @@ function socketAndNetnsFds(): number {
 
 const T = { timeout: 60000 };
 
-
-/** A `sleep` in a fresh network namespace of its own (`unshare -n`); its pid names that namespace. */
-async function sleeperInOwnNetns(): Promise<{ pid: number; child: ChildProcess }> {
-  const child = spawn("unshare", ["-n", "--", "sleep", "120"], { stdio: "ignore" });
-  const pid = child.pid!;
-  // unshare execs sleep in place: wait until the pid has left our namespace.
-  const ours = readlinkSync("/proc/self/ns/net");
-  for (let i = 0; i < 200; i++) {
-    try {
-      if (readlinkSync(`/proc/${pid}/ns/net`) !== ours && readlinkSync(`/proc/${pid}/exe`).endsWith("sleep")) break;
-    } catch { /* not there yet */ }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return { pid, child };
-}
 
 /** conntrack(8) run inside a namespace: by name (`ip netns exec`) or pid (`nsenter`). */
 function cliIn(ns: string | number, args: string[]): string {
@@ -234,9 +220,6 @@ test("a bad netns is refused with a SyscallError or TypeError that names it, and
 
 // --- The throwaway-namespace guard, in real processes ---
 
-const ROOT = new URL("../../", import.meta.url).pathname;
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const RUN = isBun ? [process.execPath] : [process.execPath, "run", "-A"];
 
 /** Every script that fills or empties a table for a demo, a benchmark or a test, with arguments. */
 const GUARDED: [string, ...string[]][] = [
@@ -298,7 +281,7 @@ test("demo, benchmark and test child scripts refuse, before opening any netlink 
   const before = tableLines(ct);
   const self = readlinkSync("/proc/self/ns/net");
   for (const [script, ...args] of GUARDED) {
-    const r = runTraced([...RUN, script, ...args], { ...process.env, NFCT_HOST_NETNS: self });
+    const r = runTraced([...RUN_TS, script, ...args], { ...process.env, NFCT_HOST_NETNS: self });
     assert.notEqual(r.status, 0, `${script} exits non-zero`);
     assert.match(r.stderr, /Refusing to .*: this is the network namespace NFCT_HOST_NETNS names as the host's/, script);
     assert.match(r.stderr, /node scripts\/netns\.mjs <command>/, `${script}: the message says what to do`);
@@ -317,7 +300,7 @@ test("demo, benchmark and test child scripts refuse in pid 1's namespace (a new 
   for (const [script, ...args] of GUARDED) {
     // unshare -pf --mount-proc: the script becomes pid 1 of a new pid namespace, in this network
     // namespace, with a /proc of its own, so /proc/1/ns/net is readable and is its own.
-    const r = runTraced(["unshare", "-pf", "--mount-proc", "--", ...RUN, script, ...args], env);
+    const r = runTraced(["unshare", "-pf", "--mount-proc", "--", ...RUN_TS, script, ...args], env);
     assert.notEqual(r.status, 0, `${script} exits non-zero`);
     assert.match(r.stderr, /Refusing to .*: this is pid 1's network namespace/, script);
     assert.deepEqual(r.netlink, [], `${script} opened no netlink socket`);

@@ -13,18 +13,14 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { fileURLToPath } from "node:url";
-import process from "node:process";
 import { test } from "node:test";
 import { Helpers, NetlinkError, Timeouts } from "../../mod.ts";
-import { assertThrowawayNetns, sh, trackLoopback } from "./_netns.ts";
+import { assertThrowawayNetns, sh, trackLoopback } from "../_helpers/netns.ts";
+import { NFCT, ROOT } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 240000 };
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const OURS = isBun ? [process.execPath, "cli.ts"] : [process.execPath, "run", "-A", "cli.ts"];
 const DEBIAN = ["/usr/sbin/nfct"];
 
 /** One state's timeout of a policy, whatever its protocol. */
@@ -150,8 +146,8 @@ test(
   () => {
     exec([...DEBIAN, "flush", "timeout"]);
     const theirs = runScript(() => DEBIAN);
-    const ours = runScript(() => OURS);
-    const mixed = runScript((i) => (i % 2 ? DEBIAN : OURS));
+    const ours = runScript(() => NFCT);
+    const mixed = runScript((i) => (i % 2 ? DEBIAN : NFCT));
     // Ours adds one line where the kernel lacks nfnetlink_cthelper (checked in the next test).
     const same = (r: Ran): Ran => ({
       ...r,
@@ -171,7 +167,7 @@ test(
 );
 
 test("our nfct explains a missing nfnetlink_cthelper after nfct(8)'s own line", T, () => {
-  const r = exec([...OURS, "list", "helper"]);
+  const r = exec([...NFCT, "list", "helper"]);
   const d = exec([...DEBIAN, "list", "helper"]);
   assert.equal(r.code, d.code);
   if (d.stderr.includes("Invalid argument")) {
@@ -247,7 +243,7 @@ test(
       assert.ok(plain > 20, `no policy: ${plain} s`);
       // Held by the rule and the flow: neither tool can delete it, both say EBUSY.
       const d = exec([...DEBIAN, "delete", "timeout", "short-udp"]);
-      const o = exec([...OURS, "delete", "timeout", "short-udp"]);
+      const o = exec([...NFCT, "delete", "timeout", "short-udp"]);
       assert.deepEqual(o, d);
       assert.match(d.stderr, /Device or resource busy/);
       {

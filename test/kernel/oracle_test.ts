@@ -9,16 +9,17 @@
  * seconds the two dumps took together (measured, at least 1), and only in the direction time
  * runs (conntrack's dump comes second: its timeouts may be lower, its delta-times higher).
  * Every other byte must match.
+ *
+ * The table is made by the first test that needs it (see `table()`), so every test can run
+ * alone; a test that deletes from it has it made again for the tests after it.
  * @module
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer, connect, type Socket } from "node:net";
-import { createSocket } from "node:dgram";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import { Conntrack, type Filter, type Flow, formatFlow, type FormatOptions, parseConnlabelConf } from "../../mod.ts";
-import { assertThrowawayNetns, conntrackCli, sh, trackLoopback } from "./_netns.ts";
+import { assertThrowawayNetns, conntrackCli, sh, trackLoopback } from "../_helpers/netns.ts";
+import { conntrackWithLabelConf } from "../_helpers/run.ts";
+import { loopbackTraffic, type Traffic } from "../_helpers/traffic.ts";
 
 assertThrowawayNetns();
 
@@ -29,22 +30,11 @@ const T = { timeout: 120000 };
 const CONNLABEL_CONF = "# test labels\n0 zero\n1 one\n3 three-3\n64 sixty four\n100 hundred\n0x7e hex126\n3 dup-bit\nbad name! 9\n";
 const LABELS = parseConnlabelConf(CONNLABEL_CONF);
 
-/** conntrack(8) with /etc/xtables/connlabel.conf provided by an overlay in a private mount namespace. */
+/** conntrack(8) with CONNLABEL_CONF as its connlabel.conf; returns stdout. Throws on a non-zero exit. */
 function conntrackWithLabels(args: string[]): string {
-  const dir = mkdtempSync("/tmp/nfct-labels-");
-  try {
-    const script = `mount --make-rprivate / && mkdir ${dir}/up ${dir}/work && ` +
-      `mount -t overlay overlay -o lowerdir=/etc,upperdir=${dir}/up,workdir=${dir}/work /etc && ` +
-      `mkdir -p /etc/xtables && cat > /etc/xtables/connlabel.conf && exec conntrack "$@"`;
-    return execFileSync("unshare", ["-m", "--", "sh", "-c", script, "sh", ...args], {
-      encoding: "utf8",
-      input: CONNLABEL_CONF,
-      maxBuffer: 512 << 20,
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const r = conntrackWithLabelConf(CONNLABEL_CONF, args);
+  if (r.code !== 0) throw new Error(`conntrack ${args.join(" ")}: exit ${r.code}: ${r.stderr}`);
+  return r.stdout;
 }
 
 const lines = (s: string) => s.split("\n").filter((l) => l !== "");
@@ -125,7 +115,6 @@ const tolerance = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
 // The table
 
 const N_PER_KIND = 400;
-let ct: Conntrack;
 const kinds: Record<string, number> = {};
 
 function v4(i: number, net = 10): string {
@@ -202,65 +191,31 @@ function* bulkFlows(): Generator<Partial<Flow> & Pick<Flow, "proto">> {
   }
 }
 
-/** Real traffic over lo: TCP and UDP on both families, so counters and timestamps are set. */
-async function realTraffic(): Promise<void> {
-  for (const host of ["127.0.0.1", "::1"]) {
-    // TCP: connect, exchange a little, close (the entry stays, in TIME_WAIT or CLOSE).
-    const server = createServer((s: Socket) => {
-      s.on("data", (d) => s.write(d));
-      s.on("error", () => {});
-    });
-    await new Promise<void>((r) => server.listen(0, host, () => r()));
-    const port = (server.address() as { port: number }).port;
-    for (let k = 0; k < 3; k++) {
-      await new Promise<void>((resolve, reject) => {
-        const c = connect(port, host, () => c.write("hello nfct " + k));
-        c.on("data", () => c.end());
-        c.on("close", () => resolve());
-        c.on("error", reject);
-      });
-    }
-    // One connection left open: ESTABLISHED and ASSURED.
-    const open = connect(port, host);
-    await new Promise<void>((r) => open.on("connect", () => r()));
-    open.write("x".repeat(1000));
-    await new Promise((r) => setTimeout(r, 50));
-    held.push(open);
-    server.close();
-    // UDP both ways (SEEN_REPLY), and one way to a labelled port.
-    const a = createSocket(host.includes(":") ? "udp6" : "udp4");
-    const b = createSocket(host.includes(":") ? "udp6" : "udp4");
-    // Nobody listens on 9999: the ICMP port-unreachable comes back as ECONNREFUSED (on Bun).
-    a.on("error", () => {});
-    b.on("error", () => {});
-    await new Promise<void>((r) => b.bind(0, host, () => r()));
-    await new Promise<void>((r) => a.bind(0, host, () => r()));
-    const bp = b.address().port;
-    b.on("message", (_m, rinfo) => b.send("pong", rinfo.port, rinfo.address));
-    await new Promise<void>((r) => {
-      a.on("message", () => r());
-      a.send("ping", bp, host);
-    });
-    await new Promise<void>((r) => a.send("to a labelled port", 9999, host, () => r()));
-    await new Promise((r) => setTimeout(r, 50));
-    a.close();
-    b.close();
-  }
-}
-const held: Socket[] = [];
+let ct: Conntrack | undefined;
+let traffic: Traffic | undefined;
+let built: Promise<Conntrack> | undefined;
 
-function setup(): void {
-  // A rule that sets a label too, so the namespace has connlabel storage (creating and updating
-  // labels needs it).
+/**
+ * The table every test here reads, made on first use: thousands of flows of every protocol,
+ * zones, marks, labels (set by update), and real traffic over lo (counters, timestamps, and a
+ * flow the nft rule labels). A rule that sets a label, so the namespace has connlabel storage
+ * (creating and updating labels needs it).
+ */
+function table(): Promise<Conntrack> {
+  built ??= fill().catch((e) => {
+    built = undefined;
+    throw e;
+  });
+  return built;
+}
+
+async function fill(): Promise<Conntrack> {
+  await traffic?.close();
+  ct ??= Conntrack.open();
+  sh("nft delete table inet nfct_oracle 2>/dev/null || true"); // when made again
   trackLoopback("nfct_oracle", { acct: 1, timestamp: 1 }, ["udp dport 9999 ct label set 100"]);
-}
-
-test("setup: thousands of flows of every protocol, zones, marks, labels, and real traffic over lo", T, async () => {
-  setup();
-  ct = Conntrack.open();
   ct.flushAll();
-  const flows = [...bulkFlows()];
-  const res = ct.createMany(flows);
+  const res = ct.createMany([...bulkFlows()]);
   for (const f of res.failed) {
     const p = String(f.flow.proto);
     kinds[`failed ${p} ${f.error.code}`] = (kinds[`failed ${p} ${f.error.code}`] ?? 0) + 1;
@@ -278,7 +233,26 @@ test("setup: thousands of flows of every protocol, zones, marks, labels, and rea
     }
     if (++n > 300) break;
   }
-  await realTraffic();
+  // TCP and UDP on both families (a connection left open: ESTABLISHED and ASSURED), and one
+  // datagram to the labelled port (nobody listens on 9999).
+  traffic = await loopbackTraffic({ closed: 3, openBytes: 1000, unansweredPort: 9999 });
+  return ct;
+}
+
+/** Says the table is no longer {@link table}'s (a test deleted from it). */
+const tableChanged = () => built = undefined;
+
+after(async () => {
+  await traffic?.close();
+  ct?.flushAll();
+  ct?.close();
+  sh("nft delete table inet nfct_oracle 2>/dev/null || true");
+  sh("sysctl -qw net.netfilter.nf_conntrack_acct=0 net.netfilter.nf_conntrack_timestamp=0");
+  if (Object.keys(kinds).length) console.log("create outcomes:", kinds);
+});
+
+test("the table: thousands of flows of every protocol, zones, marks, labels, and real traffic over lo", T, async () => {
+  const ct = await table();
   const count = ct.count();
   assert.ok(count > 2000, `expected thousands of entries, got ${count}`);
   const all = ct.list();
@@ -288,7 +262,7 @@ test("setup: thousands of flows of every protocol, zones, marks, labels, and rea
   assert.ok(all.some((f) => f.orig.zone !== undefined) && all.some((f) => f.reply.zone !== undefined), "per-direction zones");
 });
 
-function compare(filter: Filter | undefined, args: string[], options: FormatOptions, outArgs: string[], what: string, cli = conntrackCli): number {
+function compare(ct: Conntrack, filter: Filter | undefined, args: string[], options: FormatOptions, outArgs: string[], what: string, cli = conntrackCli): number {
   const t0 = Date.now();
   const ours = Array.from(ct.dump(filter), (f) => formatFlow(f, options));
   const theirs = lines(cli(["-L", ...args, ...outArgs]));
@@ -296,42 +270,48 @@ function compare(filter: Filter | undefined, args: string[], options: FormatOpti
   return theirs.length;
 }
 
-test("formatFlow() prints what `conntrack -L` prints, for every entry", T, () => {
-  const n = compare(undefined, [], {}, [], "conntrack -L");
+test("formatFlow() prints what `conntrack -L` prints, for every entry", T, async () => {
+  const ct = await table();
+  const n = compare(ct, undefined, [], {}, [], "conntrack -L");
   assert.ok(n > 2000);
 });
 
-test("formatFlow({ extended, id }) prints what `conntrack -L -o extended,id` prints", T, () => {
-  compare(undefined, [], { extended: true, id: true }, ["-o", "extended,id"], "conntrack -L -o extended,id");
+test("formatFlow({ extended, id }) prints what `conntrack -L -o extended,id` prints", T, async () => {
+  const ct = await table();
+  compare(ct, undefined, [], { extended: true, id: true }, ["-o", "extended,id"], "conntrack -L -o extended,id");
 });
 
-test("formatFlow({ ktimestamp }) prints what `conntrack -L -o ktimestamp` prints", T, () => {
-  compare(undefined, [], { ktimestamp: true }, ["-o", "ktimestamp"], "conntrack -L -o ktimestamp");
-  compare(undefined, [], { ktimestamp: true, extended: true, id: true }, ["-o", "extended,ktimestamp,id"], "-o extended,ktimestamp,id");
+test("formatFlow({ ktimestamp }) prints what `conntrack -L -o ktimestamp` prints", T, async () => {
+  const ct = await table();
+  compare(ct, undefined, [], { ktimestamp: true }, ["-o", "ktimestamp"], "conntrack -L -o ktimestamp");
+  compare(ct, undefined, [], { ktimestamp: true, extended: true, id: true }, ["-o", "extended,ktimestamp,id"], "-o extended,ktimestamp,id");
 });
 
-test("formatFlow({ labels }) prints the names `conntrack -L -o labels` prints from connlabel.conf", T, () => {
-  const n = compare(undefined, [], { labels: LABELS }, ["-o", "labels"], "conntrack -L -o labels", conntrackWithLabels);
+test("formatFlow({ labels }) prints the names `conntrack -L -o labels` prints from connlabel.conf", T, async () => {
+  const ct = await table();
+  const n = compare(ct, undefined, [], { labels: LABELS }, ["-o", "labels"], "conntrack -L -o labels", conntrackWithLabels);
   assert.ok(n > 2000);
   const withLabels = lines(conntrackWithLabels(["-L", "-o", "labels"])).filter((l) => l.includes(" labels="));
   assert.ok(withLabels.length > 10, "some flows print labels");
-  compare(undefined, [], { labels: LABELS, extended: true, id: true }, ["-o", "extended,id,labels"], "-o extended,id,labels", conntrackWithLabels);
+  compare(ct, undefined, [], { labels: LABELS, extended: true, id: true }, ["-o", "extended,id,labels"], "-o extended,id,labels", conntrackWithLabels);
   // Without a map conntrack prints no labels at all; so does nfct.
-  compare(undefined, [], {}, ["-o", "labels"], "-o labels without connlabel.conf");
+  compare(ct, undefined, [], {}, ["-o", "labels"], "-o labels without connlabel.conf");
 });
 
-test("formatFlow({ save }) prints what `conntrack -L -o save` prints (HEARTBEAT_SENT by name, where 1.4.7 prints '(null)')", T, () => {
+test("formatFlow({ save }) prints what `conntrack -L -o save` prints (HEARTBEAT_SENT by name, where 1.4.7 prints '(null)')", T, async () => {
+  const ct = await table();
   // Deliberate difference (README): 1.4.7's SCTP state table ends at SHUTDOWN_ACK_SENT, so it
   // writes `--state (null)`, which nothing parses; nfct writes the state's name.
   let nulls = 0;
   const named = (args: string[]) =>
     conntrackCli(args).replace(/ --state \(null\) /g, () => (nulls++, " --state HEARTBEAT_SENT "));
-  compare(undefined, [], { save: true }, ["-o", "save"], "conntrack -L -o save", named);
+  compare(ct, undefined, [], { save: true }, ["-o", "save"], "conntrack -L -o save", named);
   const heartbeat = Array.from(ct.dump({ proto: "sctp" })).filter((f) => f.sctp?.state === "HEARTBEAT_SENT").length;
   assert.equal(nulls, heartbeat, "1.4.7 prints (null) for exactly the HEARTBEAT_SENT entries");
 });
 
-test("formatFlow({ xml }) prints the <flow> lines of `conntrack -L -o xml`", T, () => {
+test("formatFlow({ xml }) prints the <flow> lines of `conntrack -L -o xml`", T, async () => {
+  const ct = await table();
   const t0 = Date.now();
   const ours = Array.from(ct.dump(), (f) => formatFlow(f, { xml: true }));
   const out = lines(conntrackCli(["-L", "-o", "xml"]));
@@ -373,27 +353,22 @@ const FILTERS: [string, Filter, string[]][] = [
 ];
 
 for (const [name, filter, args] of FILTERS) {
-  test(`dump(${JSON.stringify(filter)}) lists what \`conntrack -L ${name}\` lists`, T, () => {
-    compare(filter, args, { extended: true, id: true }, ["-o", "extended,id"], `conntrack -L ${name}`);
+  test(`dump(${JSON.stringify(filter)}) lists what \`conntrack -L ${name}\` lists`, T, async () => {
+    const ct = await table();
+    compare(ct, filter, args, { extended: true, id: true }, ["-o", "extended,id"], `conntrack -L ${name}`);
   });
 }
 
-test("count() equals `conntrack -C`", T, () => {
+test("count() equals `conntrack -C`", T, async () => {
+  const ct = await table();
   assert.equal(ct.count(), Number(conntrackCli(["-C"]).trim()));
 });
 
-test("flush({ proto: \"dccp\" }) deletes the DCCP entries conntrack lists, even portless ones", T, () => {
+test("flush({ proto: \"dccp\" }) deletes the DCCP entries conntrack lists, even portless ones", T, async () => {
+  const ct = await table();
   const listed = lines(conntrackCli(["-L", "-p", "dccp"])).length;
   assert.ok(listed > 0);
   assert.deepEqual(ct.flush({ proto: "dccp" }, { via: "dump" }), { via: "dump", deleted: listed });
+  tableChanged();
   assert.equal(lines(conntrackCli(["-L", "-p", "dccp"])).length, 0);
-});
-
-test("teardown", T, () => {
-  for (const s of held) s.destroy();
-  ct.flushAll();
-  ct.close();
-  sh("nft delete table inet nfct_oracle");
-  sh("sysctl -qw net.netfilter.nf_conntrack_acct=0 net.netfilter.nf_conntrack_timestamp=0");
-  if (Object.keys(kinds).length) console.log("create outcomes:", kinds);
 });

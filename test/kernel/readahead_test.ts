@@ -6,7 +6,7 @@ import { test } from "node:test";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import assert from "node:assert/strict";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
 import * as C from "../../conntrack/constants.ts";
 import { HOST_LE, NETLINK_NETFILTER, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_ALIGN, NLMSG_DONE } from "../../netlink/message.ts";

@@ -5,10 +5,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { assertThrowawayNetns } from "./_netns.ts";
+import { assertThrowawayNetns } from "../_helpers/netns.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
 import * as C from "../../conntrack/constants.ts";
-import { encodeFlow, validateFlow, writeNfgenmsg } from "../../conntrack/flow.ts";
+import { encodeFlow } from "../../conntrack/flow_encode.ts";
+import { validateFlow } from "../../conntrack/flow_validate.ts";
+import { writeNfgenmsg } from "../../conntrack/nfnl.ts";
 import { MessageBuilder } from "../../netlink/attribute.ts";
 import { NETLINK_NETFILTER, NLM_F_REQUEST } from "../../netlink/message.ts";
 import { NetlinkSocket } from "../../netlink/socket.ts";

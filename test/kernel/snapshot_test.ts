@@ -7,20 +7,17 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { Conntrack, flowFromJSON, flowToJSON } from "../../mod.ts";
-import { randomTable } from "../_helpers/filter_property.ts";
+import { randomTable } from "../_helpers/filter_property_table.ts";
 import { Rng } from "../_helpers/rng.ts";
-import { addNetns, assertThrowawayNetns, sh } from "./_netns.ts";
+import { addNetns, assertThrowawayNetns, sh } from "../_helpers/netns.ts";
+import { ROOT, RUN_TS } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 120000 };
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const NFCT = isBun ? [process.execPath, `${ROOT}cli.ts`] : [process.execPath, "run", "-A", `${ROOT}cli.ts`];
+const NFCT = [...RUN_TS, `${ROOT}cli.ts`];
 
 /** Label storage on: a rule that sets a label, in the namespace the command runs in. */
 const LABEL_RULES = `table inet nfct_snap {

@@ -29,17 +29,15 @@
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns, sh } from "./_netns.ts";
+import { assertThrowawayNetns, sh } from "../_helpers/netns.ts";
+import { waitFor } from "../_helpers/wait.ts";
+import { ROOT, RUN_TS } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
-const RUN = isBun ? [process.execPath] : [process.execPath, "run", "-A"];
 const CLIENT = `nfct-client-${process.pid}`, CTR = `nfct-ctr-${process.pid}`;
 const PY = "python3";
 
@@ -145,13 +143,8 @@ const key = (f: Flow) =>
   `reply ${f.reply.src} ${f.reply.dst} ${f.reply.sport} ${f.reply.dport} id=${f.id}`;
 const table = (ct: Conntrack) => ct.list().map(key).sort();
 
-/** Polls `cond` every 20 ms for up to 3 s. */
-async function until(cond: () => boolean): Promise<boolean> {
-  for (const t0 = Date.now(); !cond() && Date.now() - t0 < 3000;) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return cond();
-}
+/** Polls `cond` every 20 ms for up to 30 s (IPv6 neighbour discovery takes seconds under load); true once it held. */
+const until = (cond: () => boolean): Promise<boolean> => waitFor(cond, "a condition", 30000).then(() => true, () => false);
 
 /** Entries made with create(), unrelated to the container: none of them may go. */
 function createUnrelated(ct: Conntrack): void {
@@ -266,8 +259,8 @@ async function netavark(n: Net, other: Net): Promise<void> {
 
     // 5. The example deletes exactly the stale entries.
     const r = spawnSync(
-      RUN[0],
-      [...RUN.slice(1), "examples/flush_stale_udp.ts", n.ctr, n.hostPort],
+      RUN_TS[0],
+      [...RUN_TS.slice(1), "examples/flush_stale_udp.ts", n.ctr, n.hostPort],
       { cwd: ROOT, encoding: "utf8" },
     );
     assert.equal(r.status, 0, r.stderr);
@@ -305,12 +298,12 @@ async function netavark(n: Net, other: Net): Promise<void> {
 
 test(
   "flush_stale_udp.ts, IPv4 container: only the stale entries go (the one that keeps UDP from a restarted container, and its NATed sibling); unrelated flows of both families survive",
-  { timeout: 60000 },
+  { timeout: 300000 }, // 42-58 s each under load (a few processes per step)
   () => netavark(V4, V6),
 );
 
 test(
   "flush_stale_udp.ts, IPv6 container: only the stale entries go; unrelated flows of both families survive (IPv6 addresses matched in userspace)",
-  { timeout: 60000 },
+  { timeout: 300000 }, // 42-58 s each under load (a few processes per step)
   () => netavark(V6, V4),
 );

@@ -5,26 +5,24 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { SyscallError } from "../../../ffi/errno.ts";
 import { compileEventFilter } from "../../../conntrack/bpf.ts";
 import * as C from "../../../conntrack/constants.ts";
-import { type ConntrackEvent, decodeEvent, eventGroups, EventStream } from "../../../conntrack/events.ts";
+import { EventStream } from "../../../conntrack/event_stream.ts";
+import { type ConntrackEvent, decodeEvent, eventGroups } from "../../../conntrack/events.ts";
 import { compileFilter, type Filter } from "../../../conntrack/filter.ts";
-import { decodeFlow, encodeFlow, type Flow, validateFlow, writeNfgenmsg } from "../../../conntrack/flow.ts";
+import type { Flow } from "../../../conntrack/flow.ts";
+import { decodeFlow } from "../../../conntrack/flow_decode.ts";
+import { encodeFlow } from "../../../conntrack/flow_encode.ts";
+import { validateFlow } from "../../../conntrack/flow_validate.ts";
+import { writeNfgenmsg } from "../../../conntrack/nfnl.ts";
 import { MessageBuilder } from "../../../netlink/attribute.ts";
 import { NLM_F_CREATE, NLM_F_EXCL } from "../../../netlink/message.ts";
 import type { EventSource } from "../../../netlink/subscription.ts";
-import { runBpf } from "./_bpf_vm.ts";
+import { runBpf } from "../../_helpers/bpf_vm.ts";
+import { fixtureUrl, readHexLines } from "../../_helpers/hex.ts";
 
-function loadEvents(): Uint8Array[] {
-  const text = readFileSync(new URL("../../fixtures/events.hex", import.meta.url), "utf8");
-  return text.split("\n").filter((l) => l.trim() && !l.startsWith("#")).map((l) => {
-    const h = l.trim();
-    return Uint8Array.from({ length: h.length / 2 }, (_, i) => parseInt(h.slice(2 * i, 2 * i + 2), 16));
-  });
-}
-const EVENTS = loadEvents();
+const EVENTS = readHexLines(fixtureUrl("events.hex"));
 const PID = 0xb471fb59;
 const dvOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 

@@ -5,26 +5,19 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import * as C from "../../../conntrack/constants.ts";
-import {
-  compileExpectFilter,
-  decodeExpect,
-  decodeExpectCpuStats,
-  encodeExpect,
-  type Expectation,
-  expectFlagBits,
-  expectFlags,
-  validateExpect,
-} from "../../../conntrack/expect.ts";
-import { writeNfgenmsg } from "../../../conntrack/flow.ts";
+import { type Expectation, expectFlagBits, expectFlags } from "../../../conntrack/expect.ts";
+import { decodeExpect } from "../../../conntrack/expect_decode.ts";
+import { encodeExpect } from "../../../conntrack/expect_encode.ts";
+import { compileExpectFilter } from "../../../conntrack/expect_requests.ts";
+import { validateExpect } from "../../../conntrack/expect_validate.ts";
+import { writeNfgenmsg } from "../../../conntrack/nfnl.ts";
+import { decodeExpectCpuStats } from "../../../conntrack/stats.ts";
 import { MessageBuilder } from "../../../netlink/attribute.ts";
+import { fixtureUrl, readHexLines, toHex } from "../../_helpers/hex.ts";
 
-const hex = readFileSync(new URL("../../fixtures/events.hex", import.meta.url), "utf8")
-  .split("\n").filter((l) => l.trim() && !l.startsWith("#"))[1].trim();
-const EXP_NEW = Uint8Array.from({ length: hex.length / 2 }, (_, i) => parseInt(hex.slice(2 * i, 2 * i + 2), 16));
+const EXP_NEW = readHexLines(fixtureUrl("events.hex"))[1];
 const dvOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
-const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 const FTP: Expectation = {
   family: "ipv4",

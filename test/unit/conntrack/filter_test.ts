@@ -218,3 +218,195 @@ test("origZone, srcNat/dstNat/anyNat and labels match in userspace, as conntrack
     assert.throws(() => compileFilter(bad as Filter), RangeError, JSON.stringify(bad));
   }
 });
+
+/** The request bytes a dump of `family` carries for `filter`. */
+function bytes(filter: Filters, family: number): Uint8Array {
+  const b = new MessageBuilder();
+  compileFilter(filter).encode(b, family);
+  return b.buf.slice(0, b.length);
+}
+
+const icmp = (over: Partial<Flow> = {}): Flow => ({
+  family: "ipv4",
+  proto: "icmp",
+  orig: { src: "10.0.0.1", dst: "10.0.0.2", type: 8, code: 0, id: 77 },
+  reply: { src: "10.0.0.2", dst: "10.0.0.1", type: 0, code: 0, id: 77 },
+  ...over,
+});
+const icmp6 = icmp({
+  family: "ipv6",
+  proto: "icmpv6",
+  orig: { src: "fd00::1", dst: "fd00::2", type: 128, code: 0, id: 5 },
+  reply: { src: "fd00::2", dst: "fd00::1", type: 129, code: 0, id: 5 },
+});
+const gre: Flow = {
+  family: "ipv4",
+  proto: "gre",
+  orig: { src: "10.0.0.1", dst: "10.0.0.2", srcKey: 7, dstKey: 50000 },
+  reply: { src: "10.0.0.2", dst: "10.0.0.1", srcKey: 50000, dstKey: 7 },
+};
+
+test("icmpType/icmpCode/icmpId and srcKey/dstKey match their tuple's field; a flow without it never matches", () => {
+  const rows: [Filter, Flow, boolean][] = [
+    [{ icmpType: 8, icmpCode: 0, icmpId: 77 }, icmp(), true],
+    [{ reply: { icmpType: 0, icmpId: 77 } }, icmp(), true],
+    [{ icmpType: 0 }, icmp(), false], // the original tuple's type is 8
+    [{ icmpCode: 3 }, icmp(), false],
+    [{ icmpId: 78 }, icmp(), false],
+    [{ proto: 1, icmpType: 8 }, icmp(), true],
+    [{ proto: "icmpv6", icmpType: 128, reply: { icmpType: 129 } }, icmp6, true],
+    [{ icmpType: 8 }, flow(), false], // a UDP flow has no ICMP type
+    [{ srcKey: 7, dstKey: 50000, reply: { srcKey: 50000, dstKey: 7 } }, gre, true],
+    [{ proto: "gre", srcKey: 50000 }, gre, false],
+    [{ reply: { dstKey: 50000 } }, gre, false],
+    [{ dstKey: 50000 }, flow(), false], // a UDP flow has no GRE key
+  ];
+  for (const [f, x, want] of rows) assert.equal(compileFilter(f).match(x), want, JSON.stringify(f));
+});
+
+test("an address with a netmask matches addresses equal in every bit of the mask, contiguous or not", () => {
+  const rows: [Filter, string, string, boolean][] = [
+    // filter, the flow's original source and destination, match
+    [{ src: "10.1.0.3/255.255.0.255" }, "10.1.0.3", "10.9.9.9", true],
+    [{ src: "10.1.0.3/255.255.0.255" }, "10.1.200.3", "10.9.9.9", true],
+    [{ src: "10.1.9.3/255.255.0.255" }, "10.1.0.3", "10.9.9.9", true], // bits outside the mask
+    [{ src: "10.1.0.3/255.255.0.255" }, "10.2.0.3", "10.9.9.9", false],
+    [{ src: "10.1.0.3/255.255.0.255" }, "10.1.0.4", "10.9.9.9", false],
+    [{ src: "10.1.0.3/255.255.255.0" }, "10.1.0.200", "10.9.9.9", true], // contiguous: a prefix
+    [{ src: "10.0.0.0/0.0.0.0" }, "192.0.2.1", "10.9.9.9", true], // every address of the family
+    [{ src: "::/::" }, "10.0.0.1", "10.9.9.9", false], // never one of the other family
+    [{ src: "fd00::1/ffff:ffff::ffff" }, "fd00:0:1:2:3:4:5:1", "fd00::9", true],
+    [{ src: "fd00::1/ffff:ffff::ffff" }, "fd00:1::1", "fd00::9", false],
+    [{ src: "fd00::1/ffff:ffff::ffff" }, "fd00::2", "fd00::9", false],
+    [{ reply: { dst: "10.1.0.3/255.255.0.255" } }, "10.9.9.9", "10.1.5.3", false],
+    [{ reply: { src: "10.1.0.3/255.255.0.255" } }, "10.9.9.9", "10.1.5.3", true],
+  ];
+  for (const [f, src, dst, want] of rows) {
+    const x = flow({
+      family: src.includes(":") ? "ipv6" : "ipv4",
+      orig: { src, dst, sport: 1000, dport: 53 },
+      reply: { src: dst, dst: src, sport: 53, dport: 1000 },
+    });
+    assert.equal(compileFilter(f).match(x), want, `${JSON.stringify(f)} ${src} ${dst}`);
+  }
+});
+
+test("id is the entry's id; timeout the seconds left, exactly or within { min, max } (inclusive)", () => {
+  const rows: [Filter, Partial<Flow>, boolean][] = [
+    [{ id: 5 }, { id: 5 }, true],
+    [{ id: 5 }, { id: 6 }, false],
+    [{ id: 0 }, {}, false], // a flow without an id
+    [{ id: 0xffffffff }, { id: 0xffffffff }, true],
+    [{ timeout: 30 }, { timeout: 30 }, true],
+    [{ timeout: 30 }, { timeout: 29 }, false],
+    [{ timeout: { min: 10 } }, { timeout: 10 }, true],
+    [{ timeout: { min: 10 } }, { timeout: 9 }, false],
+    [{ timeout: { min: 10 } }, { timeout: 0xffffffff }, true],
+    [{ timeout: { max: 10 } }, { timeout: 0 }, true],
+    [{ timeout: { max: 10 } }, { timeout: 11 }, false],
+    [{ timeout: { min: 10, max: 20 } }, { timeout: 20 }, true],
+    [{ timeout: { min: 10, max: 20 } }, { timeout: 21 }, false],
+    [{ timeout: { min: 0 } }, {}, false], // a flow without a timeout
+  ];
+  for (const [f, over, want] of rows) {
+    assert.equal(
+      compileFilter(f).match(flow(over)),
+      want,
+      `${JSON.stringify(f)} ${JSON.stringify(over)}`,
+    );
+  }
+});
+
+test("the newer keys are refused with the wrong protocol, out of range, empty, unset or unknown", () => {
+  const typeErrors: [unknown, RegExp][] = [
+    [{ proto: "tcp", icmpType: 8 }, /protocol tcp has no ICMP type/],
+    [{ proto: 17, reply: { icmpCode: 0 } }, /protocol 17 has no ICMP type/],
+    [{ proto: "gre", icmpId: 1 }, /protocol gre has no ICMP/],
+    [{ proto: "udp", srcKey: 1 }, /protocol udp has no GRE keys/],
+    [{ proto: "icmpv6", reply: { dstKey: 1 } }, /protocol icmpv6 has no GRE keys/],
+    [{ proto: "icmp", sport: 1, icmpType: 8 }, /has no ports/],
+    [{ not: { proto: "tcp", icmpId: 1 } }, /^not: .*no ICMP/],
+    [{ icmpType: "8" }, /icmpType: expected an integer/],
+    [{ id: "1" }, /id: expected an integer/],
+    [{ timeout: "5" }, /expected seconds or \{ min, max \}/],
+    [{ timeout: [] }, /expected seconds or \{ min, max \}/],
+    [{ timeout: {} }, /"timeout" is empty/],
+    [{ timeout: { min: "1" } }, /timeout.min: expected an integer/],
+    [{ src: "10.0.0.1/ffff::" }, /netmask "ffff::": not an IPv4 address/],
+    [{ reply: { dst: "fd00::1/255.255.0.0" } }, /netmask "255.255.0.0": not an IPv6 address/],
+    [{ family: "ipv4", src: "fd00::1/ffff::" }, /is ipv6 but the filter is ipv4/],
+    [{ src: "10.0.0.1/255.255.0.256" }, /not an IPv4 address/],
+    [{ icmpType: null }, /"icmpType" is null/],
+    [{ reply: { srcKey: undefined } }, /"reply.srcKey" is undefined/],
+    [{ id: null }, /"id" is null/],
+    [{ timeout: undefined }, /"timeout" is undefined/],
+    [{ timeout: { min: null } }, /"timeout.min" is null/],
+    [{ timeout: { min: undefined, max: 5 } }, /"timeout.min" is undefined/],
+    [{ srcNat: { addr: undefined, port: 80 } }, /"srcNat.addr" is undefined/],
+    [{ anyNat: { port: null } }, /"anyNat.port" is null/],
+    [{ labels: { all: undefined, any: [1] } }, /"labels.all" is undefined/],
+    [{ timeout: { minn: 1 } }, /unknown key "timeout.minn"/],
+    [{ reply: { icmpTyp: 1 } }, /unknown key "reply.icmpTyp"/],
+    [{ dstNat: { addr: "10.0.0.1", prt: 1 } }, /unknown key "dstNat.prt"/],
+    [{ labels: { any: [1], nay: [2] } }, /unknown key "labels.nay"/],
+  ];
+  for (const [f, re] of typeErrors) {
+    assert.throws(
+      () => compileFilter(f as Filter),
+      (e: unknown) => e instanceof TypeError && re.test(e.message),
+      JSON.stringify(f) ?? String(f),
+    );
+  }
+  const rangeErrors: [unknown, RegExp][] = [
+    [{ icmpType: 256 }, /icmpType 256: must be an integer 0..255/],
+    [{ reply: { icmpCode: -1 } }, /reply.icmpCode -1/],
+    [{ icmpId: 65536 }, /0..65535/],
+    [{ srcKey: 2 ** 32 }, /0..4294967295/],
+    [{ reply: { dstKey: 1.5 } }, /0..4294967295/],
+    [{ id: -1 }, /id -1/],
+    [{ id: 2 ** 32 }, /0..4294967295/],
+    [{ id: NaN }, /id NaN/],
+    [{ timeout: -1 }, /timeout -1/],
+    [{ timeout: { max: 2 ** 32 } }, /timeout.max/],
+    [{ timeout: { min: 5, max: 1 } }, /min 5 is above max 1/],
+    [{ src: "10.0.0.1/33" }, /prefix length must be 0..32/],
+  ];
+  for (const [f, re] of rangeErrors) {
+    assert.throws(
+      () => compileFilter(f as Filter),
+      (e: unknown) => e instanceof RangeError && re.test(e.message),
+      JSON.stringify(f),
+    );
+  }
+});
+
+test("ICMP fields, GRE keys, netmasks, id, timeout, NAT and labels never reach the kernel", () => {
+  // Each filter, and the same without the userspace-only condition: the same request bytes.
+  const pairs: [Filter, Filter][] = [
+    [{ icmpType: 8 }, {}],
+    [{ proto: "icmp", icmpType: 8, icmpCode: 0, reply: { icmpId: 7 } }, { proto: "icmp" }],
+    [{ proto: "gre", srcKey: 1, reply: { dstKey: 2 } }, { proto: "gre" }],
+    [{ srcKey: 1, dst: "10.0.0.2" }, { dst: "10.0.0.2" }],
+    [{ src: "10.1.0.3/255.255.0.255" }, { family: "ipv4" }],
+    [{ proto: "tcp", reply: { dst: "10.1.0.3/255.255.255.0" } }, { proto: "tcp", family: "ipv4" }],
+    [{ dst: "fd00::1/ffff:ffff::ffff" }, { family: "ipv6" }],
+    [{ proto: "udp", dport: 53, id: 9 }, { proto: "udp", dport: 53 }],
+    [{ mark: 1, timeout: { min: 5 } }, { mark: 1 }],
+    [{ status: ["ASSURED"], timeout: 5 }, { status: ["ASSURED"] }],
+    [{ proto: "tcp", srcNat: true, dstNat: { addr: "10.0.0.1" } }, { proto: "tcp" }],
+    [{ anyNat: { port: 80 }, labels: { all: [1], any: [2, 3] } }, {}],
+  ];
+  for (const [f, without] of pairs) {
+    const cf = compileFilter(f);
+    assert.equal(cf.kernel.exact, false, `${JSON.stringify(f)} is never flushed in the kernel`);
+    assert.deepEqual(cf.families, compileFilter(without).families, JSON.stringify(f));
+    for (const fam of [0, C.AF_INET, C.AF_INET6]) {
+      assert.deepEqual(bytes(f, fam), bytes(without, fam), `${JSON.stringify(f)}, family ${fam}`);
+    }
+  }
+  assert.deepEqual(sent({ icmpType: 8, id: 1, timeout: 2 }, 0).top, [], "no CTA_FILTER at all");
+  // A netmask of all ones is an exact address, which the kernel compares (IPv4).
+  const full = compileFilter({ src: "10.0.0.1/255.255.255.255" });
+  assert.equal(full.kernel.exact, true);
+  assert.deepEqual(sent({ src: "10.0.0.1/255.255.255.255" }, C.AF_INET).ip, [C.CTA_IP_V4_SRC]);
+});

@@ -1,6 +1,6 @@
 /**
  * The cttimeout codec against bytes captured from Debian's nfct(8) 1.4.7 (strace -xx of
- * `nfct add timeout t1 inet udp unreplied 10 replied 20`), validation, and the metrics text.
+ * `nfct add timeout t1 inet udp unreplied 10 replied 20`), and validation.
  * @module
  */
 import assert from "node:assert/strict";
@@ -8,7 +8,6 @@ import { test } from "node:test";
 import {
   decodeTimeoutPolicy,
   encodeTimeoutPolicy,
-  formatMetrics,
   MessageBuilder,
   TIMEOUT_STATES,
   type TimeoutPolicy,
@@ -81,51 +80,4 @@ test("TIMEOUT_STATES numbers every tracker's states like nfnetlink_cttimeout.h",
   assert.equal(TIMEOUT_STATES.sctp.length, 9); // CTA_TIMEOUT_SCTP_MAX
   assert.equal(TIMEOUT_STATES.dccp.length, 7);
   assert.equal(TIMEOUT_STATES.tcp[8][1], "SYN_SENT2");
-});
-
-test("formatMetrics prints one HELP/TYPE block per metric, every namespace under it", () => {
-  const cpu = (n: number) => ({
-    cpu: n,
-    found: 1,
-    invalid: 2,
-    insert: 0,
-    insertFailed: 3,
-    drop: 4,
-    earlyDrop: 5,
-    error: 6,
-    searchRestart: 7,
-    clashResolve: 8,
-    chainTooLong: 9,
-  });
-  const text = formatMetrics([
-    { netns: "a", entries: 5, maxEntries: 10, cpu: [cpu(0), cpu(1)], seconds: 0.001 },
-    {
-      netns: 'b"\\',
-      entries: 1,
-      maxEntries: 10,
-      cpu: [cpu(0)],
-      seconds: 0,
-      expectations: 0,
-      flows: [{ proto: "tcp", state: "ESTABLISHED", zone: "0", count: 1 }],
-      events: { new: 1, update: 2, destroy: 3, lost: 0 },
-    },
-  ]);
-  const types = text.split("\n").filter((l) => l.startsWith("# TYPE "));
-  assert.equal(new Set(types).size, types.length, "no metric declared twice");
-  assert.match(text, /^nfct_conntrack_entries\{netns="a"\} 5$/m);
-  assert.match(text, /^nfct_conntrack_entries\{netns="b\\"\\\\"\} 1$/m, "label values escaped");
-  assert.match(text, /^nfct_conntrack_stat_insert_failed_total\{netns="a",cpu="1"\} 3$/m);
-  assert.match(
-    text,
-    /^nfct_conntrack_flows\{netns="b\\"\\\\",proto="tcp",state="ESTABLISHED",zone="0"\} 1$/m,
-  );
-  assert.match(text, /^nfct_conntrack_events_total\{netns="b\\"\\\\",type="destroy"\} 3$/m);
-  assert.ok(text.endsWith("\n"));
-  for (const l of types) {
-    assert.match(
-      l,
-      /_total (counter)$|(?<!_total) gauge$/,
-      "counters and only counters end in _total",
-    );
-  }
 });

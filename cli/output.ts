@@ -1,0 +1,76 @@
+/**
+ * Standard output and error as conntrack writes them: stdout buffered (flushed before anything
+ * goes to stderr and before exit), stderr unbuffered, a progress line on stderr erased before
+ * the next message, and a lost reader ending the process as conntrack's SIGPIPE does.
+ * @module
+ */
+import { host } from "../mod.ts";
+import { OTHER_PROBLEM, STRERROR } from "./errors.ts";
+import { PREFIX } from "./version.ts";
+
+/** The terminal sequence that erases the current line (a progress line). */
+export const ERASE = "\r\x1b[K";
+
+/** stdout and stderr of one run. */
+export class Output {
+  #buf = "";
+  #progressShown = false;
+
+  /** Appends a line to standard output (written at {@link flush}, or when 64 KiB are waiting). */
+  line(s: string): void {
+    this.#buf += s + "\n";
+    if (this.#buf.length > 65536) this.flush();
+  }
+
+  /** Writes what {@link line} buffered. */
+  flush(): void {
+    if (!this.#buf) return;
+    const text = this.#buf;
+    this.#buf = "";
+    this.#write(1, text);
+  }
+
+  /** Writes `text` to standard error at once, after erasing a progress line. */
+  err(text: string): void {
+    if (this.#progressShown) [text, this.#progressShown] = [ERASE + text, false];
+    this.#write(2, text);
+  }
+
+  /** conntrack's summary line (`nfct v0.1.0 (conntrack-tools compatible): 3 flow entries ...`). */
+  summary(msg: string): void {
+    this.err(PREFIX + msg + "\n");
+  }
+
+  /** Draws `text` as the progress line (replacing the previous one). */
+  progress(text: string): void {
+    this.#write(2, ERASE + text);
+    this.#progressShown = true;
+  }
+
+  /** Erases the progress line, if one is shown. */
+  endProgress(): void {
+    if (this.#progressShown) this.err("");
+  }
+
+  /**
+   * Writes to stdout or stderr, or ends the process: silently with 0 when the reader left
+   * (EPIPE, as conntrack on SIGPIPE), else (ENOSPC, EIO, …) with 1 after a one-line message
+   * when stderr still takes it. conntrack ignores write errors: `conntrack -L > /dev/full`
+   * prints its summary and exits 0 with every line lost; nfct stops at the first lost line.
+   */
+  #write(fd: 1 | 2, text: string): void {
+    try {
+      host.writeText(fd, text);
+    } catch (e) {
+      const code = (e as { code?: string }).code ?? "EIO";
+      if (code === "EPIPE") host.exit(0);
+      const what = STRERROR[code] ? `${code} (${STRERROR[code]})` : code;
+      if (fd === 1) {
+        try {
+          host.writeText(2, `${this.#progressShown ? ERASE : ""}${PREFIX}write error: ${what}\n`);
+        } catch { /* stderr is gone too: the exit code tells */ }
+      }
+      host.exit(OTHER_PROBLEM);
+    }
+  }
+}

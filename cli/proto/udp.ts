@@ -1,0 +1,15 @@
+/**
+ * UDP's options (conntrack-tools `extensions/libct_proto_udp.c`): the ports.
+ * @module
+ */
+import type { ProtoExt } from "./ext.ts";
+import { PORT_COUPLED, PORT_KEYS, PORT_OPTS } from "./ports.ts";
+
+/** `-p udp`. */
+export const UDP: ProtoExt = {
+  name: "udp",
+  num: 17,
+  opts: PORT_OPTS,
+  keys: PORT_KEYS,
+  coupled: PORT_COUPLED,
+};

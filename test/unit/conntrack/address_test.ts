@@ -1,0 +1,59 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  formatIPv6,
+  parseAddress,
+  parsePrefix,
+  prefixContains,
+} from "../../../conntrack/address.ts";
+
+// Expected strings are what glibc's inet_ntop prints (checked with python3's socket.inet_ntop).
+const V6_CASES: [string, string][] = [
+  ["0:0:0:0:0:0:0:0", "::"],
+  ["0:0:0:0:0:0:0:1", "::1"],
+  ["fd00:0:0:0:0:0:0:2", "fd00::2"],
+  ["2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"],
+  ["2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"],
+  ["0:0:0:0:0:ffff:102:304", "::ffff:1.2.3.4"],
+  ["0:0:0:0:0:0:102:304", "::1.2.3.4"],
+  ["1:0:0:0:0:0:0:0", "1::"],
+  ["fe80:0:0:0:1:2:3:4", "fe80::1:2:3:4"],
+  ["1:0:0:2:0:0:0:3", "1:0:0:2::3"],
+];
+
+test("formatIPv6 prints what inet_ntop prints", () => {
+  for (const [input, want] of V6_CASES) assert.equal(formatIPv6(parseAddress(input)), want, input);
+});
+
+test("parseAddress rejects bad input with TypeError naming the value", () => {
+  for (
+    const bad of [
+      "1.2.3",
+      "1.2.3.256",
+      "01.2.3.4",
+      "::1::2",
+      "g::1",
+      "",
+      "1.2.3.4/8",
+      "1:2:3:4:5:6:7:8:9",
+    ]
+  ) {
+    assert.throws(
+      () => parseAddress(bad),
+      (e: unknown) => e instanceof TypeError && String(e).includes(`"${bad}"`),
+      bad,
+    );
+  }
+  assert.throws(() => parseAddress("::1", "ipv4"), TypeError);
+});
+
+test("parsePrefix and prefixContains implement CIDR", () => {
+  const p = parsePrefix("10.88.0.0/16");
+  assert.equal(p.bits, 16);
+  assert.ok(prefixContains(p, parseAddress("10.88.7.1")));
+  assert.ok(!prefixContains(p, parseAddress("10.89.0.1")));
+  assert.ok(!prefixContains(p, parseAddress("::1")));
+  assert.ok(prefixContains(parsePrefix("fd00::/8"), parseAddress("fdff::1")));
+  assert.ok(prefixContains(parsePrefix("1.2.3.4/31"), parseAddress("1.2.3.5")));
+  assert.throws(() => parsePrefix("10.0.0.0/33"), RangeError);
+});
