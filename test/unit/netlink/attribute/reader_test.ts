@@ -1,41 +1,24 @@
 /**
  * {@link AttributeReader} on hostile bytes: every length is checked (trailing bytes, `nla_len`
  * below the header or past the region, typed getters on payloads of the wrong size), the flag
- * bits are masked off the type, and the netlink constants equal linux/netlink.h's. (Writing and
- * reading back well-formed attributes: attribute_test.ts.) The walker's step (`nlaLength`,
- * `nlaType`, the payload readers), which the wire formatter loops over, walks exactly as the
- * reader does.
+ * bits are masked off the type, and it walks exactly as the step it is built on (nla_test.ts)
+ * does. (Writing and reading back well-formed attributes: builder_test.ts.)
  * @module
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { AttributeReader } from "../../../../netlink/attribute/reader.ts";
+import { MessageBuilder } from "../../../../netlink/attribute/builder.ts";
 import {
-  AttributeReader,
-  MessageBuilder,
   NLA_ALIGN,
-  NLA_ALIGNTO,
   NLA_F_NESTED,
   NLA_F_NET_BYTEORDER,
   NLA_HDRLEN,
-  NLA_TYPE_MASK,
   nlaLength,
   nlaType,
-  payloadU16,
-  payloadU32,
-  payloadU64n,
-  payloadU8,
-} from "../../../netlink/attribute.ts";
-import { HOST_LE } from "../../../netlink/message.ts";
-import { Rng } from "../../_helpers/rng.ts";
-
-/** One attribute as the host writes it: `nla_len` and `nla_type` host-endian, then the payload. */
-function attr(type: number, payload: number[], len = 4 + payload.length): number[] {
-  const h = new DataView(new ArrayBuffer(4));
-  h.setUint16(0, len, HOST_LE);
-  h.setUint16(2, type, HOST_LE);
-  const pad = new Array(NLA_ALIGN(4 + payload.length) - 4 - payload.length).fill(0);
-  return [...new Uint8Array(h.buffer), ...payload, ...pad];
-}
+} from "../../../../netlink/attribute/nla.ts";
+import { attr } from "../../../_helpers/nla.ts";
+import { Rng } from "../../../_helpers/rng.ts";
 
 /** A reader over `bytes`, walking all of them. */
 function reader(bytes: number[]): AttributeReader {
@@ -55,22 +38,6 @@ function walk(bytes: number[]): [number, number[]][] | string {
   }
   return out;
 }
-
-test("the netlink attribute constants equal linux/netlink.h's", () => {
-  // #define NLA_F_NESTED (1 << 15), NLA_F_NET_BYTEORDER (1 << 14),
-  // NLA_TYPE_MASK ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER), NLA_ALIGNTO 4,
-  // NLA_HDRLEN ((int) NLA_ALIGN(sizeof(struct nlattr))) with a 4-byte struct nlattr.
-  assert.equal(NLA_F_NESTED, 0x8000);
-  assert.equal(NLA_F_NET_BYTEORDER, 0x4000);
-  assert.equal(NLA_TYPE_MASK, 0x3fff, "as a 16-bit nla_type");
-  assert.equal(NLA_ALIGNTO, 4);
-  assert.equal(NLA_HDRLEN, 4);
-  for (
-    const [len, aligned] of [[0, 0], [1, 4], [3, 4], [4, 4], [5, 8], [65531, 65532], [65535, 65536]]
-  ) {
-    assert.equal(NLA_ALIGN(len), aligned, `NLA_ALIGN(${len})`);
-  }
-});
 
 test("the type has NLA_F_NESTED and NLA_F_NET_BYTEORDER masked off; the nested flag is kept apart", () => {
   const r = reader([
@@ -270,48 +237,6 @@ test("reset() refuses a negative or NaN start", () => {
   const dv = new DataView(new ArrayBuffer(8));
   for (const start of [-4, -1, NaN]) {
     assert.throws(() => new AttributeReader().reset(dv, start, 4), RangeError, String(start));
-  }
-});
-
-// The walker's step, for loops that cannot afford a cursor (the wire formatter).
-
-test("nlaLength is nla_len when the attribute fits before the end, else 0 (never a length that would loop or overrun)", () => {
-  const dv = (bytes: number[]) => new DataView(new Uint8Array(bytes).buffer);
-  const one = attr(1, [1, 2, 3, 4]); // nla_len 8
-  assert.equal(nlaLength(dv(one), 0, 8), 8);
-  assert.equal(nlaLength(dv([...one, ...one]), 8, 16), 8, "at an offset");
-  assert.equal(nlaLength(dv(attr(1, [7])), 0, 5), 5, "unpadded last attribute");
-  for (const end of [0, 1, 2, 3]) assert.equal(nlaLength(dv(one), 0, end), 0, `${end} bytes left`);
-  assert.equal(nlaLength(dv(one), 0, 7), 0, "one byte short of its payload");
-  for (const len of [0, 1, 2, 3, 9, 0xffff]) {
-    assert.equal(nlaLength(dv(attr(1, [1, 2, 3, 4], len)), 0, 8), 0, `nla_len ${len}`);
-  }
-});
-
-test("nlaType masks NLA_F_NESTED and NLA_F_NET_BYTEORDER off", () => {
-  const b = new Uint8Array([
-    ...attr(0x3fff | NLA_F_NESTED | NLA_F_NET_BYTEORDER, []),
-    ...attr(5 | NLA_F_NESTED, []),
-    ...attr(6, []),
-  ]);
-  const dv = new DataView(b.buffer);
-  assert.deepEqual([nlaType(dv, 0), nlaType(dv, 4), nlaType(dv, 8)], [0x3fff, 5, 6]);
-});
-
-test("payload readers give the big-endian value at exactly their width, else -1", () => {
-  const dv = new DataView(
-    new Uint8Array([0xff, 0xfe, 0xdc, 0xba, 0x00, 0x1f, 0xff, 0xff, 0xff]).buffer,
-  );
-  const readers: [(dv: DataView, pos: number, len: number) => number, number, number][] = [
-    [payloadU8, 1, 0xff],
-    [payloadU16, 2, 0xfffe],
-    [payloadU32, 4, 0xfffedcba],
-    [payloadU64n, 8, 0xfffedcba001fffff],
-  ];
-  for (const [read, width, value] of readers) {
-    for (let len = 0; len <= 9; len++) {
-      assert.equal(read(dv, 0, len), len === width ? value : -1, `${read.name} of ${len} bytes`);
-    }
   }
 });
 
