@@ -130,7 +130,7 @@ export {
   readNetnsIds,
   throwawayNetnsRefusal,
 } from "./netlink/netns.ts";
-export { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, type ExpectFormatOptions, formatExpect } from "./conntrack/format_expect.ts";
+export { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, type ExpectFormatOptions, formatExpect } from "./conntrack/format.ts";
 /**
  * Timeout policies (`nfct timeout`, `nfnetlink_cttimeout`): named per-state timeouts that rules
  * attach to flows, and each tracker's per-namespace defaults.

@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file -- golden rows from conntrack(8) stay one line each, as captured
 /**
  * formatFlow(): golden lines captured from conntrack(8) (conntrack-tools 1.4.7,
  * libnetfilter_conntrack 1.0.9, kernel 6.18). Each row is a flow as nfct decoded it from a
@@ -10,7 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type Flow, formatFlow, parseConnlabelConf, XML_FOOTER, XML_HEADER } from "../../../mod.ts";
+import { type Flow, formatFlow, parseConnlabelConf, XML_FOOTER, XML_HEADER } from "../../../../mod.ts";
 
 const CONNLABEL_CONF = "1 one\n3 three\n100 hundred\n";
 const LABELS = parseConnlabelConf(CONNLABEL_CONF);

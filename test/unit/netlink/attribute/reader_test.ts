@@ -1,33 +1,24 @@
 /**
  * {@link AttributeReader} on hostile bytes: every length is checked (trailing bytes, `nla_len`
  * below the header or past the region, typed getters on payloads of the wrong size), the flag
- * bits are masked off the type, and the netlink constants equal linux/netlink.h's. (Writing and
- * reading back well-formed attributes: attribute_test.ts.)
+ * bits are masked off the type, and it walks exactly as the step it is built on (nla_test.ts)
+ * does. (Writing and reading back well-formed attributes: builder_test.ts.)
  * @module
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { AttributeReader } from "../../../../netlink/attribute/reader.ts";
+import { MessageBuilder } from "../../../../netlink/attribute/builder.ts";
 import {
-  AttributeReader,
-  MessageBuilder,
   NLA_ALIGN,
-  NLA_ALIGNTO,
   NLA_F_NESTED,
   NLA_F_NET_BYTEORDER,
   NLA_HDRLEN,
-  NLA_TYPE_MASK,
-} from "../../../netlink/attribute.ts";
-import { HOST_LE } from "../../../netlink/message.ts";
-import { Rng } from "../../_helpers/rng.ts";
-
-/** One attribute as the host writes it: `nla_len` and `nla_type` host-endian, then the payload. */
-function attr(type: number, payload: number[], len = 4 + payload.length): number[] {
-  const h = new DataView(new ArrayBuffer(4));
-  h.setUint16(0, len, HOST_LE);
-  h.setUint16(2, type, HOST_LE);
-  const pad = new Array(NLA_ALIGN(4 + payload.length) - 4 - payload.length).fill(0);
-  return [...new Uint8Array(h.buffer), ...payload, ...pad];
-}
+  nlaLength,
+  nlaType,
+} from "../../../../netlink/attribute/nla.ts";
+import { attr } from "../../../_helpers/nla.ts";
+import { Rng } from "../../../_helpers/rng.ts";
 
 /** A reader over `bytes`, walking all of them. */
 function reader(bytes: number[]): AttributeReader {
@@ -47,22 +38,6 @@ function walk(bytes: number[]): [number, number[]][] | string {
   }
   return out;
 }
-
-test("the netlink attribute constants equal linux/netlink.h's", () => {
-  // #define NLA_F_NESTED (1 << 15), NLA_F_NET_BYTEORDER (1 << 14),
-  // NLA_TYPE_MASK ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER), NLA_ALIGNTO 4,
-  // NLA_HDRLEN ((int) NLA_ALIGN(sizeof(struct nlattr))) with a 4-byte struct nlattr.
-  assert.equal(NLA_F_NESTED, 0x8000);
-  assert.equal(NLA_F_NET_BYTEORDER, 0x4000);
-  assert.equal(NLA_TYPE_MASK, 0x3fff, "as a 16-bit nla_type");
-  assert.equal(NLA_ALIGNTO, 4);
-  assert.equal(NLA_HDRLEN, 4);
-  for (
-    const [len, aligned] of [[0, 0], [1, 4], [3, 4], [4, 4], [5, 8], [65531, 65532], [65535, 65536]]
-  ) {
-    assert.equal(NLA_ALIGN(len), aligned, `NLA_ALIGN(${len})`);
-  }
-});
 
 test("the type has NLA_F_NESTED and NLA_F_NET_BYTEORDER masked off; the nested flag is kept apart", () => {
   const r = reader([
@@ -255,5 +230,48 @@ test("whatever the bytes, a walk ends with attributes inside the region or a Ran
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
     }
+  }
+});
+
+test("reset() refuses a negative or NaN start", () => {
+  const dv = new DataView(new ArrayBuffer(8));
+  for (const start of [-4, -1, NaN]) {
+    assert.throws(() => new AttributeReader().reset(dv, start, 4), RangeError, String(start));
+  }
+});
+
+test("AttributeReader walks exactly as the step does: same attributes, and a RangeError where nlaLength gives 0", () => {
+  const rng = new Rng(0x5732);
+  for (let i = 0; i < 3000; i++) {
+    const bytes: number[] = [];
+    for (let n = rng.int(5); n >= 0; n--) {
+      const payload = new Array(rng.int(9)).fill(rng.int(256));
+      const len = rng.chance(0.15)
+        ? rng.pick([0, 2, 3, 4 + payload.length + 4, 0xffff])
+        : undefined;
+      bytes.push(...attr(rng.u32() & 0xffff, payload, len));
+    }
+    const end = rng.chance(0.7) ? bytes.length : rng.int(bytes.length + 1);
+    const dv = new DataView(new Uint8Array(bytes).buffer);
+    const stepped: number[][] = [];
+    let stepEnds = "end";
+    for (let p = 0, len = 0; p < end; p += NLA_ALIGN(len)) {
+      len = nlaLength(dv, p, end);
+      if (len === 0) {
+        stepEnds = "misfit";
+        break;
+      }
+      stepped.push([p + NLA_HDRLEN, nlaType(dv, p), len - NLA_HDRLEN]);
+    }
+    const walked: number[][] = [];
+    let walkEnds = "end";
+    const r = new AttributeReader().reset(dv, 0, end);
+    try {
+      while (r.next()) walked.push([r.pos, r.type, r.len]);
+    } catch (e) {
+      assert.ok(e instanceof RangeError);
+      walkEnds = "misfit";
+    }
+    assert.deepEqual([walked, walkEnds], [stepped, stepEnds], `bytes ${bytes} end ${end}`);
   }
 });

@@ -14,9 +14,9 @@ import {
   NLA_F_NESTED,
   NLA_MAX_LEN,
   NLA_MAX_PAYLOAD,
-} from "../../../netlink/attribute.ts";
-import { HOST_LE, NLMSG_HDRLEN } from "../../../netlink/message.ts";
-import { toHex } from "../../_helpers/hex.ts";
+} from "../../../../netlink/attribute.ts";
+import { HOST_LE, NLMSG_HDRLEN } from "../../../../netlink/message.ts";
+import { toHex } from "../../../_helpers/hex.ts";
 
 /** `nla_len`/`nla_type` as the host writes them (little- or big-endian). */
 function u16h(v: number): number[] {

@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file -- golden rows from conntrack(8) stay one line each, as captured
 /**
  * formatExpect(): golden lines captured from conntrack(8) (conntrack-tools 1.4.7,
  * libnetfilter_conntrack 1.0.9) in a throwaway netns: each row is an expectation as nfct
@@ -8,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, type Expectation, formatExpect } from "../../../mod.ts";
+import { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, type Expectation, formatExpect } from "../../../../mod.ts";
 
 interface Row {
   name: string;
