@@ -34,12 +34,12 @@ export {
   Conntrack,
   type CreateResult,
   type DeleteResult,
+  type DumpFlushResult,
   type DumpOptions,
   type FlowKey,
-  type DumpFlushResult,
+  type FlushOptions,
   type FlushResult,
   type KernelFlushResult,
-  type FlushOptions,
   type OpenOptions,
 } from "./conntrack/client.ts";
 export type {
@@ -68,18 +68,32 @@ export type { DccpState, Protocol, SctpState, TcpState } from "./conntrack/proto
 export {
   DCCP_STATES,
   hasPorts,
-  PROTOCOLS,
   protocolNamed,
   protocolOf,
+  PROTOCOLS,
   SCTP_STATES,
   TCP_STATES,
 } from "./conntrack/protocols.ts";
-export { compileFilter, type Filter, type Filters, type TupleFilter } from "./conntrack/filter.ts";
+export {
+  type CompiledFilter,
+  type CompiledTuple,
+  compileFilter,
+  type Filter,
+  type Filters,
+  type KernelConditions,
+  type TupleFilter,
+} from "./conntrack/filter.ts";
 export type { LabelFilter, NatFilter } from "./conntrack/filter_extra.ts";
-export { FLOW_JSON_VERSION, flowFromJSON, type FlowJSON, flowToJSON, restorable } from "./conntrack/json.ts";
-export { type StatusFlag, statusBits, statusFlags, STATUS_BITS } from "./conntrack/status.ts";
+export {
+  FLOW_JSON_VERSION,
+  flowFromJSON,
+  type FlowJSON,
+  flowToJSON,
+  restorable,
+} from "./conntrack/json.ts";
+export { STATUS_BITS, statusBits, type StatusFlag, statusFlags } from "./conntrack/status.ts";
 export type { CpuStats, GlobalStats } from "./conntrack/stats.ts";
-export { type Family, formatAddress, parseAddress } from "./conntrack/address.ts";
+export { type Family, formatAddress, parseAddress, type Prefix } from "./conntrack/address.ts";
 export { NetlinkError } from "./netlink/errors.ts";
 export { SyscallError } from "./ffi/errno.ts";
 /**
@@ -89,12 +103,20 @@ export { SyscallError } from "./ffi/errno.ts";
  */
 export * as host from "./ffi/host.ts";
 export type { Transport, TransportFactory } from "./netlink/socket.ts";
-export { formatFlow, type FormatOptions, formatWire, type LabelMap, parseConnlabelConf, XML_FOOTER, XML_HEADER } from "./conntrack/format.ts";
+export {
+  formatFlow,
+  type FormatOptions,
+  formatWire,
+  type LabelMap,
+  parseConnlabelConf,
+  XML_FOOTER,
+  XML_HEADER,
+} from "./conntrack/format.ts";
 export {
   type ConntrackEvent,
   decodeEvent,
-  type EventBase,
   EVENT_GROUPS,
+  type EventBase,
   type EventOptions,
   type EventType,
   type ExpectEvent,
@@ -106,11 +128,11 @@ export {
 } from "./conntrack/events.ts";
 export { EventStream } from "./conntrack/event_stream.ts";
 export {
-  type ExpectCpuStats,
+  EXPECT_FLAGS,
   type Expectation,
+  type ExpectCpuStats,
   type ExpectFilter,
   type ExpectFlag,
-  EXPECT_FLAGS,
   type ExpectKey,
   type ExpectNat,
   type ExpectPurpose,
@@ -130,7 +152,12 @@ export {
   readNetnsIds,
   throwawayNetnsRefusal,
 } from "./netlink/netns.ts";
-export { EXPECT_XML_FOOTER, EXPECT_XML_HEADER, type ExpectFormatOptions, formatExpect } from "./conntrack/format.ts";
+export {
+  EXPECT_XML_FOOTER,
+  EXPECT_XML_HEADER,
+  type ExpectFormatOptions,
+  formatExpect,
+} from "./conntrack/format.ts";
 /**
  * Timeout policies (`nfct timeout`, `nfnetlink_cttimeout`): named per-state timeouts that rules
  * attach to flows, and each tracker's per-namespace defaults.
@@ -181,7 +208,15 @@ export {
  * Flow rates (`nfct top`): what each flow's accounting counters grew by between two dumps, and
  * the busiest flows by bytes or packets per second or in total.
  */
-export { type FlowRate, flowIdentity, RATE_ORDERS, type RateOrder, RateMeter, rankRates, type RateSample } from "./conntrack/rates.ts";
+export {
+  flowIdentity,
+  type FlowRate,
+  rankRates,
+  RATE_ORDERS,
+  RateMeter,
+  type RateOrder,
+  type RateSample,
+} from "./conntrack/rates.ts";
 export { formatEndpoint } from "./conntrack/address.ts";
 /** Kernel settings under /proc/sys (`net.netfilter.nf_conntrack_acct`, …), read and written. */
 export { readSysctl, writeSysctl } from "./ffi/sysctl.ts";

@@ -5,15 +5,26 @@
  *   deno run -A bench/codec.ts     bun bench/codec.ts
  * Writes bench/results/codec-<runtime>.json.
  */
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { Bench } from "tinybench";
-import { encodeFlow, type Flow, FlowDecoder, formatFlow, MessageBuilder, validateFlow, writeNfgenmsg } from "../mod.ts";
+import {
+  encodeFlow,
+  type Flow,
+  FlowDecoder,
+  formatFlow,
+  MessageBuilder,
+  validateFlow,
+  writeNfgenmsg,
+} from "../mod.ts";
 
 const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
 const hostLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 // The corpus: every conntrack message in the captured datagrams.
-const datagrams = readFileSync(new URL("../test/fixtures/real_dump_flows.hex", import.meta.url), "utf8")
+const datagrams = readFileSync(
+  new URL("../test/fixtures/real_dump_flows.hex", import.meta.url),
+  "utf8",
+)
   .split("\n").filter((l) => l.trim() && !l.startsWith("#"))
   .map((l) => Uint8Array.from(l.trim().match(/../g)!, (h) => parseInt(h, 16)));
 const msgs: { dv: DataView; off: number; len: number }[] = [];
@@ -29,7 +40,17 @@ for (const d of datagrams) {
 const dec = new FlowDecoder();
 const flows: Flow[] = msgs.map((m) => dec.decode(m.dv, m.off, m.len));
 const keys = flows.map((f) => validateFlow(f, "key"));
-const creates = flows.map((f) => validateFlow({ ...f, id: undefined, use: undefined, status: undefined, counters: undefined, timestamp: undefined, synproxy: undefined }, "create"));
+const creates = flows.map((f) =>
+  validateFlow({
+    ...f,
+    id: undefined,
+    use: undefined,
+    status: undefined,
+    counters: undefined,
+    timestamp: undefined,
+    synproxy: undefined,
+  }, "create")
+);
 const b = new MessageBuilder(1 << 20);
 
 const bench = new Bench({ time: 1500, warmup: true });
@@ -67,9 +88,18 @@ const rows = bench.tasks.map((t) => {
   const per = t.name.startsWith("decode") ? msgs.length : keys.length;
   const r = t.result as unknown as { latency?: { mean: number }; period?: number; mean?: number };
   const meanMs = r.latency?.mean ?? r.period ?? r.mean ?? NaN;
-  return { task: t.name, "µs/flow": +(meanMs * 1000 / per).toFixed(3), "flows/s": Math.round(per / (meanMs / 1000)) };
+  return {
+    task: t.name,
+    "µs/flow": +(meanMs * 1000 / per).toFixed(3),
+    "flows/s": Math.round(per / (meanMs / 1000)),
+  };
 });
-console.log(`nfct codec on ${runtime} (${msgs.length} real messages from ${datagrams.length} datagrams)`);
+console.log(
+  `nfct codec on ${runtime} (${msgs.length} real messages from ${datagrams.length} datagrams)`,
+);
 console.table(rows);
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-writeFileSync(new URL(`./results/codec-${runtime}.json`, import.meta.url), JSON.stringify({ date: new Date().toISOString(), runtime, rows }, null, 2) + "\n");
+writeFileSync(
+  new URL(`./results/codec-${runtime}.json`, import.meta.url),
+  JSON.stringify({ date: new Date().toISOString(), runtime, rows }, null, 2) + "\n",
+);

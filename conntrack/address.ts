@@ -96,10 +96,20 @@ export function addressFamily(s: string): Family | undefined {
  * @throws {TypeError} if it is not an address, or not of `family` when given.
  */
 export function parseAddress(s: string, family?: Family, what = "address"): Uint8Array {
-  if (typeof s !== "string") throw new TypeError(`Invalid ${what}: expected an IP address string, got ${typeof s}`);
-  const b = family === "ipv6" ? parseV6(s) : family === "ipv4" ? parseV4(s) : parseV4(s) ?? parseV6(s);
+  if (typeof s !== "string") {
+    throw new TypeError(`Invalid ${what}: expected an IP address string, got ${typeof s}`);
+  }
+  const b = family === "ipv6"
+    ? parseV6(s)
+    : family === "ipv4"
+    ? parseV4(s)
+    : parseV4(s) ?? parseV6(s);
   if (!b) {
-    throw new TypeError(`Invalid ${what} "${s}": not an ${family === "ipv6" ? "IPv6" : family === "ipv4" ? "IPv4" : "IPv4 or IPv6"} address`);
+    throw new TypeError(
+      `Invalid ${what} "${s}": not an ${
+        family === "ipv6" ? "IPv6" : family === "ipv4" ? "IPv4" : "IPv4 or IPv6"
+      } address`,
+    );
   }
   return b;
 }
@@ -148,7 +158,11 @@ export function formatIPv6(b: Uint8Array, off = 0): string {
 }
 
 /** Formats address bytes (4 or 16) as text. */
-export function formatAddress(b: Uint8Array, off: number = 0, len: number = b.length - off): string {
+export function formatAddress(
+  b: Uint8Array,
+  off: number = 0,
+  len: number = b.length - off,
+): string {
   return len === 4 ? formatIPv4(b, off) : formatIPv6(b, off);
 }
 
@@ -158,7 +172,9 @@ export function formatAddress(b: Uint8Array, off: number = 0, len: number = b.le
  * (`10.1.0.3/255.255.0.255`, conntrack's `--mask-src`) may have any mask, and `bits` is then -1.
  */
 export interface Prefix {
+  /** The address family. */
   family: Family;
+  /** The address bytes (4 or 16). */
   bytes: Uint8Array;
   /** The prefix length, or -1 for a mask that is not contiguous. */
   bits: number;
@@ -168,7 +184,9 @@ export interface Prefix {
 
 function maskOfLength(len: number, bits: number): Uint8Array {
   const m = new Uint8Array(len);
-  for (let i = 0; i < len && bits > 0; i++, bits -= 8) m[i] = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+  for (let i = 0; i < len && bits > 0; i++, bits -= 8) {
+    m[i] = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
+  }
   return m;
 }
 
@@ -194,7 +212,9 @@ function maskLength(m: Uint8Array): number {
  * @throws {TypeError} on a bad address or mask, {@link RangeError} on a bad prefix length.
  */
 export function parsePrefix(s: string, what = "address"): Prefix {
-  if (typeof s !== "string") throw new TypeError(`Invalid ${what}: expected an address or CIDR string, got ${typeof s}`);
+  if (typeof s !== "string") {
+    throw new TypeError(`Invalid ${what}: expected an address or CIDR string, got ${typeof s}`);
+  }
   const slash = s.indexOf("/");
   const addr = slash === -1 ? s : s.slice(0, slash);
   const bytes = parseAddress(addr, undefined, what);

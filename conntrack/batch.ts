@@ -26,10 +26,15 @@ import type { Proto, Tuple } from "./tuple.ts";
 
 /** What identifies an entry: its protocol and original (or reply) tuple, and optionally zone and id. */
 export interface FlowKey {
+  /** The address family; taken from the addresses when left out. */
   family?: Flow["family"];
+  /** The layer-4 protocol. */
   proto: Proto;
+  /** The original tuple (this or `reply` identifies the entry). */
   orig?: Tuple;
+  /** The reply tuple. */
   reply?: Tuple;
+  /** The conntrack zone (`CTA_ZONE`); 0 when left out. */
   zone?: number;
   /** When given, the kernel only acts if the entry still has this id (a re-created one is spared). */
   id?: number;
@@ -37,15 +42,19 @@ export interface FlowKey {
 
 /** Outcome of a batch of deletes. `deleted + missing + failed.length` is the number asked. */
 export interface DeleteResult {
+  /** Entries the kernel acknowledged as deleted. */
   deleted: number;
   /** Entries that were already gone (`ENOENT`). */
   missing: number;
+  /** Deletes that failed otherwise, with the error of each. */
   failed: { flow: FlowKey; error: NetlinkError }[];
 }
 
 /** Outcome of a batch of creates. */
 export interface CreateResult {
+  /** Entries the kernel acknowledged as created. */
   created: number;
+  /** Creates that failed, with the error of each (EEXIST: already there). */
   failed: { flow: Flow; error: NetlinkError }[];
 }
 
@@ -239,7 +248,10 @@ export function createMany(
  *
  * @example
  * ```ts
- * const snap = [...src.dump()].map((f) => JSON.stringify(flowToJSON(f)));  // or nfct -L -o json
+ * import { Conntrack, flowFromJSON, flowToJSON } from "@nfct/nfct";
+ * using src = Conntrack.open();
+ * using dst = Conntrack.open({ netns: "/run/netns/other" });
+ * const snap = [...src.dump()].map((f) => JSON.stringify(flowToJSON(f))); // or nfct -L -o json
  * dst.restore(snap.map((l) => flowFromJSON(JSON.parse(l))));
  * ```
  */

@@ -25,7 +25,13 @@ import { hasPorts } from "./protocols.ts";
 import { protoNumber } from "./tuple.ts";
 
 // linux/filter.h (classic BPF)
-const BPF_LD = 0x00, BPF_LDX = 0x01, BPF_ST = 0x02, BPF_ALU = 0x04, BPF_JMP = 0x05, BPF_RET = 0x06, BPF_MISC = 0x07;
+const BPF_LD = 0x00,
+  BPF_LDX = 0x01,
+  BPF_ST = 0x02,
+  BPF_ALU = 0x04,
+  BPF_JMP = 0x05,
+  BPF_RET = 0x06,
+  BPF_MISC = 0x07;
 const BPF_W = 0x00, BPF_H = 0x08, BPF_B = 0x10;
 const BPF_IMM = 0x00, BPF_ABS = 0x20, BPF_IND = 0x40, BPF_MEM = 0x60;
 const BPF_AND = 0x50, BPF_JEQ = 0x10, BPF_K = 0x00, BPF_TAX = 0x00;
@@ -137,11 +143,21 @@ function maskedU32(a: Asm, type: number, value: number, mask: number, size = BPF
 }
 
 /** Checks one tuple's address prefixes and (when `proto` has ports) ports. */
-function tupleChecks(a: Asm, attr: number, t: TupleFilter, family: Family | undefined, proto: number | undefined): void {
+function tupleChecks(
+  a: Asm,
+  attr: number,
+  t: TupleFilter,
+  family: Family | undefined,
+  proto: number | undefined,
+): void {
   const addrs: [number, string][] = [];
   // (Addresses imply the family, so it is known whenever there are any.)
-  if (family && t.src !== undefined) addrs.push([family === "ipv4" ? C.CTA_IP_V4_SRC : C.CTA_IP_V6_SRC, t.src]);
-  if (family && t.dst !== undefined) addrs.push([family === "ipv4" ? C.CTA_IP_V4_DST : C.CTA_IP_V6_DST, t.dst]);
+  if (family && t.src !== undefined) {
+    addrs.push([family === "ipv4" ? C.CTA_IP_V4_SRC : C.CTA_IP_V6_SRC, t.src]);
+  }
+  if (family && t.dst !== undefined) {
+    addrs.push([family === "ipv4" ? C.CTA_IP_V4_DST : C.CTA_IP_V6_DST, t.dst]);
+  }
   const ports: [number, number][] = [];
   if (proto !== undefined && hasPorts(proto)) {
     if (t.sport !== undefined) ports.push([C.CTA_PROTO_SRC_PORT, t.sport]);
@@ -226,7 +242,9 @@ export function compileEventFilter(filters: Filters | undefined): Uint8Array | u
   tupleChecks(a, C.CTA_TUPLE_ORIG, filter, family, proto);
   if (filter.reply) tupleChecks(a, C.CTA_TUPLE_REPLY, filter.reply, family, proto);
   if (filter.mark !== undefined) {
-    const m = typeof filter.mark === "number" ? { value: filter.mark, mask: 0xffffffff } : filter.mark;
+    const m = typeof filter.mark === "number"
+      ? { value: filter.mark, mask: 0xffffffff }
+      : filter.mark;
     maskedU32(a, C.CTA_MARK, m.value >>> 0, m.mask >>> 0);
   }
   if (filter.status !== undefined) {

@@ -21,7 +21,7 @@ import * as C from "./constants.ts";
 import { dump as dumpFlows, dumpList, type DumpOptions, lines as dumpLines } from "./dump.ts";
 import { checkEventOptions, type EventStream, openEventStream } from "./event_stream.ts";
 import type { EventOptions } from "./events.ts";
-import type { ExpectCpuStats, Expectation, ExpectFilter, ExpectKey } from "./expect.ts";
+import type { Expectation, ExpectCpuStats, ExpectFilter, ExpectKey } from "./expect.ts";
 import {
   createExpectation,
   deleteExpectation,
@@ -59,7 +59,7 @@ const ENOSPC = 28;
  *
  * @example
  * ```ts
- * import { Conntrack } from "./mod.ts";
+ * import { Conntrack } from "@nfct/nfct";
  * using ct = Conntrack.open();
  * for (const f of ct.dump({ proto: "udp", dport: 53 })) console.log(f.orig.src, f.timeout);
  * ```
@@ -98,6 +98,8 @@ export class Conntrack {
    *
    * @example
    * ```ts
+   * import { Conntrack } from "@nfct/nfct";
+   * using ct = Conntrack.open();
    * for (const line of ct.lines()) console.log(line); // conntrack -L
    * ```
    */
@@ -109,6 +111,7 @@ export class Conntrack {
     return dumpLines(this.#s, filter, options, format);
   }
 
+  /** {@link dump} collected into an array (read ahead on big tables). */
   list(filter?: Filters, options?: DumpOptions): Flow[] {
     checkDumpOptions(options);
     return Array.from(dumpFlows(this.#s, filter, { readAhead: "auto", ...options }));
@@ -134,6 +137,7 @@ export class Conntrack {
     return dumpList(this.#s, C.IPCTNL_MSG_CT_GET_UNCONFIRMED, "Cannot dump unconfirmed flows");
   }
 
+  /** The entry with this key (`conntrack -G`), or `undefined` when there is none. */
   get(key: FlowKey): Flow | undefined {
     const f = validateFlow(key as Partial<Flow>, "key");
     try {
@@ -181,6 +185,9 @@ export class Conntrack {
    * `-m connlabel --set`); otherwise it answers `ENOSPC`.
    * @example
    * ```ts
+   * import { Conntrack } from "@nfct/nfct";
+   * using ct = Conntrack.open();
+   * const orig = { src: "10.0.0.1", dst: "10.0.0.2", sport: 40000, dport: 80 };
    * ct.addLabels({ proto: "tcp", orig }, [1, 64]); // conntrack -U ... --label-add one,sixtyfour
    * ```
    */
@@ -267,7 +274,10 @@ export class Conntrack {
    *
    * @example
    * ```ts
-   * const snap = [...src.dump()].map((f) => JSON.stringify(flowToJSON(f)));  // or nfct -L -o json
+   * import { Conntrack, flowFromJSON, flowToJSON } from "@nfct/nfct";
+   * using src = Conntrack.open();
+   * using dst = Conntrack.open({ netns: "/run/netns/other" });
+   * const snap = [...src.dump()].map((f) => JSON.stringify(flowToJSON(f))); // or nfct -L -o json
    * dst.restore(snap.map((l) => flowFromJSON(JSON.parse(l))));
    * ```
    */
@@ -309,6 +319,8 @@ export class Conntrack {
    *
    * @example
    * ```ts
+   * import { Conntrack } from "@nfct/nfct";
+   * using ct = Conntrack.open();
    * const r = ct.flush({ proto: "udp", dport: 8080 }, { via: "dump" });
    * console.log(`${r.deleted} entries deleted`);
    * ```
@@ -321,6 +333,7 @@ export class Conntrack {
         onDeleted: (flow: Flow) => void;
       }),
   ): DumpFlushResult;
+  /** Deletes the entries `filter` selects, in the kernel when proven, else by a dump (see above). */
   flush(filter: Filters, options?: FlushOptions): FlushResult;
   flush(filter: Filters, options: FlushOptions = {}): FlushResult {
     return flush(this.#s, filter, options);
@@ -339,6 +352,7 @@ export class Conntrack {
         onDeleted: (flow: Flow) => void;
       }),
   ): DumpFlushResult;
+  /** Empties the whole table (`conntrack -F`). */
   flushAll(options?: FlushOptions): FlushResult;
   flushAll(options: FlushOptions = {}): FlushResult {
     return flushAll(this.#s, options);
@@ -355,18 +369,22 @@ export class Conntrack {
     return canFlushInKernel(this.#s, filter);
   }
 
+  /** The number of entries in the table (`conntrack -C`), from the kernel in O(1). */
   count(): number {
     return this.#s.count();
   }
 
+  /** The table-wide statistics (entry count and limit). */
   globalStats(): GlobalStats {
     return this.#s.globalStats();
   }
 
+  /** The per-CPU statistics (`conntrack -S`). */
   stats(): CpuStats[] {
     return this.#s.stats();
   }
 
+  /** The netlink port id of the client's socket (events it causes carry it). */
   get portId(): number {
     return this.#s.sock.portId;
   }
@@ -406,10 +424,12 @@ export class Conntrack {
     yield* dumpExpectations(this.#s.socket(), this.#s.b, filter);
   }
 
+  /** The expectations `filter` selects, as an array (`conntrack -L expect`). */
   listExpect(filter?: ExpectFilter): Expectation[] {
     return Array.from(this.dumpExpect(filter));
   }
 
+  /** The expectation with this key (`conntrack -G expect`), or `undefined`. */
   getExpect(key: ExpectKey): Expectation | undefined {
     return getExpectation(this.#s.socket(), this.#s.b, key);
   }
@@ -457,14 +477,17 @@ export class Conntrack {
     return n;
   }
 
+  /** The per-CPU expectation statistics (`conntrack -S expect`). */
   expectStats(): ExpectCpuStats[] {
     return expectationStats(this.#s.socket(), this.#s.b);
   }
 
+  /** Closes the client's sockets; a closed client refuses further calls. */
   close(): void {
     this.#s.close();
   }
 
+  /** Closes the client (`using ct = Conntrack.open()`). */
   [Symbol.dispose](): void {
     this.close();
   }

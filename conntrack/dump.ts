@@ -95,7 +95,10 @@ export function* dumpReplies(
   readAheadAfter: number,
 ): Generator<Reply, void, void> {
   for (const fam of cf.families) {
-    yield* s.watched(sock, sock.replies(sendDump(s, sock, cf, fam), "Cannot dump flows", true, readAheadAfter));
+    yield* s.watched(
+      sock,
+      sock.replies(sendDump(s, sock, cf, fam), "Cannot dump flows", true, readAheadAfter),
+    );
   }
 }
 
@@ -131,6 +134,8 @@ export function sendDump(s: Session, sock: NetlinkSocket, cf: CompiledFilter, fa
  *
  * @example
  * ```ts
+ * import { Conntrack } from "@nfct/nfct";
+ * using ct = Conntrack.open();
  * for (const line of ct.lines()) console.log(line); // conntrack -L
  * ```
  */
@@ -158,7 +163,9 @@ export function* lines(
 export function* dumpList(s: Session, msg: number, op: string): Generator<Flow, void, void> {
   const sock = s.socket();
   const seq = s.sendTableDump(sock, msg);
-  for (const r of s.watched(sock, sock.replies(seq, op, true))) yield s.dec.decode(r.dv, r.offset, r.length);
+  for (const r of s.watched(sock, sock.replies(seq, op, true))) {
+    yield s.dec.decode(r.dv, r.offset, r.length);
+  }
 }
 
 function* dumpAndZero(

@@ -9,7 +9,7 @@ import type { MessageBuilder } from "../netlink/attribute.ts";
 import type { Family } from "./address.ts";
 import * as C from "./constants.ts";
 import type { Flow } from "./flow.ts";
-import { type StatusFlag, statusBits } from "./status.ts";
+import { statusBits, type StatusFlag } from "./status.ts";
 import { encodeTupleFilter, tupleFlags } from "./filter_kernel.ts";
 import {
   compileLabelFilter,
@@ -29,8 +29,8 @@ import {
   hasGreKeys,
   hasIcmp,
   TUPLE_KEYS,
-  type TupleFilter,
   tupleEmpty,
+  type TupleFilter,
   tupleMatch,
 } from "./filter_tuple.ts";
 import { ALL_STATES, hasPorts, IPPROTO_GRE, protocolOf } from "./protocols.ts";
@@ -49,8 +49,11 @@ export type { CompiledTuple, TupleFilter };
  * ```
  */
 export interface Filter extends TupleFilter {
+  /** The address family the flow must have. */
   family?: Family;
+  /** The layer-4 protocol, by name or number. */
   proto?: Proto;
+  /** Conditions on the reply tuple (the same keys as the original tuple). */
   reply?: TupleFilter;
   /**
    * `mark` equal to a value, or `(mark & mask) === value`, as the kernel and conntrack's
@@ -94,11 +97,17 @@ export interface Filter extends TupleFilter {
  * status. Used to build the sentinel entries that prove a kernel filter on a scratch table.
  */
 export interface KernelConditions {
+  /** The address family, when the filter names one. */
   family?: Family;
+  /** The protocol number, when the filter names one. */
   proto?: number;
+  /** The original tuple's exact conditions. */
   orig: { src?: string; dst?: string; sport?: number; dport?: number };
+  /** The reply tuple's exact conditions. */
   reply: { src?: string; dst?: string; sport?: number; dport?: number };
+  /** The mark condition, `(mark & mask) === value`. */
   mark?: { value: number; mask: number };
+  /** The status condition, `(status & mask) === value` (bits). */
   status?: { value: number; mask: number };
 }
 
@@ -135,7 +144,11 @@ export type Filters = Filter | readonly Filter[];
  * matched in userspace against each in turn.
  */
 function compileAnyOf(filters: readonly Filter[]): CompiledFilter {
-  if (filters.length === 0) throw new TypeError("Invalid filter: an empty list of filters (any-of) selects nothing; leave it out");
+  if (filters.length === 0) {
+    throw new TypeError(
+      "Invalid filter: an empty list of filters (any-of) selects nothing; leave it out",
+    );
+  }
   const parts = filters.map((f, i) => {
     let c: CompiledFilter;
     try {
@@ -144,14 +157,22 @@ function compileAnyOf(filters: readonly Filter[]): CompiledFilter {
       if (e instanceof Error) e.message = `filter[${i}]: ${e.message}`;
       throw e;
     }
-    if (c.empty) throw new TypeError(`Invalid filter[${i}]: it has no condition, so the any-of would select every flow`);
+    if (c.empty) {
+      throw new TypeError(
+        `Invalid filter[${i}]: it has no condition, so the any-of would select every flow`,
+      );
+    }
     return c;
   });
   if (parts.length === 1) return parts[0];
   const fams = new Set(parts.flatMap((p) => p.families));
   // One family that all parts need (each asks for it alone), else a dump of every family.
   const families = fams.size === 1 && !fams.has(0) ? [...fams] : [0];
-  const family = families[0] === C.AF_INET ? "ipv4" : families[0] === C.AF_INET6 ? "ipv6" : undefined;
+  const family = families[0] === C.AF_INET
+    ? "ipv4"
+    : families[0] === C.AF_INET6
+    ? "ipv6"
+    : undefined;
   return {
     families,
     empty: false,
@@ -163,9 +184,30 @@ function compileAnyOf(filters: readonly Filter[]): CompiledFilter {
 }
 
 const KEYS = new Set([
-  "family", "proto", "src", "dst", "sport", "dport", "zone", "reply", "mark", "status", "state",
-  "origZone", "srcNat", "dstNat", "anyNat", "labels", "not", "icmpType", "icmpCode", "icmpId", "srcKey",
-  "dstKey", "id", "timeout",
+  "family",
+  "proto",
+  "src",
+  "dst",
+  "sport",
+  "dport",
+  "zone",
+  "reply",
+  "mark",
+  "status",
+  "state",
+  "origZone",
+  "srcNat",
+  "dstNat",
+  "anyNat",
+  "labels",
+  "not",
+  "icmpType",
+  "icmpCode",
+  "icmpId",
+  "srcKey",
+  "dstKey",
+  "id",
+  "timeout",
 ]);
 
 /**
@@ -183,37 +225,60 @@ export function compileFilter(filter?: Filters): CompiledFilter {
 function compileOne(filter?: Filter): CompiledFilter {
   if (filter === undefined) filter = {};
   if (!isObject(filter)) {
-    throw new TypeError(`Invalid filter: expected an object, got ${filter === null ? "null" : Array.isArray(filter) ? "an array" : typeof filter}`);
+    throw new TypeError(
+      `Invalid filter: expected an object, got ${
+        filter === null ? "null" : Array.isArray(filter) ? "an array" : typeof filter
+      }`,
+    );
   }
   const fo = filter as Record<string, unknown>;
   checkKeys(fo, KEYS, "");
   const fam: { f?: Family } = {};
   if (fo.family !== undefined) {
     if (fo.family !== "ipv4" && fo.family !== "ipv6") {
-      throw new TypeError(`Invalid filter family "${String(fo.family)}": expected "ipv4" or "ipv6"`);
+      throw new TypeError(
+        `Invalid filter family "${String(fo.family)}": expected "ipv4" or "ipv6"`,
+      );
     }
     fam.f = fo.family;
   }
   if (fo.proto !== undefined && typeof fo.proto !== "string" && typeof fo.proto !== "number") {
-    throw new TypeError(`Invalid filter proto: expected a name or a number, got ${typeof fo.proto}`);
+    throw new TypeError(
+      `Invalid filter proto: expected a name or a number, got ${typeof fo.proto}`,
+    );
   }
   const proto = fo.proto === undefined ? undefined : protoNumber(fo.proto as Proto);
   const orig = compileTuple(fo, "", fam);
   delete orig.zone; // the top-level zone is the entry's zone (CTA_ZONE), not the tuple's
   let reply: CompiledTuple = {};
   if (fo.reply !== undefined) {
-    if (!isObject(fo.reply)) throw new TypeError(`Invalid filter reply: expected an object, got ${Array.isArray(fo.reply) ? "an array" : typeof fo.reply}`);
+    if (!isObject(fo.reply)) {
+      throw new TypeError(
+        `Invalid filter reply: expected an object, got ${
+          Array.isArray(fo.reply) ? "an array" : typeof fo.reply
+        }`,
+      );
+    }
     checkKeys(fo.reply, TUPLE_KEYS, "reply.");
     if (Object.keys(fo.reply).length === 0) {
-      throw new TypeError('Invalid filter: "reply" is empty (leave it out to not filter on the reply tuple)');
+      throw new TypeError(
+        'Invalid filter: "reply" is empty (leave it out to not filter on the reply tuple)',
+      );
     }
     reply = compileTuple(fo.reply, "reply.", fam);
   }
-  if ((orig.sport ?? orig.dport ?? reply.sport ?? reply.dport) !== undefined && proto !== undefined && !hasPorts(proto)) {
+  if (
+    (orig.sport ?? orig.dport ?? reply.sport ?? reply.dport) !== undefined && proto !== undefined &&
+    !hasPorts(proto)
+  ) {
     throw new TypeError(`Invalid filter: protocol ${String(fo.proto)} has no ports`);
   }
-  if ((hasIcmp(orig) || hasIcmp(reply)) && proto !== undefined && protocolOf(proto)?.icmp !== true) {
-    throw new TypeError(`Invalid filter: protocol ${String(fo.proto)} has no ICMP type, code or id`);
+  if (
+    (hasIcmp(orig) || hasIcmp(reply)) && proto !== undefined && protocolOf(proto)?.icmp !== true
+  ) {
+    throw new TypeError(
+      `Invalid filter: protocol ${String(fo.proto)} has no ICMP type, code or id`,
+    );
   }
   if ((hasGreKeys(orig) || hasGreKeys(reply)) && proto !== undefined && proto !== IPPROTO_GRE) {
     throw new TypeError(`Invalid filter: protocol ${String(fo.proto)} has no GRE keys`);
@@ -226,7 +291,11 @@ function compileOne(filter?: Filter): CompiledFilter {
   const state = fo.state;
   if (state !== undefined) {
     if (typeof state !== "string" || !ALL_STATES.has(state)) {
-      throw new TypeError(`Invalid filter state "${String(state)}": expected a TCP, SCTP or DCCP state such as ESTABLISHED`);
+      throw new TypeError(
+        `Invalid filter state "${
+          String(state)
+        }": expected a TCP, SCTP or DCCP state such as ESTABLISHED`,
+      );
     }
   }
   const origZone = fo.origZone === undefined ? undefined : u16(fo.origZone, "origZone");
@@ -240,7 +309,9 @@ function compileOne(filter?: Filter): CompiledFilter {
       if (e instanceof Error) e.message = `not: ${e.message}`;
       throw e;
     }
-    if (not.empty) throw new TypeError('Invalid filter: "not" has no condition (it would select no flow)');
+    if (not.empty) {
+      throw new TypeError('Invalid filter: "not" has no condition (it would select no flow)');
+    }
   }
   const family = fam.f;
   // A dump with CTA_ZONE and a reply CTA_TUPLE_ZONE (both non-zero) fails with EINVAL on 6.18:
@@ -253,9 +324,11 @@ function compileOne(filter?: Filter): CompiledFilter {
   // A CTA_FILTER needs a family (EOPNOTSUPP with AF_UNSPEC): dump each family in turn.
   const families = familyNum ? [familyNum] : needsCtaFilter ? [C.AF_INET, C.AF_INET6] : [0];
   const origEmpty = tupleEmpty(orig), replyEmpty = tupleEmpty(reply);
-  const empty = family === undefined && proto === undefined && origEmpty && replyEmpty && mark === undefined &&
+  const empty = family === undefined && proto === undefined && origEmpty && replyEmpty &&
+    mark === undefined &&
     status === undefined && zone === undefined && state === undefined && not === undefined &&
-    origZone === undefined && nat === undefined && labels === undefined && id === undefined && timeout === undefined;
+    origZone === undefined && nat === undefined && labels === undefined && id === undefined &&
+    timeout === undefined;
 
   // Every condition is one the kernel applies: exact IPv4 addresses, TCP/UDP ports, protocol,
   // family, mark and status.
@@ -264,14 +337,30 @@ function compileOne(filter?: Filter): CompiledFilter {
     (c.dst === undefined || (flags & C.CTA_FILTER_FLAG_CTA_IP_DST) !== 0) &&
     (c.sport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT) !== 0) &&
     (c.dport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_DST_PORT) !== 0) &&
-    c.zone === undefined && !hasIcmp(c) && !hasGreKeys(c) && (c.src === undefined || c.src.bits !== -1) &&
+    c.zone === undefined && !hasIcmp(c) && !hasGreKeys(c) &&
+    (c.src === undefined || c.src.bits !== -1) &&
     (c.dst === undefined || c.dst.bits !== -1);
-  const exact = sent(orig, origFlags) && sent(reply, replyFlags) && state === undefined && zone === undefined &&
-    not === undefined && origZone === undefined && nat === undefined && labels === undefined && id === undefined &&
+  const exact = sent(orig, origFlags) && sent(reply, replyFlags) && state === undefined &&
+    zone === undefined &&
+    not === undefined && origZone === undefined && nat === undefined && labels === undefined &&
+    id === undefined &&
     timeout === undefined;
-  const kTuple = (c: CompiledTuple) => ({ src: c.srcExact, dst: c.dstExact, sport: c.sport, dport: c.dport });
-  const conditions: KernelConditions = { family, proto, orig: kTuple(orig), reply: kTuple(reply), mark, status };
-  const shape = [families.join("+"), origFlags, replyFlags, mark ? "m" : "", status ? "s" : ""].join(":");
+  const kTuple = (c: CompiledTuple) => ({
+    src: c.srcExact,
+    dst: c.dstExact,
+    sport: c.sport,
+    dport: c.dport,
+  });
+  const conditions: KernelConditions = {
+    family,
+    proto,
+    orig: kTuple(orig),
+    reply: kTuple(reply),
+    mark,
+    status,
+  };
+  const shape = [families.join("+"), origFlags, replyFlags, mark ? "m" : "", status ? "s" : ""]
+    .join(":");
 
   return {
     families,
@@ -306,14 +395,22 @@ function compileOne(filter?: Filter): CompiledFilter {
       if (!origEmpty && !tupleMatch(orig, flow.orig)) return false;
       if (!replyEmpty && !tupleMatch(reply, flow.reply)) return false;
       if (mark !== undefined && (((flow.mark ?? 0) & mark.mask) >>> 0) !== mark.value) return false;
-      if (status !== undefined && ((statusBits(flow.status ?? []) & status.mask) >>> 0) !== status.value) return false;
+      if (
+        status !== undefined &&
+        ((statusBits(flow.status ?? []) & status.mask) >>> 0) !== status.value
+      ) return false;
       if (zone !== undefined && (flow.zone ?? 0) !== zone) return false;
-      if (state !== undefined && (flow.tcp?.state ?? flow.sctp?.state ?? flow.dccp?.state) !== state) return false;
+      if (
+        state !== undefined && (flow.tcp?.state ?? flow.sctp?.state ?? flow.dccp?.state) !== state
+      ) return false;
       if (origZone !== undefined && (flow.orig.zone ?? 0) !== origZone) return false;
       if (nat !== undefined && !nat(flow)) return false;
       if (labels !== undefined && !labels(flow)) return false;
       if (id !== undefined && flow.id !== id) return false;
-      if (timeout !== undefined && !(flow.timeout !== undefined && flow.timeout >= timeout.min && flow.timeout <= timeout.max)) return false;
+      if (
+        timeout !== undefined &&
+        !(flow.timeout !== undefined && flow.timeout >= timeout.min && flow.timeout <= timeout.max)
+      ) return false;
       if (not !== undefined && not.match(flow)) return false;
       return true;
     },
@@ -326,7 +423,11 @@ function compileTimeout(v: unknown): { min: number; max: number } {
     const t = u32(v, "timeout");
     return { min: t, max: t };
   }
-  if (!isObject(v)) throw new TypeError(`Invalid filter timeout: expected seconds or { min, max }, got ${typeof v}`);
+  if (!isObject(v)) {
+    throw new TypeError(
+      `Invalid filter timeout: expected seconds or { min, max }, got ${typeof v}`,
+    );
+  }
   checkKeys(v, TIMEOUT_KEYS, "timeout.");
   if (v.min === undefined && v.max === undefined) {
     throw new TypeError('Invalid filter: "timeout" is empty (give min, max or both)');

@@ -19,7 +19,9 @@ export type NatFilter = true | { addr?: string; port?: number };
 
 /** Labels an entry must carry: every one of `all`, at least one of `any`; bits 0..127 or connlabel.conf names. */
 export interface LabelFilter {
+  /** Labels that must all be set. */
   all?: readonly (number | string)[];
+  /** Labels of which at least one must be set. */
   any?: readonly (number | string)[];
 }
 
@@ -29,7 +31,9 @@ export const isObject = (v: unknown): v is Record<string, unknown> =>
 
 /** An integer 0..255, or TypeError/RangeError naming `what`. */
 export function u8(v: unknown, what: string): number {
-  if (typeof v !== "number") throw new TypeError(`Invalid filter ${what}: expected an integer 0..255, got ${typeof v}`);
+  if (typeof v !== "number") {
+    throw new TypeError(`Invalid filter ${what}: expected an integer 0..255, got ${typeof v}`);
+  }
   if (!Number.isInteger(v) || v < 0 || v > 0xff) {
     throw new RangeError(`Invalid filter ${what} ${v}: must be an integer 0..255`);
   }
@@ -118,7 +122,9 @@ export function compileStatus(st: unknown): { value: number; mask: number } {
 /** A present key must constrain: `{ addr: undefined, port: 80 }` must not drop the address. */
 function refuseUnset(v: unknown, what: string): void {
   if (v === undefined || v === null) {
-    throw new TypeError(`Invalid filter: "${what}" is ${v} (leave the key out to not filter on it)`);
+    throw new TypeError(
+      `Invalid filter: "${what}" is ${v} (leave the key out to not filter on it)`,
+    );
   }
 }
 

@@ -45,17 +45,29 @@ export interface TupleFilter {
 
 /** A tuple condition, checked: prefixes, and the exact addresses as the decoder prints them. */
 export interface CompiledTuple {
+  /** The source address condition (prefix or netmask). */
   src?: Prefix;
+  /** The source address as the decoder prints it, when the condition is one exact address. */
   srcExact?: string;
+  /** The destination address condition (prefix or netmask). */
   dst?: Prefix;
+  /** The destination address as the decoder prints it, when exact. */
   dstExact?: string;
+  /** Source port. */
   sport?: number;
+  /** Destination port. */
   dport?: number;
+  /** ICMP/ICMPv6 type. */
   icmpType?: number;
+  /** ICMP/ICMPv6 code. */
   icmpCode?: number;
+  /** ICMP/ICMPv6 id. */
   icmpId?: number;
+  /** GRE source key. */
   srcKey?: number;
+  /** GRE destination key. */
   dstKey?: number;
+  /** The tuple's own zone. */
   zone?: number;
 }
 

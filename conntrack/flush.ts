@@ -36,13 +36,17 @@ export interface FlushOptions {
 
 /** What a flush by dump did: `deleted` counts the deletes the kernel acknowledged. */
 export interface DumpFlushResult {
+  /** Deleted by a dump with a delete per match. */
   via: "dump";
+  /** How many deletes the kernel acknowledged. */
   deleted: number;
 }
 
 /** What a kernel-side flush did: the kernel does not say how many entries it removed. */
 export interface KernelFlushResult {
+  /** Deleted by one kernel request. */
   via: "kernel";
+  /** The kernel does not say how many it deleted. */
   deleted: undefined;
 }
 
@@ -74,6 +78,8 @@ export type FlushResult = DumpFlushResult | KernelFlushResult;
  *
  * @example
  * ```ts
+ * import { Conntrack } from "@nfct/nfct";
+ * using ct = Conntrack.open();
  * const r = ct.flush({ proto: "udp", dport: 8080 }, { via: "dump" });
  * console.log(`${r.deleted} entries deleted`);
  * ```
@@ -204,7 +210,13 @@ function proveKernelFlush(s: Session, cf: CompiledFilter, sentinels: Sentinel[])
   };
   try {
     for (const f of flows) {
-      s.flowRequest(C.IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, f, "create", "Cannot create a sentinel");
+      s.flowRequest(
+        C.IPCTNL_MSG_CT_NEW,
+        NLM_F_CREATE | NLM_F_EXCL,
+        f,
+        "create",
+        "Cannot create a sentinel",
+      );
     }
     // What the kernel holds, as userspace matches it.
     for (const [i, f] of flows.entries()) {

@@ -33,7 +33,7 @@
  *
  * @example
  * ```ts
- * import { Conntrack, formatFlow } from "./mod.ts";
+ * import { Conntrack, formatFlow } from "@nfct/nfct";
  * using ct = Conntrack.open();
  * for (const f of ct.dump()) console.log(formatFlow(f, { extended: true, id: true }));
  * ```

@@ -5,7 +5,7 @@
  *
  * @example Busiest flows over one second
  * ```ts
- * import { Conntrack, RateMeter, rankRates } from "./mod.ts";
+ * import { Conntrack, RateMeter, rankRates } from "@nfct/nfct";
  * using ct = Conntrack.open();
  * const meter = new RateMeter();
  * meter.sample(ct.dump(), performance.now());

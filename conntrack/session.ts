@@ -51,7 +51,9 @@ const REPLY_COST = 1024;
  * `return()`ed) once the runtime collects it: until then the dump keeps its socket, and
  * {@link Session.socket} opens another for the next request.
  */
-const abandoned = new FinalizationRegistry<{ sock: NetlinkSocket; id: number }>(({ sock, id }) => sock.abandon(id));
+const abandoned = new FinalizationRegistry<{ sock: NetlinkSocket; id: number }>(({ sock, id }) =>
+  sock.abandon(id)
+);
 
 /** A client's sockets, builders and request plumbing. */
 export class Session {

@@ -49,7 +49,9 @@ const BIT_OF = new Map<string, number>(STATUS_BITS.map((n, i) => [n, i]));
 
 /** The bitmask of a list of status flags. @throws {TypeError} on an unknown name. */
 export function statusBits(flags: readonly StatusFlag[]): number {
-  if (!Array.isArray(flags)) throw new TypeError(`Invalid status: expected an array of flag names such as ["ASSURED"]`);
+  if (!Array.isArray(flags)) {
+    throw new TypeError(`Invalid status: expected an array of flag names such as ["ASSURED"]`);
+  }
   let v = 0;
   for (const f of flags) {
     const b = BIT_OF.get(f);

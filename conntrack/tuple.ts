@@ -13,7 +13,7 @@ import type { AttributeReader, MessageBuilder } from "../netlink/attribute.ts";
 import { type Family, formatIPv4, formatIPv6, parseAddress, parseAddressInto } from "./address.ts";
 import * as C from "./constants.ts";
 import { checkKeys, checkU16, checkU8 } from "./options.ts";
-import { hasPorts, PROTOCOLS, protocolNamed, protocolOf, type ProtoName } from "./protocols.ts";
+import { hasPorts, protocolNamed, protocolOf, PROTOCOLS, type ProtoName } from "./protocols.ts";
 
 /** A layer-4 protocol: a name, or the IP protocol number. */
 export type Proto = ProtoName | number;
@@ -23,12 +23,18 @@ export { hasPorts };
 /** The protocol number of `p`. @throws {TypeError}/{RangeError} on a bad value. */
 export function protoNumber(p: Proto): number {
   if (typeof p === "number") {
-    if (!Number.isInteger(p) || p < 0 || p > 255) throw new RangeError(`Invalid protocol ${p}: must be 0..255`);
+    if (!Number.isInteger(p) || p < 0 || p > 255) {
+      throw new RangeError(`Invalid protocol ${p}: must be 0..255`);
+    }
     return p;
   }
   const n = typeof p === "string" ? protocolNamed(p)?.number : undefined;
   if (n === undefined) {
-    throw new TypeError(`Invalid protocol "${p}": expected one of ${PROTOCOLS.map((q) => q.name).join(", ")} or a number`);
+    throw new TypeError(
+      `Invalid protocol "${p}": expected one of ${
+        PROTOCOLS.map((q) => q.name).join(", ")
+      } or a number`,
+    );
   }
   return n;
 }
@@ -64,6 +70,7 @@ export interface Tuple {
 
 /** A tuple that names its own protocol (`CTA_TUPLE_MASTER`). */
 export interface MasterTuple extends Tuple {
+  /** The layer-4 protocol of the master entry. */
   proto: Proto;
 }
 
@@ -87,22 +94,38 @@ export function decodeTuple(
         while (sub2.next()) {
           switch (sub2.type) {
             case C.CTA_IP_V4_SRC:
-              if (sub2.len !== 4) throw new RangeError(`Cannot read tuple: CTA_IP_V4_SRC has ${sub2.len} bytes, not 4`);
+              if (sub2.len !== 4) {
+                throw new RangeError(
+                  `Cannot read tuple: CTA_IP_V4_SRC has ${sub2.len} bytes, not 4`,
+                );
+              }
               t.src = formatIPv4(u8, sub2.pos);
               out.family = "ipv4";
               break;
             case C.CTA_IP_V4_DST:
-              if (sub2.len !== 4) throw new RangeError(`Cannot read tuple: CTA_IP_V4_DST has ${sub2.len} bytes, not 4`);
+              if (sub2.len !== 4) {
+                throw new RangeError(
+                  `Cannot read tuple: CTA_IP_V4_DST has ${sub2.len} bytes, not 4`,
+                );
+              }
               t.dst = formatIPv4(u8, sub2.pos);
               out.family = "ipv4";
               break;
             case C.CTA_IP_V6_SRC:
-              if (sub2.len !== 16) throw new RangeError(`Cannot read tuple: CTA_IP_V6_SRC has ${sub2.len} bytes, not 16`);
+              if (sub2.len !== 16) {
+                throw new RangeError(
+                  `Cannot read tuple: CTA_IP_V6_SRC has ${sub2.len} bytes, not 16`,
+                );
+              }
               t.src = formatIPv6(u8, sub2.pos);
               out.family = "ipv6";
               break;
             case C.CTA_IP_V6_DST:
-              if (sub2.len !== 16) throw new RangeError(`Cannot read tuple: CTA_IP_V6_DST has ${sub2.len} bytes, not 16`);
+              if (sub2.len !== 16) {
+                throw new RangeError(
+                  `Cannot read tuple: CTA_IP_V6_DST has ${sub2.len} bytes, not 16`,
+                );
+              }
               t.dst = formatIPv6(u8, sub2.pos);
               out.family = "ipv6";
               break;
@@ -160,7 +183,16 @@ const SCRATCH = new Uint8Array(16);
 /** Every field of {@link Tuple}, in the order of its declaration (and of `flowToJSON`). */
 export const TUPLE_FIELDS: readonly (keyof Tuple)[] = Object.keys(
   {
-    src: 1, dst: 1, sport: 1, dport: 1, type: 1, code: 1, id: 1, srcKey: 1, dstKey: 1, zone: 1,
+    src: 1,
+    dst: 1,
+    sport: 1,
+    dport: 1,
+    type: 1,
+    code: 1,
+    id: 1,
+    srcKey: 1,
+    dstKey: 1,
+    zone: 1,
   } satisfies Record<keyof Tuple, 1>,
 ) as (keyof Tuple)[];
 /** A {@link MasterTuple} (a tuple with its `proto`) serves wherever a tuple does. */
@@ -181,13 +213,23 @@ const L4_FIELDS = ["sport", "dport", "type", "code", "id", "srcKey", "dstKey"];
  * would not be sent) are a `TypeError` naming the key. A {@link MasterTuple} is accepted as a
  * tuple when its `proto` is `proto`; with `master` the `proto` key is required.
  */
-export function validateTuple(t: Tuple, proto: number, family: Family | undefined, what: string, master = false): Family {
-  if (t === null || typeof t !== "object" || Array.isArray(t)) throw new TypeError(`Invalid ${what}: expected a tuple object`);
+export function validateTuple(
+  t: Tuple,
+  proto: number,
+  family: Family | undefined,
+  what: string,
+  master = false,
+): Family {
+  if (t === null || typeof t !== "object" || Array.isArray(t)) {
+    throw new TypeError(`Invalid ${what}: expected a tuple object`);
+  }
   checkKeys(t as unknown as Record<string, unknown>, TUPLE_KEY_SET, what);
   const own = (t as Partial<MasterTuple>).proto;
   if (master && own === undefined) throw new TypeError(`Invalid ${what}: proto is missing`);
   if (own !== undefined && protoNumber(own) !== proto) {
-    throw new TypeError(`Invalid ${what}.proto ${String(own)}: the tuple is used as ${protoName(proto)}`);
+    throw new TypeError(
+      `Invalid ${what}.proto ${String(own)}: the tuple is used as ${protoName(proto)}`,
+    );
   }
   const sl = parseAddressInto(t.src, SCRATCH, family);
   if (sl === 0) parseAddress(t.src, family, `${what}.src`); // throws the TypeError
@@ -196,7 +238,11 @@ export function validateTuple(t: Tuple, proto: number, family: Family | undefine
   const fields = l4Fields(proto);
   for (const k of L4_FIELDS) {
     if (!fields.includes(k) && (t as unknown as Record<string, unknown>)[k] !== undefined) {
-      throw new TypeError(`Invalid ${what}.${k}: a ${protoName(proto)} tuple has no ${k} (it has ${fields.join(", ") || "addresses only"})`);
+      throw new TypeError(
+        `Invalid ${what}.${k}: a ${protoName(proto)} tuple has no ${k} (it has ${
+          fields.join(", ") || "addresses only"
+        })`,
+      );
     }
   }
   if (hasPorts(proto)) {
@@ -260,7 +306,16 @@ export function encodeTuple(b: MessageBuilder, type: number, t: Tuple, proto: nu
 }
 
 // ICMP types whose reply type differs (nf_conntrack_proto_icmp.c / icmpv6.c invmap).
-const ICMP_INVERSE: Record<number, number> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17 };
+const ICMP_INVERSE: Record<number, number> = {
+  8: 0,
+  0: 8,
+  13: 14,
+  14: 13,
+  15: 16,
+  16: 15,
+  17: 18,
+  18: 17,
+};
 const ICMPV6_INVERSE: Record<number, number> = { 128: 129, 129: 128, 139: 140, 140: 139 };
 
 /** The tuple of the other direction, as the kernel would compute it without NAT (no tuple zone). */
@@ -276,7 +331,9 @@ export function invertTuple(t: Tuple, proto: number): Tuple {
     const inv = proto === C.IPPROTO_ICMPV6 ? ICMPV6_INVERSE : ICMP_INVERSE;
     const it = inv[t.type];
     if (it === undefined) {
-      throw new TypeError(`Cannot invert ${protoName(proto)} type ${t.type}: give the reply tuple explicitly`);
+      throw new TypeError(
+        `Cannot invert ${protoName(proto)} type ${t.type}: give the reply tuple explicitly`,
+      );
     }
     r.type = it;
     r.code = t.code;

@@ -114,6 +114,7 @@ export function errnoHint(errno: number, syscall?: string): string {
 
 /** libc failed: which call, with which errno. */
 export class SyscallError extends Error {
+  /** Always `"SyscallError"`. */
   override name = "SyscallError";
   /** The libc function that failed, e.g. `"socket"`. */
   readonly syscall: string;
@@ -122,6 +123,7 @@ export class SyscallError extends Error {
   /** The errno's name, e.g. `"EPERM"`. */
   readonly code: string;
 
+  /** A failed `syscall` with its `errno`, and what was being done (`doing`) for the message. */
   constructor(syscall: string, errno: number, doing?: string, options?: ErrorOptions) {
     const code = errnoCode(errno);
     const hint = errnoHint(errno, syscall);

@@ -42,7 +42,10 @@ function run({ sab, fd, slots, slotSize }: Start): void {
   const ctl = new Int32Array(sab, 0, CTL.words);
   const lens = new Int32Array(sab, CTL.words * 4, slots);
   const base = (CTL.words + slots) * 4;
-  const views = Array.from({ length: slots }, (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize));
+  const views = Array.from(
+    { length: slots },
+    (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize),
+  );
   const dvs = views.map((v) => new DataView(v.buffer, v.byteOffset, v.byteLength));
   if (!awaitGo(ctl)) return endThread(ctl, CTL.head); // no go: never touch the fd
   let head = Atomics.load(ctl, CTL.head);

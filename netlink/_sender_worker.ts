@@ -80,7 +80,13 @@ function run({ sab, fd, slots, slotSize, maxCount }: Start): void {
   for (let i = 0; i < slots; i++) {
     const base = CTL.words * 4 + i * slotSize;
     heads.push(new Int32Array(sab, base, SLOT.words + maxCount * 2));
-    data.push(new Uint8Array(sab, base + SLOT.words * 4 + maxCount * 8, slotSize - SLOT.words * 4 - maxCount * 8));
+    data.push(
+      new Uint8Array(
+        sab,
+        base + SLOT.words * 4 + maxCount * 8,
+        slotSize - SLOT.words * 4 - maxCount * 8,
+      ),
+    );
   }
   if (!awaitGo(ctl)) return endThread(ctl, SCTL.done); // no go: send nothing
   let done = Atomics.load(ctl, SCTL.done);

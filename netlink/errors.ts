@@ -3,6 +3,7 @@ import { errnoCode, errnoHint, errnoText } from "../ffi/errno.ts";
 
 /** The kernel answered a request with an error. */
 export class NetlinkError extends Error {
+  /** Always `"NetlinkError"`. */
   override name = "NetlinkError";
   /** The numeric errno the kernel returned. */
   readonly errno: number;
@@ -15,6 +16,7 @@ export class NetlinkError extends Error {
   /** Byte offset in the request of the attribute the kernel objected to, when it said. */
   readonly offset?: number;
 
+  /** An error the kernel answered to `op` (its errno, and the extended ACK message when given). */
   constructor(
     operation: string,
     errno: number,

@@ -41,7 +41,10 @@ export class ReadAhead {
     this.#ctl = new Int32Array(sab, 0, CTL.words);
     this.#lens = new Int32Array(sab, CTL.words * 4, SLOTS);
     const base = (CTL.words + SLOTS) * 4;
-    this.#slots = Array.from({ length: SLOTS }, (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize));
+    this.#slots = Array.from(
+      { length: SLOTS },
+      (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize),
+    );
     this.#direct = direct;
     const w = startWorker(WORKER_URL, (e) => {
       // It failed to load: read directly from then on.
@@ -49,7 +52,9 @@ export class ReadAhead {
       Atomics.compareExchange(this.#ctl, CTL.state, RA.starting, RA.stopped);
     });
     if (!w) {
-      this.#failed ??= new Error("Cannot start a worker thread here (Deno: it needs --allow-read for nfct's files)");
+      this.#failed ??= new Error(
+        "Cannot start a worker thread here (Deno: it needs --allow-read for nfct's files)",
+      );
       Atomics.store(this.#ctl, CTL.state, RA.stopped);
       return;
     }

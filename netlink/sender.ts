@@ -29,7 +29,12 @@ export interface BatchFailure {
 export type BatchDone = (first: number, count: number, failures: BatchFailure[]) => void;
 
 /** Sends and drains one batch on this thread (the socket's own `send` + `drainErrors`). */
-export type DirectBatch = (bytes: Uint8Array, first: number, count: number, onError: (f: BatchFailure) => void) => void;
+export type DirectBatch = (
+  bytes: Uint8Array,
+  first: number,
+  count: number,
+  onError: (f: BatchFailure) => void,
+) => void;
 
 /** Word index beyond netlink/_thread.ts's `state`/`head`/`tail`. */
 export const SCTL = { done: 3 } as const;
@@ -122,7 +127,9 @@ export class BatchSender {
   /** Sends `bytes` (`count` requests numbered from `first`), now or on the worker. */
   submit(bytes: Uint8Array, first: number, count: number): void {
     if (bytes.length > this.#slotBytes || count > this.#maxCount) {
-      throw new RangeError(`${this.#op}: a batch of ${count} requests in ${bytes.length} bytes exceeds the sender's slots`);
+      throw new RangeError(
+        `${this.#op}: a batch of ${count} requests in ${bytes.length} bytes exceeds the sender's slots`,
+      );
     }
     const ctl = this.#ctl;
     const state = goThread(ctl);
@@ -161,7 +168,11 @@ export class BatchSender {
       if (!wait || this.#tail >= this.#head) return;
       if (Atomics.load(ctl, CTL.state) === RA.stopped) {
         if (Atomics.load(ctl, SCTL.done) > this.#tail) continue; // it finished one on its way out
-        throw new SyscallError("sendto", 5 /* EIO */, `${this.#op}: the sending thread ended with ${this.#head - done} batches unsent`);
+        throw new SyscallError(
+          "sendto",
+          5, /* EIO */
+          `${this.#op}: the sending thread ended with ${this.#head - done} batches unsent`,
+        );
       }
       Atomics.wait(ctl, SCTL.done, done, 100);
     }
@@ -182,7 +193,10 @@ export class BatchSender {
     }
     const failures: BatchFailure[] = [];
     for (let i = 0; i < result; i++) {
-      failures.push({ seq: (first + h[SLOT.words + 2 * i]) >>> 0, errno: h[SLOT.words + 2 * i + 1] });
+      failures.push({
+        seq: (first + h[SLOT.words + 2 * i]) >>> 0,
+        errno: h[SLOT.words + 2 * i + 1],
+      });
     }
     this.#onDone(first, count, failures);
   }

@@ -60,6 +60,7 @@ export interface Transport {
    * send batches ({@link BatchSender}) on it. Transports without one do all I/O on this thread.
    */
   unsafeFd?(): number;
+  /** Closes the transport; further calls fail. */
   close(): void;
 }
 
@@ -281,14 +282,18 @@ export class NetlinkSocket {
     if (n > this.#rx.length) {
       this.#rx = new Uint8Array(n + 4096);
       this.#dv = new DataView(this.#rx.buffer);
-      throw new RangeError(`Cannot read netlink reply: a ${n}-byte datagram did not fit the receive buffer; it was lost`);
+      throw new RangeError(
+        `Cannot read netlink reply: a ${n}-byte datagram did not fit the receive buffer; it was lost`,
+      );
     }
     return n;
   }
 
   #enter(op: string): void {
     if (this.#busy) {
-      throw new TypeError(`${op}: the socket is still busy with a dump; finish or break out of it first`);
+      throw new TypeError(
+        `${op}: the socket is still busy with a dump; finish or break out of it first`,
+      );
     }
     this.#busy = true;
     this.#useId++;
@@ -330,7 +335,12 @@ export class NetlinkSocket {
    * costs milliseconds to start; see {@link ReadAhead}). A short dump (a kernel-filtered one
    * with few matches) then starts no thread.
    */
-  *replies(seq: number, op: string, dump: boolean, readAheadAfter = 0): Generator<Reply, void, void> {
+  *replies(
+    seq: number,
+    op: string,
+    dump: boolean,
+    readAheadAfter = 0,
+  ): Generator<Reply, void, void> {
     this.#enter(op);
     let finished = false;
     try {
@@ -342,7 +352,13 @@ export class NetlinkSocket {
           if (ahead <= 0) {
             ahead = 0;
             const t = this.#transport;
-            if (t.unsafeFd) this.#ra = ReadAhead.start(t.unsafeFd(), this.#rx.length, (buf, wait) => t.recv(buf, wait));
+            if (t.unsafeFd) {
+              this.#ra = ReadAhead.start(
+                t.unsafeFd(),
+                this.#rx.length,
+                (buf, wait) => t.recv(buf, wait),
+              );
+            }
           }
         }
         const dv = this.#dv;
@@ -350,7 +366,9 @@ export class NetlinkSocket {
         while (off < n) {
           const h = readHeader(dv, off, n);
           if (h.seq !== seq) {
-            throw new RangeError(`${op}: reply sequence number ${h.seq} does not match request ${seq}`);
+            throw new RangeError(
+              `${op}: reply sequence number ${h.seq} does not match request ${seq}`,
+            );
           }
           if (h.type === NLMSG_ERROR) {
             const e = readError(dv, off, h.len, h.flags);
@@ -398,10 +416,19 @@ export class NetlinkSocket {
     onData?: (r: Reply) => void,
   ): void {
     let left = count;
-    this.#readBatch(first, count, op, true, () => left > 0, (o) => {
-      left--;
-      onOutcome(o);
-    }, onData, (seen) => `${op}: ${count - seen} of ${count} outcomes were lost (receive buffer overrun)`);
+    this.#readBatch(
+      first,
+      count,
+      op,
+      true,
+      () => left > 0,
+      (o) => {
+        left--;
+        onOutcome(o);
+      },
+      onData,
+      (seen) => `${op}: ${count - seen} of ${count} outcomes were lost (receive buffer overrun)`,
+    );
   }
 
   /**
@@ -412,13 +439,28 @@ export class NetlinkSocket {
    * returns how many there were. Throws {@link SyscallError} `ENOBUFS` if replies were dropped
    * (then the outcomes of the batch are unknown, never assumed successful).
    */
-  drainErrors(first: number, count: number, op: string, onError: (o: BatchOutcome) => void): number {
+  drainErrors(
+    first: number,
+    count: number,
+    op: string,
+    onError: (o: BatchOutcome) => void,
+  ): number {
     let errors = 0;
-    this.#readBatch(first, count, op, false, () => true, (o) => {
-      if (o.errno === 0) return;
-      errors++;
-      onError(o);
-    }, undefined, () => `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`);
+    this.#readBatch(
+      first,
+      count,
+      op,
+      false,
+      () => true,
+      (o) => {
+        if (o.errno === 0) return;
+        errors++;
+        onError(o);
+      },
+      undefined,
+      () =>
+        `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`,
+    );
     return errors;
   }
 
@@ -447,7 +489,9 @@ export class NetlinkSocket {
         try {
           n = this.#recv(wait);
         } catch (e) {
-          if (e instanceof SyscallError && e.errno === ENOBUFS) throw new SyscallError("recvfrom", ENOBUFS, lostMessage(seen));
+          if (e instanceof SyscallError && e.errno === ENOBUFS) {
+            throw new SyscallError("recvfrom", ENOBUFS, lostMessage(seen));
+          }
           throw e;
         }
         if (n < 0) break; // EAGAIN: nothing more queued
@@ -457,7 +501,11 @@ export class NetlinkSocket {
           const h = readHeader(dv, off, n);
           const idx = (h.seq - first) >>> 0;
           if (idx >= count) {
-            throw new RangeError(`${op}: reply sequence number ${h.seq} is not one of the batch ${first}..${first + count - 1}`);
+            throw new RangeError(
+              `${op}: reply sequence number ${h.seq} is not one of the batch ${first}..${
+                first + count - 1
+              }`,
+            );
           }
           if (h.type === NLMSG_ERROR) {
             const e = readError(dv, off, h.len, h.flags);
@@ -486,7 +534,9 @@ export class NetlinkSocket {
    * until the sender's `finish()` or `stop()`. `maxCount` is capped so the receive buffer holds
    * an error reply for every request of a batch.
    */
-  batchSender(options: { slotBytes: number; maxCount: number; op: string; onDone: BatchDone }): BatchSender {
+  batchSender(
+    options: { slotBytes: number; maxCount: number; op: string; onDone: BatchDone },
+  ): BatchSender {
     const { op } = options;
     this.#enter(op);
     try {
@@ -495,9 +545,20 @@ export class NetlinkSocket {
         ...options,
         direct: (bytes, first, count, onError) => {
           t.send(bytes);
-          this.#readBatch(first, count, op, false, () => true, (o) => {
-            if (o.errno !== 0) onError(o);
-          }, undefined, () => `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`, false);
+          this.#readBatch(
+            first,
+            count,
+            op,
+            false,
+            () => true,
+            (o) => {
+              if (o.errno !== 0) onError(o);
+            },
+            undefined,
+            () =>
+              `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`,
+            false,
+          );
         },
         onStop: (clean) => {
           this.#busy = false;

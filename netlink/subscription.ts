@@ -11,7 +11,12 @@ import * as sys from "../ffi/syscalls.ts";
 import { MSG_DONTWAIT, MSG_TRUNC, SO_MEMINFO, SOL_SOCKET } from "../ffi/libc.ts";
 import { openReadableWaiter, type ReadableWaiter } from "../ffi/wait.ts";
 import { LibcTransport, type LibcTransportOptions } from "./socket.ts";
-import { NETLINK_BROADCAST_ERROR, NETLINK_LISTEN_ALL_NSID, NETLINK_NO_ENOBUFS, SOL_NETLINK } from "./message.ts";
+import {
+  NETLINK_BROADCAST_ERROR,
+  NETLINK_LISTEN_ALL_NSID,
+  NETLINK_NO_ENOBUFS,
+  SOL_NETLINK,
+} from "./message.ts";
 
 /** Index of `SK_MEMINFO_DROPS` in the `SO_MEMINFO` array (linux/sock_diag.h). */
 const SK_MEMINFO_DROPS = 8;
@@ -132,7 +137,12 @@ export class Subscription implements EventSource {
 
   drops(): number | undefined {
     try {
-      const n = sys.getsockoptBytes(this.#t.unsafeFd(), SOL_SOCKET, SO_MEMINFO, new Uint8Array(this.#meminfo.buffer));
+      const n = sys.getsockoptBytes(
+        this.#t.unsafeFd(),
+        SOL_SOCKET,
+        SO_MEMINFO,
+        new Uint8Array(this.#meminfo.buffer),
+      );
       return n >= (SK_MEMINFO_DROPS + 1) * 4 ? this.#meminfo[SK_MEMINFO_DROPS] : undefined;
     } catch {
       return undefined;

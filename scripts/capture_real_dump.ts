@@ -29,7 +29,11 @@ assertThrowawayNetns("create flows to capture");
 const ifaces = readFileSync("/proc/self/net/dev", "utf8").split("\n").slice(2)
   .map((l) => l.split(":")[0].trim()).filter((s) => s !== "");
 if (ifaces.join() !== "lo") {
-  console.error(`Refusing to capture in a namespace with interfaces ${ifaces.join(", ")}: run under \`unshare -n --\``);
+  console.error(
+    `Refusing to capture in a namespace with interfaces ${
+      ifaces.join(", ")
+    }: run under \`unshare -n --\``,
+  );
   process.exit(1);
 }
 writeFileSync("/proc/sys/net/netfilter/nf_conntrack_acct", "1");
@@ -79,15 +83,44 @@ ct.create({
   status: ["SEEN_REPLY", "ASSURED"],
   tcp: { state: "ESTABLISHED", wscaleOrig: 7, wscaleReply: 7 },
 });
-ct.create({ proto: "icmp", orig: { src: "10.0.0.1", dst: "10.0.0.3", type: 8, code: 0, id: 77 }, timeout: 30 });
-ct.create({ proto: "tcp", orig: { src: "fd00::1", dst: "fd00::2", sport: 50000, dport: 22 }, timeout: 120 });
-ct.create({ proto: "udp", orig: { src: "fd00::1", dst: "2001:db8::53", sport: 5353, dport: 53 }, timeout: 60, zone: 7 });
-ct.create({ proto: "icmpv6", orig: { src: "fd00::1", dst: "fd00::2", type: 128, code: 0, id: 9 }, timeout: 30 });
-ct.create({ proto: "gre", orig: { src: "10.1.0.1", dst: "10.1.0.2", srcKey: 1, dstKey: 2 }, timeout: 90 });
-ct.create({ proto: "sctp", orig: { src: "10.2.0.1", dst: "10.2.0.2", sport: 3868, dport: 3868 }, timeout: 90 });
+ct.create({
+  proto: "icmp",
+  orig: { src: "10.0.0.1", dst: "10.0.0.3", type: 8, code: 0, id: 77 },
+  timeout: 30,
+});
+ct.create({
+  proto: "tcp",
+  orig: { src: "fd00::1", dst: "fd00::2", sport: 50000, dport: 22 },
+  timeout: 120,
+});
+ct.create({
+  proto: "udp",
+  orig: { src: "fd00::1", dst: "2001:db8::53", sport: 5353, dport: 53 },
+  timeout: 60,
+  zone: 7,
+});
+ct.create({
+  proto: "icmpv6",
+  orig: { src: "fd00::1", dst: "fd00::2", type: 128, code: 0, id: 9 },
+  timeout: 30,
+});
+ct.create({
+  proto: "gre",
+  orig: { src: "10.1.0.1", dst: "10.1.0.2", srcKey: 1, dstKey: 2 },
+  timeout: 90,
+});
+ct.create({
+  proto: "sctp",
+  orig: { src: "10.2.0.1", dst: "10.2.0.2", sport: 3868, dport: 3868 },
+  timeout: 90,
+});
 const many = [];
 for (let i = 0; i < 53; i++) {
-  many.push({ proto: "udp" as const, orig: { src: "192.168.1.1", dst: "192.168.2.1", sport: 10000 + i, dport: 53 }, timeout: 100 });
+  many.push({
+    proto: "udp" as const,
+    orig: { src: "192.168.1.1", dst: "192.168.2.1", sport: 10000 + i, dport: 53 },
+    timeout: 100,
+  });
 }
 console.log("createMany:", ct.createMany(many).created);
 
@@ -110,9 +143,16 @@ phase = "batch";
   const b = new MessageBuilder();
   const first = sock.nextSeq(3);
   [10000, 9999, 10001].forEach((sport, i) => {
-    const at = b.begin((C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, first + i);
+    const at = b.begin(
+      (C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_DELETE,
+      NLM_F_REQUEST | NLM_F_ACK,
+      first + i,
+    );
     writeNfgenmsg(b, C.AF_INET);
-    const key = { proto: "udp" as const, orig: { src: "192.168.1.1", dst: "192.168.2.1", sport, dport: 53 } };
+    const key = {
+      proto: "udp" as const,
+      orig: { src: "192.168.1.1", dst: "192.168.2.1", sport, dport: 53 },
+    };
     encodeFlow(b, validateFlow(key, "key"), "key");
     b.end(at);
   });
@@ -125,13 +165,20 @@ phase = "batch";
 
 phase = "error_eexist";
 try {
-  ct.create({ proto: "icmp", orig: { src: "10.0.0.1", dst: "10.0.0.3", type: 8, code: 0, id: 77 }, timeout: 30 });
+  ct.create({
+    proto: "icmp",
+    orig: { src: "10.0.0.1", dst: "10.0.0.3", type: 8, code: 0, id: 77 },
+    timeout: 30,
+  });
 } catch (e) {
   console.log(String(e));
 }
 phase = "error_enoent";
 try {
-  ct.delete({ proto: "udp", orig: { src: "192.168.1.1", dst: "192.168.2.1", sport: 1, dport: 53 } });
+  ct.delete({
+    proto: "udp",
+    orig: { src: "192.168.1.1", dst: "192.168.2.1", sport: 1, dport: 53 },
+  });
 } catch (e) {
   console.log(String(e));
 }
@@ -143,7 +190,11 @@ phase = "error_extack";
   const sock = new NetlinkSocket(() => new RecordingTransport());
   const b = new MessageBuilder();
   const seq = sock.nextSeq();
-  const at = b.begin((C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_NEW, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE, seq);
+  const at = b.begin(
+    (C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_NEW,
+    NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE,
+    seq,
+  );
   writeNfgenmsg(b, C.AF_INET);
   b.u16(C.CTA_TIMEOUT, 5);
   b.end(at);
@@ -161,14 +212,19 @@ ct.close();
 const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
 const runtime = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
 const what: Record<string, string> = {
-  flows: "ct.list() of 60 flows (tcp/icmp/tcp6/udp6 zone 7/icmpv6/gre/sctp + 53 udp), acct and timestamps on: a multipart dump ended by NLMSG_DONE",
-  get: "ct.get() of the tcp 10.0.0.1:40000 -> 10.0.0.2:443 flow: the IPCTNL_MSG_CT_NEW reply, then its ACK",
-  stats_cpu: "ct.stats(): IPCTNL_MSG_CT_GET_STATS_CPU dump, one message per CPU, ended by NLMSG_DONE",
+  flows:
+    "ct.list() of 60 flows (tcp/icmp/tcp6/udp6 zone 7/icmpv6/gre/sctp + 53 udp), acct and timestamps on: a multipart dump ended by NLMSG_DONE",
+  get:
+    "ct.get() of the tcp 10.0.0.1:40000 -> 10.0.0.2:443 flow: the IPCTNL_MSG_CT_NEW reply, then its ACK",
+  stats_cpu:
+    "ct.stats(): IPCTNL_MSG_CT_GET_STATS_CPU dump, one message per CPU, ended by NLMSG_DONE",
   stats_global: "ct.globalStats(): the IPCTNL_MSG_CT_GET_STATS reply, then its ACK",
-  batch: "3 IPCTNL_MSG_CT_DELETE with NLM_F_ACK in one datagram (1st and 3rd flows exist, 2nd does not): ACK, ENOENT, ACK",
+  batch:
+    "3 IPCTNL_MSG_CT_DELETE with NLM_F_ACK in one datagram (1st and 3rd flows exist, 2nd does not): ACK, ENOENT, ACK",
   error_eexist: "ct.create() of an existing icmp flow: NLMSG_ERROR EEXIST (capped ACK)",
   error_enoent: "ct.delete() of a missing udp flow: NLMSG_ERROR ENOENT (capped ACK)",
-  error_extack: "IPCTNL_MSG_CT_NEW with a 2-byte CTA_TIMEOUT: NLMSG_ERROR ERANGE with extended-ACK message, offset and policy",
+  error_extack:
+    "IPCTNL_MSG_CT_NEW with a 2-byte CTA_TIMEOUT: NLMSG_ERROR ERANGE with extended-ACK message, offset and policy",
 };
 for (const [name, grams] of captured) {
   const lines = [
@@ -181,6 +237,9 @@ for (const [name, grams] of captured) {
   ];
   const path = new URL(`../test/fixtures/real_dump_${name}.hex`, import.meta.url);
   writeFileSync(path, lines.join("\n") + "\n");
-  console.log(`wrote ${path.pathname}: ${grams.length} datagrams, ${grams.reduce((s, g) => s + g.length, 0)} bytes`);
+  console.log(
+    `wrote ${path.pathname}: ${grams.length} datagrams, ${
+      grams.reduce((s, g) => s + g.length, 0)
+    } bytes`,
+  );
 }
-

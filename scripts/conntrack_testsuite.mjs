@@ -49,7 +49,9 @@ for (let i = 0; i < argv.length; i++) {
     prog = argv[++i];
   } else if (a === "--timeouts") {
     timeoutScale = Number(argv[++i]);
-    if (!Number.isInteger(timeoutScale) || timeoutScale < 1) usage("--timeouts needs a whole factor >= 1");
+    if (!Number.isInteger(timeoutScale) || timeoutScale < 1) {
+      usage("--timeouts needs a whole factor >= 1");
+    }
   } else if (a === "--verbose" || a === "-v") verbose = true;
   else if (a.startsWith("-")) usage(`unknown option ${a}`);
   else if (dir === undefined) dir = a;
@@ -86,7 +88,10 @@ if (readlinkSync("/proc/self/ns/net") === process.env[INNER]) {
  */
 export function parseTestsuite(file, text, progCmd, scale = 1) {
   if (scale !== 1) {
-    text = text.replace(/(^|\s)(-t|--timeout)(\s+)(\d+)/gm, (_, pre, opt, sp, n) => `${pre}${opt}${sp}${Number(n) * scale}`);
+    text = text.replace(
+      /(^|\s)(-t|--timeout)(\s+)(\d+)/gm,
+      (_, pre, opt, sp, n) => `${pre}${opt}${sp}${Number(n) * scale}`,
+    );
   }
   const cases = [];
   let buf = "";

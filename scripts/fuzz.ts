@@ -47,8 +47,18 @@ for (let i = 0; i < count; i++, done++) {
 }
 const secs = (performance.now() - t0) / 1000;
 for (const [name, t] of Object.entries(fuzzer.targets).sort()) {
-  console.log(`  ${name.padEnd(26)} ${String(t.runs).padStart(8)} runs, ${t.ok} decoded, ${t.rejected} rejected`);
+  console.log(
+    `  ${name.padEnd(26)} ${
+      String(t.runs).padStart(8)
+    } runs, ${t.ok} decoded, ${t.rejected} rejected`,
+  );
 }
-console.log(`${done} inputs in ${secs.toFixed(1)} s: ${Math.round(done / secs)} inputs/s, ${failures.length} failures`);
-if (failures.length) console.log(`first failure: input #${failures[0].iteration} (replay with seed ${seed})`);
+console.log(
+  `${done} inputs in ${secs.toFixed(1)} s: ${
+    Math.round(done / secs)
+  } inputs/s, ${failures.length} failures`,
+);
+if (failures.length) {
+  console.log(`first failure: input #${failures[0].iteration} (replay with seed ${seed})`);
+}
 process.exit(failures.length ? 1 : 0);

@@ -17,10 +17,20 @@ if (!cmd) {
 const local = join(root, "node_modules", ".bin", cmd);
 const exe = existsSync(local) ? local : cmd;
 const isRoot = process.getuid?.() === 0;
-const env = { ...process.env, PATH: pathWithSbin(), NFCT_HOST_NETNS: readlinkSync("/proc/self/ns/net") };
-const r = spawnSync("unshare", [isRoot ? "-n" : "-rn", "--", exe, ...args], { stdio: "inherit", cwd: root, env });
+const env = {
+  ...process.env,
+  PATH: pathWithSbin(),
+  NFCT_HOST_NETNS: readlinkSync("/proc/self/ns/net"),
+};
+const r = spawnSync("unshare", [isRoot ? "-n" : "-rn", "--", exe, ...args], {
+  stdio: "inherit",
+  cwd: root,
+  env,
+});
 if (r.error) {
-  console.error(`Cannot start a network namespace: ${r.error.message} (is util-linux's unshare installed?)`);
+  console.error(
+    `Cannot start a network namespace: ${r.error.message} (is util-linux's unshare installed?)`,
+  );
   process.exit(1);
 }
 process.exit(r.status ?? 1);

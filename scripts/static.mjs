@@ -26,18 +26,29 @@ function tsFiles(dir = root) {
 }
 
 const files = tsFiles();
-const source = files.filter((f) => !f.startsWith("test/") && !f.startsWith("bench/") && !f.startsWith("scripts/"));
+const source = files.filter((f) =>
+  !f.startsWith("test/") && !f.startsWith("bench/") && !f.startsWith("scripts/")
+);
 const checks = [
   ["deno fmt --check", ["fmt", "--check"]],
   ["deno lint", ["lint"]],
   ["deno doc --lint mod.ts", ["doc", "--lint", "mod.ts"]],
   [`deno check: ${files.length} files`, ["check", "--quiet", ...files]],
-  [`deno check --doc: the examples of ${source.length} source files`, ["check", "--quiet", "--doc", ...source]],
+  [`deno check --doc: the examples of ${source.length} source files`, [
+    "check",
+    "--quiet",
+    "--doc",
+    ...source,
+  ]],
 ];
 
 let passed = 0, failed = 0;
 for (const [name, args] of checks) {
-  const r = spawnSync(deno, args, { cwd: root, encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
+  const r = spawnSync(deno, args, {
+    cwd: root,
+    encoding: "utf8",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   if (r.status === 0) {
     passed++;
     console.log(`ok - ${name}`);

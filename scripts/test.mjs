@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs every test on Deno and on Bun: unit tests (no privilege) and kernel tests, each kernel
+// Runs the static checks (scripts/static.mjs), then every test on Deno and on Bun: unit tests (no privilege) and kernel tests, each kernel
 // run in its own throwaway network namespace. Prints "N passed, N failed" at the end and exits
 // non-zero on any failure, or if the kernel tests could not run (they never silently skip).
 //   node scripts/test.mjs            all tests
@@ -32,7 +32,11 @@ function run(label, argv, parse) {
   const r = spawnSync(argv[0], argv.slice(1), {
     cwd: root,
     encoding: "utf8",
-    env: { ...process.env, PATH: pathWithSbin(), NFCT_HOST_NETNS: readlinkSync("/proc/self/ns/net") },
+    env: {
+      ...process.env,
+      PATH: pathWithSbin(),
+      NFCT_HOST_NETNS: readlinkSync("/proc/self/ns/net"),
+    },
     maxBuffer: 256 << 20,
   });
   const out = (r.stdout ?? "") + (r.stderr ?? "");
@@ -76,9 +80,17 @@ const bunCounts = (s) => {
 
 // As a user: a user namespace mapping you to root, with its own mount namespace and a private
 // /run, so the tests that create named namespaces (`ip netns add`) work there too.
-const netns = isRoot
-  ? ["unshare", "-n", "--"]
-  : ["unshare", "-rnm", "--propagation", "private", "--", "sh", "-c", 'mount -t tmpfs nfct-run /run && exec "$@"', "sh"];
+const netns = isRoot ? ["unshare", "-n", "--"] : [
+  "unshare",
+  "-rnm",
+  "--propagation",
+  "private",
+  "--",
+  "sh",
+  "-c",
+  'mount -t tmpfs nfct-run /run && exec "$@"',
+  "sh",
+];
 
 // scripts/package_test.mjs, the package as a user installs it: "package: N passed, N failed"
 const packageCounts = (s) => {
@@ -86,6 +98,12 @@ const packageCounts = (s) => {
   return m ? { passed: +m[1], failed: +m[2] } : undefined;
 };
 
+// scripts/static.mjs: fmt, lint, doc lint, type checks of every file and doc example.
+const staticCounts = (s) => {
+  const m = [...s.matchAll(/^static: (\d+) passed, (\d+) failed$/gm)].pop();
+  return m ? { passed: +m[1], failed: +m[2] } : undefined;
+};
+run("static", [process.execPath, "scripts/static.mjs"], staticCounts);
 run("deno unit", [bin("deno"), "test", "-A", "--no-check", "test/unit/"], denoCounts);
 run("bun unit", [bin("bun"), "test", "--timeout", "60000", "test/unit/"], bunCounts);
 if (!unitOnly) {
@@ -95,8 +113,16 @@ if (!unitOnly) {
     problems.push(missing);
     failed++;
   } else {
-    run("deno kernel", [...netns, bin("deno"), "test", "-A", "--no-check", "test/kernel/"], denoCounts);
-    run("bun kernel", [...netns, bin("bun"), "test", "--timeout", "120000", "test/kernel/"], bunCounts);
+    run(
+      "deno kernel",
+      [...netns, bin("deno"), "test", "-A", "--no-check", "test/kernel/"],
+      denoCounts,
+    );
+    run(
+      "bun kernel",
+      [...netns, bin("bun"), "test", "--timeout", "120000", "test/kernel/"],
+      bunCounts,
+    );
     run("package", [process.execPath, "scripts/package_test.mjs"], packageCounts);
   }
 }

@@ -55,7 +55,7 @@ function flagNames(e: Expectation): string[] {
  *
  * @example
  * ```ts
- * import { Conntrack, formatExpect } from "./mod.ts";
+ * import { Conntrack, formatExpect } from "@nfct/nfct";
  * using ct = Conntrack.open();
  * for (const e of ct.dumpExpect({ family: "ipv4" })) console.log(formatExpect(e));
  * ```

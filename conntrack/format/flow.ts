@@ -47,7 +47,7 @@ function lineOf(flow: Flow): FlowLine {
  *
  * @example
  * ```ts
- * import { type Flow, formatFlow } from "./mod.ts";
+ * import { type Flow, formatFlow } from "@nfct/nfct";
  * const flow: Flow = {
  *   family: "ipv4",
  *   proto: "udp",

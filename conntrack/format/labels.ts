@@ -14,7 +14,7 @@ export type LabelMap = ReadonlyMap<number, string>;
  *
  * @example
  * ```ts
- * import { parseConnlabelConf } from "./mod.ts";
+ * import { parseConnlabelConf } from "@nfct/nfct";
  * const labels = parseConnlabelConf("# bit name\n0 blocked\n0x3 allowed\n");
  * console.log(labels.get(3)); // "allowed"
  * ```

@@ -103,7 +103,7 @@ let lastU8: Uint8Array = new Uint8Array(0);
  *
  * @example
  * ```ts
- * import { FlowDecoder, formatFlow, formatWire } from "./mod.ts";
+ * import { FlowDecoder, formatFlow, formatWire } from "@nfct/nfct";
  * const dec = new FlowDecoder();
  * // The line of each message of a dump (dv, offset, length):
  * function lineOf(dv: DataView, offset: number, length: number): string {

@@ -32,7 +32,7 @@ const utf8 = new TextDecoder();
  *
  * @example
  * ```ts
- * import { AttributeReader, MessageBuilder } from "./mod.ts";
+ * import { AttributeReader, MessageBuilder } from "@nfct/nfct";
  * const b = new MessageBuilder();
  * b.u32(8, 42); // CTA_MARK
  * const r = new AttributeReader().reset(new DataView(b.buf.buffer), 0, b.length, "example");

@@ -38,7 +38,11 @@ export function createFtpMaster(ct: Conntrack, m: MasterTuple, helper = "ftp"): 
  * The expectation of a data connection of master `m`: from its server to its client's port
  * `dport` (any source port), exact addresses, 300 s; `extra` overrides.
  */
-export function ftpExpectation(m: MasterTuple, dport: number, extra: Partial<Expectation> = {}): NewExpectation {
+export function ftpExpectation(
+  m: MasterTuple,
+  dport: number,
+  extra: Partial<Expectation> = {},
+): NewExpectation {
   const ones = m.src.includes(":") ? ONES6 : ONES4;
   return {
     master: m,

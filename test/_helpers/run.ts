@@ -15,9 +15,7 @@ export const isBun: boolean = typeof (globalThis as { Bun?: unknown }).Bun !== "
 export const ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The argv that runs a TypeScript file on this runtime: `bun FILE` or `deno run -A FILE`. */
-export const RUN_TS: string[] = isBun
-  ? [process.execPath]
-  : [process.execPath, "run", "-A"];
+export const RUN_TS: string[] = isBun ? [process.execPath] : [process.execPath, "run", "-A"];
 
 /** The argv of nfct (cli.ts) on this runtime (relative to {@link ROOT}, the default cwd of {@link exec}). */
 export const NFCT: string[] = [...RUN_TS, "cli.ts"];

@@ -17,7 +17,15 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { after, test } from "node:test";
 import { addNetns, assertThrowawayNetns } from "../_helpers/netns.ts";
-import { conntrackWithLabelConf, exec, messages, NFCT, type Ran, ROOT, words } from "../_helpers/run.ts";
+import {
+  conntrackWithLabelConf,
+  exec,
+  messages,
+  NFCT,
+  type Ran,
+  ROOT,
+  words,
+} from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
@@ -38,7 +46,8 @@ const nfct = (ns: string, args: string[], input?: string) => run(ns, [...NFCT, .
 const conntrack = (ns: string, args: string[], input?: string) =>
   run(ns, ["conntrack", ...args], input);
 /** conntrack(8) with LABELS as /etc/xtables/connlabel.conf. */
-const conntrackLabels = (ns: string, args: string[]): Ran => conntrackWithLabelConf(LABELS, args, ns);
+const conntrackLabels = (ns: string, args: string[]): Ran =>
+  conntrackWithLabelConf(LABELS, args, ns);
 
 /** Lines with what ticks (timeouts, use=, ids) masked, sorted. */
 function lines(out: string): string[] {

@@ -34,7 +34,8 @@ writeFileSync(LABELS_CONF, "0 zero\n1 one\n5 five\n");
 const ENV = { NFCT_CONNLABEL_CONF: LABELS_CONF };
 
 const nfct = (args: string[], input?: string) => exec([...NFCT, ...args], { input, env: ENV });
-const conntrack = (args: string[], input?: string) => exec(["conntrack", ...args], { input, env: ENV });
+const conntrack = (args: string[], input?: string) =>
+  exec(["conntrack", ...args], { input, env: ENV });
 /** The table through the library (a client opened and closed per call). */
 function listed(filter?: Filter): Flow[] {
   using ct = Conntrack.open();
@@ -72,7 +73,10 @@ const SCRIPT: [string, number][] = [
   ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 0],
   ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 1], // again
   ["-D -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20", 0],
-  ["-I -r 2.2.2.2 -q 1.1.1.1 -p tcp --reply-port-src 11 --reply-port-dst 21 --state LISTEN -u SEEN_REPLY -t 900", 0],
+  [
+    "-I -r 2.2.2.2 -q 1.1.1.1 -p tcp --reply-port-src 11 --reply-port-dst 21 --state LISTEN -u SEEN_REPLY -t 900",
+    0,
+  ],
   ["-D -r 2.2.2.2 -q 1.1.1.1 -p tcp --reply-port-src 11 --reply-port-dst 21", 0],
   // testsuite/02filter
   ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 0],
@@ -89,7 +93,10 @@ const SCRIPT: [string, number][] = [
   ["-L --mark 0/0xffffffff", 0],
   ["-D -d 2.2.2.2", 0],
   // testsuite/04zone
-  ["-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900 --zone 1", 0],
+  [
+    "-I -s 1.1.1.1 -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900 --zone 1",
+    0,
+  ],
   ["-L --zone 1", 0],
   ["-L --zone 0", 0],
   ["-D --zone 1", 0],
@@ -103,7 +110,10 @@ const SCRIPT: [string, number][] = [
   ["-I -p icmp -s 10.0.0.1 -d 10.0.0.2 --icmp-type 8 -t 900", 2], // missing code
   ["-I -p icmpv6 -s fd00::1 -d fd00::2 --icmpv6-type 128 --icmpv6-code 0 --icmpv6-id 4 -t 900", 0],
   ["-I -f ipv6 -p icmpv6 -s fd00::1 -d fd00::2 --icmpv6-type 128 --icmpv6-code 0 -t 900", 2], // -f illegal with -I
-  ["-I -p sctp -s 10.0.0.1 -d 10.0.0.2 --sport 5 --dport 6 -t 900 --state ESTABLISHED --orig-vtag 5 --reply-vtag 6", 0],
+  [
+    "-I -p sctp -s 10.0.0.1 -d 10.0.0.2 --sport 5 --dport 6 -t 900 --state ESTABLISHED --orig-vtag 5 --reply-vtag 6",
+    0,
+  ],
   ["-I -p sctp -s 10.0.0.1 -d 10.0.0.3 --sport 5 --dport 6 -t 900", 2], // missing state
   ["-I -p gre -s 10.0.0.1 -d 10.0.0.2 -t 900 --srckey 5 --dstkey 6", 0],
   ["-I -p gre -s 10.0.0.1 -d 10.0.0.2 -t 900", 2], // missing keys
@@ -111,7 +121,10 @@ const SCRIPT: [string, number][] = [
   ["-I -p udp -s 10.0.1.5 -d 10.0.0.2 --sport 1 --dport 2 -t 900 -n 10.9.9.9", 0],
   ["-I -p udp -s 10.0.1.6 -d 10.0.0.2 --sport 1 --dport 2 -t 900 -g 10.9.9.9:80", 0],
   ["-I -p udp -s 10.0.1.7 -d 10.0.0.2 --sport 1 --dport 2 -t 900 -w 3 --orig-zone 4", 1], // kernel: EINVAL
-  ["-I -p tcp -s 10.0.1.8 -d 10.0.0.2 --sport 1 --dport 2 -t 900 --state ESTABLISHED -u ASSURED,SEEN_REPLY -m 7", 0],
+  [
+    "-I -p tcp -s 10.0.1.8 -d 10.0.0.2 --sport 1 --dport 2 -t 900 --state ESTABLISHED -u ASSURED,SEEN_REPLY -m 7",
+    0,
+  ],
   ["-I -s 1.2.3.4/24 -d 1.1.1.1 -p udp --sport 1 --dport 2 -t 10", 2], // CIDR is a mask: illegal with -I
   ["-I -p udp -s 10.0.0.1 -r 10.0.0.2 --sport 1 --dport 2 -t 900", 2], // --src needs --dst
   // listing and filters
@@ -233,35 +246,59 @@ function runScript(cli: (args: string[]) => Ran): Ran[] {
 }
 
 // About 170 lines, each run by both programs: minutes on a loaded machine.
-test("nfct and conntrack give the same exit code, summary and output for each line of a testsuite script", { timeout: 600000 }, () => {
-  tableChanged();
-  sh("ip link set lo up");
-  conntrack(["-F"]);
-  const theirs = runScript(conntrack);
-  conntrack(["-F"]);
-  const ours = runScript(nfct);
-  conntrack(["-F"]);
-  const problems: string[] = [];
-  SCRIPT.forEach(([line, want], i) => {
-    const t = theirs[i], o = ours[i];
-    if (t.code !== want) problems.push(`conntrack ${line}: exit ${t.code}, the script expects ${want} (${t.stderr.trim()})`);
-    if (o.code !== want) problems.push(`nfct ${line}: exit ${o.code}, expected ${want} (${o.stderr.trim()})`);
-    // Summaries and errors: the same text, unless both failed on a parameter (wording may differ).
-    if (!(want === 2 && o.code === 2)) {
-      assert.ok(true);
-      const tm = messages(t.stderr), om = messages(o.stderr);
-      if (JSON.stringify(tm) !== JSON.stringify(om) && !line.startsWith("-S") && !line.startsWith("-C")) {
-        problems.push(`${line}: stderr differs:\n  conntrack: ${tm.join(" | ")}\n  nfct:      ${om.join(" | ")}`);
+test(
+  "nfct and conntrack give the same exit code, summary and output for each line of a testsuite script",
+  { timeout: 600000 },
+  () => {
+    tableChanged();
+    sh("ip link set lo up");
+    conntrack(["-F"]);
+    const theirs = runScript(conntrack);
+    conntrack(["-F"]);
+    const ours = runScript(nfct);
+    conntrack(["-F"]);
+    const problems: string[] = [];
+    SCRIPT.forEach(([line, want], i) => {
+      const t = theirs[i], o = ours[i];
+      if (t.code !== want) {
+        problems.push(
+          `conntrack ${line}: exit ${t.code}, the script expects ${want} (${t.stderr.trim()})`,
+        );
       }
-    }
-    // -U: conntrack 1.4.7 prints only some of the entries it updated (it re-reads each with a
-    // GET that fails for ICMP and SCTP); the count above is compared, and nfct prints them all.
-    if (!line.startsWith("-S") && !line.startsWith("-U") && JSON.stringify(sorted(t.stdout)) !== JSON.stringify(sorted(o.stdout))) {
-      problems.push(`${line}: stdout differs:\n  conntrack: ${sorted(t.stdout).join("\n             ")}\n  nfct:      ${sorted(o.stdout).join("\n             ")}`);
-    }
-  });
-  assert.deepEqual(problems, []);
-});
+      if (o.code !== want) {
+        problems.push(`nfct ${line}: exit ${o.code}, expected ${want} (${o.stderr.trim()})`);
+      }
+      // Summaries and errors: the same text, unless both failed on a parameter (wording may differ).
+      if (!(want === 2 && o.code === 2)) {
+        assert.ok(true);
+        const tm = messages(t.stderr), om = messages(o.stderr);
+        if (
+          JSON.stringify(tm) !== JSON.stringify(om) && !line.startsWith("-S") &&
+          !line.startsWith("-C")
+        ) {
+          problems.push(
+            `${line}: stderr differs:\n  conntrack: ${tm.join(" | ")}\n  nfct:      ${
+              om.join(" | ")
+            }`,
+          );
+        }
+      }
+      // -U: conntrack 1.4.7 prints only some of the entries it updated (it re-reads each with a
+      // GET that fails for ICMP and SCTP); the count above is compared, and nfct prints them all.
+      if (
+        !line.startsWith("-S") && !line.startsWith("-U") &&
+        JSON.stringify(sorted(t.stdout)) !== JSON.stringify(sorted(o.stdout))
+      ) {
+        problems.push(
+          `${line}: stdout differs:\n  conntrack: ${
+            sorted(t.stdout).join("\n             ")
+          }\n  nfct:      ${sorted(o.stdout).join("\n             ")}`,
+        );
+      }
+    });
+    assert.deepEqual(problems, []);
+  },
+);
 
 // What nfct does that conntrack does not, or deliberately differently.
 const OWN: [string, number, RegExp?][] = [
@@ -274,19 +311,26 @@ const OWN: [string, number, RegExp?][] = [
   ["", 0],
 ];
 
-test("nfct refuses bad values (where 1.4.7 silently used 0) with exit codes and messages", T, () => {
-  for (const [line, code, re] of OWN) {
-    const r = nfct(line ? words(line) : []);
-    assert.equal(r.code, code, `nfct ${line}: ${r.stderr}`);
-    if (re) assert.match(r.stderr, re, `nfct ${line}`);
-  }
-});
+test(
+  "nfct refuses bad values (where 1.4.7 silently used 0) with exit codes and messages",
+  T,
+  () => {
+    for (const [line, code, re] of OWN) {
+      const r = nfct(line ? words(line) : []);
+      assert.equal(r.code, code, `nfct ${line}: ${r.stderr}`);
+      if (re) assert.match(r.stderr, re, `nfct ${line}`);
+    }
+  },
+);
 
-test("-o json prints one Flow per line; -F with filters deletes in the kernel; labels by name", T, () => {
-  tableChanged();
-  conntrack(["-F"]);
-  // Labels need label storage in the namespace (an nft rule that sets one) before entries are made.
-  sh(`nft -f - <<'EOF'
+test(
+  "-o json prints one Flow per line; -F with filters deletes in the kernel; labels by name",
+  T,
+  () => {
+    tableChanged();
+    conntrack(["-F"]);
+    // Labels need label storage in the namespace (an nft rule that sets one) before entries are made.
+    sh(`nft -f - <<'EOF'
 table inet nfct_cli {
   chain out {
     type filter hook output priority 0; policy accept;
@@ -294,42 +338,55 @@ table inet nfct_cli {
   }
 }
 EOF`);
-  for (let i = 0; i < 20; i++) {
-    assert.equal(nfct(words(`-I -p ${i % 2 ? "udp" : "tcp --state ESTABLISHED"} -s 10.3.0.${i} -d 10.4.0.1 --sport ${1000 + i} --dport 80 -t 300 -m ${i % 4}`)).code, 0);
-  }
-  const json = nfct(["-L", "-o", "json"]);
-  assert.equal(json.code, 0);
-  const flows = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as Flow);
-  assert.equal(flows.length, 20);
-  assert.ok(flows.every((f) => f.family === "ipv4" && f.orig.dport === 80 && typeof f.id === "number"));
-  // -F with a filter (nfct extension), in the kernel, which does not count: marks 1 of udp and
-  // tcp are 5 entries.
-  const kernelSaid = "the flow entries that match have been deleted in the kernel, which does not count them.";
-  const f = nfct(["-F", "-m", "1"]);
-  assert.equal(f.code, 0, f.stderr);
-  assert.deepEqual(messages(f.stderr), [kernelSaid]);
-  assert.equal(Number(conntrack(["-C"]).stdout), 15);
-  assert.equal(conntrack(["-L", "-m", "1"]).stdout, "");
-  const g = nfct(["-F", "-p", "udp", "--dport", "80"]);
-  assert.deepEqual(messages(g.stderr), [kernelSaid]);
-  assert.equal(Number(conntrack(["-C"]).stdout), 10);
-  // A filter only userspace can apply (CIDR): dump + deletes, counted.
-  const h = nfct(["-F", "-s", "10.3.0.0/24", "-m", "2"]);
-  assert.deepEqual(messages(h.stderr), ["5 flow entries have been deleted."]);
-  assert.equal(Number(conntrack(["-C"]).stdout), 5);
-  try {
-    const u = nfct(words("-U -p tcp --label-add one"));
-    assert.equal(u.code, 0, u.stderr);
-    assert.ok(listed({ proto: "tcp" }).every((x) => x.labels?.includes(1)));
-    assert.equal(nfct(words("-L -l one")).stdout.trim().split("\n").length, 5);
-    assert.match(nfct(words("-L -l one -o labels")).stdout, / labels=one/);
-    assert.equal(nfct(words("-U -p tcp --label-del one")).code, 0);
-    assert.equal(nfct(words("-L -l one")).stdout, "");
-  } finally {
-    sh("nft delete table inet nfct_cli");
-    conntrack(["-F"]);
-  }
-});
+    for (let i = 0; i < 20; i++) {
+      assert.equal(
+        nfct(
+          words(
+            `-I -p ${
+              i % 2 ? "udp" : "tcp --state ESTABLISHED"
+            } -s 10.3.0.${i} -d 10.4.0.1 --sport ${1000 + i} --dport 80 -t 300 -m ${i % 4}`,
+          ),
+        ).code,
+        0,
+      );
+    }
+    const json = nfct(["-L", "-o", "json"]);
+    assert.equal(json.code, 0);
+    const flows = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as Flow);
+    assert.equal(flows.length, 20);
+    assert.ok(
+      flows.every((f) => f.family === "ipv4" && f.orig.dport === 80 && typeof f.id === "number"),
+    );
+    // -F with a filter (nfct extension), in the kernel, which does not count: marks 1 of udp and
+    // tcp are 5 entries.
+    const kernelSaid =
+      "the flow entries that match have been deleted in the kernel, which does not count them.";
+    const f = nfct(["-F", "-m", "1"]);
+    assert.equal(f.code, 0, f.stderr);
+    assert.deepEqual(messages(f.stderr), [kernelSaid]);
+    assert.equal(Number(conntrack(["-C"]).stdout), 15);
+    assert.equal(conntrack(["-L", "-m", "1"]).stdout, "");
+    const g = nfct(["-F", "-p", "udp", "--dport", "80"]);
+    assert.deepEqual(messages(g.stderr), [kernelSaid]);
+    assert.equal(Number(conntrack(["-C"]).stdout), 10);
+    // A filter only userspace can apply (CIDR): dump + deletes, counted.
+    const h = nfct(["-F", "-s", "10.3.0.0/24", "-m", "2"]);
+    assert.deepEqual(messages(h.stderr), ["5 flow entries have been deleted."]);
+    assert.equal(Number(conntrack(["-C"]).stdout), 5);
+    try {
+      const u = nfct(words("-U -p tcp --label-add one"));
+      assert.equal(u.code, 0, u.stderr);
+      assert.ok(listed({ proto: "tcp" }).every((x) => x.labels?.includes(1)));
+      assert.equal(nfct(words("-L -l one")).stdout.trim().split("\n").length, 5);
+      assert.match(nfct(words("-L -l one -o labels")).stdout, / labels=one/);
+      assert.equal(nfct(words("-U -p tcp --label-del one")).code, 0);
+      assert.equal(nfct(words("-L -l one")).stdout, "");
+    } finally {
+      sh("nft delete table inet nfct_cli");
+      conntrack(["-F"]);
+    }
+  },
+);
 
 // ---------------------------------------------------------------------------------------------
 // 2. One rich table, listed by both
@@ -384,32 +441,87 @@ function fill(): void {
   const flows: (Partial<Flow> & Pick<Flow, "proto">)[] = [];
   for (let i = 0; i < 150; i++) {
     const six = i % 2 === 1;
-    const a = (n: number) => (six ? `fd00::${(i * 4 + n).toString(16)}` : `10.${(i >> 8) & 255}.${i & 255}.${n}`);
-    const common = { timeout: 600 + i, mark: [0, 1, 5, 0x10, 0xdeadbeef][i % 5], ...(i % 4 === 0 ? { zone: 7 } : {}) };
+    const a = (
+      n: number,
+    ) => (six ? `fd00::${(i * 4 + n).toString(16)}` : `10.${(i >> 8) & 255}.${i & 255}.${n}`);
+    const common = {
+      timeout: 600 + i,
+      mark: [0, 1, 5, 0x10, 0xdeadbeef][i % 5],
+      ...(i % 4 === 0 ? { zone: 7 } : {}),
+    };
     const tz = i % 4 === 1 ? { zone: 3 } : {};
-    flows.push({ proto: "tcp", ...common, orig: { src: a(1), dst: a(2), sport: 1024 + i, dport: 443, ...tz }, tcp: { state: (["ESTABLISHED", "SYN_SENT", "TIME_WAIT"] as const)[i % 3] }, status: i % 3 ? [] : ["ASSURED", "SEEN_REPLY"] });
-    flows.push({ proto: "udp", ...common, orig: { src: a(1), dst: a(2), sport: 2000 + i, dport: 53, ...tz } });
-    flows.push({ proto: six ? "icmpv6" : "icmp", ...common, orig: { src: a(1), dst: a(2), type: six ? 128 : 8, code: 0, id: i } });
-    flows.push({ proto: "sctp", ...common, orig: { src: a(1), dst: a(2), sport: 3000 + i, dport: 36412 }, sctp: { state: "ESTABLISHED", vtagOrig: 0x100 + i, vtagReply: 0x200 + i } });
-    flows.push({ proto: "gre", ...common, orig: { src: a(1), dst: a(2), srcKey: i, dstKey: 1000 + i } });
+    flows.push({
+      proto: "tcp",
+      ...common,
+      orig: { src: a(1), dst: a(2), sport: 1024 + i, dport: 443, ...tz },
+      tcp: { state: (["ESTABLISHED", "SYN_SENT", "TIME_WAIT"] as const)[i % 3] },
+      status: i % 3 ? [] : ["ASSURED", "SEEN_REPLY"],
+    });
+    flows.push({
+      proto: "udp",
+      ...common,
+      orig: { src: a(1), dst: a(2), sport: 2000 + i, dport: 53, ...tz },
+    });
+    flows.push({
+      proto: six ? "icmpv6" : "icmp",
+      ...common,
+      orig: { src: a(1), dst: a(2), type: six ? 128 : 8, code: 0, id: i },
+    });
+    flows.push({
+      proto: "sctp",
+      ...common,
+      orig: { src: a(1), dst: a(2), sport: 3000 + i, dport: 36412 },
+      sctp: { state: "ESTABLISHED", vtagOrig: 0x100 + i, vtagReply: 0x200 + i },
+    });
+    flows.push({
+      proto: "gre",
+      ...common,
+      orig: { src: a(1), dst: a(2), srcKey: i, dstKey: 1000 + i },
+    });
   }
   using ct = Conntrack.open();
   const r = ct.createMany(flows);
   assert.equal(r.failed.length, 0, r.failed[0]?.error.message);
 }
 
-test("the listed table has every protocol with zones, marks, counters and timestamps", T, async () => {
-  await richTable();
-  const all = listed();
-  assert.ok(all.some((f) => f.counters && f.counters.orig.bytes > 0), "counters");
-  assert.ok(all.some((f) => f.timestamp), "timestamps");
-});
+test(
+  "the listed table has every protocol with zones, marks, counters and timestamps",
+  T,
+  async () => {
+    await richTable();
+    const all = listed();
+    assert.ok(all.some((f) => f.counters && f.counters.orig.bytes > 0), "counters");
+    assert.ok(all.some((f) => f.timestamp), "timestamps");
+  },
+);
 
 const LISTINGS: string[] = [
-  "", "-o extended", "-o extended,id", "-o ktimestamp", "-o save", "-o xml", "-o extended,id,ktimestamp",
-  "-p tcp", "-p udp -o extended", "-f ipv6", "-f ipv4 -p gre", "-p icmp", "-p icmpv6 --icmpv6-type 128", "-p sctp --state ESTABLISHED",
-  "-w 7", "-w 0", "--orig-zone 3", "-m 5", "-m 0x10/0x10", "-u ASSURED", "-u SEEN_REPLY", "-s 10.0.0.0/16", "-d fd00::/112",
-  "-p tcp --dport 443", "-s 127.0.0.1", "-p tcp --state ESTABLISHED",
+  "",
+  "-o extended",
+  "-o extended,id",
+  "-o ktimestamp",
+  "-o save",
+  "-o xml",
+  "-o extended,id,ktimestamp",
+  "-p tcp",
+  "-p udp -o extended",
+  "-f ipv6",
+  "-f ipv4 -p gre",
+  "-p icmp",
+  "-p icmpv6 --icmpv6-type 128",
+  "-p sctp --state ESTABLISHED",
+  "-w 7",
+  "-w 0",
+  "--orig-zone 3",
+  "-m 5",
+  "-m 0x10/0x10",
+  "-u ASSURED",
+  "-u SEEN_REPLY",
+  "-s 10.0.0.0/16",
+  "-d fd00::/112",
+  "-p tcp --dport 443",
+  "-s 127.0.0.1",
+  "-p tcp --state ESTABLISHED",
 ];
 
 for (const args of LISTINGS) {
@@ -427,69 +539,77 @@ for (const args of LISTINGS) {
   });
 }
 
-test("timestamps off (nfct -L then makes its lines straight from the kernel's bytes): -L, -o extended, -o id, -o extended,id print conntrack's lines", T, async () => {
-  tableChanged();
-  try {
-    await freshTable(false);
-    const all = listed();
-    assert.ok(!all.some((f) => f.timestamp), "no timestamps");
-    assert.ok(all.some((f) => f.counters && f.counters.orig.bytes > 0), "counters");
-    for (const args of ["", "-o extended", "-o id", "-o extended,id"]) {
-      const a = words(args);
-      const o = nfct(["-L", ...a]);
-      const t = conntrack(["-L", ...a]);
-      assert.equal(o.code, 0, o.stderr);
-      const ours = sorted(o.stdout), theirs = sorted(t.stdout);
-      assert.ok(theirs.length > 700, `conntrack -L ${args} listed ${theirs.length}`);
-      assert.deepEqual(ours, theirs, `-L ${args}`);
-      assert.deepEqual(messages(o.stderr), messages(t.stderr));
+test(
+  "timestamps off (nfct -L then makes its lines straight from the kernel's bytes): -L, -o extended, -o id, -o extended,id print conntrack's lines",
+  T,
+  async () => {
+    tableChanged();
+    try {
+      await freshTable(false);
+      const all = listed();
+      assert.ok(!all.some((f) => f.timestamp), "no timestamps");
+      assert.ok(all.some((f) => f.counters && f.counters.orig.bytes > 0), "counters");
+      for (const args of ["", "-o extended", "-o id", "-o extended,id"]) {
+        const a = words(args);
+        const o = nfct(["-L", ...a]);
+        const t = conntrack(["-L", ...a]);
+        assert.equal(o.code, 0, o.stderr);
+        const ours = sorted(o.stdout), theirs = sorted(t.stdout);
+        assert.ok(theirs.length > 700, `conntrack -L ${args} listed ${theirs.length}`);
+        assert.deepEqual(ours, theirs, `-L ${args}`);
+        assert.deepEqual(messages(o.stderr), messages(t.stderr));
+      }
+    } finally {
+      sh("sysctl -qw net.netfilter.nf_conntrack_timestamp=1");
     }
-  } finally {
-    sh("sysctl -qw net.netfilter.nf_conntrack_timestamp=1");
-  }
-});
+  },
+);
 
 // ---------------------------------------------------------------------------------------------
 // 3. -o save → -R
 
-test("`-o save` replayed by nfct -R (file and stdin) rebuilds the table; conntrack -R agrees", T, async () => {
-  await richTable();
-  tableChanged();
-  await closeTraffic();
-  const save = nfct(["-L", "-o", "save"]).stdout;
-  const before = sorted(save);
-  assert.ok(before.length > 700);
-  const file = `${TMP}/table.save`;
-  writeFileSync(file, "# a comment, then blank lines are skipped\n\n" + save);
+test(
+  "`-o save` replayed by nfct -R (file and stdin) rebuilds the table; conntrack -R agrees",
+  T,
+  async () => {
+    await richTable();
+    tableChanged();
+    await closeTraffic();
+    const save = nfct(["-L", "-o", "save"]).stdout;
+    const before = sorted(save);
+    assert.ok(before.length > 700);
+    const file = `${TMP}/table.save`;
+    writeFileSync(file, "# a comment, then blank lines are skipped\n\n" + save);
 
-  conntrack(["-F"]);
-  const r = nfct(["-R", file]);
-  assert.equal(r.code, 0, r.stderr);
-  const replayed = sorted(nfct(["-L", "-o", "save"]).stdout);
-  assert.deepEqual(replayed, before);
+    conntrack(["-F"]);
+    const r = nfct(["-R", file]);
+    assert.equal(r.code, 0, r.stderr);
+    const replayed = sorted(nfct(["-L", "-o", "save"]).stdout);
+    assert.deepEqual(replayed, before);
 
-  conntrack(["-F"]);
-  const s = nfct(["-R", "-"], save);
-  assert.equal(s.code, 0, s.stderr);
-  assert.deepEqual(sorted(nfct(["-L", "-o", "save"]).stdout), before);
+    conntrack(["-F"]);
+    const s = nfct(["-R", "-"], save);
+    assert.equal(s.code, 0, s.stderr);
+    assert.deepEqual(sorted(nfct(["-L", "-o", "save"]).stdout), before);
 
-  conntrack(["-F"]);
-  const c = conntrack(["-R", file]);
-  assert.equal(c.code, 0, c.stderr);
-  assert.deepEqual(sorted(conntrack(["-L", "-o", "save"]).stdout), before);
+    conntrack(["-F"]);
+    const c = conntrack(["-R", file]);
+    assert.equal(c.code, 0, c.stderr);
+    assert.deepEqual(sorted(conntrack(["-L", "-o", "save"]).stdout), before);
 
-  // -A on existing entries is not an error; -I is.
-  assert.equal(nfct(["-R", file]).code, 0);
-  const dup = `${TMP}/dup.save`;
-  writeFileSync(dup, save.split("\n")[0].replace(/^-A/, "-I") + "\n");
-  const d = nfct(["-R", dup]);
-  assert.equal(d.code, 1);
-  assert.match(d.stderr, /Such conntrack exists/);
-  // Only -I/-A/-U/-D/-F lines; everything is checked before anything runs.
-  writeFileSync(dup, "-F\n-L\n");
-  const l = nfct(["-R", dup]);
-  assert.equal(l.code, 2);
-  assert.match(l.stderr, /Cannot use command `-L' with --load-file/);
-  assert.ok(listed().length > 700, "the -F before the bad line did not run");
-  assert.equal(nfct(["-R", `${TMP}/missing`]).code, 2);
-});
+    // -A on existing entries is not an error; -I is.
+    assert.equal(nfct(["-R", file]).code, 0);
+    const dup = `${TMP}/dup.save`;
+    writeFileSync(dup, save.split("\n")[0].replace(/^-A/, "-I") + "\n");
+    const d = nfct(["-R", dup]);
+    assert.equal(d.code, 1);
+    assert.match(d.stderr, /Such conntrack exists/);
+    // Only -I/-A/-U/-D/-F lines; everything is checked before anything runs.
+    writeFileSync(dup, "-F\n-L\n");
+    const l = nfct(["-R", dup]);
+    assert.equal(l.code, 2);
+    assert.match(l.stderr, /Cannot use command `-L' with --load-file/);
+    assert.ok(listed().length > 700, "the -F before the bad line did not run");
+    assert.equal(nfct(["-R", `${TMP}/missing`]).code, 2);
+  },
+);

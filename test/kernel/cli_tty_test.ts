@@ -60,7 +60,11 @@ const flow = (i: number): Flow => ({
 function fill(n = N): void {
   // The lines below are matched without counters and timestamps, which other test files of
   // this namespace may have switched on.
-  spawnSync("sysctl", ["-qw", "net.netfilter.nf_conntrack_acct=0", "net.netfilter.nf_conntrack_timestamp=0"]);
+  spawnSync("sysctl", [
+    "-qw",
+    "net.netfilter.nf_conntrack_acct=0",
+    "net.netfilter.nf_conntrack_timestamp=0",
+  ]);
   using ct = Conntrack.open();
   ct.flushAll();
   assert.equal(ct.createMany(Array.from({ length: n }, (_, i) => flow(i))).created, n);

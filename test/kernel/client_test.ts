@@ -15,7 +15,12 @@ function udp(i: number, extra: Partial<Flow> = {}): Flow {
   return {
     family: "ipv4",
     proto: "udp",
-    orig: { src: `10.1.${(i >> 8) & 255}.${i & 255}`, dst: "10.2.0.1", sport: 1024 + (i % 60000), dport: 53 },
+    orig: {
+      src: `10.1.${(i >> 8) & 255}.${i & 255}`,
+      dst: "10.2.0.1",
+      sport: 1024 + (i % 60000),
+      dport: 53,
+    },
     reply: undefined as unknown as Flow["reply"],
     timeout: 600,
     ...extra,
@@ -32,31 +37,58 @@ function mixed(n: number): Flow[] {
         break;
       case 1:
         out.push({
-          family: "ipv4", proto: "tcp", timeout: 600, tcp: { state: "ESTABLISHED" }, status: ["ASSURED", "SEEN_REPLY"],
+          family: "ipv4",
+          proto: "tcp",
+          timeout: 600,
+          tcp: { state: "ESTABLISHED" },
+          status: ["ASSURED", "SEEN_REPLY"],
           orig: { src: `10.3.${b}.${a}`, dst: "10.4.0.1", sport: 2000 + (i % 50000), dport: 443 },
         } as Flow);
         break;
       case 2:
         out.push({
-          family: "ipv6", proto: "tcp", timeout: 600, tcp: { state: "SYN_SENT" },
-          orig: { src: `fd00::${b.toString(16)}:${a.toString(16)}`, dst: "fd00::ffff", sport: 3000, dport: 80 },
+          family: "ipv6",
+          proto: "tcp",
+          timeout: 600,
+          tcp: { state: "SYN_SENT" },
+          orig: {
+            src: `fd00::${b.toString(16)}:${a.toString(16)}`,
+            dst: "fd00::ffff",
+            sport: 3000,
+            dport: 80,
+          },
         } as Flow);
         break;
       case 3:
         out.push({
-          family: "ipv4", proto: "icmp", timeout: 30,
+          family: "ipv4",
+          proto: "icmp",
+          timeout: 30,
           orig: { src: `10.5.${b}.${a}`, dst: "10.6.0.1", type: 8, code: 0, id: i & 0xffff },
         } as Flow);
         break;
       case 4:
         out.push({
-          family: "ipv6", proto: "icmpv6", timeout: 30,
-          orig: { src: `fd01::${b.toString(16)}:${a.toString(16)}`, dst: "fd01::1", type: 128, code: 0, id: i & 0xffff },
+          family: "ipv6",
+          proto: "icmpv6",
+          timeout: 30,
+          orig: {
+            src: `fd01::${b.toString(16)}:${a.toString(16)}`,
+            dst: "fd01::1",
+            type: 128,
+            code: 0,
+            id: i & 0xffff,
+          },
         } as Flow);
         break;
       case 5:
         out.push({
-          family: "ipv4", proto: "sctp", timeout: 600, mark: i % 4, zone: i % 3, sctp: { state: "ESTABLISHED" },
+          family: "ipv4",
+          proto: "sctp",
+          timeout: 600,
+          mark: i % 4,
+          zone: i % 3,
+          sctp: { state: "ESTABLISHED" },
           orig: { src: `10.7.${b}.${a}`, dst: "10.8.0.1", sport: 5000, dport: 36412 },
         } as Flow);
         break;
@@ -76,9 +108,16 @@ test("createMany fills the table and count() agrees with conntrack -C", T, () =>
   assert.equal(Number(conntrackCli(["-C"]).trim()), 6000);
   assert.equal(ct.list().length, 6000);
   const byProto = new Map<string, number>();
-  for (const f of ct.dump()) byProto.set(`${f.family}/${f.proto}`, (byProto.get(`${f.family}/${f.proto}`) ?? 0) + 1);
+  for (const f of ct.dump()) {
+    byProto.set(`${f.family}/${f.proto}`, (byProto.get(`${f.family}/${f.proto}`) ?? 0) + 1);
+  }
   assert.deepEqual(Object.fromEntries([...byProto].sort()), {
-    "ipv4/icmp": 1000, "ipv4/sctp": 1000, "ipv4/tcp": 1000, "ipv4/udp": 1000, "ipv6/icmpv6": 1000, "ipv6/tcp": 1000,
+    "ipv4/icmp": 1000,
+    "ipv4/sctp": 1000,
+    "ipv4/tcp": 1000,
+    "ipv4/udp": 1000,
+    "ipv6/icmpv6": 1000,
+    "ipv6/tcp": 1000,
   });
   ct.flushAll();
   assert.equal(ct.count(), 0);
@@ -88,7 +127,12 @@ test("create of an existing flow fails with EEXIST, like conntrack -I", T, () =>
   using ct = Conntrack.open();
   ct.flushAll();
   ct.create(udp(1));
-  assert.throws(() => ct.create(udp(1)), (e: unknown) => e instanceof NetlinkError && e.code === "EEXIST" && /Cannot create flow: EEXIST/.test(e.message));
+  assert.throws(
+    () => ct.create(udp(1)),
+    (e: unknown) =>
+      e instanceof NetlinkError && e.code === "EEXIST" &&
+      /Cannot create flow: EEXIST/.test(e.message),
+  );
   ct.flushAll();
 });
 
@@ -104,7 +148,19 @@ test("get returns the flow with its reply tuple inverted, and undefined when abs
   assert.ok(f.timeout! > 590 && f.timeout! <= 600);
   assert.equal(ct.get({ proto: "udp", orig: udp(3).orig }), undefined);
   // conntrack -G sees the same entry
-  const line = conntrackCli(["-G", "-p", "udp", "-s", "10.1.0.2", "-d", "10.2.0.1", "--sport", "1026", "--dport", "53"]);
+  const line = conntrackCli([
+    "-G",
+    "-p",
+    "udp",
+    "-s",
+    "10.1.0.2",
+    "-d",
+    "10.2.0.1",
+    "--sport",
+    "1026",
+    "--dport",
+    "53",
+  ]);
   assert.match(line, /src=10\.1\.0\.2 dst=10\.2\.0\.1 sport=1026 dport=53 .*mark=42/);
   ct.flushAll();
 });
@@ -118,7 +174,10 @@ test("update changes mark and timeout, and fails with ENOENT on a missing flow",
   assert.equal(f.mark, 0xbeef);
   assert.ok(f.timeout! > 1200 && f.timeout! <= 1234);
   assert.match(conntrackCli(["-L", "-p", "udp", "--sport", "1028"]), /mark=48879/);
-  assert.throws(() => ct.update({ proto: "udp", orig: udp(5).orig, mark: 1 }), (e: unknown) => e instanceof NetlinkError && e.code === "ENOENT");
+  assert.throws(
+    () => ct.update({ proto: "udp", orig: udp(5).orig, mark: 1 }),
+    (e: unknown) => e instanceof NetlinkError && e.code === "ENOENT",
+  );
   ct.flushAll();
 });
 
@@ -129,7 +188,10 @@ test("delete removes one flow and fails with ENOENT when it is gone, like conntr
   ct.create(udp(7));
   ct.delete({ proto: "udp", orig: udp(6).orig });
   assert.equal(ct.count(), 1);
-  assert.throws(() => ct.delete({ proto: "udp", orig: udp(6).orig }), (e: unknown) => e instanceof NetlinkError && e.code === "ENOENT" && e.errno === 2);
+  assert.throws(
+    () => ct.delete({ proto: "udp", orig: udp(6).orig }),
+    (e: unknown) => e instanceof NetlinkError && e.code === "ENOENT" && e.errno === 2,
+  );
   ct.flushAll();
 });
 
@@ -140,7 +202,10 @@ test("delete guarded by an id only deletes the entry that still has that id", T,
   const f = ct.get({ proto: "udp", orig: udp(8).orig })!;
   // The kernel's id is a hash of the entry's address and tuple: another id means another entry.
   const other = { ...f, id: (f.id! + 1) >>> 0 };
-  assert.throws(() => ct.delete(other), (e: unknown) => e instanceof NetlinkError && e.code === "ENOENT");
+  assert.throws(
+    () => ct.delete(other),
+    (e: unknown) => e instanceof NetlinkError && e.code === "ENOENT",
+  );
   assert.equal(ct.count(), 1);
   ct.delete(f);
   assert.equal(ct.count(), 0);
@@ -160,28 +225,42 @@ test("deleteMany accounts for every flow: deleted + missing equals the number as
   assert.equal(ct.count(), 0);
 });
 
-test("flush(filter) deletes only matching flows and, by dump, says how many, like conntrack -D with a filter", T, () => {
-  using ct = Conntrack.open();
-  ct.flushAll();
-  assert.equal(ct.createMany(mixed(1200)).created, 1200);
-  assert.deepEqual(ct.flush({ proto: "icmp" }, { via: "dump" }), { via: "dump", deleted: 200 });
-  assert.deepEqual(ct.flush({ family: "ipv6" }, { via: "dump" }), { via: "dump", deleted: 400 });
-  // SCTP flows are i = 6k+5 with mark i % 4: 1 and 3 alternate, so half of the 200 have mark 1.
-  assert.deepEqual(ct.flush({ mark: { value: 1, mask: 3 } }, { via: "dump" }), { via: "dump", deleted: 100 });
-  assert.equal(ct.count(), 500);
-  assert.equal(conntrackCli(["-L", "-p", "icmp"]).trim(), "");
-  assert.deepEqual(ct.flushAll({ via: "dump" }), { via: "dump", deleted: 500 });
-  assert.equal(ct.count(), 0);
-});
+test(
+  "flush(filter) deletes only matching flows and, by dump, says how many, like conntrack -D with a filter",
+  T,
+  () => {
+    using ct = Conntrack.open();
+    ct.flushAll();
+    assert.equal(ct.createMany(mixed(1200)).created, 1200);
+    assert.deepEqual(ct.flush({ proto: "icmp" }, { via: "dump" }), { via: "dump", deleted: 200 });
+    assert.deepEqual(ct.flush({ family: "ipv6" }, { via: "dump" }), { via: "dump", deleted: 400 });
+    // SCTP flows are i = 6k+5 with mark i % 4: 1 and 3 alternate, so half of the 200 have mark 1.
+    assert.deepEqual(ct.flush({ mark: { value: 1, mask: 3 } }, { via: "dump" }), {
+      via: "dump",
+      deleted: 100,
+    });
+    assert.equal(ct.count(), 500);
+    assert.equal(conntrackCli(["-L", "-p", "icmp"]).trim(), "");
+    assert.deepEqual(ct.flushAll({ via: "dump" }), { via: "dump", deleted: 500 });
+    assert.equal(ct.count(), 0);
+  },
+);
 
 test("a kernel-side flush reports no count, and the whole-table flush is flushAll()", T, () => {
   using ct = Conntrack.open();
   ct.flushAll();
   assert.equal(ct.createMany(mixed(600)).created, 600);
-  assert.deepEqual(ct.flush({ proto: "icmp" }, { via: "kernel" }), { via: "kernel", deleted: undefined });
+  assert.deepEqual(ct.flush({ proto: "icmp" }, { via: "kernel" }), {
+    via: "kernel",
+    deleted: undefined,
+  });
   assert.equal(ct.list({ proto: "icmp" }).length, 0);
   assert.equal(ct.count(), 500);
-  for (const f of [undefined, null, {}, { reply: {} }, { src: undefined }, { reply: { src: undefined } }, { reply: null }]) {
+  for (
+    const f of [undefined, null, {}, { reply: {} }, { src: undefined }, {
+      reply: { src: undefined },
+    }, { reply: null }]
+  ) {
     assert.throws(() => ct.flush(f as never), TypeError, JSON.stringify(f));
   }
   assert.equal(ct.count(), 500, "a refused flush deletes nothing");
@@ -210,13 +289,18 @@ test("flush(filter) gives the same result in the kernel and through dump + delet
       const r = ct.flush(f, { via });
       assert.equal(r.via, via);
       left.push(ct.list().map((x) => x.orig.sport ?? x.orig.id).sort());
-      if (r.via === "dump") assert.equal(r.deleted, 1800 - left[1].length, "the dump path counts what it deleted");
+      if (r.via === "dump") {
+        assert.equal(r.deleted, 1800 - left[1].length, "the dump path counts what it deleted");
+      }
     }
     assert.ok(left[0].length < 1800, `${JSON.stringify(f)} deleted nothing: not a useful check`);
     assert.deepEqual(left[0], left[1], JSON.stringify(f));
   }
   assert.throws(() => ct.flush({ src: "fd00::1" }, { via: "kernel" }), /only userspace can check/);
-  assert.throws(() => ct.flush({ src: "10.0.0.0/8" }, { via: "kernel" }), /only userspace can check/);
+  assert.throws(
+    () => ct.flush({ src: "10.0.0.0/8" }, { via: "kernel" }),
+    /only userspace can check/,
+  );
   ct.flushAll();
 });
 
@@ -275,9 +359,18 @@ test("bad input is refused before anything is sent", T, () => {
   using ct = Conntrack.open();
   ct.flushAll();
   const o = udp(9).orig;
-  assert.throws(() => ct.create({ proto: "udp", orig: { ...o, src: "10.1.0.300" }, timeout: 1 }), TypeError);
-  assert.throws(() => ct.create({ proto: "udp", orig: { ...o, sport: 70000 }, timeout: 1 }), RangeError);
-  assert.throws(() => ct.create({ proto: "udp", orig: { ...o, dst: "fd00::1" }, timeout: 1 }), /is not an IPv4 address|IPv4/);
+  assert.throws(
+    () => ct.create({ proto: "udp", orig: { ...o, src: "10.1.0.300" }, timeout: 1 }),
+    TypeError,
+  );
+  assert.throws(
+    () => ct.create({ proto: "udp", orig: { ...o, sport: 70000 }, timeout: 1 }),
+    RangeError,
+  );
+  assert.throws(
+    () => ct.create({ proto: "udp", orig: { ...o, dst: "fd00::1" }, timeout: 1 }),
+    /is not an IPv4 address|IPv4/,
+  );
   assert.throws(() => ct.create({ proto: "udp", orig: o }), /timeout is required/);
   assert.throws(() => ct.create({ proto: "bogus" as never, orig: o, timeout: 1 }), TypeError);
   assert.throws(() => ct.list({ dport: -1 }), RangeError);
@@ -309,7 +402,10 @@ test("a filter on the kernel side and in userspace give the same flows", T, () =
     const cf = compileFilter(f);
     const inUserspace = all.filter((x) => cf.match(x)).map((x) => x.id).sort();
     assert.deepEqual(viaKernel, inUserspace, JSON.stringify(f));
-    assert.ok(viaKernel.length > 0, `filter ${JSON.stringify(f)} matched nothing: not a useful check`);
+    assert.ok(
+      viaKernel.length > 0,
+      `filter ${JSON.stringify(f)} matched nothing: not a useful check`,
+    );
   }
   // What this kernel filters by itself (no userspace re-check): exact addresses, protocol,
   // TCP/UDP ports, mark/mask and status/mask are all applied in the kernel.
@@ -325,7 +421,11 @@ test("a filter on the kernel side and in userspace give the same flows", T, () =
   for (const f of kernelExpressible) {
     const raw = Array.from(ct.dump(f, { kernelFilterOnly: true }), (x) => x.id).sort();
     const cf = compileFilter(f);
-    assert.deepEqual(raw, all.filter((x) => cf.match(x)).map((x) => x.id).sort(), `kernel-only ${JSON.stringify(f)}`);
+    assert.deepEqual(
+      raw,
+      all.filter((x) => cf.match(x)).map((x) => x.id).sort(),
+      `kernel-only ${JSON.stringify(f)}`,
+    );
     assert.ok(raw.length < all.length);
   }
   ct.flushAll();

@@ -78,7 +78,13 @@ function testsuiteDir(): { dir: string; cleanup(): void } | undefined {
  * commands run, each a runtime start for nfct; no case checks a timeout's value.
  */
 function runSuite(dir: string, prog?: string): { ok: number; bad: number; output: string } {
-  const args = ["scripts/conntrack_testsuite.mjs", dir, "--timeouts", "20", ...(prog ? ["--prog", prog] : [])];
+  const args = [
+    "scripts/conntrack_testsuite.mjs",
+    dir,
+    "--timeouts",
+    "20",
+    ...(prog ? ["--prog", prog] : []),
+  ];
   const r = spawnSync("node", args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20 });
   if (r.error) throw r.error;
   const m = /^OK: (\d+) BAD: (\d+)$/m.exec(r.stdout);

@@ -13,7 +13,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
@@ -26,7 +25,10 @@ assertThrowawayNetns();
 const T = { timeout: 60000 };
 
 function example(script: string, ...args: string[]) {
-  return spawnSync(RUN_TS[0], [...RUN_TS.slice(1), `examples/${script}`, ...args], { cwd: ROOT, encoding: "utf8" });
+  return spawnSync(RUN_TS[0], [...RUN_TS.slice(1), `examples/${script}`, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
 }
 
 /** 35 UDP (5 of them in zone 7), 20 TCP ESTABLISHED, 10 ICMP. */

@@ -52,41 +52,57 @@ function fill(ct: Conntrack): void {
 const key = (f: Flow) => `${f.proto} ${f.orig.src} ${f.orig.dst} ${f.orig.sport} ${f.orig.dport}`;
 /** Lines sorted, with what changes by the second blanked: the timeout and (with timestamps on) delta-time. */
 const sorted = (s: string) =>
-  s.split("\n").filter(Boolean).map((l) => l.replace(/ \d+ (?=[A-Z_]+ |src=)/, " T ").replace(/delta-time=\d+/, "delta-time=T")).sort();
+  s.split("\n").filter(Boolean).map((l) =>
+    l.replace(/ \d+ (?=[A-Z_]+ |src=)/, " T ").replace(/delta-time=\d+/, "delta-time=T")
+  ).sort();
 
-test("list/dump/lines with an exact IPv6 address equal conntrack -L with it (upper case, expanded and ::-forms)", T, () => {
-  using ct = Conntrack.open();
-  fill(ct);
-  for (const [filter, args] of [
-    [{ src: "fd88::2" }, ["-s", "fd88::2"]],
-    [{ dst: "fd99::3" }, ["-d", "FD99:0:0:0:0:0:0:3"]],
-    [{ reply: { src: "fd77::1" } }, ["-r", "fd77::1"]],
-    [{ reply: { dst: "fd88::4" }, proto: "udp" }, ["-q", "fd88::4", "-p", "udp"]],
-  ] as const) {
-    const want = sorted(conntrackCli(["-L", ...args]));
-    assert.ok(want.length > 0, `conntrack -L ${args.join(" ")} lists something`);
-    const got = ct.list(filter);
-    assert.equal(got.length, want.length, JSON.stringify(filter));
-    assert.deepEqual(sorted([...ct.lines(filter)].join("\n")), want, JSON.stringify(filter));
-    assert.deepEqual(sorted(nfct(["-L", ...args]).stdout), want, `nfct -L ${args.join(" ")}`);
-    assert.deepEqual([...ct.dump(filter, { zero: true })].map(key).sort(), got.map(key).sort(), "zeroing dump");
-  }
-});
-
-test("flush({ family: ipv6, reply: { src } }) deletes exactly those entries, in the kernel or by dump", T, () => {
-  using ct = Conntrack.open();
-  for (const via of ["auto", "dump"] as const) {
+test(
+  "list/dump/lines with an exact IPv6 address equal conntrack -L with it (upper case, expanded and ::-forms)",
+  T,
+  () => {
+    using ct = Conntrack.open();
     fill(ct);
-    const before = ct.list().map(key);
-    const doomed = ct.list({ family: "ipv6", reply: { src: "fd77::2" } }).map(key);
-    assert.equal(doomed.length, 4);
-    const r = ct.flush({ family: "ipv6", reply: { src: "fd77::2" } }, { via });
-    assert.equal(r.via, "dump", "IPv6 addresses are never given to the kernel's filter");
-    assert.equal(r.deleted, 4);
-    assert.deepEqual(ct.list().map(key).sort(), before.filter((k) => !doomed.includes(k)).sort());
-  }
-  assert.throws(() => ct.flush({ src: "fd88::1" }, { via: "kernel" }), TypeError);
-});
+    for (
+      const [filter, args] of [
+        [{ src: "fd88::2" }, ["-s", "fd88::2"]],
+        [{ dst: "fd99::3" }, ["-d", "FD99:0:0:0:0:0:0:3"]],
+        [{ reply: { src: "fd77::1" } }, ["-r", "fd77::1"]],
+        [{ reply: { dst: "fd88::4" }, proto: "udp" }, ["-q", "fd88::4", "-p", "udp"]],
+      ] as const
+    ) {
+      const want = sorted(conntrackCli(["-L", ...args]));
+      assert.ok(want.length > 0, `conntrack -L ${args.join(" ")} lists something`);
+      const got = ct.list(filter);
+      assert.equal(got.length, want.length, JSON.stringify(filter));
+      assert.deepEqual(sorted([...ct.lines(filter)].join("\n")), want, JSON.stringify(filter));
+      assert.deepEqual(sorted(nfct(["-L", ...args]).stdout), want, `nfct -L ${args.join(" ")}`);
+      assert.deepEqual(
+        [...ct.dump(filter, { zero: true })].map(key).sort(),
+        got.map(key).sort(),
+        "zeroing dump",
+      );
+    }
+  },
+);
+
+test(
+  "flush({ family: ipv6, reply: { src } }) deletes exactly those entries, in the kernel or by dump",
+  T,
+  () => {
+    using ct = Conntrack.open();
+    for (const via of ["auto", "dump"] as const) {
+      fill(ct);
+      const before = ct.list().map(key);
+      const doomed = ct.list({ family: "ipv6", reply: { src: "fd77::2" } }).map(key);
+      assert.equal(doomed.length, 4);
+      const r = ct.flush({ family: "ipv6", reply: { src: "fd77::2" } }, { via });
+      assert.equal(r.via, "dump", "IPv6 addresses are never given to the kernel's filter");
+      assert.equal(r.deleted, 4);
+      assert.deepEqual(ct.list().map(key).sort(), before.filter((k) => !doomed.includes(k)).sort());
+    }
+    assert.throws(() => ct.flush({ src: "fd88::1" }, { via: "kernel" }), TypeError);
+  },
+);
 
 test("nfct -D/-F/-U with an exact IPv6 address act on exactly what conntrack would", T, () => {
   using ct = Conntrack.open();

@@ -113,23 +113,37 @@ test("flowToJSON: fixed key order, absent fields left out, BigInts and bytes as 
   assert.throws(() => flowFromJSON({ ...j, helperInfo: "0g" }), /hex/);
 });
 
-test("nfct -L -o json > snap, then nfct -R snap in a fresh namespace: conntrack -L lists the same", T, () => {
-  const ns = addNetns("nfct-snapcli");
-  const dir = mkdtempSync("/tmp/nfct-snap-");
-  try {
-    using src = Conntrack.open();
-    src.flushAll();
-    const specs = randomTable(new Rng(0x5aa), 200);
-    assert.equal(src.createMany(specs).created, specs.length);
-    const snap = `${dir}/snap`;
-    const json = execFileSync(NFCT[0], [...NFCT.slice(1), "-L", "-o", "json"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-    writeFileSync(snap, json);
-    assert.equal(json.trim().split("\n").length, specs.length);
-    execFileSync("ip", ["netns", "exec", ns.name, ...NFCT, "-R", snap], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
-    assert.deepEqual(listing(["ip", "netns", "exec", ns.name, "conntrack"]), listing(["conntrack"]));
-    src.flushAll();
-  } finally {
-    ns.remove();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  "nfct -L -o json > snap, then nfct -R snap in a fresh namespace: conntrack -L lists the same",
+  T,
+  () => {
+    const ns = addNetns("nfct-snapcli");
+    const dir = mkdtempSync("/tmp/nfct-snap-");
+    try {
+      using src = Conntrack.open();
+      src.flushAll();
+      const specs = randomTable(new Rng(0x5aa), 200);
+      assert.equal(src.createMany(specs).created, specs.length);
+      const snap = `${dir}/snap`;
+      const json = execFileSync(NFCT[0], [...NFCT.slice(1), "-L", "-o", "json"], {
+        cwd: ROOT,
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+      });
+      writeFileSync(snap, json);
+      assert.equal(json.trim().split("\n").length, specs.length);
+      execFileSync("ip", ["netns", "exec", ns.name, ...NFCT, "-R", snap], {
+        cwd: ROOT,
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      assert.deepEqual(
+        listing(["ip", "netns", "exec", ns.name, "conntrack"]),
+        listing(["conntrack"]),
+      );
+      src.flushAll();
+    } finally {
+      ns.remove();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -144,7 +144,8 @@ const key = (f: Flow) =>
 const table = (ct: Conntrack) => ct.list().map(key).sort();
 
 /** Polls `cond` every 20 ms for up to 30 s (IPv6 neighbour discovery takes seconds under load); true once it held. */
-const until = (cond: () => boolean): Promise<boolean> => waitFor(cond, "a condition", 30000).then(() => true, () => false);
+const until = (cond: () => boolean): Promise<boolean> =>
+  waitFor(cond, "a condition", 30000).then(() => true, () => false);
 
 /** Entries made with create(), unrelated to the container: none of them may go. */
 function createUnrelated(ct: Conntrack): void {

@@ -22,7 +22,12 @@ function fill(ct: Conntrack): void {
   const flows = Array.from({ length: N }, (_, i) => ({
     family: "ipv4",
     proto: "udp",
-    orig: { src: `10.77.${i >> 8}.${i & 255}`, dst: "10.78.0.1", sport: 1000 + (i % 50000), dport: 53 },
+    orig: {
+      src: `10.77.${i >> 8}.${i & 255}`,
+      dst: "10.78.0.1",
+      sport: 1000 + (i % 50000),
+      dport: 53,
+    },
     timeout: 600,
   } as Flow));
   assert.equal(ct.createMany(flows).created, N);
@@ -37,27 +42,37 @@ function abandon(ct: Conntrack, n: number, take: number, readAhead: boolean): vo
 }
 
 for (const readAhead of [false, true]) {
-  test(`1, 2 and 100 dropped dump iterators (readAhead ${readAhead}) leave the client usable`, T, () => {
-    using ct = Conntrack.open();
-    fill(ct);
-    // With read-ahead, deep enough into the dump (past 128 KiB) that a worker has started.
-    const take = readAhead ? 2000 : 5;
-    for (const n of [1, 2, 100]) {
-      abandon(ct, n, take, readAhead);
-      assert.equal(ct.count(), N, `count after ${n} dropped`);
-      assert.equal(ct.list({ dst: "10.78.0.1" }).length, N, `a whole dump after ${n} dropped`);
-      const one = ct.get({ proto: "udp", orig: { src: "10.77.0.1", dst: "10.78.0.1", sport: 1001, dport: 53 } });
-      assert.equal(one?.orig.sport, 1001);
-      assert.equal(ct.flush({ src: "10.77.0.0/24" }, { via: "dump" }).deleted, 256);
-      assert.equal(ct.createMany(Array.from({ length: 256 }, (_, i) => ({
-        family: "ipv4",
-        proto: "udp",
-        orig: { src: `10.77.0.${i}`, dst: "10.78.0.1", sport: 1000 + i, dport: 53 },
-        timeout: 600,
-      } as Flow))).created, 256);
-    }
-    ct.flushAll();
-  });
+  test(
+    `1, 2 and 100 dropped dump iterators (readAhead ${readAhead}) leave the client usable`,
+    T,
+    () => {
+      using ct = Conntrack.open();
+      fill(ct);
+      // With read-ahead, deep enough into the dump (past 128 KiB) that a worker has started.
+      const take = readAhead ? 2000 : 5;
+      for (const n of [1, 2, 100]) {
+        abandon(ct, n, take, readAhead);
+        assert.equal(ct.count(), N, `count after ${n} dropped`);
+        assert.equal(ct.list({ dst: "10.78.0.1" }).length, N, `a whole dump after ${n} dropped`);
+        const one = ct.get({
+          proto: "udp",
+          orig: { src: "10.77.0.1", dst: "10.78.0.1", sport: 1001, dport: 53 },
+        });
+        assert.equal(one?.orig.sport, 1001);
+        assert.equal(ct.flush({ src: "10.77.0.0/24" }, { via: "dump" }).deleted, 256);
+        assert.equal(
+          ct.createMany(Array.from({ length: 256 }, (_, i) => ({
+            family: "ipv4",
+            proto: "udp",
+            orig: { src: `10.77.0.${i}`, dst: "10.78.0.1", sport: 1000 + i, dport: 53 },
+            timeout: 600,
+          } as Flow))).created,
+          256,
+        );
+      }
+      ct.flushAll();
+    },
+  );
 }
 
 /** A child that fills N entries, drops `n` read-ahead dumps half-way and ends; ms from its last line to its exit. */
@@ -90,17 +105,23 @@ console.log("done");
   });
 }
 
-test("a process that dropped read-ahead dumps half-way exits at once (Deno: within the worker's 0.2 s give-up)", T, async () => {
-  using ct = Conntrack.open();
-  // The same script without a dropped dump: how long a process takes to exit on this machine
-  // now (under load, seconds); the budget is on top of that.
-  const control = await exitDelay(0);
-  for (const n of [1, 2]) {
-    const ms = await exitDelay(n);
-    assert.ok(
-      ms < control + (isBun ? 500 : 900),
-      `${n} dropped: exit ${ms.toFixed(0)} ms after the script's end (${control.toFixed(0)} ms without)`,
-    );
-  }
-  ct.flushAll();
-});
+test(
+  "a process that dropped read-ahead dumps half-way exits at once (Deno: within the worker's 0.2 s give-up)",
+  T,
+  async () => {
+    using ct = Conntrack.open();
+    // The same script without a dropped dump: how long a process takes to exit on this machine
+    // now (under load, seconds); the budget is on top of that.
+    const control = await exitDelay(0);
+    for (const n of [1, 2]) {
+      const ms = await exitDelay(n);
+      assert.ok(
+        ms < control + (isBun ? 500 : 900),
+        `${n} dropped: exit ${ms.toFixed(0)} ms after the script's end (${
+          control.toFixed(0)
+        } ms without)`,
+      );
+    }
+    ct.flushAll();
+  },
+);

@@ -11,7 +11,11 @@ import { Conntrack } from "../../../conntrack/client.ts";
 import * as C from "../../../conntrack/constants.ts";
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN } from "../../../netlink/message.ts";
 import { kernelLike } from "../../_helpers/kernel_like.ts";
-import { type ScriptedTransport, scriptedFactory, type SentMessage } from "../../_helpers/scripted.ts";
+import {
+  scriptedFactory,
+  type ScriptedTransport,
+  type SentMessage,
+} from "../../_helpers/scripted.ts";
 
 const kind = (m: SentMessage) => m.header.type & 0xff;
 const isDump = (m: SentMessage) => (m.header.flags & NLM_F_DUMP) === NLM_F_DUMP;
@@ -39,18 +43,28 @@ test("dump(filter, { zero: true }) dumps without zeroing, then zeroes each match
   const before = sent(f).length;
 
   const zeroed = ct.list(filter, { zero: true });
-  assert.equal(zeroed.length, matches.length, "one zeroing GET per match, each answered by the (fixture's) flow");
+  assert.equal(
+    zeroed.length,
+    matches.length,
+    "one zeroing GET per match, each answered by the (fixture's) flow",
+  );
   const msgs = sent(f).slice(before);
   const dumps = msgs.filter(isDump); // one per family when the filter needs CTA_FILTER
   assert.ok(dumps.length >= 1);
-  for (const d of dumps) assert.equal(kind(d), C.IPCTNL_MSG_CT_GET, "the dump itself zeroes nothing");
+  for (const d of dumps) {
+    assert.equal(kind(d), C.IPCTNL_MSG_CT_GET, "the dump itself zeroes nothing");
+  }
   const zeroing = msgs.filter((m) => !isDump(m));
   assert.equal(zeroing.length, matches.length);
   for (const m of zeroing) {
     assert.equal(kind(m), C.IPCTNL_MSG_CT_GET_CTRZERO);
     assert.equal(m.header.flags, NLM_F_REQUEST | NLM_F_ACK, "one entry, not a dump");
   }
-  assert.equal(f.opened[1].sentMessages().length, matches.length, "on the second socket, while the dump goes on");
+  assert.equal(
+    f.opened[1].sentMessages().length,
+    matches.length,
+    "on the second socket, while the dump goes on",
+  );
 });
 
 test("dying() and unconfirmed() are whole-table dumps of their own message types", () => {
@@ -89,7 +103,10 @@ const NONE = new Array(16).fill(0);
 test("addLabels / delLabels send CTA_LABELS with CTA_LABELS_MASK, and only the entry's key besides", () => {
   const f = scriptedFactory((t) => t.onSend = kernelLike);
   using ct = Conntrack.open({ transport: f.factory });
-  const key = { proto: "tcp" as const, orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 40000, dport: 443 } };
+  const key = {
+    proto: "tcp" as const,
+    orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 40000, dport: 443 },
+  };
   ct.addLabels(key, [1, 64]);
   ct.delLabels({ ...key, mark: 5, timeout: 9 } as never, [31, 127]);
   const [add, del] = sent(f);
@@ -103,7 +120,11 @@ test("addLabels / delLabels send CTA_LABELS with CTA_LABELS_MASK, and only the e
   const types = (m: SentMessage) => {
     const dv = new DataView(m.bytes.buffer, m.bytes.byteOffset);
     const ts: number[] = [];
-    for (let off = NLMSG_HDRLEN + 4; off < m.bytes.length; off += (dv.getUint16(off, true) + 3) & ~3) ts.push(dv.getUint16(off + 2, true) & 0x3fff);
+    for (
+      let off = NLMSG_HDRLEN + 4;
+      off < m.bytes.length;
+      off += (dv.getUint16(off, true) + 3) & ~3
+    ) ts.push(dv.getUint16(off + 2, true) & 0x3fff);
     return ts.sort((a, b) => a - b);
   };
   assert.deepEqual(types(del), types(add));

@@ -29,7 +29,13 @@ const dvOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLengt
 test("decodeEvent() reads the kernel's new, expectNew, update, destroy and expectDestroy messages", () => {
   assert.equal(EVENTS.length, 5);
   const evs = EVENTS.map((d) => decodeEvent(dvOf(d), 0, d.length, 123n)!);
-  assert.deepEqual(evs.map((e) => e.type), ["new", "expectNew", "update", "destroy", "expectDestroy"]);
+  assert.deepEqual(evs.map((e) => e.type), [
+    "new",
+    "expectNew",
+    "update",
+    "destroy",
+    "expectDestroy",
+  ]);
   assert.deepEqual(evs.map((e) => e.portId), [PID, PID, PID, PID, 0]);
   const [nw, en, up, de, ed] = evs;
   assert.ok("flow" in nw && "flow" in up && "flow" in de);
@@ -65,7 +71,15 @@ test("decodeEvent() takes the event time from CTA_TIMESTAMP's stop time when pre
   const b = new MessageBuilder();
   const at = b.begin((C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_DELETE, 0, 0, 77);
   writeNfgenmsg(b, C.AF_INET);
-  encodeFlow(b, validateFlow({ proto: "udp", orig: { src: "1.2.3.4", dst: "5.6.7.8", sport: 1, dport: 2 }, timeout: 1 }, "create"), "create");
+  encodeFlow(
+    b,
+    validateFlow({
+      proto: "udp",
+      orig: { src: "1.2.3.4", dst: "5.6.7.8", sport: 1, dport: 2 },
+      timeout: 1,
+    }, "create"),
+    "create",
+  );
   const ts = b.nest(C.CTA_TIMESTAMP);
   b.u64(C.CTA_TIMESTAMP_START, 1_700_000_000_000_000_000n);
   b.u64(C.CTA_TIMESTAMP_STOP, 1_700_000_001_000_000_123n);
@@ -83,7 +97,15 @@ test("decodeEvent() prefers CTA_TIMESTAMP_EVENT (Linux 6.14+) and keeps it on th
   const b = new MessageBuilder();
   const at = b.begin((C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_NEW, NLM_F_CREATE, 0, 0);
   writeNfgenmsg(b, C.AF_INET);
-  encodeFlow(b, validateFlow({ proto: "udp", orig: { src: "1.2.3.4", dst: "5.6.7.8", sport: 1, dport: 2 }, timeout: 1 }, "create"), "create");
+  encodeFlow(
+    b,
+    validateFlow({
+      proto: "udp",
+      orig: { src: "1.2.3.4", dst: "5.6.7.8", sport: 1, dport: 2 },
+      timeout: 1,
+    }, "create"),
+    "create",
+  );
   b.u64(C.CTA_TIMESTAMP_EVENT, 1_700_000_002_000_000_456n);
   b.end(at);
   const ev = decodeEvent(b.dv, 0, b.length, 5n)!;
@@ -92,7 +114,11 @@ test("decodeEvent() prefers CTA_TIMESTAMP_EVENT (Linux 6.14+) and keeps it on th
   assert.equal(ev.timeSource, "event");
   assert.ok("flow" in ev && ev.flow.eventTime === 1_700_000_002_000_000_456n);
   assert.ok("flow" in ev && ev.flow.unknown === undefined, "not kept raw");
-  assert.throws(() => decodeEvent(b.dv, 0, b.length - 12, 5n), RangeError, "a cut message is refused, not guessed");
+  assert.throws(
+    () => decodeEvent(b.dv, 0, b.length - 12, 5n),
+    RangeError,
+    "a cut message is refused, not guessed",
+  );
 });
 
 test("eventGroups() maps event types to NFNLGRP_CONNTRACK_* bits and refuses unknown ones", () => {
@@ -152,9 +178,17 @@ async function take(stream: EventStream, n: number): Promise<ConntrackEvent[]> {
 
 test("EventStream reports ENOBUFS as an overrun with the drop count, and keeps going", async () => {
   const src = new ScriptedSource();
-  const stream = new EventStream(src, { types: ["new", "update", "destroy", "expectNew", "expectDestroy"] });
+  const stream = new EventStream(src, {
+    types: ["new", "update", "destroy", "expectNew", "expectDestroy"],
+  });
   src.dropCount = 5;
-  src.steps = [EVENTS[0], { throws: new SyscallError("recvfrom", 105) }, EVENTS[2], "empty", EVENTS[3]];
+  src.steps = [
+    EVENTS[0],
+    { throws: new SyscallError("recvfrom", 105) },
+    EVENTS[2],
+    "empty",
+    EVENTS[3],
+  ];
   const evs = await take(stream, 4);
   assert.deepEqual(evs.map((e) => e.type), ["new", "overrun", "update", "destroy"]);
   assert.equal((evs[1] as { lost?: number }).lost, 5);
@@ -169,7 +203,10 @@ test("EventStream reports drops seen without ENOBUFS (NETLINK_NO_ENOBUFS) when t
   assert.equal((await it.next()).value?.type, "new");
   src.dropCount = 3; // dropped silently
   const ev = (await it.next()).value;
-  assert.deepEqual({ type: ev?.type, lost: (ev as { lost?: number }).lost }, { type: "overrun", lost: 3 });
+  assert.deepEqual({ type: ev?.type, lost: (ev as { lost?: number }).lost }, {
+    type: "overrun",
+    lost: 3,
+  });
   await stream.return();
   assert.ok(src.closed);
 });
@@ -182,7 +219,13 @@ test("EventStream with resync drops stale queued events and yields a fresh dump 
     dump: () => (dumps++, table),
     dumpExpect: () => [],
   });
-  src.steps = [{ throws: new SyscallError("recvfrom", 105) }, EVENTS[0], EVENTS[2], "empty", EVENTS[3]];
+  src.steps = [
+    { throws: new SyscallError("recvfrom", 105) },
+    EVENTS[0],
+    EVENTS[2],
+    "empty",
+    EVENTS[3],
+  ];
   const evs = await take(stream, 3);
   assert.deepEqual(evs.map((e) => e.type), ["overrun", "resync", "destroy"]);
   assert.equal(dumps, 1);
@@ -193,7 +236,11 @@ test("EventStream with resync drops stale queued events and yields a fresh dump 
 test("EventStream applies the filter to flow events in userspace and stops on abort", async () => {
   const src = new ScriptedSource();
   const ac = new AbortController();
-  const stream = new EventStream(src, { filter: { dport: 22 }, signal: ac.signal, types: ["new", "update", "destroy", "expectNew"] });
+  const stream = new EventStream(src, {
+    filter: { dport: 22 },
+    signal: ac.signal,
+    types: ["new", "update", "destroy", "expectNew"],
+  });
   src.steps = [EVENTS[0], EVENTS[1], EVENTS[2]];
   const got: string[] = [];
   setTimeout(() => ac.abort(), 20);
@@ -212,22 +259,36 @@ test("EventStream with allNetns tags events with nsid and name; own-namespace ev
     refresh: () => {},
     close: () => (closed = true),
   };
-  const stream = new EventStream(src, { allNetns: true, types: ["new", "update", "destroy", "expectNew", "expectDestroy"] }, undefined, names);
+  const stream = new EventStream(
+    src,
+    { allNetns: true, types: ["new", "update", "destroy", "expectNew", "expectDestroy"] },
+    undefined,
+    names,
+  );
   src.steps = [EVENTS[0], EVENTS[1], EVENTS[2], EVENTS[3]];
   src.nsids = [3, undefined, 7, 12];
   const evs = await take(stream, 4);
-  assert.deepEqual(evs.map((e) => [e.type, "nsid" in e ? e.nsid : "-", "netnsName" in e ? e.netnsName : "-"]), [
-    ["new", 3, "blue"],
-    ["expectNew", "-", "-"],
-    ["update", "-", "-"],
-    ["destroy", 12, "-"],
-  ]);
+  assert.deepEqual(
+    evs.map((e) => [e.type, "nsid" in e ? e.nsid : "-", "netnsName" in e ? e.netnsName : "-"]),
+    [
+      ["new", 3, "blue"],
+      ["expectNew", "-", "-"],
+      ["update", "-", "-"],
+      ["destroy", 12, "-"],
+    ],
+  );
   assert.deepEqual(lookups, [3, 12], "names are looked up only for other namespaces");
   assert.ok(closed, "closing the stream closes the resolver");
 });
 
 test("EventStream with reliable destroy-only reports no overrun (destroys are redelivered); with new/update it does", async () => {
-  for (const [types, want] of [[["destroy"], ["destroy", "destroy"]], [["new", "destroy"], ["destroy", "overrun", "destroy"]]] as const) {
+  for (
+    const [types, want] of [[["destroy"], ["destroy", "destroy"]], [["new", "destroy"], [
+      "destroy",
+      "overrun",
+      "destroy",
+    ]]] as const
+  ) {
     const src = new ScriptedSource();
     const stream = new EventStream(src, { reliable: true, types });
     src.steps = [EVENTS[3], { throws: new SyscallError("recvfrom", 105) }, EVENTS[3]];
@@ -247,7 +308,12 @@ test("refreshNetns() needs allNetns", () => {
 function eventBytes(f: Partial<Flow> & Pick<Flow, "proto">): Uint8Array {
   const v = validateFlow(f, "create");
   const b = new MessageBuilder();
-  const at = b.begin((C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_NEW, NLM_F_CREATE | NLM_F_EXCL, 0, 0);
+  const at = b.begin(
+    (C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_NEW,
+    NLM_F_CREATE | NLM_F_EXCL,
+    0,
+    0,
+  );
   writeNfgenmsg(b, v.family === "ipv6" ? C.AF_INET6 : C.AF_INET);
   encodeFlow(b, v, "create");
   b.end(at);
@@ -273,21 +339,49 @@ test("the kernel BPF filter never drops an event the userspace match keeps (2000
       proto: icmp && v6 ? "icmpv6" : proto,
       timeout: 30,
       orig: v6
-        ? { src: `fd00::${pick([1, 2, 3])}`, dst: `fd00:1::${pick([1, 2])}`, ...(icmp ? { type: 128, code: 0, id: 1 } : { sport: pick([1000, 2000]), dport: pick([53, 80, 443]) }) }
-        : { src: `10.${pick([0, 1])}.${pick([0, 255])}.${pick([1, 2])}`, dst: `192.168.${pick([0, 1])}.1`, ...(icmp ? { type: 8, code: 0, id: 1 } : { sport: pick([1000, 2000]), dport: pick([53, 80, 443]) }) },
+        ? {
+          src: `fd00::${pick([1, 2, 3])}`,
+          dst: `fd00:1::${pick([1, 2])}`,
+          ...(icmp
+            ? { type: 128, code: 0, id: 1 }
+            : { sport: pick([1000, 2000]), dport: pick([53, 80, 443]) }),
+        }
+        : {
+          src: `10.${pick([0, 1])}.${pick([0, 255])}.${pick([1, 2])}`,
+          dst: `192.168.${pick([0, 1])}.1`,
+          ...(icmp
+            ? { type: 8, code: 0, id: 1 }
+            : { sport: pick([1000, 2000]), dport: pick([53, 80, 443]) }),
+        },
     };
     if (r() < 0.5) f.mark = pick([0, 1, 7, 0x100]);
     if (r() < 0.3) f.zone = pick([0, 1, 2]);
-    if (r() < 0.5) f.status = pick([["ASSURED"], ["SEEN_REPLY"], ["ASSURED", "SEEN_REPLY"]] as never);
+    if (r() < 0.5) {
+      f.status = pick([["ASSURED"], ["SEEN_REPLY"], ["ASSURED", "SEEN_REPLY"]] as never);
+    }
     flows.push(eventBytes(f));
   }
   const filters: Filter[] = [
-    { family: "ipv4" }, { family: "ipv6" }, { proto: "tcp" }, { proto: "udp", dport: 53 },
-    { src: "10.0.0.0/16" }, { src: "10.1.255.2" }, { dst: "192.168.1.1", proto: "tcp", sport: 1000 },
-    { src: "fd00::/126" }, { dst: "fd00:1::2" }, { reply: { src: "192.168.0.0/24" } },
-    { reply: { dport: 1000 }, proto: "udp" }, { mark: 7 }, { mark: 0 }, { mark: { value: 0, mask: 0xff } },
-    { zone: 1 }, { zone: 0 }, { status: ["ASSURED"] }, { status: { value: [], mask: ["SEEN_REPLY"] } },
-    { proto: "icmp" }, { family: "ipv4", proto: "sctp", mark: 1, dport: 80 },
+    { family: "ipv4" },
+    { family: "ipv6" },
+    { proto: "tcp" },
+    { proto: "udp", dport: 53 },
+    { src: "10.0.0.0/16" },
+    { src: "10.1.255.2" },
+    { dst: "192.168.1.1", proto: "tcp", sport: 1000 },
+    { src: "fd00::/126" },
+    { dst: "fd00:1::2" },
+    { reply: { src: "192.168.0.0/24" } },
+    { reply: { dport: 1000 }, proto: "udp" },
+    { mark: 7 },
+    { mark: 0 },
+    { mark: { value: 0, mask: 0xff } },
+    { zone: 1 },
+    { zone: 0 },
+    { status: ["ASSURED"] },
+    { status: { value: [], mask: ["SEEN_REPLY"] } },
+    { proto: "icmp" },
+    { family: "ipv4", proto: "sctp", mark: 1, dport: 80 },
   ];
   for (const filter of filters) {
     const prog = compileEventFilter(filter);
@@ -297,7 +391,9 @@ test("the kernel BPF filter never drops an event the userspace match keeps (2000
     for (const bytes of flows) {
       const verdict = runBpf(prog, bytes);
       const match = cf.match(decodeFlow(dvOf(bytes), 0, bytes.length));
-      if (match) assert.notEqual(verdict, 0, `BPF dropped a matching flow for ${JSON.stringify(filter)}`);
+      if (match) {
+        assert.notEqual(verdict, 0, `BPF dropped a matching flow for ${JSON.stringify(filter)}`);
+      }
       if (verdict === 0) dropped++;
       else kept++;
     }

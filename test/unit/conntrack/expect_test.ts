@@ -81,8 +81,18 @@ test("an expectation with flags, class, NAT, fn and zone round-trips", () => {
 test("the default mask on create matches every field exactly", () => {
   const { mask: _m, ...noMask } = FTP;
   const v = validateExpect(noMask, "create");
-  assert.deepEqual(v.mask, { src: "255.255.255.255", dst: "255.255.255.255", sport: 65535, dport: 65535 });
-  const v6 = validateExpect({ ...noMask, family: "ipv6", tuple: { src: "fd00::2", dst: "fd00::1", sport: 0, dport: 5 }, master: { src: "fd00::1", dst: "fd00::2", sport: 1, dport: 21, proto: "tcp" } }, "create");
+  assert.deepEqual(v.mask, {
+    src: "255.255.255.255",
+    dst: "255.255.255.255",
+    sport: 65535,
+    dport: 65535,
+  });
+  const v6 = validateExpect({
+    ...noMask,
+    family: "ipv6",
+    tuple: { src: "fd00::2", dst: "fd00::1", sport: 0, dport: 5 },
+    master: { src: "fd00::1", dst: "fd00::2", sport: 1, dport: 21, proto: "tcp" },
+  }, "create");
   assert.equal(v6.mask.src, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
 });
 
@@ -114,7 +124,12 @@ test("decodeExpectCpuStats() reads the CPU from res_id and the three counters", 
   b.u32(C.CTA_STATS_EXP_CREATE, 5);
   b.u32(C.CTA_STATS_EXP_DELETE, 6);
   b.end(at);
-  assert.deepEqual(decodeExpectCpuStats(b.dv, 0, b.length), { cpu: 3, new: 4, create: 5, delete: 6 });
+  assert.deepEqual(decodeExpectCpuStats(b.dv, 0, b.length), {
+    cpu: 3,
+    new: 4,
+    create: 5,
+    delete: 6,
+  });
 });
 
 test("compileExpectFilter() matches on the expected tuple, protocol and helper", () => {

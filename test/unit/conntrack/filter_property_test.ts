@@ -9,13 +9,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compileFilter, type Filter, type Flow } from "../../../mod.ts";
-import { FOCI, type FilterKind, randomFilter } from "../../_helpers/filter_property_filters.ts";
+import { type FilterKind, FOCI, randomFilter } from "../../_helpers/filter_property_filters.ts";
 import { referenceMatch } from "../../_helpers/filter_property_reference.ts";
 import { describe, randomTable } from "../../_helpers/filter_property_table.ts";
 
 // NAT and labels need entries the kernel made (NAT-done statuses, label storage): the kernel
 // property test (test/kernel/filter_property_test.ts) covers them.
-const KINDS: readonly FilterKind[] = ["any", "kernel", ...FOCI.filter((k) => k !== "nat" && k !== "labels")];
+const KINDS: readonly FilterKind[] = [
+  "any",
+  "kernel",
+  ...FOCI.filter((k) => k !== "nat" && k !== "labels"),
+];
 import { Rng } from "../../_helpers/rng.ts";
 
 const FLOWS = 400;
@@ -74,7 +78,10 @@ test("any-of lists of 2-3 random filters match the union of what the reference m
   const flows = table(rng);
   const wrong: string[] = [];
   for (let i = 0; i < 100 && wrong.length < 10; i++) {
-    const list = Array.from({ length: 2 + rng.int(2) }, () => randomFilter(rng, flows, rng.pick(KINDS)));
+    const list = Array.from(
+      { length: 2 + rng.int(2) },
+      () => randomFilter(rng, flows, rng.pick(KINDS)),
+    );
     wrong.push(...mismatches(list, flows).wrong);
   }
   assert.deepEqual(wrong, []);

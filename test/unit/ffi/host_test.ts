@@ -14,7 +14,6 @@ import process from "node:process";
 import * as host from "../../../ffi/host.ts";
 import { isBun } from "../../_helpers/run.ts";
 
-
 test("readTextFile, readDir and readLink read what node:fs wrote; a missing file throws ENOENT", () => {
   const dir = mkdtempSync(join(tmpdir(), "nfct-host-"));
   try {
@@ -43,7 +42,11 @@ function child(code: string, args: string[] = [], head = false) {
   writeFileSync(file, `import * as host from ${JSON.stringify(hostUrl)};\n${code}\n`);
   try {
     const argv = [process.execPath, ...(isBun ? [] : ["run", "-A"]), file, ...args];
-    if (head) return spawnSync("sh", ["-c", '"$@" | head -c 10 >/dev/null', "sh", ...argv], { encoding: "utf8" });
+    if (head) {
+      return spawnSync("sh", ["-c", '"$@" | head -c 10 >/dev/null', "sh", ...argv], {
+        encoding: "utf8",
+      });
+    }
     return spawnSync(argv[0], argv.slice(1), { encoding: "utf8", maxBuffer: 64 << 20 });
   } finally {
     rmSync(dir, { recursive: true });
@@ -51,19 +54,23 @@ function child(code: string, args: string[] = [], head = false) {
 }
 
 test("a child sees its arguments, writes 1 MiB to stdout and a line to stderr, and exits with the code given", () => {
-  const r = child(`
+  const r = child(
+    `
     if (host.isTerminal(1)) throw new Error("stdout is a pipe here");
     host.writeText(1, host.args().join(",") + "\\n" + "x".repeat(1 << 20));
     host.writeText(2, "to stderr\\n");
     host.exit(7);
-  `, ["-L", "a b"]);
+  `,
+    ["-L", "a b"],
+  );
   assert.equal(r.status, 7, r.stderr);
   assert.equal(r.stdout, "-L,a b\n" + "x".repeat(1 << 20));
   assert.equal(r.stderr, "to stderr\n");
 });
 
 test("writing to a pipe whose reader left throws the runtime's error with code EPIPE", () => {
-  const r = child(`
+  const r = child(
+    `
     try {
       for (let i = 0; i < 1000; i++) host.writeText(1, "y".repeat(65536));
       host.writeText(2, "no error\\n");
@@ -71,7 +78,10 @@ test("writing to a pipe whose reader left throws the runtime's error with code E
       host.writeText(2, "code=" + e.code + "\\n");
     }
     host.exit(0);
-  `, [], true);
+  `,
+    [],
+    true,
+  );
   assert.equal(r.stderr, "code=EPIPE\n");
 });
 
@@ -94,8 +104,19 @@ test("a full non-blocking pipe: writeText waits for the reader instead of failin
   const dir = mkdtempSync(join(tmpdir(), "nfct-host-"));
   try {
     const file = join(dir, "child.ts");
-    writeFileSync(file, `import * as host from ${JSON.stringify(new URL("../../../ffi/host.ts", import.meta.url).href)};\nhost.writeText(1, "z".repeat(4 << 20));\n`);
-    const r = spawnSync("python3", ["-c", reader, process.execPath, ...(isBun ? [] : ["run", "-A"]), file], { encoding: "utf8" });
+    writeFileSync(
+      file,
+      `import * as host from ${
+        JSON.stringify(new URL("../../../ffi/host.ts", import.meta.url).href)
+      };\nhost.writeText(1, "z".repeat(4 << 20));\n`,
+    );
+    const r = spawnSync("python3", [
+      "-c",
+      reader,
+      process.execPath,
+      ...(isBun ? [] : ["run", "-A"]),
+      file,
+    ], { encoding: "utf8" });
     assert.equal(r.stdout.trim(), `${4 << 20} 0`, r.stderr);
   } finally {
     rmSync(dir, { recursive: true });

@@ -11,8 +11,8 @@ import process from "node:process";
 import {
   assertThrowawayNetns,
   isThrowawayNetns,
-  type NetnsIds,
   NetnsHandle,
+  type NetnsIds,
   PROC_NET_INIT_INO,
   readNetnsIds,
   throwawayNetnsRefusal,
@@ -22,7 +22,23 @@ import { Conntrack } from "../../../conntrack/client.ts";
 import { ScriptedTransport } from "../../_helpers/scripted.ts";
 
 test("NetnsHandle.open refuses values that are not a path, a pid or { fd }, before any system call", () => {
-  for (const bad of ["", 0, -5, 1.5, NaN, 2 ** 53, { fd: -1 }, { fd: 1.5 }, { fd: "3" }, { pid: 1 }, null, undefined, true]) {
+  for (
+    const bad of [
+      "",
+      0,
+      -5,
+      1.5,
+      NaN,
+      2 ** 53,
+      { fd: -1 },
+      { fd: 1.5 },
+      { fd: "3" },
+      { pid: 1 },
+      null,
+      undefined,
+      true,
+    ]
+  ) {
     assert.throws(() => NetnsHandle.open(bad as never), TypeError, `netns ${String(bad)}`);
   }
 });
@@ -34,7 +50,10 @@ test("a borrowed { fd } handle never closes the fd, and is unusable once closed"
   h.close(); // would throw EBADF if it tried to close 12345
   h.close();
   assert.equal(h.unsafeFd(), -1);
-  assert.throws(() => h.run(() => 1), { name: "TypeError", message: "Cannot enter network namespace fd 12345: the handle is closed" });
+  assert.throws(() => h.run(() => 1), {
+    name: "TypeError",
+    message: "Cannot enter network namespace fd 12345: the handle is closed",
+  });
 });
 
 test("NetlinkSocket runs its close hook once, after closing the transport, and when the first transport cannot open", () => {
@@ -46,14 +65,20 @@ test("NetlinkSocket runs its close hook once, after closing the transport, and w
   assert.deepEqual(events, ["hook (transport closed: true)"]);
 
   const failed: string[] = [];
-  assert.throws(() => new NetlinkSocket(() => { throw new Error("no socket"); }, () => failed.push("hook")), /no socket/);
+  assert.throws(() =>
+    new NetlinkSocket(() => {
+      throw new Error("no socket");
+    }, () => failed.push("hook")), /no socket/);
   assert.deepEqual(failed, ["hook"], "the namespace fd is released when the client cannot open");
 });
 
 test("Conntrack.open refuses netns together with a transport", () => {
   assert.throws(
     () => Conntrack.open({ netns: "/run/netns/x", transport: () => new ScriptedTransport() }),
-    { name: "TypeError", message: "Cannot open: the netns and transport options exclude each other" },
+    {
+      name: "TypeError",
+      message: "Cannot open: the netns and transport options exclude each other",
+    },
   );
 });
 
@@ -70,24 +95,63 @@ test("throwawayNetnsRefusal: the initial inode, pid 1's namespace and NFCT_HOST_
     { ids: { self: NEW, pid1: OTHER, host: undefined, kernel: "6.18.0" }, refused: undefined },
     // pid 1 unreadable (a user in unshare -rn): the fixed inode or NFCT_HOST_NETNS decides
     { ids: { self: NEW, pid1: undefined, host: undefined, kernel: "6.17.0" }, refused: undefined },
-    { ids: { self: NEW, pid1: undefined, host: OTHER, kernel: "5.15.0-91-generic" }, refused: undefined },
+    {
+      ids: { self: NEW, pid1: undefined, host: OTHER, kernel: "5.15.0-91-generic" },
+      refused: undefined,
+    },
     // the initial namespace, by its fixed inode, whatever else is known (no other namespace gets it)
-    { ids: { self: INIT, pid1: undefined, host: undefined, kernel: "6.18.0" }, refused: /initial network namespace/ },
-    { ids: { self: INIT, pid1: OTHER, host: OTHER, kernel: "6.1.0" }, refused: /initial network namespace/ },
+    {
+      ids: { self: INIT, pid1: undefined, host: undefined, kernel: "6.18.0" },
+      refused: /initial network namespace/,
+    },
+    {
+      ids: { self: INIT, pid1: OTHER, host: OTHER, kernel: "6.1.0" },
+      refused: /initial network namespace/,
+    },
     // pid 1's (the host's before 6.17, or a container's own)
-    { ids: { self: OTHER, pid1: OTHER, host: undefined, kernel: "6.1.0" }, refused: /pid 1's network namespace/ },
-    { ids: { self: OTHER, pid1: OTHER, host: NEW, kernel: "6.18.0" }, refused: /pid 1's network namespace/ },
+    {
+      ids: { self: OTHER, pid1: OTHER, host: undefined, kernel: "6.1.0" },
+      refused: /pid 1's network namespace/,
+    },
+    {
+      ids: { self: OTHER, pid1: OTHER, host: NEW, kernel: "6.18.0" },
+      refused: /pid 1's network namespace/,
+    },
     // the one the runner said it came from
-    { ids: { self: OTHER, pid1: undefined, host: OTHER, kernel: "6.18.0" }, refused: /NFCT_HOST_NETNS names/ },
-    { ids: { self: OTHER, pid1: NEW, host: OTHER, kernel: "5.10.0" }, refused: /NFCT_HOST_NETNS names/ },
+    {
+      ids: { self: OTHER, pid1: undefined, host: OTHER, kernel: "6.18.0" },
+      refused: /NFCT_HOST_NETNS names/,
+    },
+    {
+      ids: { self: OTHER, pid1: NEW, host: OTHER, kernel: "5.10.0" },
+      refused: /NFCT_HOST_NETNS names/,
+    },
     // nothing to compare with: before 6.17, pid 1 unreadable, no NFCT_HOST_NETNS
-    { ids: { self: NEW, pid1: undefined, host: undefined, kernel: "6.16.9" }, refused: /cannot tell whether .* set NFCT_HOST_NETNS/ },
-    { ids: { self: NEW, pid1: undefined, host: "", kernel: "5.4.0" }, refused: /cannot tell whether/ },
-    { ids: { self: NEW, pid1: undefined, host: undefined, kernel: "weird" }, refused: /cannot tell whether/ },
+    {
+      ids: { self: NEW, pid1: undefined, host: undefined, kernel: "6.16.9" },
+      refused: /cannot tell whether .* set NFCT_HOST_NETNS/,
+    },
+    {
+      ids: { self: NEW, pid1: undefined, host: "", kernel: "5.4.0" },
+      refused: /cannot tell whether/,
+    },
+    {
+      ids: { self: NEW, pid1: undefined, host: undefined, kernel: "weird" },
+      refused: /cannot tell whether/,
+    },
     // not a network namespace link at all
-    { ids: { self: "", pid1: INIT, host: INIT, kernel: "6.18.0" }, refused: /cannot tell which network namespace/ },
-    { ids: { self: "mnt:[4026531841]", pid1: INIT, host: INIT, kernel: "6.18.0" }, refused: /cannot tell which/ },
-    { ids: { self: "net:[]", pid1: INIT, host: INIT, kernel: "6.18.0" }, refused: /cannot tell which/ },
+    {
+      ids: { self: "", pid1: INIT, host: INIT, kernel: "6.18.0" },
+      refused: /cannot tell which network namespace/,
+    },
+    {
+      ids: { self: "mnt:[4026531841]", pid1: INIT, host: INIT, kernel: "6.18.0" },
+      refused: /cannot tell which/,
+    },
+    {
+      ids: { self: "net:[]", pid1: INIT, host: INIT, kernel: "6.18.0" },
+      refused: /cannot tell which/,
+    },
   ];
   for (const { ids, refused } of rows) {
     const why = throwawayNetnsRefusal(ids);
@@ -116,10 +180,15 @@ test("assertThrowawayNetns and isThrowawayNetns follow the decision for this pro
   else {
     assert.throws(() => assertThrowawayNetns("fill a demo table"), (e: Error) => {
       assert.ok(e.message.startsWith(`Refusing to fill a demo table: ${why}. `), e.message);
-      assert.match(e.message, /node scripts\/netns\.mjs <command>.*unshare -n -- <command>.*unshare -rn -- <command>/);
+      assert.match(
+        e.message,
+        /node scripts\/netns\.mjs <command>.*unshare -n -- <command>.*unshare -rn -- <command>/,
+      );
       return true;
     });
   }
   // Unit tests run where they are started, often the host's namespace: there the guard must say no.
-  if (readlinkSync("/proc/self/ns/net") === `net:[${PROC_NET_INIT_INO}]`) assert.equal(isThrowawayNetns(), false);
+  if (readlinkSync("/proc/self/ns/net") === `net:[${PROC_NET_INIT_INO}]`) {
+    assert.equal(isThrowawayNetns(), false);
+  }
 });

@@ -75,7 +75,12 @@ test("stop() before the worker has started ends it without sending anything", ()
     for (let i = 0; i < 5; i++) {
       let stopped = 0;
       const s = BatchSender.start(fd, {
-        slotBytes: 64, maxCount: 4, op: "x", direct: () => {}, onDone: () => {}, onStop: (c) => {
+        slotBytes: 64,
+        maxCount: 4,
+        op: "x",
+        direct: () => {},
+        onDone: () => {},
+        onStop: (c) => {
           assert.equal(c, true);
           stopped++;
         },

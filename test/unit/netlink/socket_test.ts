@@ -30,8 +30,8 @@ import {
   errorMessage,
   loadRealDump,
   reseq,
-  type ScriptedTransport,
   scriptedFactory,
+  type ScriptedTransport,
   splitMessages,
 } from "../../_helpers/scripted.ts";
 
@@ -80,22 +80,30 @@ function setFlags(d: Uint8Array, msgOffset: number, or: number): Uint8Array {
 }
 
 test("replies() throws RangeError on a reply with another sequence number, and reads nothing more", () => {
-  const { sock, t } = scriptedSocket((t) => t.push((t) => reseq(GET[0], t.lastRequest().header.seq + 1), real(GET[1])));
+  const { sock, t } = scriptedSocket((t) =>
+    t.push((t) => reseq(GET[0], t.lastRequest().header.seq + 1), real(GET[1]))
+  );
   const seq = request(sock);
-  assert.throws(() => drain(sock, seq, false, "Cannot get flow"), (e: unknown) =>
-    e instanceof RangeError && e.message.includes(`does not match request ${seq}`));
+  assert.throws(
+    () => drain(sock, seq, false, "Cannot get flow"),
+    (e: unknown) => e instanceof RangeError && e.message.includes(`does not match request ${seq}`),
+  );
   assert.equal(t.recvCalls, 1);
 });
 
 test("drainBatch() throws RangeError on a reply whose sequence number is outside the batch", () => {
-  const { sock } = scriptedSocket((t) => t.push((t) => reseq(BATCH[0], t.lastRequest().header.seq + 3)));
+  const { sock } = scriptedSocket((t) =>
+    t.push((t) => reseq(BATCH[0], t.lastRequest().header.seq + 3))
+  );
   const first = request(sock);
   sock.nextSeq(2);
   assert.throws(() => sock.drainBatch(first, 3, "Cannot delete flows", () => {}), RangeError);
 });
 
 test("a kernel error without extended ACK becomes NetlinkError with code, errno and operation", () => {
-  for (const [bytes, errno, code] of [[ENOENT_REPLY, 2, "ENOENT"], [EEXIST, 17, "EEXIST"]] as const) {
+  for (
+    const [bytes, errno, code] of [[ENOENT_REPLY, 2, "ENOENT"], [EEXIST, 17, "EEXIST"]] as const
+  ) {
     const { sock } = scriptedSocket((t) => t.push(real(bytes)));
     const seq = request(sock, CT_NEW);
     assert.throws(() => drain(sock, seq, false, "Cannot create flow"), (e: unknown) => {
@@ -128,11 +136,17 @@ test("a kernel error with extended ACK exposes the message and offset, and says 
 
 test("extended ACK is found after a whole echoed request (no NLM_F_CAPPED) too", () => {
   const { sock } = scriptedSocket((t) =>
-    t.push((t) => errorMessage(t.lastRequest(), 22, { capped: false, message: "bad thing", offset: 24 }))
+    t.push((t) =>
+      errorMessage(t.lastRequest(), 22, { capped: false, message: "bad thing", offset: 24 })
+    )
   );
   const seq = request(sock, CT_NEW);
-  assert.throws(() => drain(sock, seq, false, "Cannot create flow"), (e: unknown) =>
-    e instanceof NetlinkError && e.code === "EINVAL" && e.kernelMessage === "bad thing" && e.offset === 24);
+  assert.throws(
+    () => drain(sock, seq, false, "Cannot create flow"),
+    (e: unknown) =>
+      e instanceof NetlinkError && e.code === "EINVAL" && e.kernelMessage === "bad thing" &&
+      e.offset === 24,
+  );
 });
 
 test("replies() streams a multipart dump spread over several datagrams until NLMSG_DONE", () => {
@@ -162,12 +176,19 @@ test("replies() streams a multipart dump spread over several datagrams until NLM
 
 test("NLMSG_DONE carrying an error ends the dump with NetlinkError (with its extended ACK)", () => {
   for (const ext of [{}, { message: "dump failed" }]) {
-    const { sock } = scriptedSocket((t) => t.push(real(FLOWS[0]), (t) => doneMessage(t.lastRequest(), 12, ext)));
+    const { sock } = scriptedSocket((t) =>
+      t.push(real(FLOWS[0]), (t) => doneMessage(t.lastRequest(), 12, ext))
+    );
     const seq = request(sock, CT_GET, NLM_F_DUMP);
     let n = 0;
-    assert.throws(() => {
-      for (const _ of sock.replies(seq, "Cannot dump flows", true)) n++;
-    }, (e: unknown) => e instanceof NetlinkError && e.code === "ENOMEM" && e.kernelMessage === (ext as { message?: string }).message);
+    assert.throws(
+      () => {
+        for (const _ of sock.replies(seq, "Cannot dump flows", true)) n++;
+      },
+      (e: unknown) =>
+        e instanceof NetlinkError && e.code === "ENOMEM" &&
+        e.kernelMessage === (ext as { message?: string }).message,
+    );
     assert.ok(n > 0, "the flows before the DONE were yielded");
   }
 });
@@ -182,17 +203,28 @@ test("an ACK inside a dump does not end it: the dump ends at NLMSG_DONE", () => 
 });
 
 test("a dump message flagged NLM_F_DUMP_INTR throws NetlinkError EINTR saying the table changed", () => {
-  const { sock, opened } = scriptedSocket((t) => t.push((t) => reseq(setFlags(FLOWS[1], 0, NLM_F_DUMP_INTR), t.lastRequest().header.seq)));
+  const { sock, opened } = scriptedSocket((t) =>
+    t.push((t) => reseq(setFlags(FLOWS[1], 0, NLM_F_DUMP_INTR), t.lastRequest().header.seq))
+  );
   const seq = request(sock, CT_GET, NLM_F_DUMP);
-  assert.throws(() => drain(sock, seq, true, "Cannot dump flows"), (e: unknown) =>
-    e instanceof NetlinkError && e.code === "EINTR" && e.message.includes("the table changed during the dump"));
+  assert.throws(
+    () => drain(sock, seq, true, "Cannot dump flows"),
+    (e: unknown) =>
+      e instanceof NetlinkError && e.code === "EINTR" &&
+      e.message.includes("the table changed during the dump"),
+  );
   assert.equal(opened.length, 2, "the half-read dump's socket was replaced");
 });
 
 test("NLMSG_OVERRUN throws NetlinkError ENOBUFS", () => {
-  const { sock } = scriptedSocket((t) => t.push((t) => dataMessage(t.lastRequest(), NLMSG_OVERRUN, new Uint8Array(4))));
+  const { sock } = scriptedSocket((t) =>
+    t.push((t) => dataMessage(t.lastRequest(), NLMSG_OVERRUN, new Uint8Array(4)))
+  );
   const seq = request(sock, CT_GET, NLM_F_DUMP);
-  assert.throws(() => drain(sock, seq, true), (e: unknown) => e instanceof NetlinkError && e.code === "ENOBUFS");
+  assert.throws(
+    () => drain(sock, seq, true),
+    (e: unknown) => e instanceof NetlinkError && e.code === "ENOBUFS",
+  );
 });
 
 test("a datagram larger than the receive buffer is a RangeError, and the reopened socket works", () => {
@@ -200,8 +232,11 @@ test("a datagram larger than the receive buffer is a RangeError, and the reopene
     if (i === 0) t.truncateNextRecv(70000);
   });
   const seq = request(sock, CT_GET, NLM_F_DUMP);
-  assert.throws(() => drain(sock, seq, true, "Cannot dump flows"), (e: unknown) =>
-    e instanceof RangeError && e.message.includes("70000-byte datagram did not fit"));
+  assert.throws(
+    () => drain(sock, seq, true, "Cannot dump flows"),
+    (e: unknown) =>
+      e instanceof RangeError && e.message.includes("70000-byte datagram did not fit"),
+  );
   assert.equal(opened.length, 2);
   assert.equal(opened[0].closed, true);
   // The next request goes to the fresh transport, with a buffer grown to fit such datagrams.
@@ -234,7 +269,9 @@ test("malformed nlmsg_len values and short datagrams are RangeErrors, never a ha
     ["NLMSG_ERROR shorter than struct nlmsgerr", shortError],
   ];
   for (const [name, bytes] of cases) {
-    const { sock, t } = scriptedSocket((t) => t.push((t) => reseq0(bytes, t.lastRequest().header.seq)));
+    const { sock, t } = scriptedSocket((t) =>
+      t.push((t) => reseq0(bytes, t.lastRequest().header.seq))
+    );
     const seq = request(sock);
     assert.throws(() => drain(sock, seq, false), RangeError, name);
     assert.equal(t.recvCalls, 1, name);
@@ -253,21 +290,26 @@ test("drainBatch() turns ENOBUFS into SyscallError ENOBUFS naming how many outco
   const first = request(sock, CT_NEW);
   sock.nextSeq(2);
   const got: BatchOutcome[] = [];
-  assert.throws(() => sock.drainBatch(first, 3, "Cannot delete flows", (o) => got.push(o)), (e: unknown) => {
-    assert.ok(e instanceof SyscallError);
-    assert.equal(e.name, "SyscallError");
-    assert.equal(e.code, "ENOBUFS");
-    assert.equal(e.syscall, "recvfrom");
-    assert.ok(e.message.startsWith("Cannot delete flows: 2 of 3 outcomes were lost"), e.message);
-    return true;
-  });
+  assert.throws(
+    () => sock.drainBatch(first, 3, "Cannot delete flows", (o) => got.push(o)),
+    (e: unknown) => {
+      assert.ok(e instanceof SyscallError);
+      assert.equal(e.name, "SyscallError");
+      assert.equal(e.code, "ENOBUFS");
+      assert.equal(e.syscall, "recvfrom");
+      assert.ok(e.message.startsWith("Cannot delete flows: 2 of 3 outcomes were lost"), e.message);
+      return true;
+    },
+  );
   assert.deepEqual(got, [{ seq: first, errno: 0 }]);
   assert.equal(opened.length, 2, "a socket with lost replies is replaced");
   assert.equal(opened[0].closed, true);
 });
 
 test("drainErrors() reports only failures, stops when nothing more is queued, and maps ENOBUFS", () => {
-  const { sock, t } = scriptedSocket((t) => t.push(real(BATCH[0]), (t) => reseq(BATCH[1], t.lastRequest().header.seq + 1)));
+  const { sock, t } = scriptedSocket((t) =>
+    t.push(real(BATCH[0]), (t) => reseq(BATCH[1], t.lastRequest().header.seq + 1))
+  );
   const first = request(sock, CT_NEW, 0);
   sock.nextSeq(2);
   const got: BatchOutcome[] = [];
@@ -276,8 +318,12 @@ test("drainErrors() reports only failures, stops when nothing more is queued, an
   assert.equal(t.recvCalls, 3, "read until the queue was empty, without waiting");
 
   t.failNextRecvWithENOBUFS();
-  assert.throws(() => sock.drainErrors(first, 3, "Cannot delete flows", () => {}), (e: unknown) =>
-    e instanceof SyscallError && e.code === "ENOBUFS" && e.message.startsWith("Cannot delete flows: "));
+  assert.throws(
+    () => sock.drainErrors(first, 3, "Cannot delete flows", () => {}),
+    (e: unknown) =>
+      e instanceof SyscallError && e.code === "ENOBUFS" &&
+      e.message.startsWith("Cannot delete flows: "),
+  );
 });
 
 test("replies() refuses a second reader while a dump is being read on the same socket", () => {
