@@ -1,5 +1,5 @@
 /**
- * The `nfct` command: `nfct metrics ...`, nfct(8)'s `nfct timeout|helper ...`, and otherwise
+ * The `nfct` command: `nfct metrics ...`, `nfct top ...`, nfct(8)'s `nfct timeout|helper ...`, and otherwise
  * conntrack(8)'s command line. Everything a run holds is created here, per call.
  * @module
  */
@@ -27,6 +27,7 @@ function report(ctx: CliContext, e: unknown): number {
  */
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === "metrics") return (await import("./metrics.ts")).main(argv.slice(1), VERSION);
+  if (argv[0] === "top") return (await import("./top.ts")).top(argv.slice(1));
   if (argv[0] !== undefined && !argv[0].startsWith("-")) {
     const nfct = await import("./nfct/main.ts");
     if (nfct.isNfctCommandLine(argv)) return nfct.main(argv, VERSION);
