@@ -141,7 +141,8 @@ const ROWS: Row[] = [
 ];
 
 test("each protocol option with each command: nfct's verdict, conntrack 1.4.7's unless noted", () => {
-  for (const [cmd, proto, ct, ours = ct] of ROWS) {
+  for (const [cmd, proto, conntrack, nfct] of ROWS) {
+    const ours = nfct ?? conntrack;
     const b = base(cmd, proto);
     for (const [i, option] of OPTIONS[proto].entries()) {
       const line = `${b} --${option} ${valueOf(proto, option)}`;
