@@ -7,8 +7,11 @@ import { hasPorts, invertTuple, protocolOf, protoName, type Tuple } from "../mod
 import type { Args } from "./command.ts";
 import type { L4Values } from "./proto/ext.ts";
 
-/** Which pair of protocol fields makes a tuple's layer-4 part. */
-type L4Pair = "orig" | "reply" | "tuple" | "mask";
+/**
+ * Which pair of protocol fields makes a tuple's layer-4 part: the original or reply ports, or
+ * the expectation's tuple or mask ports (-I expect).
+ */
+export type L4Pair = "orig" | "reply" | "tuple" | "mask";
 const PAIRS: Readonly<Record<L4Pair, readonly [keyof L4Values, keyof L4Values]>> = {
   orig: ["sport", "dport"],
   reply: ["replySport", "replyDport"],

@@ -120,7 +120,7 @@ export const P_ICMP_ID: CommandRow = [2, 2, 2, 2, 2, 0, 2, 0, 0, 0, 0, 2];
 export const P_NEVER: CommandRow = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 /** Keys whose values are numbers. */
-type NumericKey = Exclude<L4Key, "tcpState" | "sctpState" | "dccpState">;
+export type NumericKey = Exclude<L4Key, "tcpState" | "sctpState" | "dccpState">;
 
 /** The parser of a numeric field: `strtoul` up to `max`, else exit 1 "unexpected value". */
 export function numeric(key: NumericKey, max: number): KeyRule["parse"] {
