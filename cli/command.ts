@@ -73,13 +73,13 @@ export interface Args {
 }
 
 /** What every command carries: the warning lines conntrack prints while parsing. */
-interface Parsed {
+export interface Parsed {
   /** Lines (each ending in a newline) for standard error, before the command runs. */
   readonly warnings: readonly string[];
 }
 
 /** The commands of the conntrack table that also exist for the expect table. */
-type BothTables = "get" | "create" | "delete" | "flush" | "event" | "count" | "stats";
+export type BothTables = "get" | "create" | "delete" | "flush" | "event" | "count" | "stats";
 
 /**
  * One conntrack(8) command line: a discriminated union on `command`. `usage` is a command line

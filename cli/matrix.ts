@@ -93,7 +93,8 @@ export type OptName = typeof OPT_NAMES[number];
 
 /** One cell: 0 illegal, 1 compulsory, 2 optional, 3 coupled (both addresses of a direction). */
 export type Legality = 0 | 1 | 2 | 3;
-type Row = readonly Legality[];
+/** One row of a matrix: a legality per option, in {@link OPT_NAMES} order. */
+export type Row = readonly Legality[];
 
 // deno-fmt-ignore
 /** conntrack.c `commands_v_options`, one row per command in {@link COMMANDS} order. */

@@ -23,9 +23,13 @@ import {
 /** {@link Args} while being filled in, and the label names not yet turned into bits. */
 export interface ArgsBuilder
   extends Omit<Args, "given" | "status" | "output" | "eventMask" | "labels" | "labelModify"> {
+  /** {@link Args.given}, growing. */
   given: Set<OptName>;
+  /** {@link Args.status}, growing. */
   status: { set: Set<StatusFlag>; unset: Set<StatusFlag> };
+  /** {@link Args.output}, growing. */
   output: Set<OutputName>;
+  /** {@link Args.eventMask}, growing. */
   eventMask?: Set<EventMaskType>;
   /** `-l` lists, as given. */
   labelNames: string[];

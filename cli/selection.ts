@@ -3,10 +3,16 @@
  * (every option the library matches exactly as conntrack does; no second matcher here).
  * @module
  */
-import type { Filter, Flow, FlowKey, NatFilter, Proto } from "../mod.ts";
+import {
+  type Filter,
+  type Flow,
+  type FlowKey,
+  type NatFilter,
+  type Proto,
+  protoName,
+} from "../mod.ts";
 import type { Args } from "./command.ts";
 import { paramError } from "./errors.ts";
-import { extensionOf } from "./proto/extensions.ts";
 import type { Address, NatArg } from "./values.ts";
 
 /** A command's selection: the library filter (empty: every entry). */
@@ -17,8 +23,7 @@ export interface Selection {
 
 /** The protocol of `-p` as the library takes it: its name when nfct has one, else its number. */
 export function protoOf(args: Pick<Args, "proto">): Proto {
-  const n = args.proto!;
-  return (extensionOf(n)?.name as Proto | undefined) ?? n;
+  return protoName(args.proto!);
 }
 
 /** A --src-nat/--dst-nat/--any-nat value as the library's filter takes it. */
@@ -48,7 +53,7 @@ export function selection(args: Args, full: boolean): Selection {
   const reply: NonNullable<Filter["reply"]> = {};
   if (args.replySrc) reply.src = args.replySrc.addr;
   if (args.replyDst) reply.dst = args.replyDst.addr;
-  if (args.proto !== 47) {
+  if (args.proto === undefined || protoName(args.proto) !== "gre") {
     if (l4.sport !== undefined) filter.sport = l4.sport;
     if (l4.dport !== undefined) filter.dport = l4.dport;
     if (l4.replySport !== undefined) reply.sport = l4.replySport;

@@ -3,30 +3,32 @@
  * and each extension's `final_check()`), for -I, -A, -G and the expect table.
  * @module
  */
-import { invertTuple, type Tuple } from "../mod.ts";
+import { hasPorts, invertTuple, protocolOf, protoName, type Tuple } from "../mod.ts";
 import type { Args } from "./command.ts";
 import type { L4Values } from "./proto/ext.ts";
 
-/** Which pair of protocol fields makes a tuple's layer-4 part. */
-type L4Pair = "orig" | "reply" | "tuple" | "mask";
+/**
+ * Which pair of protocol fields makes a tuple's layer-4 part: the original or reply ports, or
+ * the expectation's tuple or mask ports (-I expect).
+ */
+export type L4Pair = "orig" | "reply" | "tuple" | "mask";
 const PAIRS: Readonly<Record<L4Pair, readonly [keyof L4Values, keyof L4Values]>> = {
   orig: ["sport", "dport"],
   reply: ["replySport", "replyDport"],
   tuple: ["tupleSport", "tupleDport"],
   mask: ["maskSport", "maskDport"],
 };
-/** The protocols whose tuples have ports. */
-const PORT_PROTOS: readonly number[] = [6, 17, 136, 132, 33];
 
 /** The layer-4 part of a tuple from two protocol options (ports, or GRE keys). */
 export function tupleL4(args: Pick<Args, "proto" | "l4">, pair: L4Pair): Partial<Tuple> {
   const [sk, dk] = PAIRS[pair];
   const s = args.l4[sk], d = args.l4[dk];
   const t: Partial<Tuple> = {};
-  if (args.proto === 47) {
+  const proto = args.proto!;
+  if (protoName(proto) === "gre") {
     if (typeof s === "number") t.srcKey = s;
     if (typeof d === "number") t.dstKey = d;
-  } else if (PORT_PROTOS.includes(args.proto!)) {
+  } else if (hasPorts(proto)) {
     if (typeof s === "number") t.sport = s;
     if (typeof d === "number") t.dport = d;
   }
@@ -61,7 +63,7 @@ export function tuples(args: Args): { orig?: Tuple; reply?: Tuple } {
   } else if (reply && !orig && (src || dst)) {
     orig = { src: src?.addr ?? reply.dst, dst: dst?.addr ?? reply.src, ...tupleL4(args, "orig") };
   }
-  const icmp = num === 1 || num === 58;
+  const icmp = protocolOf(num)?.icmp === true;
   if (icmp) {
     const { icmpType: type, icmpCode: code, icmpId: id = 0 } = args.l4;
     if (orig) Object.assign(orig, { type, code, id });

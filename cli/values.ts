@@ -10,7 +10,9 @@ import { otherError, paramError } from "./errors.ts";
 
 /** An address option's value: the address, and the CIDR prefix length when one was given. */
 export interface Address {
+  /** Which family the address is of. */
   family: Family;
+  /** The address as text (`inet_aton`'s short forms spelled out: `127.1` is `127.0.0.1`). */
   addr: string;
   /** CIDR bits, or undefined for an exact address (also `/32`, `/128`). */
   bits?: number;
@@ -18,7 +20,9 @@ export interface Address {
 
 /** A `--src-nat`/`--dst-nat`/`--any-nat` value: `ip[:port]`, either part, or neither. */
 export interface NatArg {
+  /** The address, when one was given. */
   addr?: string;
+  /** The port, when one was given. */
   port?: number;
 }
 

@@ -86,6 +86,15 @@ try {
 
 // Only the library has types to offer: the command and the workers are run, never imported.
 for (const e of ENTRIES.slice(1)) rmSync(join(out, e.replace(/\.ts$/, ".d.ts")));
+// The command's own modules (cli/, loaded by cli.js) have none to offer either.
+const cliTypes = (dir) => {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) cliTypes(p);
+    else if (e.name.endsWith(".d.ts")) rmSync(p);
+  }
+};
+if (existsSync(join(out, "cli"))) cliTypes(join(out, "cli"));
 
 const files = [];
 const walk = (dir) => {

@@ -2,7 +2,7 @@
  * `-I` and `-A`: the flow a command line describes, created.
  * @module
  */
-import { type Flow, invertTuple, NetlinkError } from "../../mod.ts";
+import { type Flow, invertTuple, NetlinkError, protoName } from "../../mod.ts";
 import type { Args } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { failed } from "../errors.ts";
@@ -46,13 +46,14 @@ export function newFlow(args: Args): NewFlow {
   if (args.zone !== undefined) f.zone = args.zone;
   if (args.labelModify.length) f.labels = args.labelModify;
   const l4 = args.l4;
-  if (num === 6 && l4.tcpState !== undefined) f.tcp = { state: l4.tcpState };
+  const name = protoName(num);
+  if (name === "tcp" && l4.tcpState !== undefined) f.tcp = { state: l4.tcpState };
   // conntrack passes --orig-vtag/--reply-vtag through htonl() once more than the kernel expects
   // (its `-o save` swaps them back): do the same, so that `-o save` lines replay to the same entry.
-  if (num === 132) {
+  if (name === "sctp") {
     f.sctp = { state: l4.sctpState, vtagOrig: bswap32(l4.vtag), vtagReply: bswap32(l4.replyVtag) };
   }
-  if (num === 33) f.dccp = { state: l4.dccpState, role: l4.role };
+  if (name === "dccp") f.dccp = { state: l4.dccpState, role: l4.role };
   const natSrc = natRange(args.srcNat), natDst = natRange(args.dstNat);
   if (natSrc) f.natSrc = natSrc;
   if (natDst) f.natDst = natDst;

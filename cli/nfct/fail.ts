@@ -26,7 +26,9 @@ export type Netlink = (e: unknown) => never;
 export interface Subcommand {
   /** `["nfct", ...argv]`, as nfct(8)'s argv. */
   a: string[];
+  /** Prints a message and fails. */
   perror: Perror;
+  /** Prints a kernel error and fails. */
   netlink: Netlink;
   /** Standard output, written once the subcommand returns (or fails). */
   out: string[];

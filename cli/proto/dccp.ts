@@ -3,27 +3,14 @@
  * `--role client|server` (set on -I/-U only).
  * @module
  */
-import type { DccpState } from "../../mod.ts";
+import { DCCP_STATES } from "../../mod.ts";
 import { paramError } from "../errors.ts";
-import { P_SET, P_STATE, type ProtoExt, stateParser } from "./ext.ts";
+import { fromTable, P_SET, P_STATE, type ProtoExt, stateParser } from "./ext.ts";
 import { PORT_COUPLED, PORT_KEYS, PORT_OPTS } from "./ports.ts";
-
-/** conntrack's DCCP state names, by kernel value. */
-const DCCP_STATES: readonly DccpState[] = [
-  "NONE",
-  "REQUEST",
-  "RESPOND",
-  "PARTOPEN",
-  "OPEN",
-  "CLOSEREQ",
-  "CLOSING",
-  "TIMEWAIT",
-];
 
 /** `-p dccp`. */
 export const DCCP: ProtoExt = {
-  name: "dccp",
-  num: 33,
+  ...fromTable("dccp"),
   opts: { ...PORT_OPTS, state: "dccpState", role: "role" },
   keys: {
     ...PORT_KEYS,

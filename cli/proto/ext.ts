@@ -4,7 +4,13 @@
  * refuse it. The values land in one typed {@link L4Values}.
  * @module
  */
-import type { DccpState, SctpState, TcpState } from "../../mod.ts";
+import {
+  type DccpState,
+  protocolNamed,
+  type ProtoName,
+  type SctpState,
+  type TcpState,
+} from "../../mod.ts";
 import type { CommandName, Legality } from "../matrix.ts";
 import { paramError } from "../errors.ts";
 import { value } from "../values.ts";
@@ -114,7 +120,7 @@ export const P_ICMP_ID: CommandRow = [2, 2, 2, 2, 2, 0, 2, 0, 0, 0, 0, 2];
 export const P_NEVER: CommandRow = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
 /** Keys whose values are numbers. */
-type NumericKey = Exclude<L4Key, "tcpState" | "sctpState" | "dccpState">;
+export type NumericKey = Exclude<L4Key, "tcpState" | "sctpState" | "dccpState">;
 
 /** The parser of a numeric field: `strtoul` up to `max`, else exit 1 "unexpected value". */
 export function numeric(key: NumericKey, max: number): KeyRule["parse"] {
@@ -139,4 +145,12 @@ export function stateParser<S extends string>(
     if (state === undefined) throw paramError(`${unknown} \`${v}'`);
     set(l4, state);
   };
+}
+
+/** The `-p` name and the number of protocol `name`, from the library's protocol table. */
+export function fromTable(name: ProtoName): { name: ProtoName; num: number } {
+  const p = protocolNamed(name);
+  // Cannot happen: ProtoName is the table's own list of names.
+  if (!p) throw new RangeError(`${name} is not in the protocol table`);
+  return { name, num: p.number };
 }

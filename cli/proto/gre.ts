@@ -3,13 +3,12 @@
  * keeps where other protocols keep ports (`--srckey` sets what `--sport` would).
  * @module
  */
-import type { ProtoExt } from "./ext.ts";
+import { fromTable, type ProtoExt } from "./ext.ts";
 import { PORT_KEYS } from "./ports.ts";
 
 /** `-p gre`. */
 export const GRE: ProtoExt = {
-  name: "gre",
-  num: 47,
+  ...fromTable("gre"),
   opts: {
     srckey: "sport",
     "orig-key-src": "sport",

@@ -2,7 +2,7 @@
  * ICMP's options (conntrack-tools `extensions/libct_proto_icmp.c`): type, code and id.
  * @module
  */
-import { numeric, P_ICMP_ID, P_ICMP_TC, type ProtoExt } from "./ext.ts";
+import { fromTable, numeric, P_ICMP_ID, P_ICMP_TC, type ProtoExt } from "./ext.ts";
 
 /** The rules of ICMP's and ICMPv6's fields: type and code needed to create and get. */
 export const ICMP_KEYS: ProtoExt["keys"] = {
@@ -13,8 +13,7 @@ export const ICMP_KEYS: ProtoExt["keys"] = {
 
 /** `-p icmp`. */
 export const ICMP: ProtoExt = {
-  name: "icmp",
-  num: 1,
+  ...fromTable("icmp"),
   opts: { "icmp-type": "icmpType", "icmp-code": "icmpCode", "icmp-id": "icmpId" },
   keys: ICMP_KEYS,
 };

@@ -3,28 +3,13 @@
  * the verification tags `--orig-vtag`, `--reply-vtag` (set on -I/-U only).
  * @module
  */
-import type { SctpState } from "../../mod.ts";
-import { numeric, P_SET, P_STATE, type ProtoExt, stateParser } from "./ext.ts";
+import { SCTP_STATES } from "../../mod.ts";
+import { fromTable, numeric, P_SET, P_STATE, type ProtoExt, stateParser } from "./ext.ts";
 import { PORT_COUPLED, PORT_KEYS, PORT_OPTS } from "./ports.ts";
-
-/** conntrack's SCTP state names, by kernel value. */
-const SCTP_STATES: readonly SctpState[] = [
-  "NONE",
-  "CLOSED",
-  "COOKIE_WAIT",
-  "COOKIE_ECHOED",
-  "ESTABLISHED",
-  "SHUTDOWN_SENT",
-  "SHUTDOWN_RECD",
-  "SHUTDOWN_ACK_SENT",
-  "HEARTBEAT_SENT",
-  "HEARTBEAT_ACKED",
-];
 
 /** `-p sctp`. */
 export const SCTP: ProtoExt = {
-  name: "sctp",
-  num: 132,
+  ...fromTable("sctp"),
   opts: { ...PORT_OPTS, state: "sctpState", "orig-vtag": "vtag", "reply-vtag": "replyVtag" },
   keys: {
     ...PORT_KEYS,

@@ -2,13 +2,12 @@
  * UDP-Lite's options (conntrack-tools `extensions/libct_proto_udplite.c`): the ports.
  * @module
  */
-import type { ProtoExt } from "./ext.ts";
+import { fromTable, type ProtoExt } from "./ext.ts";
 import { PORT_COUPLED, PORT_KEYS, PORT_OPTS } from "./ports.ts";
 
 /** `-p udplite`. */
 export const UDPLITE: ProtoExt = {
-  name: "udplite",
-  num: 136,
+  ...fromTable("udplite"),
   opts: PORT_OPTS,
   keys: PORT_KEYS,
   coupled: PORT_COUPLED,
