@@ -14,15 +14,15 @@ const ALIGNTO = 4, HDRLEN = 4, F_NESTED = 1 << 15, F_NET_BYTEORDER = 1 << 14;
 const TYPE_MASK = ~(F_NESTED | F_NET_BYTEORDER) & 0xffff, LE = HOST_LE;
 
 /** `NLA_ALIGNTO`: attributes start on 4-byte boundaries. */
-export const NLA_ALIGNTO = ALIGNTO;
+export const NLA_ALIGNTO: number = ALIGNTO;
 /** `NLA_HDRLEN`: the size of `struct nlattr`. */
-export const NLA_HDRLEN = HDRLEN;
+export const NLA_HDRLEN: number = HDRLEN;
 /** `NLA_F_NESTED`: the payload is itself attributes. */
-export const NLA_F_NESTED = F_NESTED;
+export const NLA_F_NESTED: number = F_NESTED;
 /** `NLA_F_NET_BYTEORDER`: the payload is in network byte order. */
-export const NLA_F_NET_BYTEORDER = F_NET_BYTEORDER;
+export const NLA_F_NET_BYTEORDER: number = F_NET_BYTEORDER;
 /** `NLA_TYPE_MASK`: the type bits of `nla_type`, both flags off. */
-export const NLA_TYPE_MASK = TYPE_MASK;
+export const NLA_TYPE_MASK: number = TYPE_MASK;
 
 /** `NLA_ALIGN(len)`. */
 export function NLA_ALIGN(len: number): number {
