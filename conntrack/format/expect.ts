@@ -24,7 +24,7 @@
  */
 import type { Expectation } from "../expect.ts";
 import { protoNumber, type Tuple } from "../tuple.ts";
-import { eventTag, L3, l4Name, l4Text, l4Xml, stampPrefix, whenXml } from "./parts.ts";
+import { eventTag, L3, l4Name, l4Text, l4Xml, lineTuple, stampPrefix, whenXml } from "./parts.ts";
 
 /** Which conntrack(8) output options to mirror for an expectation. */
 export interface ExpectFormatOptions {
@@ -67,9 +67,10 @@ export function formatExpect(exp: Expectation, options: ExpectFormatOptions = {}
   let s = options.timestamp ? stampPrefix(options.now, "spaces") : "";
   if (options.event) s += eventTag(options.event);
   if (exp.timeout !== undefined) s += `${exp.timeout} `;
-  s += `proto=${p} src=${exp.tuple.src} dst=${exp.tuple.dst} ` + l4Text(exp.tuple, p);
-  s += `mask-src=${exp.mask.src} mask-dst=${exp.mask.dst} ` + l4Text(exp.mask, p);
-  s += `master-src=${exp.master.src} master-dst=${exp.master.dst} ` + l4Text(exp.master, mp);
+  const [tuple, mask, master] = [exp.tuple, exp.mask, exp.master].map(lineTuple);
+  s += `proto=${p} src=${tuple.src} dst=${tuple.dst} ` + l4Text(tuple, p);
+  s += `mask-src=${mask.src} mask-dst=${mask.dst} ` + l4Text(mask, p);
+  s += `master-src=${master.src} master-dst=${master.dst} ` + l4Text(master, mp);
   if (exp.zone !== undefined) s += `zone=${exp.zone} `;
   const flags = flagNames(exp);
   if (flags.length) s += flags.join(",") + " ";
@@ -88,8 +89,9 @@ function formatExpectXml(exp: Expectation, options: ExpectFormatOptions): string
     `<expected>${addrs(exp.tuple)}</expected><mask>${addrs(exp.mask)}</mask>` +
     `<master>${addrs(exp.master)}</master></layer3>`;
   s += `<layer4 protonum="${p}" protoname="${l4Name(p)}">` +
-    `<expected>${l4Xml(exp.tuple, p)}</expected><mask>${l4Xml(exp.mask, p)}</mask>` +
-    `<master>${l4Xml(exp.master, mp)}</master></layer4>`;
+    `<expected>${l4Xml(lineTuple(exp.tuple), p)}</expected>` +
+    `<mask>${l4Xml(lineTuple(exp.mask), p)}</mask>` +
+    `<master>${l4Xml(lineTuple(exp.master), mp)}</master></layer4>`;
   s += "<meta>";
   if (exp.helper !== undefined) s += `<helper-name>${exp.helper}</helper-name>`;
   if (exp.timeout !== undefined) s += `<timeout>${exp.timeout}</timeout>`;

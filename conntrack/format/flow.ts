@@ -10,17 +10,17 @@ import { DCCP_STATES, SCTP_STATES, TCP_STATES } from "../protocols.ts";
 import { protoNumber } from "../tuple.ts";
 import { type FlowLine, writeLine } from "./line.ts";
 import type { FormatOptions } from "./options.ts";
-import { eventTag, stampPrefix, stateValue } from "./parts.ts";
+import { eventTag, lineTuple, stampPrefix, stateValue } from "./parts.ts";
 import { formatSave } from "./save.ts";
 import { writeXml } from "./xml.ts";
 
-/** The printed fields of `flow` (its tuples and counters shared, not copied). */
+/** The printed fields of `flow` (its counters, timestamp and labels shared, not copied). */
 function lineOf(flow: Flow): FlowLine {
   return {
     ipv6: flow.family === "ipv6",
     proto: protoNumber(flow.proto),
-    orig: flow.orig,
-    reply: flow.reply,
+    orig: lineTuple(flow.orig),
+    reply: lineTuple(flow.reply),
     status: flow.status === undefined ? -1 : statusBits(flow.status),
     timeout: flow.timeout ?? -1,
     tcpState: stateValue(TCP_STATES, flow.tcp?.state),

@@ -8,10 +8,9 @@
 import type { Flow } from "../flow.ts";
 import { DCCP_STATES, SCTP_STATES, TCP_STATES } from "../protocols.ts";
 import * as S from "../status.ts";
-import type { Tuple } from "../tuple.ts";
 import { labelNames } from "./labels.ts";
 import type { FormatOptions } from "./options.ts";
-import { ctime, L3, l4Name, l4Text, stateName } from "./parts.ts";
+import { ctime, L3, l4Name, l4Text, type LineTuple, stateTexts } from "./parts.ts";
 
 /**
  * A flow as conntrack prints it: a `Flow`'s printed fields with the status as bits and the
@@ -23,8 +22,8 @@ export interface FlowLine {
   ipv6: boolean;
   /** The layer-4 protocol number. */
   proto: number;
-  orig: Tuple;
-  reply: Tuple;
+  orig: LineTuple;
+  reply: LineTuple;
   /** `CTA_STATUS` bits. */
   status: number;
   timeout: number;
@@ -51,6 +50,12 @@ const L3_HEAD = L3.map(([name, num]) => `${padEnd(name, 8)} ${num} `);
 /** `l4proto2str` padded as conntrack prints it, then the number (`"udp      17 "`), by protocol number. */
 const L4_HEAD: string[] = Array.from({ length: 256 }, (_, p) => `${padEnd(l4Name(p), 8)} ${p} `);
 
+const TCP_TEXT = stateTexts(TCP_STATES);
+const SCTP_TEXT = stateTexts(SCTP_STATES);
+// libnetfilter_conntrack prints a DCCP state with the SCTP names, as far as DCCP's count goes.
+// (Not observable on Linux 6.16+, which no longer tracks DCCP.)
+const DCCP_TEXT = stateTexts(SCTP_STATES.slice(0, DCCP_STATES.length));
+
 /** Seconds from the flow's start to its stop, or to `now` (ms since the epoch, default `Date.now()`). */
 export function deltaSeconds(ts: NonNullable<Flow["timestamp"]>, now: number | undefined): bigint {
   const stop = ts.stop ? ts.stop / 1_000_000_000n : BigInt(Math.floor((now ?? Date.now()) / 1000));
@@ -68,21 +73,17 @@ export function writeLine(l: FlowLine, o: FormatOptions): string {
   let s = o.extended ? L3_HEAD[l.ipv6 ? 1 : 0] : "";
   s += L4_HEAD[p];
   if (l.timeout >= 0) s += `${l.timeout} `;
-  if (l.tcpState >= 0) s += `${stateName(TCP_STATES, l.tcpState)} `;
-  if (l.sctpState >= 0) s += `${stateName(SCTP_STATES, l.sctpState)} `;
-  if (l.dccpState >= 0) {
-    // (Not observable on Linux 6.16+, which no longer tracks DCCP.)
-    const v = l.dccpState < DCCP_STATES.length ? l.dccpState : -1;
-    s += `${stateName(SCTP_STATES, v)} `;
-  }
+  if (l.tcpState >= 0) s += TCP_TEXT[l.tcpState] ?? "NONE ";
+  if (l.sctpState >= 0) s += SCTP_TEXT[l.sctpState] ?? "NONE ";
+  if (l.dccpState >= 0) s += DCCP_TEXT[l.dccpState] ?? "NONE ";
   const status = l.status;
   s += `src=${l.orig.src} dst=${l.orig.dst} ` + l4Text(l.orig, p);
-  if (l.orig.zone !== undefined) s += `zone-orig=${l.orig.zone} `;
+  if (l.orig.zone >= 0) s += `zone-orig=${l.orig.zone} `;
   const c = l.counters;
   if (c) s += `packets=${c.orig.packets} bytes=${c.orig.bytes} `;
   if (status >= 0 && !(status & S.IPS_SEEN_REPLY)) s += "[UNREPLIED] ";
   s += `src=${l.reply.src} dst=${l.reply.dst} ` + l4Text(l.reply, p);
-  if (l.reply.zone !== undefined) s += `zone-reply=${l.reply.zone} `;
+  if (l.reply.zone >= 0) s += `zone-reply=${l.reply.zone} `;
   if (c) s += `packets=${c.reply.packets} bytes=${c.reply.bytes} `;
   if (status >= 0) {
     if (status & S.IPS_HW_OFFLOAD) s += "[HW_OFFLOAD] ";

@@ -19,23 +19,62 @@ export function l4Name(p: number): string {
   return protocolOf(p)?.name ?? "unknown";
 }
 
-/** `__snprintf_proto()`: the layer-4 part of a tuple of protocol `p`, each field followed by a space. */
-export function l4Text(t: Tuple, p: number): string {
+/**
+ * One direction as conntrack prints it: every field present, so that lines from both paths have
+ * one shape (the line builder stays fast when typed and wire lines mix). Ports, ICMP fields and
+ * GRE keys the kernel did not send are 0, as conntrack prints them; `zone` is -1 when not sent.
+ */
+export interface LineTuple {
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  type: number;
+  code: number;
+  id: number;
+  srcKey: number;
+  dstKey: number;
+  zone: number;
+}
+
+/** `t` as a {@link LineTuple}. */
+export function lineTuple(t: Tuple): LineTuple {
+  return {
+    src: t.src,
+    dst: t.dst,
+    sport: t.sport ?? 0,
+    dport: t.dport ?? 0,
+    type: t.type ?? 0,
+    code: t.code ?? 0,
+    id: t.id ?? 0,
+    srcKey: t.srcKey ?? 0,
+    dstKey: t.dstKey ?? 0,
+    zone: t.zone ?? -1,
+  };
+}
+
+const PORTS = 1, ICMP = 2, KEYS = 3;
+/** What a tuple of each protocol number carries, by the protocol table: ports, ICMP fields, GRE keys, or none (0). */
+const L4_FIELDS: Uint8Array = Uint8Array.from({ length: 256 }, (_, p) => {
   const proto = protocolOf(p);
-  if (proto?.ports) return `sport=${t.sport ?? 0} dport=${t.dport ?? 0} `;
-  if (proto?.icmp) return `type=${t.type ?? 0} code=${t.code ?? 0} id=${t.id ?? 0} `;
-  if (p === IPPROTO_GRE) {
-    return `srckey=0x${(t.srcKey ?? 0).toString(16)} dstkey=0x${(t.dstKey ?? 0).toString(16)} `;
-  }
+  return proto?.ports ? PORTS : proto?.icmp ? ICMP : p === IPPROTO_GRE ? KEYS : 0;
+});
+
+/** `__snprintf_proto()`: the layer-4 part of a tuple of protocol `p`, each field followed by a space. */
+export function l4Text(t: LineTuple, p: number): string {
+  const f = L4_FIELDS[p];
+  if (f === PORTS) return `sport=${t.sport} dport=${t.dport} `;
+  if (f === ICMP) return `type=${t.type} code=${t.code} id=${t.id} `;
+  if (f === KEYS) return `srckey=0x${t.srcKey.toString(16)} dstkey=0x${t.dstKey.toString(16)} `;
   return "";
 }
 
 /** The inside of XML `<layer4>` for a tuple of protocol `p` (no ICMP fields: conntrack prints none). */
-export function l4Xml(t: Tuple, p: number): string {
-  if (protocolOf(p)?.ports) return `<sport>${t.sport ?? 0}</sport><dport>${t.dport ?? 0}</dport>`;
-  if (p === IPPROTO_GRE) {
-    return `<srckey>0x${(t.srcKey ?? 0).toString(16)}</srckey>` +
-      `<dstkey>0x${(t.dstKey ?? 0).toString(16)}</dstkey>`;
+export function l4Xml(t: LineTuple, p: number): string {
+  const f = L4_FIELDS[p];
+  if (f === PORTS) return `<sport>${t.sport}</sport><dport>${t.dport}</dport>`;
+  if (f === KEYS) {
+    return `<srckey>0x${t.srcKey.toString(16)}</srckey><dstkey>0x${t.dstKey.toString(16)}</dstkey>`;
   }
   return "";
 }
@@ -56,6 +95,11 @@ export function stateValue(names: readonly string[], s: string | undefined): num
 /** State value `v` by the name `names` gives it, "NONE" when it gives none (as conntrack prints it). */
 export function stateName(names: readonly string[], v: number): string {
   return names[v] ?? "NONE";
+}
+
+/** {@link stateName} of every u8 value followed by a space, for the text line. */
+export function stateTexts(names: readonly string[]): readonly string[] {
+  return Array.from({ length: 256 }, (_, v) => stateName(names, v) + " ");
 }
 
 /** `[NEW]`-style event tag, right-aligned in 9 columns, then a space. */

@@ -7,16 +7,7 @@
  * as `formatFlow`, so the two cannot disagree on the text.
  * @module
  */
-import {
-  NLA_ALIGN,
-  NLA_HDRLEN,
-  nlaLength,
-  nlaType,
-  payloadU16,
-  payloadU32,
-  payloadU64n,
-  payloadU8,
-} from "../../netlink/attribute.ts";
+import * as attribute from "../../netlink/attribute.ts";
 import { NLMSG_HDRLEN } from "../../netlink/message.ts";
 import { formatIPv4, formatIPv6 } from "../address.ts";
 import * as C from "../constants.ts";
@@ -29,6 +20,12 @@ import {
 } from "../protocols.ts";
 import { type FlowLine, writeLine } from "./line.ts";
 import type { FormatOptions } from "./options.ts";
+import { type LineTuple, lineTuple } from "./parts.ts";
+
+// The walker's step as module constants, not imported bindings: V8 re-reads an imported binding
+// at every use (a load and a hole check), which costs this path several percent.
+const { NLA_ALIGN, NLA_HDRLEN, nlaLength, nlaType } = attribute;
+const { payloadU8, payloadU16, payloadU32, payloadU64n } = attribute;
 
 /** Protocols formatWire prints itself; the rest (GRE keys, SCTP/DCCP states, …) go through formatFlow. */
 const WIRE_PROTOS = new Set([
@@ -39,33 +36,8 @@ const WIRE_PROTOS = new Set([
   IPPROTO_ICMPV6,
 ]);
 
-/** A tuple as the wire path reads it: one shape for every message (absent ports and ids are 0). */
-interface WireTuple {
-  src: string;
-  dst: string;
-  /** `CTA_PROTO_NUM`, -1 when absent. */
-  proto: number;
-  sport: number;
-  dport: number;
-  type: number;
-  code: number;
-  id: number;
-  zone: number | undefined;
-}
-
 // Scratch, reused for every message (formatting is synchronous).
-const newTuple = (): WireTuple => ({
-  src: "",
-  dst: "",
-  proto: -1,
-  sport: 0,
-  dport: 0,
-  type: 0,
-  code: 0,
-  id: 0,
-  zone: undefined,
-});
-const orig = newTuple(), reply = newTuple();
+const orig = lineTuple({ src: "", dst: "" }), reply = lineTuple({ src: "", dst: "" });
 const counters = { orig: { packets: 0, bytes: 0 }, reply: { packets: 0, bytes: 0 } };
 const line: FlowLine = {
   ipv6: false,
@@ -134,7 +106,7 @@ export function formatWire(
 function readLine(dv: DataView, start: number, end: number): boolean {
   let status = -1, timeout = -1, tcpState = -1, mark = -1; // -1: not sent
   let secmark = -1, zone = -1, use = -1, id = -1;
-  let haveOrig = false, haveReply = false, haveCounters = false;
+  let proto = -1, haveOrig = false, haveReply = false, haveCounters = false;
   let oPackets = 0, oBytes = 0, rPackets = 0, rBytes = 0;
   for (let p = start; p < end;) {
     const len = nlaLength(dv, p, end);
@@ -142,11 +114,12 @@ function readLine(dv: DataView, start: number, end: number): boolean {
     const type = nlaType(dv, p), v = p + NLA_HDRLEN;
     switch (type) {
       case C.CTA_TUPLE_ORIG:
-        if (!readTuple(dv, v, p + len, orig)) return false;
+        proto = readTuple(dv, v, p + len, orig);
+        if (proto === MALFORMED) return false;
         haveOrig = true;
         break;
       case C.CTA_TUPLE_REPLY:
-        if (!readTuple(dv, v, p + len, reply)) return false;
+        if (readTuple(dv, v, p + len, reply) === MALFORMED) return false;
         haveReply = true;
         break;
       case C.CTA_STATUS:
@@ -224,9 +197,9 @@ function readLine(dv: DataView, start: number, end: number): boolean {
     }
     p += NLA_ALIGN(len);
   }
-  if (!haveOrig || !haveReply || !WIRE_PROTOS.has(orig.proto)) return false;
+  if (!haveOrig || !haveReply || !WIRE_PROTOS.has(proto)) return false;
   const l = line;
-  l.proto = orig.proto;
+  l.proto = proto;
   l.status = status;
   l.timeout = timeout;
   l.tcpState = tcpState;
@@ -247,30 +220,33 @@ function readLine(dv: DataView, start: number, end: number): boolean {
   return true;
 }
 
-/** Reads a tuple's payload `[p, end)` into `t`; false on anything malformed. */
-function readTuple(dv: DataView, p: number, end: number, t: WireTuple): boolean {
+/** What {@link readTuple} returns for malformed bytes. */
+const MALFORMED = -2;
+
+/** Reads a tuple's payload `[p, end)` into `t`; returns its `CTA_PROTO_NUM` (-1: none) or {@link MALFORMED}. */
+function readTuple(dv: DataView, p: number, end: number, t: LineTuple): number {
   t.src = t.dst = "";
-  t.proto = -1;
   t.sport = t.dport = 0;
   t.type = t.code = t.id = 0;
-  t.zone = undefined;
+  t.zone = -1;
+  let proto = -1;
   const u8 = lastU8;
   while (p < end) {
     const len = nlaLength(dv, p, end);
-    if (len === 0) return false;
+    if (len === 0) return MALFORMED;
     const type = nlaType(dv, p), e = p + len;
     if (type === C.CTA_TUPLE_IP || type === C.CTA_TUPLE_PROTO) {
       for (let a = p + NLA_HDRLEN; a < e;) {
         const l = nlaLength(dv, a, e);
-        if (l === 0) return false;
+        if (l === 0) return MALFORMED;
         const at = nlaType(dv, a), v = a + NLA_HDRLEN;
         if (type === C.CTA_TUPLE_IP) {
           if (at === C.CTA_IP_V4_SRC || at === C.CTA_IP_V4_DST) {
-            if (l !== NLA_HDRLEN + 4) return false;
+            if (l !== NLA_HDRLEN + 4) return MALFORMED;
             if (at === C.CTA_IP_V4_SRC) t.src = formatIPv4(u8, v);
             else t.dst = formatIPv4(u8, v);
           } else if (at === C.CTA_IP_V6_SRC || at === C.CTA_IP_V6_DST) {
-            if (l !== NLA_HDRLEN + 16) return false;
+            if (l !== NLA_HDRLEN + 16) return MALFORMED;
             if (at === C.CTA_IP_V6_SRC) t.src = formatIPv6(u8, v);
             else t.dst = formatIPv6(u8, v);
           }
@@ -279,8 +255,8 @@ function readTuple(dv: DataView, p: number, end: number, t: WireTuple): boolean 
           at === C.CTA_PROTO_ICMPV6_TYPE || at === C.CTA_PROTO_ICMPV6_CODE
         ) {
           const n = payloadU8(dv, v, l - NLA_HDRLEN);
-          if (n < 0) return false;
-          if (at === C.CTA_PROTO_NUM) t.proto = n;
+          if (n < 0) return MALFORMED;
+          if (at === C.CTA_PROTO_NUM) proto = n;
           else if (at === C.CTA_PROTO_ICMP_TYPE || at === C.CTA_PROTO_ICMPV6_TYPE) t.type = n;
           else t.code = n;
         } else if (
@@ -288,7 +264,7 @@ function readTuple(dv: DataView, p: number, end: number, t: WireTuple): boolean 
           at === C.CTA_PROTO_ICMP_ID || at === C.CTA_PROTO_ICMPV6_ID
         ) {
           const n = payloadU16(dv, v, l - NLA_HDRLEN);
-          if (n < 0) return false;
+          if (n < 0) return MALFORMED;
           if (at === C.CTA_PROTO_SRC_PORT) t.sport = n;
           else if (at === C.CTA_PROTO_DST_PORT) t.dport = n;
           else t.id = n;
@@ -297,10 +273,10 @@ function readTuple(dv: DataView, p: number, end: number, t: WireTuple): boolean 
       }
     } else if (type === C.CTA_TUPLE_ZONE) {
       const z = payloadU16(dv, p + NLA_HDRLEN, len - NLA_HDRLEN);
-      if (z < 0) return false;
+      if (z < 0) return MALFORMED;
       t.zone = z;
     }
     p += NLA_ALIGN(len);
   }
-  return true;
+  return proto;
 }

@@ -7,18 +7,17 @@
  */
 import { TCP_STATES } from "../protocols.ts";
 import * as S from "../status.ts";
-import type { Tuple } from "../tuple.ts";
 import { labelNames } from "./labels.ts";
 import { deltaSeconds, type FlowLine } from "./line.ts";
 import type { FormatOptions } from "./options.ts";
-import { L3, l4Name, l4Xml, stateName, whenXml } from "./parts.ts";
+import { L3, l4Name, l4Xml, type LineTuple, stateName, whenXml } from "./parts.ts";
 
-function xmlTuple(l: FlowLine, t: Tuple, dir: "original" | "reply"): string {
+function xmlTuple(l: FlowLine, t: LineTuple, dir: "original" | "reply"): string {
   const [l3name, l3num] = L3[l.ipv6 ? 1 : 0];
   let s = `<meta direction="${dir}"><layer3 protonum="${l3num}" protoname="${l3name}">` +
     `<src>${t.src}</src><dst>${t.dst}</dst></layer3>` +
     `<layer4 protonum="${l.proto}" protoname="${l4Name(l.proto)}">${l4Xml(t, l.proto)}</layer4>`;
-  if (t.zone !== undefined) s += `<zone>${t.zone}</zone>`;
+  if (t.zone >= 0) s += `<zone>${t.zone}</zone>`;
   if (l.counters) {
     const c = dir === "original" ? l.counters.orig : l.counters.reply;
     s += `<counters><packets>${c.packets}</packets><bytes>${c.bytes}</bytes></counters>`;

@@ -7,20 +7,26 @@
  */
 import { HOST_LE } from "../message.ts";
 
+// The step's own copies of the layout: V8 re-reads an exported or imported binding at every use
+// (a load and a hole check) but not a module constant, and the step runs for every attribute of
+// a dump.
+const ALIGNTO = 4, HDRLEN = 4, F_NESTED = 1 << 15, F_NET_BYTEORDER = 1 << 14;
+const TYPE_MASK = ~(F_NESTED | F_NET_BYTEORDER) & 0xffff, LE = HOST_LE;
+
 /** `NLA_ALIGNTO`: attributes start on 4-byte boundaries. */
-export const NLA_ALIGNTO = 4;
+export const NLA_ALIGNTO: number = ALIGNTO;
 /** `NLA_HDRLEN`: the size of `struct nlattr`. */
-export const NLA_HDRLEN = 4;
+export const NLA_HDRLEN: number = HDRLEN;
 /** `NLA_F_NESTED`: the payload is itself attributes. */
-export const NLA_F_NESTED = 1 << 15;
+export const NLA_F_NESTED: number = F_NESTED;
 /** `NLA_F_NET_BYTEORDER`: the payload is in network byte order. */
-export const NLA_F_NET_BYTEORDER = 1 << 14;
+export const NLA_F_NET_BYTEORDER: number = F_NET_BYTEORDER;
 /** `NLA_TYPE_MASK`: the type bits of `nla_type`, both flags off. */
-export const NLA_TYPE_MASK = ~(NLA_F_NESTED | NLA_F_NET_BYTEORDER) & 0xffff;
+export const NLA_TYPE_MASK: number = TYPE_MASK;
 
 /** `NLA_ALIGN(len)`. */
 export function NLA_ALIGN(len: number): number {
-  return (len + NLA_ALIGNTO - 1) & ~(NLA_ALIGNTO - 1);
+  return (len + ALIGNTO - 1) & ~(ALIGNTO - 1);
 }
 
 /**
@@ -31,14 +37,14 @@ export function NLA_ALIGN(len: number): number {
  * through here: {@link AttributeReader}, and the loops of hot paths that cannot afford a cursor.
  */
 export function nlaLength(dv: DataView, p: number, end: number): number {
-  if (end - p < NLA_HDRLEN) return 0;
-  const len = dv.getUint16(p, HOST_LE);
-  return len < NLA_HDRLEN || len > end - p ? 0 : len;
+  if (end - p < HDRLEN) return 0;
+  const len = dv.getUint16(p, LE);
+  return len < HDRLEN || len > end - p ? 0 : len;
 }
 
 /** The type of the attribute at `p`, {@link NLA_F_NESTED} and {@link NLA_F_NET_BYTEORDER} masked off. */
 export function nlaType(dv: DataView, p: number): number {
-  return dv.getUint16(p + 2, HOST_LE) & NLA_TYPE_MASK;
+  return dv.getUint16(p + 2, LE) & TYPE_MASK;
 }
 
 // Payloads of exactly one width, read big-endian (nfnetlink's order): the value, or -1 when the

@@ -3,17 +3,13 @@
  * @module
  */
 import { HOST_LE } from "../message.ts";
-import {
-  NLA_ALIGN,
-  NLA_F_NESTED,
-  NLA_HDRLEN,
-  NLA_TYPE_MASK,
-  nlaLength,
-  payloadU16,
-  payloadU32,
-  payloadU64n,
-  payloadU8,
-} from "./nla.ts";
+import * as nla from "./nla.ts";
+
+// The step as module constants, not imported bindings: V8 re-reads an imported binding at every
+// use (a load and a hole check), and a decoder runs this for every attribute of a dump.
+const { NLA_ALIGN, NLA_F_NESTED, NLA_HDRLEN, NLA_TYPE_MASK, nlaLength } = nla;
+const { payloadU8, payloadU16, payloadU32, payloadU64n } = nla;
+const LE = HOST_LE;
 
 const utf8 = new TextDecoder();
 
@@ -96,7 +92,7 @@ export class AttributeReader {
     const dv = this.dv;
     const len = nlaLength(dv, p, end);
     if (len === 0) this.#misfit(p);
-    const t = dv.getUint16(p + 2, HOST_LE);
+    const t = dv.getUint16(p + 2, LE);
     this.type = t & NLA_TYPE_MASK;
     this.nestedFlag = (t & NLA_F_NESTED) !== 0;
     this.pos = p + NLA_HDRLEN;
@@ -113,7 +109,7 @@ export class AttributeReader {
         `Cannot read ${this.what}: ${left} trailing bytes are too short for an attribute`,
       );
     }
-    const len = this.dv.getUint16(p, HOST_LE);
+    const len = this.dv.getUint16(p, LE);
     throw new RangeError(
       `Cannot read ${this.what}: attribute length ${len} at offset ${p} does not fit (${left} bytes left)`,
     );
