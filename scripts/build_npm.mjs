@@ -16,7 +16,15 @@
 //   no such namespace); this script checks that.
 //   node scripts/build_npm.mjs
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -135,4 +143,57 @@ for (const e of ENTRIES) {
   }
 }
 if (rewritten !== 3) die(`expected 3 worker URLs to point at .js files, found ${rewritten}`);
-console.log(`build_npm: ${files.length} files in dist/ (${rewritten} worker URLs → .js)`);
+
+// The command, bundled once per runtime (dist/deno/, dist/bun/): one file to load instead of
+// ~125 modules, which is most of its start-up (the `nfct` wrapper runs these when present).
+// The workers are bundled beside it, flat, so the URL each computes beside itself still finds
+// its file. Both bundlers ship with the runtimes: no network.
+const WORKER_JS = ENTRIES.slice(2).map((e) => join(out, e.replace(/\.ts$/, ".js")));
+const bundles = {
+  deno: [bin("deno"), "bundle", "--quiet", "--minify", "--outdir", join(out, "deno")],
+  bun: [
+    bin("bun"),
+    "build",
+    "--target=bun",
+    "--minify",
+    "--entry-naming",
+    "[name].[ext]",
+    "--outdir",
+    join(out, "bun"),
+  ],
+};
+for (const [rt, argv] of Object.entries(bundles)) {
+  if (!existsSync(argv[0])) {
+    die(`${rt} is not installed in node_modules: run \`npm install\` first`);
+  }
+  const r = spawnSync(argv[0], [...argv.slice(1), join(out, "cli.js"), ...WORKER_JS], {
+    cwd: root,
+    encoding: "utf8",
+  });
+  if (r.status !== 0) die(`${rt} could not bundle the command:\n${r.stdout}${r.stderr}`);
+  // deno bundle keeps the folders of its entries: flatten them.
+  for (const w of WORKER_JS) {
+    const name = w.slice(w.lastIndexOf("/") + 1);
+    const nested = join(out, rt, relative(out, w));
+    if (nested !== join(out, rt, name) && existsSync(nested)) {
+      renameSync(nested, join(out, rt, name));
+    }
+  }
+  for (const d of ["netlink", "ffi"]) rmSync(join(out, rt, d), { recursive: true, force: true });
+  for (const name of ["cli.js", ...WORKER_JS.map((w) => w.slice(w.lastIndexOf("/") + 1))]) {
+    const f = join(out, rt, name);
+    if (!existsSync(f)) die(`the ${rt} bundle lacks ${name}`);
+    const text = readFileSync(f, "utf8");
+    for (const m of text.matchAll(/new URL\(\s*["']\.\/([^"']+)["']\s*,\s*import\.meta\.url/g)) {
+      if (!existsSync(join(out, rt, m[1]))) {
+        die(`dist/${rt}/${name} loads ./${m[1]}, not beside it`);
+      }
+    }
+    if (/\b(from|import)\s*\(?\s*["']\.\.?\//.test(text)) {
+      die(`dist/${rt}/${name} imports a relative module: a bundle must stand alone`);
+    }
+  }
+}
+console.log(
+  `build_npm: ${files.length} files in dist/ (${rewritten} worker URLs → .js), command bundles dist/deno/, dist/bun/`,
+);
