@@ -15,9 +15,14 @@
 //     --startup S    also time start-up (`nfct -L`, empty script) on an S-entry table (default
 //                    10000; 0: not)
 //     --quick        3 runs, sizes 10000 100000 unless given: a smoke check, not figures
+//     --jobs LIST    only these jobs (dump,flush,cidr,netavark,startup): a focused look, not
+//                    figures to record
 //     --out DIR      where results go (default bench/out/, untracked)
 //     --record       also write bench/results/bench.json and regenerate bench/results/table.md,
 //                    table.svg and the README's figures (node bench/report.mjs does that part)
+//
+// The command lines (`nfct -L`, …) run the command as users install it: the npm package
+// (`npm pack`, unpacked under the output folder), whose wrapper runs the per-runtime bundle.
 //
 // Tables over 262144 entries need net.netfilter.nf_conntrack_max raised in the init namespace:
 // done for the run (root only) and restored after. Needs conntrack(8); cc is optional (without
@@ -67,6 +72,7 @@ function outside(argv) {
     quick: false,
     out: join(root, "bench", "out"),
     record: false,
+    jobs: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -75,6 +81,7 @@ function outside(argv) {
     else if (a === "--runs") o.runs = int(argv[++i], 1, 1000, "--runs");
     else if (a === "--warmup") o.warmup = int(argv[++i], 0, 100, "--warmup");
     else if (a === "--startup") o.startup = int(argv[++i], 0, 5_000_000, "--startup");
+    else if (a === "--jobs") o.jobs = jobList(argv[++i]);
     else if (a === "--out") o.out = resolve(argv[++i] ?? usage("--out needs a folder"));
     else if (/^\d+$/.test(a)) o.sizes.push(int(a, 100, 5_000_000, "N"));
     else usage(`unknown argument ${a}`);
@@ -82,6 +89,7 @@ function outside(argv) {
   if (o.sizes.length === 0) o.sizes = o.quick ? [10000, 100000] : [100000];
   o.runs ??= o.quick ? 3 : 5;
   if (o.record && o.quick) usage("--record with --quick: recorded figures need full runs");
+  if (o.record && o.jobs) usage("--record with --jobs: recorded figures need every job");
 
   const env = { ...process.env, PATH: pathWithSbin() };
   if (spawnSync("sh", ["-c", "command -v conntrack"], { env }).status !== 0) {
@@ -97,6 +105,7 @@ function outside(argv) {
   mkdirSync(o.out, { recursive: true });
   const c = buildC(join(o.out, "bin"), env);
   if (c.note) console.log(`C limits: ${c.note}`);
+  const pkg = installPackage(join(o.out, "pkg"), env);
 
   const isRoot = process.getuid?.() === 0;
   const origMax = Number(readFileSync(MAX, "utf8"));
@@ -134,6 +143,8 @@ function outside(argv) {
     warmup: o.warmup,
     startup: o.startup,
     c: c.bin,
+    nfct: pkg,
+    jobs: o.jobs,
     resultFile,
   };
   let r;
@@ -142,8 +153,7 @@ function outside(argv) {
       isRoot ? "-n" : "-rn",
       "--",
       process.execPath,
-      fileURLToPath(import.meta.url),
-      "--inside",
+      join(root, "bench", "inside.mjs"),
       JSON.stringify(config),
     ], {
       cwd: root,
@@ -180,6 +190,42 @@ function outside(argv) {
     writeReports(data, { dir, readme: join(root, "README.md") });
     console.log("recorded: bench/results/bench.json, table.md, table.svg and the README's figures");
   }
+}
+
+/** The jobs `--jobs` may name (bench/inside.mjs runs them), and `startup`. */
+const JOB_NAMES = ["dump", "flush", "cidr", "netavark", "startup"];
+
+function jobList(v) {
+  const list = (v ?? "").split(",").filter(Boolean);
+  const bad = list.filter((j) => !JOB_NAMES.includes(j));
+  if (list.length === 0 || bad.length) usage(`--jobs takes a list of ${JOB_NAMES.join(", ")}`);
+  return list;
+}
+
+/**
+ * The command as users get it (`npm i nfct`, then `nfct`): the packed tarball (`npm pack`,
+ * which builds dist/ and the per-runtime bundles), unpacked into `dir`; its `nfct` wrapper
+ * finds this checkout's runtimes in node_modules above it. Returns the wrapper's path.
+ */
+function installPackage(dir, env) {
+  spawnSync("rm", ["-rf", dir]);
+  mkdirSync(dir, { recursive: true });
+  const r = spawnSync("npm", ["pack", "--silent", "--pack-destination", dir], {
+    cwd: root,
+    encoding: "utf8",
+    env,
+  });
+  const tgz = r.stdout.trim().split("\n").pop();
+  if (r.status !== 0 || !tgz) {
+    console.error(`npm pack failed:\n${r.stdout}${r.stderr}`);
+    process.exit(1);
+  }
+  const x = spawnSync("tar", ["-xzf", join(dir, tgz), "-C", dir], { encoding: "utf8" });
+  if (x.status !== 0) {
+    console.error(`cannot unpack ${tgz}: ${x.stderr}`);
+    process.exit(1);
+  }
+  return join(dir, "package", "nfct");
 }
 
 /** Builds bench/c/*.c with `cc -O2` into `dir`; without cc, says so. */
@@ -230,274 +276,4 @@ function tools(env, c) {
   };
 }
 
-// --- In the throwaway namespace: fill, run, check, refill ---
-
-function inside(config) {
-  const here = readlinkSync("/proc/self/ns/net");
-  if (!process.env.NFCT_HOST_NETNS || here === process.env.NFCT_HOST_NETNS) {
-    throw new Error(
-      `Refusing to run the benchmark: ${here} is not a throwaway network namespace (start it with node bench/run.mjs)`,
-    );
-  }
-  const sizes = [];
-  for (const n of config.sizes) {
-    console.log(`\n=== ${n.toLocaleString("en-US")} entries`);
-    sizes.push({ entries: n, ...runSize(n, jobs(n, config.c), config) });
-  }
-  let startup;
-  if (config.startup > 0) {
-    console.log(`\n=== start-up: ${config.startup.toLocaleString("en-US")} entries`);
-    startup = {
-      entries: config.startup,
-      ...runSize(config.startup, startupJobs(config.c), {
-        ...config,
-        runs: Math.max(config.runs, 10),
-      }),
-    };
-  }
-  writeFileSync(config.resultFile, JSON.stringify({ sizes, startup }));
-}
-
-const deno = (...args) => [bin("deno"), "run", "-A", ...args];
-const bun = (...args) => [bin("bun"), ...args];
-const op = (rt, ...args) => (rt === "deno" ? deno : bun)(join(root, "bench", "op.ts"), ...args);
-const nfct = (rt, ...args) => ({ argv: [join(root, "nfct"), ...args], env: { NFCT_RUNTIME: rt } });
-const CIDR = "198.51.100.0/24";
-const CONTAINER = "10.88.0.5";
-
-/**
- * The jobs for one table size. Each job: the part of the table its contenders delete (refilled
- * before every run), and its contenders: an id (`lib.dump.deno`, `cli.L.bun`, `conntrack.L`,
- * `c.dump`, …), the command line(s), and what the library scripts must report.
- */
-function jobs(n, c) {
-  const both = (make) => ["deno", "bun"].map(make);
-  const cAnd = (
-    list,
-    id,
-    ...argv
-  ) => (c ? [...list, { id, cmds: [[c[argv[0]], ...argv.slice(1)]] }] : list);
-  return [
-    {
-      name: "dump",
-      part: undefined,
-      contenders: cAnd(
-        [
-          ...both((rt) => ({
-            id: `lib.dump.${rt}`,
-            cmds: [op(rt, "dump")],
-            expect: { entries: n },
-          })),
-          ...both((rt) => ({
-            id: `lib.dumpReadAhead.${rt}`,
-            cmds: [op(rt, "dump", "readahead")],
-            expect: { entries: n },
-          })),
-          ...both((rt) => ({ id: `cli.L.${rt}`, cmds: [nfct(rt, "-L")] })),
-          { id: "conntrack.L", cmds: [["conntrack", "-L"]] },
-        ],
-        "c.dump",
-        "ct_dump",
-      ),
-    },
-    {
-      name: "flush udp",
-      part: "udp",
-      contenders: cAnd(
-        [
-          ...both((rt) => ({
-            id: `lib.flushUdp.${rt}`,
-            cmds: [op(rt, "flush-udp")],
-            expect: { via: "kernel" },
-          })),
-          ...both((rt) => ({ id: `cli.Fudp.${rt}`, cmds: [nfct(rt, "-F", "-p", "udp")] })),
-          ...both((rt) => ({ id: `cli.Dudp.${rt}`, cmds: [nfct(rt, "-D", "-p", "udp")] })),
-          { id: "conntrack.Dudp", cmds: [["conntrack", "-D", "-p", "udp"]] },
-        ],
-        "c.flushUdp",
-        "ct_flush",
-        "17",
-      ),
-    },
-    {
-      name: "delete CIDR",
-      part: "cidr",
-      contenders: cAnd(
-        [
-          ...both((rt) => ({
-            id: `lib.deleteCidr.${rt}`,
-            cmds: [op(rt, "delete-cidr")],
-            expect: { deleted: "part" },
-          })),
-          ...both((rt) => ({ id: `cli.Dcidr.${rt}`, cmds: [nfct(rt, "-D", "-d", CIDR)] })),
-          { id: "conntrack.Dcidr", cmds: [["conntrack", "-D", "-d", CIDR]] },
-        ],
-        "c.deleteCidr",
-        "ct_delete",
-        `dst=${CIDR}`,
-      ),
-    },
-    {
-      name: "netavark",
-      part: "netavark",
-      contenders: cAnd(
-        [
-          ...both((rt) => ({
-            id: `lib.netavarkAny.${rt}`,
-            cmds: [op(rt, "netavark-any")],
-            expect: { deleted: "part" },
-          })),
-          ...both((rt) => ({ id: `lib.netavarkThree.${rt}`, cmds: [op(rt, "netavark-three")] })),
-          ...both((rt) => ({
-            id: `cli.Dthree.${rt}`,
-            cmds: NETAVARK_ARGS.map((a) => nfct(rt, ...a)),
-          })),
-          { id: "conntrack.Dthree", cmds: NETAVARK_ARGS.map((a) => ["conntrack", ...a]) },
-        ],
-        "c.netavark",
-        "ct_delete",
-        `rsrc=${CONTAINER}`,
-        `rdst=${CONTAINER}`,
-        "proto=17,dport=8080",
-      ),
-    },
-  ];
-}
-/** conntrack's three commands for the netavark case (reply source, reply destination, host port). */
-const NETAVARK_ARGS = [["-D", "-r", CONTAINER], ["-D", "-q", CONTAINER], [
-  "-D",
-  "-p",
-  "udp",
-  "--dport",
-  "8080",
-]];
-
-function startupJobs(c) {
-  const list = [
-    ...["deno", "bun"].map((rt) => ({ id: `lib.noop.${rt}`, cmds: [op(rt, "noop")] })),
-    ...["deno", "bun"].map((rt) => ({ id: `cli.L.${rt}`, cmds: [nfct(rt, "-L")] })),
-    { id: "conntrack.L", cmds: [["conntrack", "-L"]] },
-  ];
-  if (c) list.push({ id: "c.dump", cmds: [[c.ct_dump]] });
-  return [{ name: "start-up", part: undefined, contenders: list }];
-}
-
-/** Runs one table size's jobs; returns `{ parts, jobs: { name: { id: { times, reports } } } }`. */
-function runSize(n, jobList, config) {
-  const filled = fill(n, "all");
-  const parts = filled.parts;
-  let missing; // the part of the table the last run deleted, refilled before the next
-  const out = {};
-  for (const job of jobList) {
-    const res = Object.fromEntries(
-      job.contenders.map((k) => [k.id, { cmds: k.cmds.map(show), times: [], reports: [] }]),
-    );
-    const expectAfter = job.part ? n - parts[job.part] : n;
-    const total = config.warmup + config.runs;
-    for (let round = 0; round < total; round++) {
-      const timed = round >= config.warmup;
-      if (process.stdout.isTTY) {
-        process.stdout.write(
-          `${job.name}: ${timed ? `run ${round - config.warmup + 1}/${config.runs}` : "warm-up"}\r`,
-        );
-      }
-      for (const k of job.contenders) {
-        if (missing) {
-          fill(n, missing);
-          missing = undefined;
-        }
-        const { seconds, reports } = timeRun(k.cmds);
-        missing = job.part;
-        const count = tableCount();
-        if (count !== expectAfter) {
-          throw new Error(
-            `${k.id}: the table holds ${count} entries after the run, expected ${expectAfter}`,
-          );
-        }
-        for (const rep of reports) checkReport(k, rep, job.part ? parts[job.part] : n);
-        if (timed) {
-          res[k.id].times.push(seconds);
-          if (reports.length) res[k.id].reports.push(reports.length === 1 ? reports[0] : reports);
-        }
-      }
-    }
-    if (process.stdout.isTTY) process.stdout.write(" ".repeat(40) + "\r");
-    for (const [id, r] of Object.entries(res)) {
-      const s = [...r.times].sort((a, b) => a - b);
-      console.log(
-        `${job.name.padEnd(12)} ${id.padEnd(24)} median ${s[s.length >> 1].toFixed(3)} s  (${
-          s[0].toFixed(3)
-        }–${s[s.length - 1].toFixed(3)})`,
-      );
-    }
-    out[job.name] = res;
-  }
-  if (missing) fill(n, missing);
-  spawnSync("conntrack", ["-F"], { stdio: "ignore" });
-  return { parts, jobs: out };
-}
-
-const show = (cmd) => {
-  const c = Array.isArray(cmd) ? { argv: cmd } : cmd;
-  const env = c.env ? Object.entries(c.env).map(([k, v]) => `${k}=${v} `).join("") : "";
-  return env + c.argv.map((a) => a.startsWith(root + "/") ? a.slice(root.length + 1) : a).join(" ");
-};
-
-/**
- * Runs the commands one after the other, each a fresh process with its output to /dev/null
- * (the library scripts' one JSON line is kept); returns the wall time of them all.
- */
-function timeRun(cmds) {
-  const reports = [];
-  let ns = 0n;
-  for (const cmd of cmds) {
-    const c = Array.isArray(cmd) ? { argv: cmd } : cmd;
-    const isOp = c.argv.some((a) => a.endsWith("bench/op.ts"));
-    const t = process.hrtime.bigint();
-    const r = spawnSync(c.argv[0], c.argv.slice(1), {
-      stdio: ["ignore", isOp ? "pipe" : "ignore", "pipe"],
-      encoding: "utf8",
-      env: { ...process.env, ...c.env },
-      maxBuffer: 1 << 20,
-    });
-    ns += process.hrtime.bigint() - t;
-    // conntrack and nfct -D exit 1 when they deleted nothing; the table count is checked after
-    if (r.status !== 0 && !(r.status === 1 && c.argv.includes("-D"))) {
-      throw new Error(`${show(cmd)} exited ${r.status ?? r.signal}: ${r.stderr}`);
-    }
-    if (isOp) reports.push(JSON.parse(r.stdout));
-  }
-  return { seconds: Number(ns) / 1e9, reports };
-}
-
-function checkReport(k, rep, expected) {
-  for (const [key, want] of Object.entries(k.expect ?? {})) {
-    const w = want === "part" ? expected : want;
-    if (rep[key] !== w) {
-      throw new Error(
-        `${k.id}: reported ${key} ${JSON.stringify(rep[key])}, expected ${JSON.stringify(w)}`,
-      );
-    }
-  }
-}
-
-function tableCount() {
-  const r = spawnSync("conntrack", ["-C"], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`conntrack -C failed: ${r.stderr}`);
-  return Number(r.stdout.trim());
-}
-
-/** Creates the entries of `part` that are missing (untimed); the script checks the table is whole. */
-function fill(n, part) {
-  const [exe, ...args] = op("bun", "fill", String(n), part);
-  const r = spawnSync(exe, args, { encoding: "utf8", maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`fill ${n} ${part} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout);
-}
-
-// Last: everything above is initialised.
-if (process.argv[2] === "--inside") {
-  inside(JSON.parse(process.argv[3]));
-} else {
-  outside(process.argv.slice(2));
-}
+outside(process.argv.slice(2));
