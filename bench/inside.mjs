@@ -35,7 +35,7 @@ function inside(config) {
     console.log(`\n=== start-up: ${config.startup.toLocaleString("en-US")} entries`);
     startup = {
       entries: config.startup,
-      ...runSize(config.startup, startupJobs(config.c), {
+      ...runSize(config.startup, startupJobs(config.c, config.standalone), {
         ...config,
         runs: Math.max(config.runs, 10),
       }),
@@ -168,12 +168,19 @@ const NETAVARK_ARGS = [["-D", "-r", CONTAINER], ["-D", "-q", CONTAINER], [
   "8080",
 ]];
 
-function startupJobs(c) {
+function startupJobs(c, standalone) {
+  const both = (make) => ["deno", "bun"].map(make);
   const list = [
-    ...["deno", "bun"].map((rt) => ({ id: `lib.noop.${rt}`, cmds: [op(rt, "noop")] })),
-    ...["deno", "bun"].map((rt) => ({ id: `cli.L.${rt}`, cmds: [nfct(rt, "-L")] })),
+    ...both((rt) => ({ id: `lib.noop.${rt}`, cmds: [op(rt, "noop")] })),
+    ...both((rt) => ({ id: `cli.L.${rt}`, cmds: [nfct(rt, "-L")] })),
+    // The same command from a checkout: the TypeScript sources, module by module.
+    ...both((rt) => ({
+      id: `cli.Lsrc.${rt}`,
+      cmds: [{ argv: [join(root, "nfct"), "-L"], env: { NFCT_RUNTIME: rt } }],
+    })),
     { id: "conntrack.L", cmds: [["conntrack", "-L"]] },
   ];
+  if (standalone) list.push({ id: "cli.Lstandalone.bun", cmds: [[standalone, "-L"]] });
   if (c) list.push({ id: "c.dump", cmds: [[c.ct_dump]] });
   return [{ name: "start-up", part: undefined, contenders: list }];
 }

@@ -69,6 +69,8 @@ const JOBS = [
     rows: [
       ["lib.noop", "empty script importing nfct"],
       ["cli.L", "nfct -L > /dev/null"],
+      ["cli.Lsrc", "./nfct -L in a checkout (TypeScript sources)"],
+      ["cli.Lstandalone", "standalone executable -L (Bun only: bun build --compile)"],
     ],
   },
 ];

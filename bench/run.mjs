@@ -106,6 +106,9 @@ function outside(argv) {
   const c = buildC(join(o.out, "bin"), env);
   if (c.note) console.log(`C limits: ${c.note}`);
   const pkg = installPackage(join(o.out, "pkg"), env);
+  const standalone = o.startup > 0 && (!o.jobs || o.jobs.includes("startup"))
+    ? buildStandalone(join(o.out, "nfct-standalone"), env)
+    : undefined;
 
   const isRoot = process.getuid?.() === 0;
   const origMax = Number(readFileSync(MAX, "utf8"));
@@ -144,6 +147,7 @@ function outside(argv) {
     startup: o.startup,
     c: c.bin,
     nfct: pkg,
+    standalone,
     jobs: o.jobs,
     resultFile,
   };
@@ -226,6 +230,23 @@ function installPackage(dir, env) {
     process.exit(1);
   }
   return join(dir, "package", "nfct");
+}
+
+/** The Bun standalone executable (`npm run build:standalone`), for the start-up rows. */
+function buildStandalone(out, env) {
+  const r = spawnSync(process.execPath, [
+    join(root, "scripts", "build_standalone.mjs"),
+    "--out",
+    out,
+  ], {
+    encoding: "utf8",
+    env,
+  });
+  if (r.status !== 0) {
+    console.log(`standalone executable: skipped, the build failed:\n${r.stdout}${r.stderr}`);
+    return undefined;
+  }
+  return out;
 }
 
 /** Builds bench/c/*.c with `cc -O2` into `dir`; without cc, says so. */
