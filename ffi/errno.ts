@@ -25,6 +25,7 @@ export const EINVAL = 22;
 export const ENFILE = 23;
 export const EMFILE = 24;
 export const ENOSPC = 28;
+export const EPIPE = 32;
 export const ERANGE = 34;
 export const ENOSYS = 38;
 export const ENODATA = 61;
@@ -64,6 +65,7 @@ const ERRNO: Record<number, readonly [string, string]> = {
   [ENFILE]: ["ENFILE", "too many open files in system"],
   [EMFILE]: ["EMFILE", "too many open files"],
   [ENOSPC]: ["ENOSPC", "no space left"],
+  [EPIPE]: ["EPIPE", "broken pipe"],
   [ERANGE]: ["ERANGE", "result out of range"],
   [ENOSYS]: ["ENOSYS", "function not implemented"],
   [ENODATA]: ["ENODATA", "no data available"],

@@ -4,15 +4,16 @@
  *
  * Why not `node:process` and `node:fs`, which both runtimes have: on Deno the first `node:`
  * import starts Node compatibility, ~40 ms (measured: `nfct -C` 120 ms → 80 ms without it), paid
- * on every run of a one-shot command. On Bun the `node:` modules are native and cheap, and are
- * what is used here.
+ * on every run of a one-shot command. On Bun the `node:` modules are native, but the first
+ * `node:fs` still costs several ms: standard output and error are written with libc's
+ * `write(2)` there (which nfct's commands open anyway), and `node:fs` serves only file reads.
  *
  * Errors keep the runtime's own error, which carries the errno name as `code` on both
  * (`ENOENT`, `EPIPE`, `EAGAIN`, …).
  * @module
  */
 import { POLLOUT } from "./libc.ts";
-import { pollOne, runtime } from "./syscalls.ts";
+import { pollOne, runtime, writeFd } from "./syscalls.ts";
 
 interface DenoHost {
   args: string[];
@@ -106,7 +107,7 @@ export function writeAll(fd: 1 | 2, bytes: Uint8Array): void {
     ? (fd === 1 ? deno().stdout : deno().stderr).writeSync.bind(
       fd === 1 ? deno().stdout : deno().stderr,
     )
-    : (b: Uint8Array) => nodeFs().writeSync(fd, b, 0, b.length);
+    : (b: Uint8Array) => writeFd(fd, b);
   let off = 0;
   while (off < bytes.length) {
     try {

@@ -320,6 +320,20 @@ export function eventfdSignal(fd: number): void {
   }
 }
 
+/**
+ * `write(2)` of `buf` to `fd`, restarted on EINTR: the bytes written (maybe fewer). Throws a
+ * {@link SyscallError} whose `code` names the errno (`EAGAIN`, `EPIPE`, …).
+ */
+export function writeFd(fd: number, buf: Uint8Array): number {
+  const c = rawLibc();
+  for (;;) {
+    const n = c.write(fd, buf, buf.length);
+    if (n >= 0) return n;
+    const errno = c.errno();
+    if (errno !== EINTR) throw new SyscallError("write", errno, `Cannot write to fd ${fd}`);
+  }
+}
+
 /** Resets an eventfd's counter (non-blocking read; nothing to read is fine). */
 export function eventfdClear(fd: number): void {
   const c = rawLibc();
