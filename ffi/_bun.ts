@@ -98,6 +98,7 @@ export function openBunLibc(): RawLibc {
     eventfd: s.eventfd,
     read: (fd, buf, count) => n(s.read(fd, buf, count)),
     write: (fd, buf, count) => n(s.write(fd, buf, count)),
+    isatty: s.isatty,
     addressOf: (buf) => BigInt(ffi.ptr(buf)),
     // errno is thread-local: the address is this thread's (a Worker that opens libc gets its own).
     errno: () => read.i32(errnoAt, 0),

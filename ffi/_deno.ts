@@ -67,6 +67,7 @@ export function openDenoLibc(): RawLibc {
     eventfd: s.eventfd,
     read: (fd, buf, count) => Number(s.read(fd, buf, BigInt(count))),
     write: (fd, buf, count) => Number(s.write(fd, buf, BigInt(count))),
+    isatty: s.isatty,
     pollWait: (fds, nfds, timeout) => s.poll_wait(fds, BigInt(nfds), timeout),
     addressOf: (buf) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf))),
     // errno is thread-local; every call nfct makes runs on the JS thread, so the address is fixed.

@@ -112,6 +112,7 @@ export const LIBC_SYMBOLS = {
     args: ["i32", "buffer", "usize"],
     returns: "isize",
   },
+  isatty: { c: "int isatty(int fd)", args: ["i32"], returns: "i32" },
   poll_wait: {
     c: "int poll(struct pollfd *fds, nfds_t nfds, int timeout), on another thread",
     symbol: "poll",

@@ -334,6 +334,11 @@ export function writeFd(fd: number, buf: Uint8Array): number {
   }
 }
 
+/** Whether `fd` is a terminal (`isatty(3)`). */
+export function isatty(fd: number): boolean {
+  return rawLibc().isatty(fd) === 1;
+}
+
 /** Resets an eventfd's counter (non-blocking read; nothing to read is fine). */
 export function eventfdClear(fd: number): void {
   const c = rawLibc();
