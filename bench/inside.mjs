@@ -25,7 +25,10 @@ function inside(config) {
   const chosen = (j) => !config.jobs || config.jobs.includes(j);
   const sizes = [];
   for (const n of config.sizes) {
-    const list = jobs(n, config.c).filter((j) => chosen(j.key));
+    const only = config.only ? new RegExp(config.only) : undefined;
+    const list = jobs(n, config.c).filter((j) => chosen(j.key)).map((j) =>
+      only ? { ...j, contenders: j.contenders.filter((k) => only.test(k.id)) } : j
+    );
     if (list.length === 0) continue;
     console.log(`\n=== ${n.toLocaleString("en-US")} entries`);
     sizes.push({ entries: n, ...runSize(n, list, config) });

@@ -17,6 +17,7 @@
 //     --quick        3 runs, sizes 10000 100000 unless given: a smoke check, not figures
 //     --jobs LIST    only these jobs (dump,flush,cidr,netavark,startup): a focused look, not
 //                    figures to record
+//     --only REGEX   only the contenders whose id matches (e.g. 'flushUdp|Fudp'), for a look
 //     --out DIR      where results go (default bench/out/, untracked)
 //     --record       also write bench/results/bench.json and regenerate bench/results/table.md,
 //                    table.svg and the README's figures (node bench/report.mjs does that part)
@@ -73,6 +74,7 @@ function outside(argv) {
     out: join(root, "bench", "out"),
     record: false,
     jobs: undefined,
+    only: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -82,6 +84,7 @@ function outside(argv) {
     else if (a === "--warmup") o.warmup = int(argv[++i], 0, 100, "--warmup");
     else if (a === "--startup") o.startup = int(argv[++i], 0, 5_000_000, "--startup");
     else if (a === "--jobs") o.jobs = jobList(argv[++i]);
+    else if (a === "--only") o.only = argv[++i] ?? usage("--only needs a regular expression");
     else if (a === "--out") o.out = resolve(argv[++i] ?? usage("--out needs a folder"));
     else if (/^\d+$/.test(a)) o.sizes.push(int(a, 100, 5_000_000, "N"));
     else usage(`unknown argument ${a}`);
@@ -89,7 +92,9 @@ function outside(argv) {
   if (o.sizes.length === 0) o.sizes = o.quick ? [10000, 100000] : [100000];
   o.runs ??= o.quick ? 3 : 5;
   if (o.record && o.quick) usage("--record with --quick: recorded figures need full runs");
-  if (o.record && o.jobs) usage("--record with --jobs: recorded figures need every job");
+  if (o.record && (o.jobs || o.only)) {
+    usage("--record with --jobs or --only: recorded figures need every job and contender");
+  }
 
   const env = { ...process.env, PATH: pathWithSbin() };
   if (spawnSync("sh", ["-c", "command -v conntrack"], { env }).status !== 0) {
@@ -149,6 +154,7 @@ function outside(argv) {
     nfct: pkg,
     standalone,
     jobs: o.jobs,
+    only: o.only,
     resultFile,
   };
   let r;
