@@ -68,9 +68,9 @@ export function formatExpect(exp: Expectation, options: ExpectFormatOptions = {}
   if (options.event) s += eventTag(options.event);
   if (exp.timeout !== undefined) s += `${exp.timeout} `;
   const [tuple, mask, master] = [exp.tuple, exp.mask, exp.master].map(lineTuple);
-  s += `proto=${p} src=${tuple.src} dst=${tuple.dst} ` + l4Text(tuple, p);
-  s += `mask-src=${mask.src} mask-dst=${mask.dst} ` + l4Text(mask, p);
-  s += `master-src=${master.src} master-dst=${master.dst} ` + l4Text(master, mp);
+  s += `proto=${p} src=${tuple.src} dst=${tuple.dst}` + l4Text(tuple, p) + " ";
+  s += `mask-src=${mask.src} mask-dst=${mask.dst}` + l4Text(mask, p) + " ";
+  s += `master-src=${master.src} master-dst=${master.dst}` + l4Text(master, mp) + " ";
   if (exp.zone !== undefined) s += `zone=${exp.zone} `;
   const flags = flagNames(exp);
   if (flags.length) s += flags.join(",") + " ";

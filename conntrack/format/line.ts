@@ -47,8 +47,11 @@ export interface FlowLine {
 const padEnd = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
 /** `-o extended`'s layer-3 head, as conntrack pads it: IPv4, IPv6. */
 const L3_HEAD = L3.map(([name, num]) => `${padEnd(name, 8)} ${num} `);
-/** `l4proto2str` padded as conntrack prints it, then the number (`"udp      17 "`), by protocol number. */
-const L4_HEAD: string[] = Array.from({ length: 256 }, (_, p) => `${padEnd(l4Name(p), 8)} ${p} `);
+/**
+ * `l4proto2str` padded as conntrack prints it, then the number (`"udp      17"`), by protocol
+ * number. Every field after it is written with a space before it.
+ */
+const L4_HEAD: string[] = Array.from({ length: 256 }, (_, p) => `${padEnd(l4Name(p), 8)} ${p}`);
 
 const TCP_TEXT = stateTexts(TCP_STATES);
 const SCTP_TEXT = stateTexts(SCTP_STATES);
@@ -69,45 +72,49 @@ export function deltaSeconds(ts: NonNullable<Flow["timestamp"]>, now: number | u
  * only with a non-empty map, and only the bits it names.
  */
 export function writeLine(l: FlowLine, o: FormatOptions): string {
+  // Each field is written with a space before it (none to cut off at the end, which would copy
+  // the line once more).
   const p = l.proto;
   let s = o.extended ? L3_HEAD[l.ipv6 ? 1 : 0] : "";
   s += L4_HEAD[p];
-  if (l.timeout >= 0) s += `${l.timeout} `;
-  if (l.tcpState >= 0) s += TCP_TEXT[l.tcpState] ?? "NONE ";
-  if (l.sctpState >= 0) s += SCTP_TEXT[l.sctpState] ?? "NONE ";
-  if (l.dccpState >= 0) s += DCCP_TEXT[l.dccpState] ?? "NONE ";
+  if (l.timeout >= 0) s += ` ${l.timeout}`;
+  if (l.tcpState >= 0) s += TCP_TEXT[l.tcpState] ?? " NONE";
+  if (l.sctpState >= 0) s += SCTP_TEXT[l.sctpState] ?? " NONE";
+  if (l.dccpState >= 0) s += DCCP_TEXT[l.dccpState] ?? " NONE";
   const status = l.status;
-  s += `src=${l.orig.src} dst=${l.orig.dst} ` + l4Text(l.orig, p);
-  if (l.orig.zone >= 0) s += `zone-orig=${l.orig.zone} `;
+  s += ` src=${l.orig.src} dst=${l.orig.dst}` + l4Text(l.orig, p);
+  if (l.orig.zone >= 0) s += ` zone-orig=${l.orig.zone}`;
   const c = l.counters;
-  if (c) s += `packets=${c.orig.packets} bytes=${c.orig.bytes} `;
-  if (status >= 0 && !(status & S.IPS_SEEN_REPLY)) s += "[UNREPLIED] ";
-  s += `src=${l.reply.src} dst=${l.reply.dst} ` + l4Text(l.reply, p);
-  if (l.reply.zone >= 0) s += `zone-reply=${l.reply.zone} `;
-  if (c) s += `packets=${c.reply.packets} bytes=${c.reply.bytes} `;
+  if (c) s += ` packets=${c.orig.packets} bytes=${c.orig.bytes}`;
+  if (status >= 0 && !(status & S.IPS_SEEN_REPLY)) s += " [UNREPLIED]";
+  s += ` src=${l.reply.src} dst=${l.reply.dst}` + l4Text(l.reply, p);
+  if (l.reply.zone >= 0) s += ` zone-reply=${l.reply.zone}`;
+  if (c) s += ` packets=${c.reply.packets} bytes=${c.reply.bytes}`;
   if (status >= 0) {
-    if (status & S.IPS_HW_OFFLOAD) s += "[HW_OFFLOAD] ";
-    else if (status & S.IPS_OFFLOAD) s += "[OFFLOAD] ";
-    else if (status & S.IPS_ASSURED) s += "[ASSURED] ";
+    if (status & S.IPS_HW_OFFLOAD) s += " [HW_OFFLOAD]";
+    else if (status & S.IPS_OFFLOAD) s += " [OFFLOAD]";
+    else if (status & S.IPS_ASSURED) s += " [ASSURED]";
   }
-  if (l.mark >= 0) s += `mark=${l.mark} `;
-  if (l.secmark >= 0) s += `secmark=${l.secmark} `;
-  if (l.secctx !== undefined) s += `secctx=${l.secctx} `;
-  if (l.zone >= 0) s += `zone=${l.zone} `;
+  if (l.mark >= 0) s += ` mark=${l.mark}`;
+  if (l.secmark >= 0) s += ` secmark=${l.secmark}`;
+  if (l.secctx !== undefined) s += ` secctx=${l.secctx}`;
+  if (l.zone >= 0) s += ` zone=${l.zone}`;
   const ts = l.timestamp;
   if (ts) {
-    s += `delta-time=${deltaSeconds(ts, o.now)} `;
+    s += ` delta-time=${deltaSeconds(ts, o.now)}`;
     if (o.ktimestamp) {
-      s += `[start=${ctime(ts.start / 1_000_000_000n)}] `;
-      if (ts.stop !== undefined) s += `[stop=${ctime(ts.stop / 1_000_000_000n)}] `;
+      s += ` [start=${ctime(ts.start / 1_000_000_000n)}]`;
+      if (ts.stop !== undefined) s += ` [stop=${ctime(ts.stop / 1_000_000_000n)}]`;
     }
   }
-  if (l.helper !== undefined) s += `helper=${l.helper} `;
-  if (l.use >= 0) s += `use=${l.use} `;
-  if (o.id && l.id >= 0) s += `id=${l.id} `;
+  if (l.helper !== undefined) s += ` helper=${l.helper}`;
+  if (l.use >= 0) s += ` use=${l.use}`;
+  if (o.id && l.id >= 0) s += ` id=${l.id}`;
   if (o.labels?.size && l.labels !== undefined) {
-    // "labels=" + "name," per named bit, then the last character (a comma, or "=") is dropped.
-    s += `labels=${labelNames(l.labels, o.labels).map((n) => n + ",").join("")}`.slice(0, -1) + " ";
+    // conntrack writes "labels=" and "name," per named bit, then drops the last character (a
+    // comma, or the "=" when no bit has a name).
+    const names = labelNames(l.labels, o.labels);
+    s += names.length ? ` labels=${names.join(",")}` : " labels";
   }
-  return s.slice(0, -1);
+  return s;
 }

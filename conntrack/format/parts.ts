@@ -60,12 +60,16 @@ const L4_FIELDS: Uint8Array = Uint8Array.from({ length: 256 }, (_, p) => {
   return proto?.ports ? PORTS : proto?.icmp ? ICMP : p === IPPROTO_GRE ? KEYS : 0;
 });
 
-/** `__snprintf_proto()`: the layer-4 part of a tuple of protocol `p`, each field followed by a space. */
+/**
+ * `__snprintf_proto()`: the layer-4 part of a tuple of protocol `p`, each field preceded by a
+ * space (lines are built with a space before each field, so no trailing space has to be cut
+ * off: that cut copies the whole line once more).
+ */
 export function l4Text(t: LineTuple, p: number): string {
   const f = L4_FIELDS[p];
-  if (f === PORTS) return `sport=${t.sport} dport=${t.dport} `;
-  if (f === ICMP) return `type=${t.type} code=${t.code} id=${t.id} `;
-  if (f === KEYS) return `srckey=0x${t.srcKey.toString(16)} dstkey=0x${t.dstKey.toString(16)} `;
+  if (f === PORTS) return ` sport=${t.sport} dport=${t.dport}`;
+  if (f === ICMP) return ` type=${t.type} code=${t.code} id=${t.id}`;
+  if (f === KEYS) return ` srckey=0x${t.srcKey.toString(16)} dstkey=0x${t.dstKey.toString(16)}`;
   return "";
 }
 
@@ -97,9 +101,9 @@ export function stateName(names: readonly string[], v: number): string {
   return names[v] ?? "NONE";
 }
 
-/** {@link stateName} of every u8 value followed by a space, for the text line. */
+/** {@link stateName} of every u8 value preceded by a space, for the text line. */
 export function stateTexts(names: readonly string[]): readonly string[] {
-  return Array.from({ length: 256 }, (_, v) => stateName(names, v) + " ");
+  return Array.from({ length: 256 }, (_, v) => " " + stateName(names, v));
 }
 
 /** `[NEW]`-style event tag, right-aligned in 9 columns, then a space. */
