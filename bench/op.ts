@@ -7,7 +7,7 @@
  *   op.ts fill N [all|udp|cidr|netavark]   create the entries of that part of the table (default
  *                                          all; those already there are left), then check that
  *                                          the table holds all N
- *   op.ts dump [readahead]                 dump() (or with readAhead: true) into typed flows;
+ *   op.ts dump [readahead]                 dump() (the default, or with readAhead: true) into typed flows;
  *                                          also reports the process's peak RSS
  *   op.ts flush-udp                        flush({ proto: "udp" }) (the kernel way, as "auto" chooses)
  *   op.ts delete-cidr                      flush({ dst: CIDR }, { via: "dump" }): half the table
@@ -162,7 +162,9 @@ function run(op: string, args: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (op === "dump") {
     let n = 0, sum = 0;
-    for (const f of ct.dump(undefined, { readAhead: args[0] === "readahead" })) {
+    // dump(): the default ("auto": a worker thread on big tables); "readahead": always one.
+    const flows = args[0] === "readahead" ? ct.dump(undefined, { readAhead: true }) : ct.dump();
+    for (const f of flows) {
       n++;
       sum += f.orig.sport ?? 0; // touch each flow
     }

@@ -39,15 +39,14 @@ export interface DumpOptions {
    * dump never starts a thread); `"auto"`: when the table holds enough entries to pay for
    * starting a thread (Deno: from 20000 entries; Bun: from 4000), and once the dump has sent
    * 4 MiB (Deno) or 1 MiB (Bun), so a kernel-filtered dump with few matches starts none;
-   * default false. The worker runs until the dump ends or
+   * default `"auto"` (`false` never starts one). The worker runs until the dump ends or
    * the loop is left (`break`, `return`, an exception). A generator dropped half-way without
    * `return()` holds it until the client is closed, or until the worker has waited for this
    * thread for 0.2 s on Deno (whose workers keep a process alive) or 2 s on Bun (unref'd: they
    * never do); then the worker ends, and should the loop go on, the rest is read on this
    * thread. A pause longer than that in the loop costs only the read-ahead. A dropped dump
    * never blocks the client: the next request uses another socket, and the dropped dump's
-   * socket is freed once the runtime collects the generator. {@link Conntrack.list} and the dump
-   * behind {@link Conntrack.flush} use `"auto"`.
+   * socket is freed once the runtime collects the generator.
    */
   readAhead?: boolean | "auto";
 }
@@ -107,7 +106,8 @@ export function* dumpReplies(
  * {@link DumpOptions.readAhead}.
  */
 export function readAheadAfter(s: Session, option: boolean | "auto" | undefined): number {
-  if (option !== "auto") return option === true ? READ_AHEAD_AFTER : 0;
+  if (option === true) return READ_AHEAD_AFTER;
+  if (option === false) return 0;
   const rt = runtime();
   return s.sock.threadable && s.count() >= READ_AHEAD_MIN[rt] ? READ_AHEAD_AUTO_AFTER[rt] : 0;
 }
