@@ -34,7 +34,7 @@ export interface DumpOptions {
    */
   zero?: boolean;
   /**
-   * Receive the dump on a worker thread while this one decodes (1.2–1.3x faster on large
+   * Receive the dump on a worker thread while this one decodes (faster on large
    * tables when a second core is free). `true`: always (once the dump has sent 128 KiB: a short
    * dump never starts a thread); `"auto"`: when the table holds enough entries to pay for
    * starting a thread (Deno: from 20000 entries; Bun: from 4000), and once the dump has sent
