@@ -3,50 +3,85 @@
  * @module
  */
 
-/** errno value → [name, description] (Linux, all architectures nfct runs on). */
-const ERRNO: Record<number, readonly [string, string]> = {
-  1: ["EPERM", "operation not permitted"],
-  2: ["ENOENT", "no such entry"],
-  3: ["ESRCH", "no such process"],
-  4: ["EINTR", "interrupted system call"],
-  5: ["EIO", "input/output error"],
-  6: ["ENXIO", "no such device or address"],
-  7: ["E2BIG", "argument list too long"],
-  9: ["EBADF", "bad file descriptor"],
-  11: ["EAGAIN", "resource temporarily unavailable"],
-  12: ["ENOMEM", "out of memory"],
-  13: ["EACCES", "permission denied"],
-  14: ["EFAULT", "bad address"],
-  16: ["EBUSY", "device or resource busy"],
-  17: ["EEXIST", "entry exists"],
-  19: ["ENODEV", "no such device"],
-  22: ["EINVAL", "invalid argument"],
-  23: ["ENFILE", "too many open files in system"],
-  24: ["EMFILE", "too many open files"],
-  28: ["ENOSPC", "no space left"],
-  34: ["ERANGE", "result out of range"],
-  38: ["ENOSYS", "function not implemented"],
-  61: ["ENODATA", "no data available"],
-  71: ["EPROTO", "protocol error"],
-  74: ["EBADMSG", "bad message"],
-  75: ["EOVERFLOW", "value too large"],
-  88: ["ENOTSOCK", "not a socket"],
-  90: ["EMSGSIZE", "message too long"],
-  93: ["EPROTONOSUPPORT", "protocol not supported"],
-  95: ["EOPNOTSUPP", "operation not supported"],
-  97: ["EAFNOSUPPORT", "address family not supported"],
-  98: ["EADDRINUSE", "address in use"],
-  105: ["ENOBUFS", "no buffer space available: messages were lost"],
-  110: ["ETIMEDOUT", "timed out"],
-  111: ["ECONNREFUSED", "connection refused"],
-  114: ["EALREADY", "operation already in progress"],
-  115: ["EINPROGRESS", "operation in progress"],
-};
+// Linux errno numbers (asm-generic/errno-base.h, asm-generic/errno.h: the same on every
+// architecture nfct runs on), in their kernel spelling. Code compares errnos with these, never
+// with bare numbers.
+export const EPERM = 1;
+export const ENOENT = 2;
+export const ESRCH = 3;
+export const EINTR = 4;
+export const EIO = 5;
+export const ENXIO = 6;
+export const E2BIG = 7;
+export const EBADF = 9;
+export const EAGAIN = 11;
+export const ENOMEM = 12;
+export const EACCES = 13;
+export const EFAULT = 14;
+export const EBUSY = 16;
+export const EEXIST = 17;
+export const ENODEV = 19;
+export const EINVAL = 22;
+export const ENFILE = 23;
+export const EMFILE = 24;
+export const ENOSPC = 28;
+export const ERANGE = 34;
+export const ENOSYS = 38;
+export const ENODATA = 61;
+export const EPROTO = 71;
+export const EBADMSG = 74;
+export const EOVERFLOW = 75;
+export const ENOTSOCK = 88;
+export const EMSGSIZE = 90;
+export const EPROTONOSUPPORT = 93;
+export const EOPNOTSUPP = 95;
+export const EAFNOSUPPORT = 97;
+export const EADDRINUSE = 98;
+export const ENOBUFS = 105;
+export const ETIMEDOUT = 110;
+export const ECONNREFUSED = 111;
+export const EALREADY = 114;
+export const EINPROGRESS = 115;
 
-/** Names some errno values by their code and meaning. */
-export const ERRNO_CODES = Object.freeze(
-  Object.fromEntries(Object.entries(ERRNO).map(([n, [code]]) => [code, Number(n)])),
-) as Readonly<Record<string, number>>;
+/** errno value → [name, description]. */
+const ERRNO: Record<number, readonly [string, string]> = {
+  [EPERM]: ["EPERM", "operation not permitted"],
+  [ENOENT]: ["ENOENT", "no such entry"],
+  [ESRCH]: ["ESRCH", "no such process"],
+  [EINTR]: ["EINTR", "interrupted system call"],
+  [EIO]: ["EIO", "input/output error"],
+  [ENXIO]: ["ENXIO", "no such device or address"],
+  [E2BIG]: ["E2BIG", "argument list too long"],
+  [EBADF]: ["EBADF", "bad file descriptor"],
+  [EAGAIN]: ["EAGAIN", "resource temporarily unavailable"],
+  [ENOMEM]: ["ENOMEM", "out of memory"],
+  [EACCES]: ["EACCES", "permission denied"],
+  [EFAULT]: ["EFAULT", "bad address"],
+  [EBUSY]: ["EBUSY", "device or resource busy"],
+  [EEXIST]: ["EEXIST", "entry exists"],
+  [ENODEV]: ["ENODEV", "no such device"],
+  [EINVAL]: ["EINVAL", "invalid argument"],
+  [ENFILE]: ["ENFILE", "too many open files in system"],
+  [EMFILE]: ["EMFILE", "too many open files"],
+  [ENOSPC]: ["ENOSPC", "no space left"],
+  [ERANGE]: ["ERANGE", "result out of range"],
+  [ENOSYS]: ["ENOSYS", "function not implemented"],
+  [ENODATA]: ["ENODATA", "no data available"],
+  [EPROTO]: ["EPROTO", "protocol error"],
+  [EBADMSG]: ["EBADMSG", "bad message"],
+  [EOVERFLOW]: ["EOVERFLOW", "value too large"],
+  [ENOTSOCK]: ["ENOTSOCK", "not a socket"],
+  [EMSGSIZE]: ["EMSGSIZE", "message too long"],
+  [EPROTONOSUPPORT]: ["EPROTONOSUPPORT", "protocol not supported"],
+  [EOPNOTSUPP]: ["EOPNOTSUPP", "operation not supported"],
+  [EAFNOSUPPORT]: ["EAFNOSUPPORT", "address family not supported"],
+  [EADDRINUSE]: ["EADDRINUSE", "address in use"],
+  [ENOBUFS]: ["ENOBUFS", "no buffer space available: messages were lost"],
+  [ETIMEDOUT]: ["ETIMEDOUT", "timed out"],
+  [ECONNREFUSED]: ["ECONNREFUSED", "connection refused"],
+  [EALREADY]: ["EALREADY", "operation already in progress"],
+  [EINPROGRESS]: ["EINPROGRESS", "operation in progress"],
+};
 
 /** The errno's name, e.g. `"EPERM"`, or `"E<number>"` for one nfct does not know. */
 export function errnoCode(errno: number): string {
@@ -61,13 +96,19 @@ export function errnoText(errno: number): string {
 /** What a user can do about an errno (from `syscall`, when known), when there is something. */
 export function errnoHint(errno: number, syscall?: string): string {
   if (syscall === "setns") {
-    if (errno === 1) return "need CAP_SYS_ADMIN over the namespace and in this one: run as root";
-    if (errno === 22) return "is it a network namespace (/run/netns/NAME, /proc/PID/ns/net)?";
-    if (errno === 9) return "the namespace file descriptor is not open";
+    if (errno === EPERM) {
+      return "need CAP_SYS_ADMIN over the namespace and in this one: run as root";
+    }
+    if (errno === EINVAL) return "is it a network namespace (/run/netns/NAME, /proc/PID/ns/net)?";
+    if (errno === EBADF) return "the namespace file descriptor is not open";
   }
   if (syscall === "open" || syscall === "readlink") return "";
-  if (errno === 1 || errno === 13) return "need CAP_NET_ADMIN: run as root or inside `unshare -rn`";
-  if (errno === 93) return "is the nf_conntrack_netlink module loaded? (modprobe nf_conntrack_netlink)";
+  if (errno === EPERM || errno === EACCES) {
+    return "need CAP_NET_ADMIN: run as root or inside `unshare -rn`";
+  }
+  if (errno === EPROTONOSUPPORT) {
+    return "is the nf_conntrack_netlink module loaded? (modprobe nf_conntrack_netlink)";
+  }
   return "";
 }
 
@@ -85,7 +126,9 @@ export class SyscallError extends Error {
     const code = errnoCode(errno);
     const hint = errnoHint(errno, syscall);
     super(
-      `${doing ? doing + ": " : ""}${syscall}() failed: ${code} (${errnoText(errno)})${hint ? "; " + hint : ""}`,
+      `${doing ? doing + ": " : ""}${syscall}() failed: ${code} (${errnoText(errno)})${
+        hint ? "; " + hint : ""
+      }`,
       options,
     );
     this.syscall = syscall;

@@ -45,7 +45,8 @@ const deno = () => (globalThis as unknown as { Deno: DenoHost }).Deno;
 const proc = () => (globalThis as unknown as { process: NodeProcess }).process;
 let fs: NodeFs | undefined;
 /** Bun's `node:fs`, loaded synchronously on first use (never on Deno). */
-const nodeFs = () => (fs ??= (import.meta as unknown as { require(id: string): NodeFs }).require("node:fs"));
+const nodeFs =
+  () => (fs ??= (import.meta as unknown as { require(id: string): NodeFs }).require("node:fs"));
 
 /** The command-line arguments after the script name. */
 export function args(): string[] {
@@ -73,7 +74,8 @@ export function isTerminal(fd: 0 | 1 | 2): boolean {
     const d = deno();
     return (fd === 0 ? d.stdin : fd === 1 ? d.stdout : d.stderr).isTerminal();
   }
-  const tty = (import.meta as unknown as { require(id: string): { isatty(fd: number): boolean } }).require("node:tty");
+  const tty = (import.meta as unknown as { require(id: string): { isatty(fd: number): boolean } })
+    .require("node:tty");
   return tty.isatty(fd);
 }
 
@@ -84,7 +86,9 @@ export function readTextFile(path: string): string {
 
 /** The names in a directory. */
 export function readDir(path: string): string[] {
-  return runtime() === "deno" ? Array.from(deno().readDirSync(path), (e) => e.name) : nodeFs().readdirSync(path);
+  return runtime() === "deno"
+    ? Array.from(deno().readDirSync(path), (e) => e.name)
+    : nodeFs().readdirSync(path);
 }
 
 /** The target of a symbolic link. */
@@ -99,7 +103,9 @@ export function readLink(path: string): string {
  */
 export function writeAll(fd: 1 | 2, bytes: Uint8Array): void {
   const write = runtime() === "deno"
-    ? (fd === 1 ? deno().stdout : deno().stderr).writeSync.bind(fd === 1 ? deno().stdout : deno().stderr)
+    ? (fd === 1 ? deno().stdout : deno().stderr).writeSync.bind(
+      fd === 1 ? deno().stdout : deno().stderr,
+    )
     : (b: Uint8Array) => nodeFs().writeSync(fd, b, 0, b.length);
   let off = 0;
   while (off < bytes.length) {

@@ -28,8 +28,16 @@ export interface SymbolSpec {
 
 /** The libc symbols nfct uses. */
 export const LIBC_SYMBOLS = {
-  socket: { c: "int socket(int domain, int type, int protocol)", args: ["i32", "i32", "i32"], returns: "i32" },
-  bind: { c: "int bind(int fd, const struct sockaddr *addr, socklen_t len)", args: ["i32", "buffer", "u32"], returns: "i32" },
+  socket: {
+    c: "int socket(int domain, int type, int protocol)",
+    args: ["i32", "i32", "i32"],
+    returns: "i32",
+  },
+  bind: {
+    c: "int bind(int fd, const struct sockaddr *addr, socklen_t len)",
+    args: ["i32", "buffer", "u32"],
+    returns: "i32",
+  },
   sendto: {
     c: "ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *dest, socklen_t dlen)",
     args: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
@@ -40,6 +48,8 @@ export const LIBC_SYMBOLS = {
     args: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
     returns: "isize",
   },
+  // `msg` holds a `struct msghdr` whose pointers (iovec, control buffer) were taken with
+  // `addressOf` from `Uint8Array`s the caller keeps alive across the call.
   recvmsg: {
     c: "ssize_t recvmsg(int fd, struct msghdr *msg, int flags)",
     args: ["i32", "buffer", "i32"],
@@ -60,19 +70,48 @@ export const LIBC_SYMBOLS = {
     args: ["i32", "buffer", "buffer"],
     returns: "i32",
   },
-  poll: { c: "int poll(struct pollfd *fds, nfds_t nfds, int timeout)", args: ["buffer", "usize", "i32"], returns: "i32" },
+  poll: {
+    c: "int poll(struct pollfd *fds, nfds_t nfds, int timeout)",
+    args: ["buffer", "usize", "i32"],
+    returns: "i32",
+  },
   close: { c: "int close(int fd)", args: ["i32"], returns: "i32" },
   // Variadic in C; nfct never passes O_CREAT/O_TMPFILE, so the mode argument is never read.
-  open: { c: "int open(const char *path, int flags, ...)", args: ["buffer", "i32"], returns: "i32" },
+  // Paths are NUL-terminated byte strings.
+  open: {
+    c: "int open(const char *path, int flags, ...)",
+    args: ["buffer", "i32"],
+    returns: "i32",
+  },
   setns: { c: "int setns(int fd, int nstype)", args: ["i32", "i32"], returns: "i32" },
   unshare: { c: "int unshare(int flags)", args: ["i32"], returns: "i32" },
+  // `buf`: 390 bytes, six 65-byte NUL-terminated fields.
+  // `buf`: 390 bytes, six 65-byte NUL-terminated fields.
   uname: { c: "int uname(struct utsname *buf)", args: ["buffer"], returns: "i32" },
-  readlink: { c: "ssize_t readlink(const char *path, char *buf, size_t bufsiz)", args: ["buffer", "buffer", "usize"], returns: "isize" },
+  // Returns the bytes written to `buf` (no NUL).
+  // Returns the bytes written to `buf` (no NUL).
+  readlink: {
+    c: "ssize_t readlink(const char *path, char *buf, size_t bufsiz)",
+    args: ["buffer", "buffer", "usize"],
+    returns: "isize",
+  },
   __errno_location: { c: "int *__errno_location(void)", args: [], returns: "pointer" },
   // Waiting for events (ffi/wait.ts): an eventfd wakes a thread blocked in poll().
-  eventfd: { c: "int eventfd(unsigned int initval, int flags)", args: ["u32", "i32"], returns: "i32" },
-  read: { c: "ssize_t read(int fd, void *buf, size_t count)", args: ["i32", "buffer", "usize"], returns: "isize" },
-  write: { c: "ssize_t write(int fd, const void *buf, size_t count)", args: ["i32", "buffer", "usize"], returns: "isize" },
+  eventfd: {
+    c: "int eventfd(unsigned int initval, int flags)",
+    args: ["u32", "i32"],
+    returns: "i32",
+  },
+  read: {
+    c: "ssize_t read(int fd, void *buf, size_t count)",
+    args: ["i32", "buffer", "usize"],
+    returns: "isize",
+  },
+  write: {
+    c: "ssize_t write(int fd, const void *buf, size_t count)",
+    args: ["i32", "buffer", "usize"],
+    returns: "isize",
+  },
   poll_wait: {
     c: "int poll(struct pollfd *fds, nfds_t nfds, int timeout), on another thread",
     symbol: "poll",
@@ -82,46 +121,37 @@ export const LIBC_SYMBOLS = {
   },
 } as const satisfies Record<string, SymbolSpec>;
 
-/** Names of the libc symbols nfct binds. */
-export type LibcSymbol = keyof typeof LIBC_SYMBOLS;
+/** The table's type: what the bindings derive their FFI declarations from. */
+export type LibcSymbols = typeof LIBC_SYMBOLS;
 
-/** The raw bindings both runtimes provide: C calls with JS numbers, `-1` on failure. */
-export interface RawLibc {
-  socket(domain: number, type: number, protocol: number): number;
-  bind(fd: number, addr: Uint8Array, len: number): number;
-  sendto(fd: number, buf: Uint8Array, len: number, flags: number, dest: Uint8Array | null, dlen: number): number;
-  recvfrom(fd: number, buf: Uint8Array, len: number, flags: number, src: Uint8Array | null, slen: Uint8Array | null): number;
-  /**
-   * `msg` holds a `struct msghdr` whose pointers (iovec, control buffer) were taken with
-   * {@link addressOf} from `Uint8Array`s the caller keeps alive across the call.
-   */
-  recvmsg(fd: number, msg: Uint8Array, flags: number): number;
-  setsockopt(fd: number, level: number, name: number, val: Uint8Array, len: number): number;
-  getsockopt(fd: number, level: number, name: number, val: Uint8Array, len: Uint8Array): number;
-  getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
-  poll(fds: Uint8Array, nfds: number, timeout: number): number;
-  close(fd: number): number;
-  /** `path` is a NUL-terminated byte string. */
-  open(path: Uint8Array, flags: number): number;
-  setns(fd: number, nstype: number): number;
-  unshare(flags: number): number;
-  /** Fills `buf` (390 bytes: six 65-byte NUL-terminated fields) with `struct utsname`. */
-  uname(buf: Uint8Array): number;
-  /** `path` is a NUL-terminated byte string; returns the bytes written to `buf` (no NUL). */
-  readlink(path: Uint8Array, buf: Uint8Array, bufsiz: number): number;
-  eventfd(initval: number, flags: number): number;
-  read(fd: number, buf: Uint8Array, count: number): number;
-  write(fd: number, buf: Uint8Array, count: number): number;
+/** How JS passes a C argument of type `T`: buffers as `Uint8Array`s, integers as numbers. */
+type JsArg<T> = T extends "buffer" ? Uint8Array | null : number;
+
+/** A C argument list as JS passes it (mapped element by element, so the tuple stays a tuple). */
+type JsArgs<A extends readonly CType[]> = { -readonly [I in keyof A]: JsArg<A[I]> };
+
+/** The JS signature of a bound symbol `S`: its arguments as {@link JsArgs}, its result a number. */
+type JsCall<S extends SymbolSpec> = (...args: JsArgs<S["args"]>) => number;
+
+/** The symbols both runtimes bind the same way: plain C calls, `-1` on failure. */
+type PlainSymbol = Exclude<keyof LibcSymbols, "__errno_location" | "poll_wait">;
+
+/**
+ * The raw bindings both runtimes provide, derived from {@link LIBC_SYMBOLS}: each plain symbol as
+ * a function of JS numbers and `Uint8Array`s returning a number (`-1` on failure), plus errno,
+ * buffer addresses, and Deno's poll on another thread.
+ */
+export type RawLibc = { readonly [K in PlainSymbol]: JsCall<LibcSymbols[K]> } & {
   /**
    * Deno only: `poll()` on another thread; resolves with its result (-1 on failure, errno not
    * readable). Undefined on Bun, which waits in a Worker (ffi/wait.ts).
    */
-  pollWait?: (fds: Uint8Array, nfds: number, timeout: number) => Promise<number>;
-  /** The address of `buf`'s first byte, to embed in a struct (`struct sock_fprog`). */
+  readonly pollWait?: (fds: Uint8Array, nfds: number, timeout: number) => Promise<number>;
+  /** The address of `buf`'s first byte, to embed in a struct (`struct sock_fprog`, `struct msghdr`). */
   addressOf(buf: Uint8Array): bigint;
   /** The calling thread's `errno`, read through `__errno_location()`. */
   errno(): number;
-}
+};
 
 /** The shared object both runtimes open. */
 export const LIBC_PATH = "libc.so.6";

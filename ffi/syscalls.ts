@@ -8,11 +8,10 @@
 import { openBunLibc } from "./_bun.ts";
 import { openDenoLibc } from "./_deno.ts";
 import { type RawLibc, SO_ATTACH_FILTER, SOL_SOCKET } from "./libc.ts";
-import { SyscallError } from "./errno.ts";
+import { EAGAIN, EINTR, SyscallError } from "./errno.ts";
+import { PollFds, pollRestarting } from "./poll.ts";
 
-const EINTR = 4;
 const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const EAGAIN = 11;
 
 let libc: RawLibc | undefined;
 
@@ -66,7 +65,9 @@ export function getsockname(fd: number, addr: Uint8Array): number {
 export function setsockoptInt(fd: number, level: number, name: number, value: number): void {
   const c = rawLibc();
   const v = new Uint8Array(new Int32Array([value]).buffer);
-  if (c.setsockopt(fd, level, name, v, 4) < 0) fail(c, "setsockopt", `Cannot set socket option ${level}/${name}`);
+  if (c.setsockopt(fd, level, name, v, 4) < 0) {
+    fail(c, "setsockopt", `Cannot set socket option ${level}/${name}`);
+  }
 }
 
 /** `setsockopt(2)` with an `int` value; returns the errno instead of throwing (0 on success). */
@@ -176,7 +177,10 @@ export class MessageReceiver {
     while (off + 16 <= this.#controlLength) {
       const len = Number(dv.getBigUint64(off, HOST_LE));
       if (len < 16 || off + len > this.#controlLength) return undefined;
-      if (dv.getInt32(off + 8, HOST_LE) === level && dv.getInt32(off + 12, HOST_LE) === type && len >= 20) {
+      if (
+        dv.getInt32(off + 8, HOST_LE) === level && dv.getInt32(off + 12, HOST_LE) === type &&
+        len >= 20
+      ) {
         return dv.getInt32(off + 16, HOST_LE);
       }
       off += (len + 7) & ~7; // CMSG_ALIGN
@@ -188,18 +192,10 @@ export class MessageReceiver {
 /** `poll(2)` on one fd for `events`; returns the revents (0 on timeout). */
 export function pollOne(fd: number, events: number, timeoutMs: number): number {
   const c = rawLibc();
-  // struct pollfd { int fd; short events; short revents; }, in host byte order.
-  const i32 = new Int32Array(2);
-  const i16 = new Int16Array(i32.buffer);
-  i32[0] = fd;
-  i16[2] = events;
-  const pfd = new Uint8Array(i32.buffer);
-  for (;;) {
-    const n = c.poll(pfd, 1, timeoutMs);
-    if (n >= 0) return n === 0 ? 0 : i16[3];
-    const errno = c.errno();
-    if (errno !== EINTR) throw new SyscallError("poll", errno);
-  }
+  const p = new PollFds([fd], events);
+  const n = pollRestarting(() => c.poll(p.bytes, 1, timeoutMs), c.errno);
+  if (n < 0) throw new SyscallError("poll", -n);
+  return n === 0 ? 0 : p.revents(0);
 }
 
 /** `close(2)`. */
@@ -212,7 +208,9 @@ export function close(fd: number): void {
 export function open(path: string, flags: number, doing?: string): number {
   const c = rawLibc();
   const bytes = new TextEncoder().encode(path + "\0");
-  if (bytes.indexOf(0) !== bytes.length - 1) throw new TypeError(`${doing ?? "Cannot open"}: the path contains a NUL byte`);
+  if (bytes.indexOf(0) !== bytes.length - 1) {
+    throw new TypeError(`${doing ?? "Cannot open"}: the path contains a NUL byte`);
+  }
   for (;;) {
     const fd = c.open(bytes, flags);
     if (fd >= 0) return fd;
@@ -240,7 +238,9 @@ export function unshare(flags: number, doing?: string): void {
 export function readlink(path: string, doing?: string): string {
   const c = rawLibc();
   const bytes = new TextEncoder().encode(path + "\0");
-  if (bytes.indexOf(0) !== bytes.length - 1) throw new TypeError(`${doing ?? "Cannot read link"}: the path contains a NUL byte`);
+  if (bytes.indexOf(0) !== bytes.length - 1) {
+    throw new TypeError(`${doing ?? "Cannot read link"}: the path contains a NUL byte`);
+  }
   for (let size = 256;; size *= 2) {
     const buf = new Uint8Array(size);
     const n = c.readlink(bytes, buf, size);
@@ -276,7 +276,6 @@ export function getsockoptBytes(fd: number, level: number, name: number, val: Ui
   return len[0];
 }
 
-
 /**
  * `setsockopt(SO_ATTACH_FILTER)` with a classic BPF program: `program` holds its
  * `struct sock_filter` instructions (8 bytes each, host byte order). The kernel copies the
@@ -285,14 +284,15 @@ export function getsockoptBytes(fd: number, level: number, name: number, val: Ui
 export function attachSocketFilter(fd: number, program: Uint8Array): void {
   const c = rawLibc();
   if (program.length === 0 || program.length % 8 !== 0 || program.length / 8 > 4096) {
-    throw new RangeError(`Cannot attach socket filter: ${program.length} bytes is not 1..4096 instructions`);
+    throw new RangeError(
+      `Cannot attach socket filter: ${program.length} bytes is not 1..4096 instructions`,
+    );
   }
   // struct sock_fprog { unsigned short len; struct sock_filter *filter; } (pointer at offset 8 on 64-bit)
   const fprog = new Uint8Array(16);
   const dv = new DataView(fprog.buffer);
-  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-  dv.setUint16(0, program.length / 8, le);
-  dv.setBigUint64(8, c.addressOf(program), le);
+  dv.setUint16(0, program.length / 8, HOST_LE);
+  dv.setBigUint64(8, c.addressOf(program), HOST_LE);
   if (c.setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fprog, 16) < 0) {
     fail(c, "setsockopt", "Cannot attach socket filter (SO_ATTACH_FILTER)");
   }

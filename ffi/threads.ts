@@ -57,13 +57,17 @@ export function startWorker(url: URL, onError: (e: unknown) => void): NfctWorker
     reused.onerror = onerror;
     return reused;
   }
-  const W = (globalThis as unknown as { Worker?: new (url: string, o?: unknown) => NfctWorker }).Worker;
+  const W =
+    (globalThis as unknown as { Worker?: new (url: string, o?: unknown) => NfctWorker }).Worker;
   if (!W) return undefined;
   if (runtime() === "deno") {
     const perms = (globalThis as unknown as {
       Deno: { permissions: { querySync(d: { name: string; path?: string }): { state: string } } };
     }).Deno.permissions;
-    if (url.protocol === "file:" && perms.querySync({ name: "read", path: decodeURIComponent(url.pathname) }).state !== "granted") {
+    if (
+      url.protocol === "file:" &&
+      perms.querySync({ name: "read", path: decodeURIComponent(url.pathname) }).state !== "granted"
+    ) {
       return undefined;
     }
     if (perms.querySync({ name: "ffi" }).state !== "granted") return undefined;
@@ -85,7 +89,10 @@ export function startWorker(url: URL, onError: (e: unknown) => void): NfctWorker
  * job; on Bun it stays, idle, for the next one.
  */
 export function serveJobs<T>(run: (job: T) => void): void {
-  const scope = globalThis as unknown as { onmessage: ((e: { data: T }) => void) | null; close(): void };
+  const scope = globalThis as unknown as {
+    onmessage: ((e: { data: T }) => void) | null;
+    close(): void;
+  };
   scope.onmessage = (e) => {
     try {
       run(e.data);

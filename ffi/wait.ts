@@ -10,9 +10,10 @@
  * ends a wait at once instead of leaving a thread stuck in `poll()`.
  * @module
  */
+import { SyscallError } from "./errno.ts";
 import { POLLIN } from "./libc.ts";
+import { PollFds, type WaitResult } from "./poll.ts";
 import * as sys from "./syscalls.ts";
-
 
 /** Waits for one fd to become readable. One wait at a time. */
 export interface ReadableWaiter {
@@ -32,17 +33,6 @@ export function openReadableWaiter(fd: number): ReadableWaiter {
   return sys.runtime() === "bun" ? new BunWaiter(fd) : new DenoWaiter(fd);
 }
 
-/** Two `struct pollfd { int fd; short events; short revents; }`: the fd, then the eventfd. */
-function pollfds(fd: number, efd: number): { bytes: Uint8Array; i16: Int16Array; i32: Int32Array } {
-  const i32 = new Int32Array(4);
-  const i16 = new Int16Array(i32.buffer);
-  i32[0] = fd;
-  i16[2] = POLLIN;
-  i32[2] = efd;
-  i16[6] = POLLIN;
-  return { bytes: new Uint8Array(i32.buffer), i16, i32 };
-}
-
 class DenoWaiter implements ReadableWaiter {
   #fd: number;
   #efd: number;
@@ -60,12 +50,12 @@ class DenoWaiter implements ReadableWaiter {
     const pollWait = sys.rawLibc().pollWait;
     if (!pollWait) throw new Error("Cannot wait: this runtime's FFI has no nonblocking poll()");
     // A fresh struct per wait: Deno must not see the buffer change while the other thread polls.
-    const p = pollfds(this.#fd, this.#efd);
+    const p = new PollFds([this.#fd, this.#efd], POLLIN);
     const efd = this.#efd;
     this.#pending = pollWait(p.bytes, 2, -1).then((n) => {
       this.#pending = undefined;
-      if (n > 0 && p.i16[7] !== 0) sys.eventfdClear(efd);
-      return n > 0 && p.i16[3] !== 0;
+      if (n > 0 && p.revents(1) !== 0) sys.eventfdClear(efd);
+      return n > 0 && p.revents(0) !== 0;
     });
     return this.#pending;
   }
@@ -114,16 +104,25 @@ class BunWaiter implements ReadableWaiter {
     const W = (globalThis as unknown as { Worker: new (url: string) => BunWorker }).Worker;
     const w = new W(new URL("./_bun_poll_worker.ts", import.meta.url).href);
     w.onmessage = (e) => {
-      const r = this.#resolve;
+      const r = this.#resolve, fail = this.#reject;
       this.#resolve = this.#reject = undefined;
       w.unref();
       if (this.#closed) this.#release();
-      r?.(e.data === true);
+      const res = e.data as WaitResult;
+      if (typeof res === "object") {
+        fail?.(new SyscallError("poll", res.errno, "Cannot wait for events"));
+      } else r?.(res);
     };
     w.onerror = (e) => {
       const r = this.#reject;
       this.#resolve = this.#reject = undefined;
-      r?.(new Error(`Cannot wait for events: the poll worker failed: ${String((e as { message?: string })?.message ?? e)}`));
+      r?.(
+        new Error(
+          `Cannot wait for events: the poll worker failed: ${
+            String((e as { message?: string })?.message ?? e)
+          }`,
+        ),
+      );
     };
     return w;
   }
