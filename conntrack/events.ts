@@ -520,7 +520,7 @@ export function openEventStream(options: OpenEventOptions = {}, client?: ResyncC
   }
   let src: Subscription;
   try {
-    src = Subscription.open(NETLINK_NETFILTER, {
+    src = new Subscription(NETLINK_NETFILTER, {
       groups,
       receiveBufferSize: options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER,
       noEnobufs: options.noEnobufs || options.reliable,

@@ -270,8 +270,15 @@ export interface BatchProgress {
 }
 
 /**
- * The error of a batch call (`createMany`, `deleteMany`) stopped by a bad item, or by an
- * iterator that threw: the original error, with what had been done before it.
+ * The error of a batch call (`createMany`, `deleteMany`, `restore`) stopped by a bad item, or by
+ * an iterator that threw: the original error, with what had been done before it.
+ *
+ * An array is checked whole before anything is sent: a bad item throws (`TypeError` or
+ * `RangeError`, naming its index) and nothing is sent (`sent: 0`). Any other iterable is
+ * consumed as it goes (constant memory): a bad item there, or an iterator that throws, stops
+ * the call after the items before it were sent. The error then carries `sent` (the bad item's
+ * index) and `result` (the outcome of those), and a `TypeError`/`RangeError` says so in its
+ * message.
  */
 export interface BatchStopped<R = unknown> extends Error {
   /**

@@ -6,13 +6,13 @@
  */
 import { MessageBuilder } from "../netlink/attribute.ts";
 import { NETLINK_NETFILTER, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST } from "../netlink/message.ts";
+import { DEFAULT_RECEIVE_BUFFER, NetlinkSocket } from "../netlink/socket.ts";
 import {
-  DEFAULT_RECEIVE_BUFFER,
   LibcTransport,
   type LibcTransportOptions,
-  NetlinkSocket,
+  type Transport,
   type TransportFactory,
-} from "../netlink/socket.ts";
+} from "../netlink/transport.ts";
 import { type Netns, NetnsHandle } from "../netlink/netns.ts";
 import * as C from "./constants.ts";
 import {
@@ -30,8 +30,11 @@ import { type CpuStats, decodeCpuStats, decodeGlobalStats, type GlobalStats } fr
 export interface OpenOptions {
   /** Receive buffer to ask for, in bytes (default 8 MiB; `SO_RCVBUFFORCE` when privileged). */
   receiveBufferSize?: number;
-  /** Replaces the kernel socket (tests use a scripted transport). */
-  transport?: TransportFactory;
+  /**
+   * Replaces the kernel socket: called for each socket the client opens (tests pass a scripted
+   * {@link Transport}). Excludes `netns`.
+   */
+  transport?: () => Transport;
   /**
    * Network namespace whose table to manage: `"/run/netns/NAME"` (or any namespace file), a
    * pid (that process's namespace), or `{ fd }` (an open namespace fd, borrowed). Default: the
@@ -45,7 +48,6 @@ export interface OpenOptions {
 export const msgType = (m: number): number => (C.NFNL_SUBSYS_CTNETLINK << 8) | m;
 /** nfgenmsg version 1: a flush honours the family (with 0 a family "filter" flushes everything). */
 export const NFNETLINK_V1 = 1;
-export const ENOENT = 2;
 /** Replies per batch: an acknowledgement costs about 1 KiB of receive buffer (truesize). */
 const REPLY_COST = 1024;
 
@@ -54,7 +56,9 @@ const REPLY_COST = 1024;
  * `return()`ed) once the runtime collects it: until then the dump keeps its socket, and
  * {@link Session.socket} opens another for the next request.
  */
-const abandoned = new FinalizationRegistry<{ sock: NetlinkSocket; id: number }>(({ sock, id }) => sock.abandon(id));
+const abandoned = new FinalizationRegistry<{ sock: NetlinkSocket; id: number }>(({ sock, id }) =>
+  sock.abandon(id)
+);
 
 /** A client's sockets, builders and request plumbing. */
 export class Session {

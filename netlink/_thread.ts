@@ -32,7 +32,13 @@ export type ThreadState = "starting" | "ready" | "running" | "stopped";
 
 /** The {@link ThreadState} of a `state` control word. */
 export function threadState(s: number): ThreadState {
-  return s === RA.starting ? "starting" : s === RA.ready ? "ready" : s === RA.go ? "running" : "stopped";
+  return s === RA.starting
+    ? "starting"
+    : s === RA.ready
+    ? "ready"
+    : s === RA.go
+    ? "running"
+    : "stopped";
 }
 
 /**
@@ -82,7 +88,10 @@ export function awaitGo(ctl: Int32Array): boolean {
   while (Atomics.load(ctl, CTL.state) === RA.ready) {
     // The main thread never came back for us (a dropped generator): end, holding nothing. If
     // it comes back later it finds STOPPED and does the work itself.
-    if (Date.now() >= until && Atomics.compareExchange(ctl, CTL.state, RA.ready, RA.stopped) === RA.ready) {
+    if (
+      Date.now() >= until &&
+      Atomics.compareExchange(ctl, CTL.state, RA.ready, RA.stopped) === RA.ready
+    ) {
       Atomics.notify(ctl, CTL.state);
       return false;
     }

@@ -77,6 +77,25 @@ export const NETLINK_GET_STRICT_CHK = 12;
 /** True when this machine stores integers little-endian (netlink headers are host order). */
 export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * One message in a receive buffer, as a socket hands it out: valid until the next datagram is
+ * read into the same buffer.
+ */
+export interface Reply {
+  /** The receive buffer (shared, overwritten by the next datagram). */
+  readonly dv: DataView;
+  /** Offset of the message's `nlmsghdr` in `dv`. */
+  readonly offset: number;
+  /** The message's length including its header. */
+  readonly length: number;
+  /** `nlmsg_type`. */
+  readonly type: number;
+  /** `nlmsg_flags`. */
+  readonly flags: number;
+  /** `nlmsg_seq`: the sequence number of the request it answers. */
+  readonly seq: number;
+}
+
 /** A decoded `nlmsghdr`. */
 export interface MessageHeader {
   len: number;
@@ -89,11 +108,15 @@ export interface MessageHeader {
 /** Reads the `nlmsghdr` at `off`, checking that it fits inside `end`. */
 export function readHeader(dv: DataView, off: number, end: number): MessageHeader {
   if (end - off < NLMSG_HDRLEN) {
-    throw new RangeError(`Cannot read netlink message: ${end - off} bytes left, a header needs ${NLMSG_HDRLEN}`);
+    throw new RangeError(
+      `Cannot read netlink message: ${end - off} bytes left, a header needs ${NLMSG_HDRLEN}`,
+    );
   }
   const len = dv.getUint32(off, HOST_LE);
   if (len < NLMSG_HDRLEN || len > end - off) {
-    throw new RangeError(`Cannot read netlink message: length ${len} does not fit the ${end - off} bytes left`);
+    throw new RangeError(
+      `Cannot read netlink message: length ${len} does not fit the ${end - off} bytes left`,
+    );
   }
   return {
     len,
@@ -138,10 +161,16 @@ export interface ErrorMessage {
  */
 export function readError(dv: DataView, off: number, len: number, flags: number): ErrorMessage {
   if (len < NLMSG_HDRLEN + 4 + NLMSG_HDRLEN) {
-    throw new RangeError(`Cannot read netlink error message: ${len} bytes is shorter than struct nlmsgerr`);
+    throw new RangeError(
+      `Cannot read netlink error message: ${len} bytes is shorter than struct nlmsgerr`,
+    );
   }
   const error = dv.getInt32(off + NLMSG_HDRLEN, HOST_LE);
-  if (error > 0) throw new RangeError(`Cannot read netlink error message: error ${error} is not a negative errno`);
+  if (error > 0) {
+    throw new RangeError(
+      `Cannot read netlink error message: error ${error} is not a negative errno`,
+    );
+  }
   const reqOff = off + NLMSG_HDRLEN + 4;
   const request: MessageHeader = {
     len: dv.getUint32(reqOff, HOST_LE),
@@ -199,7 +228,9 @@ function readExtAck(dv: DataView, p: number, end: number, out: DoneMessage): voi
     if (atype === NLMSGERR_ATTR_MSG) {
       let e = p + alen;
       while (e > p + 4 && dv.getUint8(e - 1) === 0) e--;
-      out.message = new TextDecoder().decode(new Uint8Array(dv.buffer, dv.byteOffset + p + 4, e - p - 4));
+      out.message = new TextDecoder().decode(
+        new Uint8Array(dv.buffer, dv.byteOffset + p + 4, e - p - 4),
+      );
     } else if (atype === NLMSGERR_ATTR_OFFS && alen >= 8) {
       out.offset = dv.getUint32(p + 4, HOST_LE);
     } else if (atype === NLMSGERR_ATTR_MISS_TYPE && alen >= 8) {

@@ -41,6 +41,12 @@ export class NetnsHandle {
   /** How the namespace was named, for messages: the path, `pid N (/proc/N/ns/net)` or `fd N`. */
   readonly label: string;
 
+  /**
+   * Private, and the one `private` constructor kept in nfct besides the client's: a handle is
+   * either opened ({@link NetnsHandle.open}: a path, pid or borrowed fd) or created
+   * ({@link NetnsHandle.scratch}), and whether it owns (closes) its fd follows from which; a
+   * caller-supplied `owned` flag could close an fd nfct never opened.
+   */
   private constructor(fd: number, owned: boolean, label: string) {
     this.#fd = fd;
     this.#owned = owned;
@@ -54,20 +60,38 @@ export class NetnsHandle {
    */
   static open(netns: Netns): NetnsHandle {
     if (typeof netns === "string") {
-      if (netns === "") throw new TypeError("Invalid netns: empty path (expected /run/netns/NAME, a pid or { fd })");
-      return new NetnsHandle(sys.open(netns, O_RDONLY | O_CLOEXEC, `Cannot open network namespace ${netns}`), true, netns);
+      if (netns === "") {
+        throw new TypeError(
+          "Invalid netns: empty path (expected /run/netns/NAME, a pid or { fd })",
+        );
+      }
+      return new NetnsHandle(
+        sys.open(netns, O_RDONLY | O_CLOEXEC, `Cannot open network namespace ${netns}`),
+        true,
+        netns,
+      );
     }
     if (typeof netns === "number") {
       if (!Number.isSafeInteger(netns) || netns <= 0) {
-        throw new TypeError(`Invalid netns pid ${netns}: expected a positive integer (or a path, or { fd })`);
+        throw new TypeError(
+          `Invalid netns pid ${netns}: expected a positive integer (or a path, or { fd })`,
+        );
       }
       const path = `/proc/${netns}/ns/net`;
       const label = `of pid ${netns} (${path})`;
-      return new NetnsHandle(sys.open(path, O_RDONLY | O_CLOEXEC, `Cannot open network namespace ${label}`), true, label);
+      return new NetnsHandle(
+        sys.open(path, O_RDONLY | O_CLOEXEC, `Cannot open network namespace ${label}`),
+        true,
+        label,
+      );
     }
     const fd = (netns as { fd?: unknown } | null)?.fd;
     if (typeof fd !== "number" || !Number.isInteger(fd) || fd < 0) {
-      throw new TypeError(`Invalid netns ${String(netns)}: expected a path, a pid, or { fd } with an open file descriptor`);
+      throw new TypeError(
+        `Invalid netns ${
+          String(netns)
+        }: expected a path, a pid, or { fd } with an open file descriptor`,
+      );
     }
     return new NetnsHandle(fd, false, `fd ${fd}`);
   }
@@ -82,14 +106,26 @@ export class NetnsHandle {
    * @throws {SyscallError} when the namespace cannot be created (`EPERM` without the capability).
    */
   static scratch(): NetnsHandle {
-    const home = sys.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC, "Cannot remember the current network namespace");
+    const home = sys.open(
+      "/proc/thread-self/ns/net",
+      O_RDONLY | O_CLOEXEC,
+      "Cannot remember the current network namespace",
+    );
     try {
       sys.unshare(CLONE_NEWNET, "Cannot create a scratch network namespace");
       let fd: number;
       try {
-        fd = sys.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC, "Cannot open the scratch network namespace");
+        fd = sys.open(
+          "/proc/thread-self/ns/net",
+          O_RDONLY | O_CLOEXEC,
+          "Cannot open the scratch network namespace",
+        );
       } finally {
-        sys.setns(home, CLONE_NEWNET, "Cannot return from a scratch network namespace: this thread stays in it");
+        sys.setns(
+          home,
+          CLONE_NEWNET,
+          "Cannot return from a scratch network namespace: this thread stays in it",
+        );
       }
       return new NetnsHandle(fd, true, "(scratch)");
     } finally {
@@ -108,14 +144,24 @@ export class NetnsHandle {
    * in. Sockets `fn` creates stay in this namespace.
    */
   run<T>(fn: () => T): T {
-    if (this.#fd < 0) throw new TypeError(`Cannot enter network namespace ${this.label}: the handle is closed`);
-    const home = sys.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC, "Cannot remember the current network namespace");
+    if (this.#fd < 0) {
+      throw new TypeError(`Cannot enter network namespace ${this.label}: the handle is closed`);
+    }
+    const home = sys.open(
+      "/proc/thread-self/ns/net",
+      O_RDONLY | O_CLOEXEC,
+      "Cannot remember the current network namespace",
+    );
     try {
       sys.setns(this.#fd, CLONE_NEWNET, `Cannot enter network namespace ${this.label}`);
       try {
         return fn();
       } finally {
-        sys.setns(home, CLONE_NEWNET, `Cannot return from network namespace ${this.label}: this thread stays in it`);
+        sys.setns(
+          home,
+          CLONE_NEWNET,
+          `Cannot return from network namespace ${this.label}: this thread stays in it`,
+        );
       }
     } finally {
       sys.close(home);
@@ -165,7 +211,8 @@ export interface NetnsIds {
 }
 
 const NS_LINK = /^net:\[(\d+)\]$/;
-const SET_HOST = "NFCT_HOST_NETNS=$(readlink /proc/self/ns/net) in the host namespace, before entering the new one";
+const SET_HOST =
+  "NFCT_HOST_NETNS=$(readlink /proc/self/ns/net) in the host namespace, before entering the new one";
 
 /** Whether kernel release `release` (e.g. `6.18.4-arch1`) numbers the initial network namespace {@link PROC_NET_INIT_INO}. */
 function hasFixedInitInode(release: string): boolean {
@@ -187,13 +234,21 @@ function hasFixedInitInode(release: string): boolean {
  */
 export function throwawayNetnsRefusal(ids: NetnsIds): string | undefined {
   const m = NS_LINK.exec(ids.self);
-  if (!m) return `cannot tell which network namespace this is (/proc/thread-self/ns/net is ${JSON.stringify(ids.self)})`;
+  if (!m) {
+    return `cannot tell which network namespace this is (/proc/thread-self/ns/net is ${
+      JSON.stringify(ids.self)
+    })`;
+  }
   // Dynamic inode numbers start at 0xF0000000 (PROC_DYNAMIC_FIRST): no other namespace has this one.
-  if (Number(m[1]) === PROC_NET_INIT_INO) return `this is the initial network namespace (${ids.self}), the host's`;
+  if (Number(m[1]) === PROC_NET_INIT_INO) {
+    return `this is the initial network namespace (${ids.self}), the host's`;
+  }
   if (ids.pid1 !== undefined && ids.self === ids.pid1) {
     return `this is pid 1's network namespace (${ids.self}), the host's or the container's`;
   }
-  if (ids.host && ids.self === ids.host) return `this is the network namespace NFCT_HOST_NETNS names as the host's (${ids.self})`;
+  if (ids.host && ids.self === ids.host) {
+    return `this is the network namespace NFCT_HOST_NETNS names as the host's (${ids.self})`;
+  }
   if (ids.pid1 === undefined && !ids.host && !hasFixedInitInode(ids.kernel)) {
     return `cannot tell whether ${ids.self} is the host's network namespace: /proc/1/ns/net is not readable, ` +
       `and before Linux 6.17 (this is ${ids.kernel}) the initial namespace has no fixed inode; set ${SET_HOST}`;
@@ -207,7 +262,10 @@ export function throwawayNetnsRefusal(ids: NetnsIds): string | undefined {
  * @throws {SyscallError} when the calling thread's own link cannot be read (no /proc).
  */
 export function readNetnsIds(): NetnsIds {
-  const self = sys.readlink("/proc/thread-self/ns/net", "Cannot tell which network namespace this thread is in");
+  const self = sys.readlink(
+    "/proc/thread-self/ns/net",
+    "Cannot tell which network namespace this thread is in",
+  );
   let pid1: string | undefined;
   try {
     pid1 = sys.readlink("/proc/1/ns/net");

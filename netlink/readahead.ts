@@ -26,7 +26,15 @@ export type DirectRecv = (buf: Uint8Array, wait: boolean) => number;
 const WORKER_URL = new URL("./_readahead_worker.ts", import.meta.url);
 const SLOTS = 48; // ~1.5 MB of 32 KiB datagrams: rides out a few ms of the main thread's pauses
 
-/** A dump read on a worker thread; see the module doc. Single use: start, recv…, stop. */
+/** Options of the {@link ReadAhead} constructor. */
+export interface ReadAheadOptions {
+  /** Bytes per slot: the size of the caller's receive buffer. */
+  slotSize: number;
+  /** Reads one datagram on this thread: before the worker is up, and after it ended. */
+  direct: DirectRecv;
+}
+
+/** A dump read on a worker thread; see the module doc. Single use: construct, recv…, stop. */
 export class ReadAhead {
   #ctl: Int32Array;
   #lens: Int32Array;
@@ -36,12 +44,20 @@ export class ReadAhead {
   #tail = 0;
   #failed: unknown;
 
-  private constructor(fd: number, slotSize: number, direct: DirectRecv) {
+  /**
+   * Starts reading `fd` ahead in slots of `slotSize` bytes (the size of the caller's receive
+   * buffer). `direct` reads the socket itself, used before the worker is up and after it ends.
+   */
+  constructor(fd: number, options: ReadAheadOptions) {
+    const { slotSize, direct } = options;
     const sab = new SharedArrayBuffer((CTL.words + SLOTS) * 4 + SLOTS * slotSize);
     this.#ctl = new Int32Array(sab, 0, CTL.words);
     this.#lens = new Int32Array(sab, CTL.words * 4, SLOTS);
     const base = (CTL.words + SLOTS) * 4;
-    this.#slots = Array.from({ length: SLOTS }, (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize));
+    this.#slots = Array.from(
+      { length: SLOTS },
+      (_, i) => new Uint8Array(sab, base + i * slotSize, slotSize),
+    );
     this.#direct = direct;
     const w = startWorker(WORKER_URL, (e) => {
       // It failed to load: read directly from then on.
@@ -49,20 +65,14 @@ export class ReadAhead {
       Atomics.compareExchange(this.#ctl, CTL.state, RA.starting, RA.stopped);
     });
     if (!w) {
-      this.#failed ??= new Error("Cannot start a worker thread here (Deno: it needs --allow-read for nfct's files)");
+      this.#failed ??= new Error(
+        "Cannot start a worker thread here (Deno: it needs --allow-read for nfct's files)",
+      );
       Atomics.store(this.#ctl, CTL.state, RA.stopped);
       return;
     }
     w.postMessage({ sab, fd, slots: SLOTS, slotSize });
     this.#worker = w;
-  }
-
-  /**
-   * Starts reading `fd` ahead in slots of `slotSize` bytes (the size of the caller's receive
-   * buffer). `direct` reads the socket itself, used before the worker is up and after it ends.
-   */
-  static start(fd: number, slotSize: number, direct: DirectRecv): ReadAhead {
-    return new ReadAhead(fd, slotSize, direct);
   }
 
   /** How many datagrams the worker has received so far (the rest were read directly). */

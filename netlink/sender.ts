@@ -14,22 +14,21 @@
  * `[length, first seq, count, failures or -errno]`, then `(index, errno)` pairs, then the bytes.
  * @module
  */
-import { SyscallError } from "../ffi/errno.ts";
+import { EIO, ENOBUFS, SyscallError } from "../ffi/errno.ts";
 import { type NfctWorker, releaseWorker, startWorker } from "../ffi/threads.ts";
 import { CTL, goThread, RA, stopThread, type ThreadState, threadState } from "./_thread.ts";
-
-/** One failed request of a batch. */
-export interface BatchFailure {
-  seq: number;
-  errno: number;
-  message?: string;
-}
+import type { BatchOutcome } from "./batch_replies.ts";
 
 /** Called once per batch, in order: its first sequence number, its size, and what failed. */
-export type BatchDone = (first: number, count: number, failures: BatchFailure[]) => void;
+export type BatchDone = (first: number, count: number, failures: BatchOutcome[]) => void;
 
 /** Sends and drains one batch on this thread (the socket's own `send` + `drainErrors`). */
-export type DirectBatch = (bytes: Uint8Array, first: number, count: number, onError: (f: BatchFailure) => void) => void;
+export type DirectBatch = (
+  bytes: Uint8Array,
+  first: number,
+  count: number,
+  onError: (f: BatchOutcome) => void,
+) => void;
 
 /** Word index beyond netlink/_thread.ts's `state`/`head`/`tail`. */
 export const SCTL = { done: 3 } as const;
@@ -41,7 +40,7 @@ export const LOST = -1_000_000;
 const WORKER_URL = new URL("./_sender_worker.ts", import.meta.url);
 const SLOTS = 4;
 
-/** Options of {@link BatchSender.start}. */
+/** Options of the {@link BatchSender} constructor. */
 export interface BatchSenderOptions {
   /** Largest batch in bytes. */
   slotBytes: number;
@@ -57,7 +56,7 @@ export interface BatchSenderOptions {
   onStop?: (clean: boolean) => void;
 }
 
-/** See the module doc. Single use: start, submit…, finish (or stop on an error). */
+/** See the module doc. Single use: construct, submit…, finish (or stop on an error). */
 export class BatchSender {
   #ctl: Int32Array;
   #heads: Int32Array[];
@@ -74,7 +73,11 @@ export class BatchSender {
   #onStop: ((clean: boolean) => void) | undefined;
   #healthy = true;
 
-  private constructor(fd: number | undefined, o: BatchSenderOptions) {
+  /**
+   * Starts a sender on `fd` (`undefined`: no worker, every batch is sent directly); the worker
+   * loads meanwhile, and takes over at the first {@link submit} after it is ready.
+   */
+  constructor(fd: number | undefined, o: BatchSenderOptions) {
     const { slotBytes, maxCount, op, direct, onDone } = o;
     this.#onStop = o.onStop;
     const slotSize = SLOT.words * 4 + maxCount * 8 + ((slotBytes + 3) & ~3);
@@ -104,11 +107,6 @@ export class BatchSender {
     this.#worker = w;
   }
 
-  /** Starts a sender on `fd` (`undefined`: no worker, every batch is sent directly). */
-  static start(fd: number | undefined, options: BatchSenderOptions): BatchSender {
-    return new BatchSender(fd, options);
-  }
-
   /** As {@link ReadAhead.state}: `"running"` here means the worker sends the batches. */
   get state(): ThreadState {
     return threadState(Atomics.load(this.#ctl, CTL.state));
@@ -122,14 +120,16 @@ export class BatchSender {
   /** Sends `bytes` (`count` requests numbered from `first`), now or on the worker. */
   submit(bytes: Uint8Array, first: number, count: number): void {
     if (bytes.length > this.#slotBytes || count > this.#maxCount) {
-      throw new RangeError(`${this.#op}: a batch of ${count} requests in ${bytes.length} bytes exceeds the sender's slots`);
+      throw new RangeError(
+        `${this.#op}: a batch of ${count} requests in ${bytes.length} bytes exceeds the sender's slots`,
+      );
     }
     const ctl = this.#ctl;
     const state = goThread(ctl);
     if (state !== RA.go) {
       // Not started, or ended: hand out what it finished (or its error) first, to keep the order.
       while (this.#tail < this.#head) this.#collect(true);
-      const failures: BatchFailure[] = [];
+      const failures: BatchOutcome[] = [];
       this.#direct(bytes, first, count, (f) => failures.push(f));
       this.#onDone(first, count, failures);
       return;
@@ -161,7 +161,11 @@ export class BatchSender {
       if (!wait || this.#tail >= this.#head) return;
       if (Atomics.load(ctl, CTL.state) === RA.stopped) {
         if (Atomics.load(ctl, SCTL.done) > this.#tail) continue; // it finished one on its way out
-        throw new SyscallError("sendto", 5 /* EIO */, `${this.#op}: the sending thread ended with ${this.#head - done} batches unsent`);
+        throw new SyscallError(
+          "sendto",
+          EIO,
+          `${this.#op}: the sending thread ended with ${this.#head - done} batches unsent`,
+        );
       }
       Atomics.wait(ctl, SCTL.done, done, 100);
     }
@@ -173,16 +177,19 @@ export class BatchSender {
     if (result === LOST) {
       const errno = first; // the worker put the errno there
       throw new SyscallError(
-        errno === 105 ? "recvfrom" : "sendto",
+        errno === ENOBUFS ? "recvfrom" : "sendto",
         errno,
-        errno === 105
+        errno === ENOBUFS
           ? `${this.#op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`
           : `${this.#op}: sending a batch of ${count} requests failed`,
       );
     }
-    const failures: BatchFailure[] = [];
+    const failures: BatchOutcome[] = [];
     for (let i = 0; i < result; i++) {
-      failures.push({ seq: (first + h[SLOT.words + 2 * i]) >>> 0, errno: h[SLOT.words + 2 * i + 1] });
+      failures.push({
+        seq: (first + h[SLOT.words + 2 * i]) >>> 0,
+        errno: h[SLOT.words + 2 * i + 1],
+      });
     }
     this.#onDone(first, count, failures);
   }

@@ -10,8 +10,13 @@
 import * as sys from "../ffi/syscalls.ts";
 import { MSG_DONTWAIT, MSG_TRUNC, SO_MEMINFO, SOL_SOCKET } from "../ffi/libc.ts";
 import { openReadableWaiter, type ReadableWaiter } from "../ffi/wait.ts";
-import { LibcTransport, type LibcTransportOptions } from "./socket.ts";
-import { NETLINK_BROADCAST_ERROR, NETLINK_LISTEN_ALL_NSID, NETLINK_NO_ENOBUFS, SOL_NETLINK } from "./message.ts";
+import { LibcTransport, type LibcTransportOptions } from "./transport.ts";
+import {
+  NETLINK_BROADCAST_ERROR,
+  NETLINK_LISTEN_ALL_NSID,
+  NETLINK_NO_ENOBUFS,
+  SOL_NETLINK,
+} from "./message.ts";
 
 /** Index of `SK_MEMINFO_DROPS` in the `SO_MEMINFO` array (linux/sock_diag.h). */
 const SK_MEMINFO_DROPS = 8;
@@ -46,7 +51,7 @@ export interface EventSource {
   close(): void;
 }
 
-/** Options of {@link Subscription.open}. */
+/** Options of the {@link Subscription} constructor. */
 export interface SubscriptionOptions extends LibcTransportOptions {
   /** `NETLINK_NO_ENOBUFS`: the kernel stops reporting `ENOBUFS` when it drops messages. */
   noEnobufs?: boolean;
@@ -76,13 +81,8 @@ export class Subscription implements EventSource {
   #msg: sys.MessageReceiver | undefined;
   #nsid: number | undefined;
 
-  private constructor(t: LibcTransport, allNsid: boolean) {
-    this.#t = t;
-    if (allNsid) this.#msg = new sys.MessageReceiver();
-  }
-
   /** Opens a socket of `protocol` subscribed to `options.groups`. */
-  static open(protocol: number, options: SubscriptionOptions): Subscription {
+  constructor(protocol: number, options: SubscriptionOptions) {
     const t = new LibcTransport(protocol, options);
     try {
       const fd = t.unsafeFd();
@@ -90,11 +90,12 @@ export class Subscription implements EventSource {
       if (options.broadcastError) sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_BROADCAST_ERROR, 1);
       if (options.listenAllNsid) sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, 1);
       if (options.filter) sys.attachSocketFilter(fd, options.filter);
-      return new Subscription(t, options.listenAllNsid === true);
     } catch (e) {
       t.close();
       throw e;
     }
+    this.#t = t;
+    if (options.listenAllNsid) this.#msg = new sys.MessageReceiver();
   }
 
   get portId(): number {
@@ -132,7 +133,12 @@ export class Subscription implements EventSource {
 
   drops(): number | undefined {
     try {
-      const n = sys.getsockoptBytes(this.#t.unsafeFd(), SOL_SOCKET, SO_MEMINFO, new Uint8Array(this.#meminfo.buffer));
+      const n = sys.getsockoptBytes(
+        this.#t.unsafeFd(),
+        SOL_SOCKET,
+        SO_MEMINFO,
+        new Uint8Array(this.#meminfo.buffer),
+      );
       return n >= (SK_MEMINFO_DROPS + 1) * 4 ? this.#meminfo[SK_MEMINFO_DROPS] : undefined;
     } catch {
       return undefined;

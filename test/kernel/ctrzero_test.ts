@@ -9,7 +9,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { assertThrowawayNetns, conntrackCli, trackLoopback } from "./_netns.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
-import { LibcTransport } from "../../netlink/socket.ts";
+import { LibcTransport } from "../../netlink/transport.ts";
 import { NETLINK_NETFILTER, SOL_NETLINK } from "../../netlink/message.ts";
 import * as sys from "../../ffi/syscalls.ts";
 

@@ -10,7 +10,7 @@ import { assertThrowawayNetns } from "./_netns.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
 import * as C from "../../conntrack/constants.ts";
 import { HOST_LE, NETLINK_NETFILTER, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_ALIGN, NLMSG_DONE } from "../../netlink/message.ts";
-import { LibcTransport } from "../../netlink/socket.ts";
+import { LibcTransport } from "../../netlink/transport.ts";
 import { ReadAhead } from "../../netlink/readahead.ts";
 
 assertThrowawayNetns();
@@ -43,7 +43,7 @@ test("the worker receives the dump's datagrams and they arrive whole and in orde
     dv.setUint16(6, NLM_F_REQUEST | NLM_F_DUMP, HOST_LE);
     dv.setUint32(8, 77, HOST_LE);
     req[16] = C.AF_INET;
-    const ra = ReadAhead.start(t.unsafeFd(), 65536, (buf, wait) => t.recv(buf, wait));
+    const ra = new ReadAhead(t.unsafeFd(), { slotSize: 65536, direct: (buf, wait) => t.recv(buf, wait) });
     const buf = new Uint8Array(65536);
     const bdv = new DataView(buf.buffer);
     let msgs = 0, datagrams = 0, done = false;

@@ -407,19 +407,19 @@ export class Fuzzer {
         run = () => {
           this.#t.load(input);
           let errors = 0;
-          const n = this.#sock.drainErrors(SEQ, 3, "Cannot fuzz", (o) => {
+          const n = this.#sock.drainErrors({ first: SEQ, count: 3, op: "Cannot fuzz", onOutcome: (o) => {
             errors++;
             if (!Number.isInteger(o.errno) || o.errno <= 0) throw new Error(`error outcome with errno ${o.errno}`);
-          });
+          } });
           if (n !== errors) throw new Error(`drainErrors counted ${n} errors but reported ${errors}`);
         };
       } else run = () => {
         this.#t.load(input);
         let outcomes = 0;
-        this.#sock.drainBatch(SEQ, 3, "Cannot fuzz", (o) => {
+        this.#sock.drainBatch({ first: SEQ, count: 3, op: "Cannot fuzz", onOutcome: (o) => {
           outcomes++;
           if (!Number.isInteger(o.errno) || o.errno < 0 || Object.is(o.errno, -0)) throw new Error(`outcome errno ${o.errno}`);
-        });
+        } });
         if (outcomes < 3) throw new Error(`drainBatch returned after ${outcomes} of 3 outcomes`);
       };
     }
