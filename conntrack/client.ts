@@ -39,14 +39,7 @@ import type { DumpFlushResult, FlushOptions, FlushResult } from "./flush.ts";
 import { canFlushInKernel, flush, flushAll, flushExpectations } from "./flush.ts";
 import type { FormatOptions } from "./format.ts";
 import { checkDumpOptions } from "./options.ts";
-import {
-  changeLabels,
-  createFlow,
-  deleteFlow,
-  type FlowInput,
-  getFlow,
-  updateFlow,
-} from "./requests.ts";
+import { changeLabels, createFlow, deleteFlow, getFlow, updateFlow } from "./requests.ts";
 import { type OpenOptions, Session } from "./session.ts";
 import type { CpuStats, GlobalStats } from "./stats.ts";
 
@@ -190,7 +183,7 @@ export class Conntrack {
    * ct.create({ proto: "udp", orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 9, dport: 53 }, timeout: 30 });
    * ```
    */
-  create(flow: FlowInput): void {
+  create(flow: Partial<Flow> & Pick<Flow, "proto">): void {
     createFlow(this.#s, flow);
   }
 
@@ -203,7 +196,7 @@ export class Conntrack {
    * for (const f of ct.list({ proto: "udp", dport: 53 })) ct.update({ ...f, mark: 1 });
    * ```
    */
-  update(flow: FlowInput): void {
+  update(flow: Partial<Flow> & Pick<Flow, "proto">): void {
     updateFlow(this.#s, flow);
   }
 
@@ -227,7 +220,7 @@ export class Conntrack {
    * @example
    * ```ts
    * using ct = Conntrack.open();
-   * for (const f of ct.list({ labels: [64] })) ct.delLabels(f, [64]);
+   * for (const f of ct.list({ labels: { any: [64] } })) ct.delLabels(f, [64]);
    * ```
    */
   delLabels(key: FlowKey, bits: readonly number[]): void {
@@ -258,7 +251,7 @@ export class Conntrack {
    * const r = ct.createMany([0, 1, 2].map((i) => ({ proto: "udp" as const, orig: orig(i), timeout: 60 })));
    * ```
    */
-  createMany(flows: Iterable<FlowInput>): CreateResult {
+  createMany(flows: Iterable<Partial<Flow> & Pick<Flow, "proto">>): CreateResult {
     return createMany(this.#s, flows);
   }
 
@@ -312,6 +305,7 @@ export class Conntrack {
         | Required<Pick<FlushOptions, "onDeleted">>
       ),
   ): DumpFlushResult;
+  /** {@link flush} that may take the kernel way, whose result carries no count. */
   flush(filter: Filters, options?: FlushOptions): FlushResult;
   flush(filter: Filters, options: FlushOptions = {}): FlushResult {
     return flush(this.#s, filter, options);
@@ -336,6 +330,7 @@ export class Conntrack {
         | Required<Pick<FlushOptions, "onDeleted">>
       ),
   ): DumpFlushResult;
+  /** {@link flushAll} the kernel way (the default), whose result carries no count. */
   flushAll(options?: FlushOptions): FlushResult;
   flushAll(options: FlushOptions = {}): FlushResult {
     return flushAll(this.#s, options);
@@ -461,8 +456,8 @@ export class Conntrack {
    * @example
    * ```ts
    * using ct = Conntrack.open();
-   * const master = { proto: "tcp" as const, orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 4000, dport: 21 } };
-   * ct.createExpect({ master, proto: "tcp", tuple: { ...master.orig, sport: 0, dport: 2000 }, timeout: 60 });
+   * const master = { proto: "tcp" as const, src: "10.0.0.1", dst: "10.0.0.2", sport: 4000, dport: 21 };
+   * ct.createExpect({ master, proto: "tcp", tuple: { src: "10.0.0.1", dst: "10.0.0.2", sport: 0, dport: 2000 }, timeout: 60 });
    * ```
    */
   createExpect(exp: Partial<Expectation> & Pick<Expectation, "proto" | "tuple" | "master">): void {
@@ -500,7 +495,7 @@ export class Conntrack {
    * @example
    * ```ts
    * using ct = Conntrack.open();
-   * for (const s of ct.expectStats()) console.log(s.cpu, s.new, s.created, s.deleted);
+   * for (const s of ct.expectStats()) console.log(s.cpu, s.new, s.create, s.delete);
    * ```
    */
   expectStats(): ExpectCpuStats[] {

@@ -40,8 +40,8 @@ export interface DumpOptions {
    */
   zero?: boolean;
   /**
-   * Receive the dump on a worker thread while this one decodes (1.2–1.3x faster on large
-   * tables when a second core is free). `true`: always (once the dump has sent 128 KiB: a short
+   * Receive the dump on a worker thread while this one decodes (faster on large tables when a
+   * second core is free; bench/ measures it). `true`: always (once the dump has sent 128 KiB: a short
    * dump never starts a thread); `"auto"`: when the table holds enough entries to pay for
    * starting a thread (Deno: from 20000 entries; Bun: from 4000), and once the dump has sent
    * 4 MiB (Deno) or 1 MiB (Bun), so a kernel-filtered dump with few matches starts none;
@@ -58,14 +58,14 @@ export interface DumpOptions {
   readAhead?: boolean | "auto";
 }
 
-/** Table size from which a dump is read ahead on a worker thread, by runtime (measured). */
+/** Table size from which a dump is read ahead on a worker thread, by runtime (where it paid off in bench/). */
 const READ_AHEAD_MIN = { deno: 20000, bun: 4000 } as const;
 /** Bytes of a dump received before its read-ahead thread starts, with `readAhead: true`. */
 const READ_AHEAD_AFTER = 128 * 1024;
 /**
  * The same with `"auto"`, by runtime: a kernel-filtered dump of a big table may send little,
- * and a thread pays only on a long dump (~200 bytes an entry: Deno ~20000 entries, where a
- * worker costs tens of ms in a fresh process; Bun ~5000).
+ * and a thread pays only on a long dump (at about 200 bytes an entry, roughly the
+ * {@link READ_AHEAD_MIN} sizes; a Deno worker costs more to start than a Bun one).
  */
 const READ_AHEAD_AUTO_AFTER = { deno: 4 << 20, bun: 1 << 20 } as const;
 

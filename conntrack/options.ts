@@ -76,14 +76,14 @@ export const isBoolean: Check = (v, what) => {
 };
 
 /** A function. */
-export const isFunction: Check = (v, what) => {
+const isFunction: Check = (v, what) => {
   if (typeof v !== "function") {
     throw new TypeError(`Invalid ${what}: expected a function, got ${kind(v)}`);
   }
 };
 
 /** One of `values` (compared with `===`). */
-export function oneOf(...values: readonly unknown[]): Check {
+function oneOf(...values: readonly unknown[]): Check {
   return (v, what) => {
     if (!values.includes(v)) {
       throw new TypeError(`Invalid ${what} ${fmt(v)}: expected ${values.map(fmt).join(", ")}`);
@@ -105,11 +105,6 @@ export function checkInt(v: unknown, min: number, max: number, what: string): nu
     throw new RangeError(`Invalid ${what} ${v}: must be an integer ${min}..${max}`);
   }
   return v;
-}
-
-/** {@link checkInt} as a {@link Check}. */
-export function intIn(min: number, max: number): Check {
-  return (v, what) => void checkInt(v, min, max, what);
 }
 
 export const checkU8 = (v: unknown, what: string): number => checkInt(v, 0, 0xff, what);
@@ -172,7 +167,7 @@ export function checkArray(v: unknown, what: string): readonly unknown[] {
 }
 
 /** Something `for...of` can walk. */
-export function checkIterable(v: unknown, what: string): Iterable<unknown> {
+function checkIterable(v: unknown, what: string): Iterable<unknown> {
   if (
     v === null || v === undefined ||
     typeof (v as Iterable<unknown>)[Symbol.iterator] !== "function" || typeof v === "string"
@@ -188,7 +183,7 @@ export function checkIterable(v: unknown, what: string): Iterable<unknown> {
  * Largest receive buffer to ask for: `setsockopt()` takes an `int` (the kernel then doubles it,
  * capped at `INT_MAX`). 0 keeps the kernel's default (`net.core.rmem_default`).
  */
-export const RECEIVE_BUFFER_MAX = 0x7fffffff;
+const RECEIVE_BUFFER_MAX = 0x7fffffff;
 
 /** A receive buffer size in bytes: an integer 0..2^31-1 (0: the kernel's default). */
 export const isReceiveBufferSize: Check = (v, what) =>
@@ -243,11 +238,6 @@ export function checkFlushOptions(
     where: isFunction,
     onDeleted: isFunction,
   }, "flush options");
-}
-
-/** Options of `Conntrack.flushAll`: `via`. */
-export function checkFlushAllOptions(o: unknown): { via?: "kernel" | "dump" } {
-  return checkOptions(o, { via: oneOf("kernel", "dump") }, "flushAll options");
 }
 
 /** An `AbortSignal`. */

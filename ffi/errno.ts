@@ -114,6 +114,7 @@ export function errnoHint(errno: number, syscall?: string): string {
 
 /** libc failed: which call, with which errno. */
 export class SyscallError extends Error {
+  /** `"SyscallError"`. */
   override name = "SyscallError";
   /** The libc function that failed, e.g. `"socket"`. */
   readonly syscall: string;
@@ -122,6 +123,10 @@ export class SyscallError extends Error {
   /** The errno's name, e.g. `"EPERM"`. */
   readonly code: string;
 
+  /**
+   * `syscall` failed with `errno`; `doing` says what nfct was doing, for the message:
+   * `Cannot open socket: socket() failed: EPERM (operation not permitted); need CAP_NET_ADMIN…`.
+   */
   constructor(syscall: string, errno: number, doing?: string, options?: ErrorOptions) {
     const code = errnoCode(errno);
     const hint = errnoHint(errno, syscall);

@@ -3,6 +3,7 @@ import { errnoCode, errnoHint, errnoText } from "../ffi/errno.ts";
 
 /** The kernel answered a request with an error. */
 export class NetlinkError extends Error {
+  /** `"NetlinkError"`. */
   override name = "NetlinkError";
   /** The numeric errno the kernel returned. */
   readonly errno: number;
@@ -15,6 +16,11 @@ export class NetlinkError extends Error {
   /** Byte offset in the request of the attribute the kernel objected to, when it said. */
   readonly offset?: number;
 
+  /**
+   * `operation` says what was being done (`"Cannot delete flow"`), `errno` is the kernel's
+   * (positive), `ext` its extended-ACK details; the message joins them with a hint when there
+   * is one: `Cannot delete flow: ENOENT (no such entry)`.
+   */
   constructor(
     operation: string,
     errno: number,

@@ -295,9 +295,8 @@ export function isThrowawayNetns(): boolean {
  *
  * @example
  * ```ts
- * import { assertThrowawayNetns, Conntrack } from "./mod.ts";
- * assertThrowawayNetns("fill the table with demo entries");
- * using ct = Conntrack.open();
+ * assertThrowawayNetns("fill the table with demo entries"); // throws in the host's namespace
+ * // … then open a client and fill its table
  * ```
  * @throws {Error} saying why and what to do (`node scripts/netns.mjs …`, `unshare -n`).
  */

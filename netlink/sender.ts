@@ -1,7 +1,6 @@
 /**
- * Batches sent on a worker thread: the kernel handles a ctnetlink batch inside `sendto` (about
- * 1–2 µs per create or delete), so sending on a second thread lets this one build the next
- * batch (or decode the dump the deletes come from) meanwhile.
+ * Batches sent on a worker thread: the kernel handles a ctnetlink batch inside `sendto`, so
+ * sending on a second thread lets this one build the next batch meanwhile.
  *
  * {@link BatchSender.submit} copies a batch of requests sent WITHOUT `NLM_F_ACK` into a slot of
  * a `SharedArrayBuffer` ring; the worker (netlink/_sender_worker.ts) sends it, reads the error

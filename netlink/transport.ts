@@ -34,7 +34,6 @@ import { type Netns, NetnsHandle } from "./netns.ts";
  *
  * @example A transport that answers every request with nothing (each `recv` would block)
  * ```ts
- * import type { Transport } from "./mod.ts";
  * const silent: Transport = {
  *   portId: 1,
  *   send: () => {},
