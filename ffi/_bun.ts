@@ -62,12 +62,12 @@ interface BunFfi {
 
 /** {@link LIBC_SYMBOLS} in `bun:ffi`'s shape (the type above, built entry by entry). */
 function bunSymbols(): BunSymbols {
-  const defs: Record<string, { args: string[]; returns: string }> = {};
+  const defs: Record<string, BunDeclaration> = {};
   for (const [name, spec] of Object.entries(LIBC_SYMBOLS)) {
     if ("nonblocking" in spec) continue;
     defs[name] = { args: spec.args.map((t) => BUN_TYPE[t]), returns: BUN_TYPE[spec.returns] };
   }
-  return defs as unknown as BunSymbols;
+  return defs as BunSymbols;
 }
 
 /** Opens libc with `bun:ffi` and adapts it to {@link RawLibc}. */
