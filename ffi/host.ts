@@ -3,9 +3,9 @@
  * text files, synchronous writes to standard output and error, terminal checks and signals.
  *
  * Why not `node:process` and `node:fs`, which both runtimes have: on Deno the first `node:`
- * import starts Node compatibility, ~40 ms (measured: `nfct -C` 120 ms → 80 ms without it), paid
- * on every run of a one-shot command. On Bun the `node:` modules are native and cheap, and are
- * what is used here.
+ * import starts Node compatibility, a start-up cost paid on every run of a one-shot command
+ * (bench/ measures start-up). On Bun the `node:` modules are native and cheap, and are what is
+ * used here.
  *
  * Errors keep the runtime's own error, which carries the errno name as `code` on both
  * (`ENOENT`, `EPIPE`, `EAGAIN`, …).
