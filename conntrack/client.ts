@@ -1,22 +1,12 @@
 /**
- * {@link Conntrack}: the client. Its verbs mirror conntrack(8); each hands its job to the file
- * that does it (dump.ts, requests.ts, batch.ts, flush.ts, expect.ts, events.ts), all on one
- * {@link Session} (sockets, builders, the request plumbing).
- *
- * Synchronous by design: the kernel answers ctnetlink requests inside the system call (nothing
- * waits on a network), so blocking calls never wait on anything but the kernel's own work,
- * and a dump yields flows from a plain iterator with no promise per flow. Waiting for events
- * is the one thing that can take unbounded time; that API is asynchronous.
+ * {@link Conntrack}: the client, a facade. Each verb hands its job to the file that does it
+ * (dump.ts, requests.ts, batch.ts, flush.ts, expect_requests.ts, event_stream.ts), all on one
+ * {@link Session}. Verbs of one job share one example: dump (reads), create (one entry),
+ * createMany (batches), flush (flushes), count (statistics), dumpExpect (expectations).
  * @module
  */
-import {
-  createMany,
-  type CreateResult,
-  deleteMany,
-  type DeleteResult,
-  type FlowKey,
-  restore,
-} from "./batch.ts";
+import type { CreateResult, DeleteResult, FlowKey } from "./batch.ts";
+import { createMany, deleteMany, restore } from "./batch.ts";
 import * as C from "./constants.ts";
 import { dump, dumpList, type DumpOptions, lines } from "./dump.ts";
 import { checkEventOptions, type EventStream, openEventStream } from "./event_stream.ts";
@@ -55,21 +45,20 @@ export type { BatchStopped } from "./options.ts";
  * Needs `CAP_NET_ADMIN` in the namespace for anything but reading (run as root, or in
  * `unshare -rn`); Deno needs `--allow-ffi`. Errors: {@link NetlinkError} when the kernel
  * refuses, {@link SyscallError} when libc fails, `TypeError`/`RangeError` for bad arguments
- * (before anything is sent).
+ * (before anything is sent). Synchronous: the kernel answers inside the system call, and a dump
+ * is a plain iterator; only {@link events} waits (asynchronously) for what has not happened yet.
  * @example
  * ```ts
  * import { Conntrack } from "@nfct/nfct";
  * using ct = Conntrack.open();
  * for (const f of ct.dump({ proto: "udp", dport: 53 })) console.log(f.orig.src, f.timeout);
+ * using blue = Conntrack.open({ netns: "/run/netns/blue" }); // another namespace's table
  * ```
  */
 export class Conntrack {
   #s: Session;
 
-  /**
-   * Private: a client is made by {@link Conntrack.open}, whose name says it opens a socket
-   * (and may enter a namespace); the constructor takes the internal session it then wraps.
-   */
+  /** Private: made by {@link Conntrack.open}, whose name says it opens a socket. */
   private constructor(s: Session) {
     this.#s = s;
   }
@@ -78,11 +67,6 @@ export class Conntrack {
    * Opens a client of the calling thread's network namespace, or of `options.netns` (one
    * process can hold clients of several namespaces). Close it with `close()` or `using`.
    * @throws {SyscallError} e.g. `EPROTONOSUPPORT` (no nf_conntrack_netlink), `EPERM`.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open({ netns: "/run/netns/blue" });
-   * ```
    */
   static open(options: OpenOptions = {}): Conntrack {
     return new Conntrack(Session.open(options));
@@ -92,11 +76,14 @@ export class Conntrack {
    * Streams the table (`conntrack -L`), optionally filtered (an array: the flows that match any
    * filter, in one dump). Flows are decoded as datagrams arrive, so memory stays flat however
    * large the table is; breaking out of the loop ends the dump cleanly.
-   * @example
+   * @example Reading the table: dump, list, lines, dying, unconfirmed
    * ```ts
    * import { Conntrack } from "@nfct/nfct";
    * using ct = Conntrack.open();
    * for (const f of ct.dump([{ proto: "tcp", dport: 443 }, { proto: "udp" }])) console.log(f.orig);
+   * const assured = ct.list({ status: ["ASSURED"] }); // an array
+   * for (const line of ct.lines({ proto: "tcp" }, {}, { extended: true })) console.log(line);
+   * console.log([...ct.dying()].length, [...ct.unconfirmed()].length);
    * ```
    */
   dump(filter?: Filters, options: DumpOptions = {}): Generator<Flow, void, void> {
@@ -105,13 +92,8 @@ export class Conntrack {
 
   /**
    * The lines `conntrack -L` prints (`-o extended`, `-o id`) for the flows {@link dump}
-   * yields: `formatFlow(flow, format)` of each, made from the kernel's bytes where it can.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * for (const line of ct.lines({ proto: "tcp" }, {}, { extended: true })) console.log(line);
-   * ```
+   * yields: `formatFlow(flow, format)` of each, made from the kernel's bytes where it can
+   * (example: {@link dump}).
    */
   lines(
     filter?: Filters,
@@ -123,13 +105,7 @@ export class Conntrack {
 
   /**
    * {@link dump} into an array (`conntrack -L`), read ahead on a worker thread on big tables
-   * (`readAhead: "auto"` unless `options` says otherwise).
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * const assured = ct.list({ status: ["ASSURED"] });
-   * ```
+   * (`readAhead: "auto"` unless `options` says otherwise). Example: {@link dump}.
    */
   list(filter?: Filters, options?: DumpOptions): Flow[] {
     checkDumpOptions(options);
@@ -140,12 +116,6 @@ export class Conntrack {
    * Streams the dying list (`conntrack -L dying`): entries removed from the table whose destroy
    * event a reliable listener (`events({ reliable: true })`) has not taken yet; the kernel
    * retries, and they still count in {@link count}. Their status includes `DYING`.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * console.log([...ct.dying()].length);
-   * ```
    */
   dying(): Generator<Flow, void, void> {
     return dumpList(this.#s, C.IPCTNL_MSG_CT_GET_DYING, "Cannot dump dying flows");
@@ -154,26 +124,12 @@ export class Conntrack {
   /**
    * Streams unconfirmed entries (`conntrack -L unconfirmed`): created for a packet still
    * traversing the stack. Linux 6.1 removed the list: there it is always empty.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * console.log([...ct.unconfirmed()].length);
-   * ```
    */
   unconfirmed(): Generator<Flow, void, void> {
     return dumpList(this.#s, C.IPCTNL_MSG_CT_GET_UNCONFIRMED, "Cannot dump unconfirmed flows");
   }
 
-  /**
-   * The entry `key` identifies (`conntrack -G`), or `undefined` when there is none.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * const f = ct.get({ proto: "udp", orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 9, dport: 53 } });
-   * ```
-   */
+  /** The entry `key` identifies (`conntrack -G`), or `undefined` (example: {@link create}). */
   get(key: FlowKey): Flow | undefined {
     return getFlow(this.#s, key);
   }
@@ -181,11 +137,15 @@ export class Conntrack {
   /**
    * Creates an entry (`conntrack -I`). `timeout` is required; `reply` defaults to the inverted
    * `orig`. Throws {@link NetlinkError} `EEXIST` if it exists already.
-   * @example
+   * @example One entry: create, get, update, delete
    * ```ts
    * import { Conntrack } from "@nfct/nfct";
    * using ct = Conntrack.open();
-   * ct.create({ proto: "udp", orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 9, dport: 53 }, timeout: 30 });
+   * const key = { proto: "udp" as const, orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 9, dport: 53 } };
+   * ct.create({ ...key, timeout: 30 }); // conntrack -I
+   * const f = ct.get(key); // conntrack -G
+   * if (f) ct.update({ ...f, mark: 1 }); // conntrack -U
+   * ct.delete(key); // conntrack -D
    * ```
    */
   create(flow: Partial<Flow> & Pick<Flow, "proto">): void {
@@ -194,13 +154,7 @@ export class Conntrack {
 
   /**
    * Changes an existing entry (`conntrack -U`): mark, timeout, status, labels, protocol info,
-   * helper. Throws {@link NetlinkError} `ENOENT` if it does not exist.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * for (const f of ct.list({ proto: "udp", dport: 53 })) ct.update({ ...f, mark: 1 });
-   * ```
+   * helper. Throws {@link NetlinkError} `ENOENT` if it does not exist (example: {@link create}).
    */
   update(flow: Partial<Flow> & Pick<Flow, "proto">): void {
     updateFlow(this.#s, flow);
@@ -215,35 +169,21 @@ export class Conntrack {
    * import { Conntrack } from "@nfct/nfct";
    * using ct = Conntrack.open();
    * for (const f of ct.list({ proto: "tcp", dport: 80 })) ct.addLabels(f, [1, 64]);
+   * for (const f of ct.list({ labels: { any: [64] } })) ct.delLabels(f, [64]);
    * ```
    */
   addLabels(key: FlowKey, bits: readonly number[]): void {
     changeLabels(this.#s, key, { set: bits, mask: bits, op: "Cannot add labels" });
   }
 
-  /**
-   * Clears label bits (0..127) of an entry, leaving its other bits (`conntrack -U --label-del`);
-   * see {@link addLabels}.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * for (const f of ct.list({ labels: { any: [64] } })) ct.delLabels(f, [64]);
-   * ```
-   */
+  /** Clears label bits (0..127), leaving the others (`-U --label-del`); see {@link addLabels}. */
   delLabels(key: FlowKey, bits: readonly number[]): void {
     changeLabels(this.#s, key, { set: [], mask: bits, op: "Cannot delete labels" });
   }
 
   /**
    * Deletes one entry (`conntrack -D` with a full tuple); given a flow with an `id`, only that
-   * exact entry. Throws {@link NetlinkError} `ENOENT` if there is none.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * for (const f of ct.list({ proto: "udp", dport: 53 })) ct.delete(f);
-   * ```
+   * exact entry. Throws {@link NetlinkError} `ENOENT` if there is none (example: {@link create}).
    */
   delete(key: FlowKey): void {
     deleteFlow(this.#s, key);
@@ -259,6 +199,7 @@ export class Conntrack {
    * using ct = Conntrack.open();
    * const orig = (i: number) => ({ src: "10.0.0.1", dst: "10.0.0.2", sport: 1024 + i, dport: 53 });
    * const r = ct.createMany([0, 1, 2].map((i) => ({ proto: "udp" as const, orig: orig(i), timeout: 60 })));
+   * const { deleted, missing } = ct.deleteMany(ct.list({ proto: "udp", dport: 53 }));
    * ```
    */
   createMany(flows: Iterable<Partial<Flow> & Pick<Flow, "proto">>): CreateResult {
@@ -284,13 +225,7 @@ export class Conntrack {
   /**
    * Deletes many entries, pipelined, each guarded by its id (when known) so an entry re-created
    * meanwhile is spared. `deleted + missing + failed.length` is the number of flows given; bad
-   * input as in {@link createMany}.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * const { deleted, missing } = ct.deleteMany(ct.list({ mark: 7 }));
-   * ```
+   * input as in {@link createMany} (and its example).
    */
   deleteMany(flows: Iterable<FlowKey>): DeleteResult {
     return deleteMany(this.#s, flows);
@@ -306,6 +241,8 @@ export class Conntrack {
    * using ct = Conntrack.open();
    * ct.flush({ family: "ipv4", reply: { src: "10.88.0.5" } }); // a container's entries
    * console.log(ct.flush({ proto: "udp", dport: 8080 }, { via: "dump" }).deleted);
+   * console.log(ct.canFlushInKernel({ proto: "udp", dport: 53 }));
+   * const { deleted } = ct.flushAll({ onDeleted: (f) => console.log(f.orig) }); // conntrack -D
    * ```
    */
   flush(
@@ -327,13 +264,7 @@ export class Conntrack {
   /**
    * Empties the whole table (`conntrack -F`): one kernel request, which does not count
    * (`deleted: undefined`); by a dump (`via: "dump"`, `where`, `onDeleted`) every delete is
-   * counted (`conntrack -D`).
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * const { deleted } = ct.flushAll({ onDeleted: (f) => console.log(f.orig) });
-   * ```
+   * counted (`conntrack -D`). Example: {@link flush}.
    */
   flushAll(
     options:
@@ -353,13 +284,7 @@ export class Conntrack {
   /**
    * Whether {@link flush} (`"auto"`) would delete what `filter` selects in the kernel: every
    * condition is one the kernel applies, and proven on a scratch namespace (see
-   * {@link FlushOptions.via}).
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * console.log(ct.canFlushInKernel({ proto: "udp", dport: 53 }));
-   * ```
+   * {@link FlushOptions.via}). Example: {@link flush}.
    */
   canFlushInKernel(filter: Filters): boolean {
     return canFlushInKernel(this.#s, filter);
@@ -367,39 +292,25 @@ export class Conntrack {
 
   /**
    * The number of entries in the table (`conntrack -C`); O(1) in the kernel.
-   * @example
+   * @example Statistics: count, globalStats, stats
    * ```ts
    * import { Conntrack } from "@nfct/nfct";
    * using ct = Conntrack.open();
-   * console.log(ct.count());
+   * const { entries, maxEntries } = ct.globalStats();
+   * console.log(ct.count(), entries, maxEntries);
+   * for (const s of ct.stats()) console.log(s.cpu, s.found, s.insertFailed, s.drop); // -S
    * ```
    */
   count(): number {
     return this.#s.count();
   }
 
-  /**
-   * The entry count and `nf_conntrack_max` (`IPCTNL_MSG_CT_GET_STATS`).
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * const { entries, maxEntries } = ct.globalStats();
-   * ```
-   */
+  /** The entry count and `nf_conntrack_max` (`IPCTNL_MSG_CT_GET_STATS`); example: {@link count}. */
   globalStats(): GlobalStats {
     return this.#s.globalStats();
   }
 
-  /**
-   * Per-CPU statistics (`conntrack -S`), one entry per CPU.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * for (const s of ct.stats()) console.log(s.cpu, s.found, s.insertFailed, s.drop);
-   * ```
-   */
+  /** Per-CPU statistics (`conntrack -S`), one entry per CPU; example: {@link count}. */
   stats(): CpuStats[] {
     return this.#s.stats();
   }
@@ -434,39 +345,27 @@ export class Conntrack {
   /**
    * Streams the expectation table (`conntrack -L expect`); `family` and `master` are filtered
    * by the kernel, the rest in userspace.
-   * @example
+   * @example Expectations: dumpExpect, listExpect, getExpect, deleteExpect, flushExpect, expectStats
    * ```ts
    * import { Conntrack } from "@nfct/nfct";
    * using ct = Conntrack.open();
    * for (const e of ct.dumpExpect({ helper: "ftp" })) console.log(e.tuple, e.timeout);
+   * const tuple = { src: "10.0.0.1", dst: "10.0.0.2", sport: 0, dport: 2000 };
+   * const e = ct.getExpect({ proto: "tcp", tuple }); // conntrack -G expect
+   * for (const x of ct.listExpect({ proto: "tcp" })) ct.deleteExpect(x); // -D expect
+   * console.log(ct.flushExpect("ftp"), ct.expectStats().length); // -F expect, -S expect
    * ```
    */
   *dumpExpect(filter?: ExpectFilter): Generator<Expectation, void, void> {
     yield* dumpExpectations(this.#s.socket(), this.#s.b, filter);
   }
 
-  /**
-   * {@link dumpExpect} into an array (`conntrack -L expect`).
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * console.log(ct.listExpect().length);
-   * ```
-   */
+  /** {@link dumpExpect} into an array (`conntrack -L expect`; example: {@link dumpExpect}). */
   listExpect(filter?: ExpectFilter): Expectation[] {
     return Array.from(this.dumpExpect(filter));
   }
 
-  /**
-   * The expectation `key` identifies (`conntrack -G expect`), or `undefined` when there is none.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * const e = ct.getExpect({ proto: "tcp", tuple: { src: "10.0.0.1", dst: "10.0.0.2", sport: 0, dport: 2000 } });
-   * ```
-   */
+  /** The expectation `key` identifies (`-G expect`) or `undefined`; example: {@link dumpExpect}. */
   getExpect(key: ExpectKey): Expectation | undefined {
     return getExpectation(this.#s.socket(), this.#s.b, key);
   }
@@ -489,13 +388,8 @@ export class Conntrack {
 
   /**
    * Deletes an expectation by its tuple (`conntrack -D expect`); given one with an `id` (as
-   * dumped), only that exact one. Throws {@link NetlinkError} `ENOENT` if there is none.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * for (const e of ct.listExpect({ proto: "tcp" })) ct.deleteExpect(e);
-   * ```
+   * dumped), only that exact one. Throws {@link NetlinkError} `ENOENT` if there is none
+   * (example: {@link dumpExpect}).
    */
   deleteExpect(key: ExpectKey): void {
     deleteExpectation(this.#s.socket(), this.#s.b, key);
@@ -503,27 +397,14 @@ export class Conntrack {
 
   /**
    * Deletes every expectation (`conntrack -F expect`), or those whose master uses `helper`, one
-   * by one by id, and returns how many this call deleted (exact, unlike `conntrack -F expect`).
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * console.log(ct.flushExpect("ftp"));
-   * ```
+   * by one by id, and returns how many this call deleted (exact, unlike `conntrack -F expect`;
+   * example: {@link dumpExpect}).
    */
   flushExpect(helper?: string): number {
     return flushExpectations(this.#s, helper);
   }
 
-  /**
-   * Per-CPU expectation statistics (`conntrack -S expect`).
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * for (const s of ct.expectStats()) console.log(s.cpu, s.new, s.create, s.delete);
-   * ```
-   */
+  /** Per-CPU expectation statistics (`conntrack -S expect`; example: {@link dumpExpect}). */
   expectStats(): ExpectCpuStats[] {
     return expectationStats(this.#s.socket(), this.#s.b);
   }
