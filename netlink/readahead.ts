@@ -2,8 +2,9 @@
  * Read-ahead for dumps: a worker thread receives the dump's datagrams while this thread
  * decodes the ones before.
  *
- * The kernel builds each dump datagram inside `recvmsg`, so a single-threaded dump runs kernel work and decoding one after the other. With a read-ahead,
- * the worker (netlink/_readahead_worker.ts) calls `recvmsg` on the same fd into a ring of
+ * The kernel builds each dump datagram inside `recvmsg`, so a single-threaded dump runs kernel
+ * work and decoding one after the other. With a read-ahead, the worker
+ * (netlink/_readahead_worker.ts) calls `recvmsg` on the same fd into a ring of
  * slots in a `SharedArrayBuffer`, and {@link ReadAhead.recv} copies them out in order: the
  * kernel's share runs on a second core. Until the worker has started, `recv` reads
  * the socket itself; the worker takes over between two datagrams, so order is kept.
