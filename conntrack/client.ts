@@ -1,24 +1,14 @@
 /**
- * {@link Conntrack}: the client. Its verbs mirror conntrack(8).
- *
- * Synchronous by design: the kernel answers ctnetlink requests inside the system call (nothing
- * waits on a network), so blocking calls never wait on anything but the kernel's own work,
- * and a dump yields flows from a plain iterator with no promise per flow. Waiting for events
- * is the one thing that can take unbounded time; that API is asynchronous.
+ * {@link Conntrack}: the client, a facade. Each verb hands its job to the file that does it
+ * (dump.ts, requests.ts, batch.ts, flush.ts, expect_requests.ts, event_stream.ts), all on one
+ * {@link Session}. Verbs of one job share one example: dump (reads), create (one entry),
+ * createMany (batches), flush (flushes), count (statistics), dumpExpect (expectations).
  * @module
  */
-import { NetlinkError } from "../netlink/errors.ts";
-import { NLM_F_CREATE, NLM_F_EXCL } from "../netlink/message.ts";
-import {
-  createMany,
-  type CreateResult,
-  deleteMany,
-  type DeleteResult,
-  type FlowKey,
-  restore,
-} from "./batch.ts";
+import type { CreateResult, DeleteResult, FlowKey } from "./batch.ts";
+import { createMany, deleteMany, restore } from "./batch.ts";
 import * as C from "./constants.ts";
-import { dump as dumpFlows, dumpList, type DumpOptions, lines as dumpLines } from "./dump.ts";
+import { dump, dumpList, type DumpOptions, lines } from "./dump.ts";
 import { checkEventOptions, type EventStream, openEventStream } from "./event_stream.ts";
 import type { EventOptions } from "./events.ts";
 import type { Expectation, ExpectCpuStats, ExpectFilter, ExpectKey } from "./expect.ts";
@@ -31,18 +21,12 @@ import {
 } from "./expect_requests.ts";
 import type { Filters } from "./filter.ts";
 import type { Flow } from "./flow.ts";
-import { HELPER_NAME_MAX, validateFlow } from "./flow_validate.ts";
-import {
-  canFlushInKernel,
-  type DumpFlushResult,
-  flush,
-  flushAll,
-  type FlushOptions,
-  type FlushResult,
-} from "./flush.ts";
+import type { DumpFlushResult, FlushOptions, FlushResult } from "./flush.ts";
+import { canFlushInKernel, flush, flushAll, flushExpectations } from "./flush.ts";
 import type { FormatOptions } from "./format.ts";
-import { checkArray, checkDumpOptions, checkName } from "./options.ts";
-import { ENOENT, type OpenOptions, Session } from "./session.ts";
+import { checkDumpOptions } from "./options.ts";
+import { changeLabels, createFlow, deleteFlow, getFlow, updateFlow } from "./requests.ts";
+import { type OpenOptions, Session } from "./session.ts";
 import type { CpuStats, GlobalStats } from "./stats.ts";
 
 export type { CreateResult, DeleteResult, FlowKey } from "./batch.ts";
@@ -51,234 +35,187 @@ export type { DumpFlushResult, FlushOptions, FlushResult, KernelFlushResult } fr
 export type { OpenOptions } from "./session.ts";
 export type { BatchStopped } from "./options.ts";
 
-const ENOSPC = 28;
-
 /**
- * A conntrack client on one netlink socket (plus a second one, opened on demand, for requests
- * made while a dump is being iterated).
+ * A conntrack client: the table of one network namespace, through one netlink socket (and more,
+ * opened on demand, for requests made while a dump is being iterated). Its verbs mirror
+ * conntrack(8): `dump`/`list` (`-L`), `get` (`-G`), `create` (`-I`), `update` (`-U`), `delete`
+ * (`-D`), `flush`/`flushAll` (`-D <filter>`, `-F`), `events` (`-E`), `count` (`-C`), `stats`
+ * (`-S`), and the same for expectations (`-L/-G/-I/-D/-F/-S expect`).
  *
+ * Needs `CAP_NET_ADMIN` in the namespace for anything but reading (run as root, or in
+ * `unshare -rn`); Deno needs `--allow-ffi`. Errors: {@link NetlinkError} when the kernel
+ * refuses, {@link SyscallError} when libc fails, `TypeError`/`RangeError` for bad arguments
+ * (before anything is sent). Synchronous: the kernel answers inside the system call, and a dump
+ * is a plain iterator; only {@link events} waits (asynchronously) for what has not happened yet.
  * @example
  * ```ts
  * import { Conntrack } from "@nfct/nfct";
  * using ct = Conntrack.open();
  * for (const f of ct.dump({ proto: "udp", dport: 53 })) console.log(f.orig.src, f.timeout);
+ * using blue = Conntrack.open({ netns: "/run/netns/blue" }); // another namespace's table
  * ```
  */
 export class Conntrack {
   #s: Session;
 
+  /** Private: made by {@link Conntrack.open}, whose name says it opens a socket. */
   private constructor(s: Session) {
     this.#s = s;
   }
 
   /**
-   * Opens a ctnetlink socket in the calling process's network namespace, or in `options.netns`
-   * (`{ netns: "/run/netns/a" }`, `{ netns: pid }`, `{ netns: { fd } }`): one process can
-   * hold clients for several namespaces at once, each seeing only its own table.
-   * Needs `CAP_NET_ADMIN` there for anything but reading (run as root, or in `unshare -rn`).
+   * Opens a client of the calling thread's network namespace, or of `options.netns` (one
+   * process can hold clients of several namespaces). Close it with `close()` or `using`.
+   * @throws {SyscallError} e.g. `EPROTONOSUPPORT` (no nf_conntrack_netlink), `EPERM`.
    */
   static open(options: OpenOptions = {}): Conntrack {
     return new Conntrack(Session.open(options));
   }
 
   /**
-   * Streams the table (`conntrack -L`), optionally filtered (an array of filters: the flows
-   * that match any of them, in one dump): flows are decoded as datagrams arrive, so memory
-   * stays flat however large the table is. Breaking out of the loop early
-   * abandons the dump cleanly.
-   */
-  dump(filter?: Filters, options: DumpOptions = {}): Generator<Flow, void, void> {
-    return dumpFlows(this.#s, filter, options);
-  }
-
-  /**
-   * The lines `conntrack -L` prints (`-o extended`, `-o id`) for the flows {@link dump} yields:
-   * `formatFlow(flow, format)` of each, made straight from the kernel's bytes where no
-   * userspace check is needed ({@link formatWire}: about a third faster on big tables).
-   *
-   * @example
+   * Streams the table (`conntrack -L`), optionally filtered (an array: the flows that match any
+   * filter, in one dump). Flows are decoded as datagrams arrive, so memory stays flat however
+   * large the table is; breaking out of the loop ends the dump cleanly.
+   * @example Reading the table: dump, list, lines, dying, unconfirmed
    * ```ts
    * import { Conntrack } from "@nfct/nfct";
    * using ct = Conntrack.open();
-   * for (const line of ct.lines()) console.log(line); // conntrack -L
+   * for (const f of ct.dump([{ proto: "tcp", dport: 443 }, { proto: "udp" }])) console.log(f.orig);
+   * const assured = ct.list({ status: ["ASSURED"] }); // an array
+   * for (const line of ct.lines({ proto: "tcp" }, {}, { extended: true })) console.log(line);
+   * console.log([...ct.dying()].length, [...ct.unconfirmed()].length);
    * ```
+   */
+  dump(filter?: Filters, options: DumpOptions = {}): Generator<Flow, void, void> {
+    return dump(this.#s, filter, options);
+  }
+
+  /**
+   * The lines `conntrack -L` prints (`-o extended`, `-o id`) for the flows {@link dump}
+   * yields: `formatFlow(flow, format)` of each, made from the kernel's bytes where it can
+   * (example: {@link dump}).
    */
   lines(
     filter?: Filters,
     options: DumpOptions = {},
     format: Pick<FormatOptions, "extended" | "id"> = {},
   ): Generator<string, void, void> {
-    return dumpLines(this.#s, filter, options, format);
-  }
-
-  /** {@link dump} collected into an array (read ahead on big tables). */
-  list(filter?: Filters, options?: DumpOptions): Flow[] {
-    checkDumpOptions(options);
-    return Array.from(dumpFlows(this.#s, filter, { readAhead: "auto", ...options }));
+    return lines(this.#s, filter, options, format);
   }
 
   /**
-   * Streams the entries on the dying list (`conntrack -L dying`, `IPCTNL_MSG_CT_GET_DYING`):
-   * entries already removed from the table whose destroy event could not be delivered to a
-   * reliable listener (one with `NETLINK_BROADCAST_ERROR` whose buffer is full); the kernel
-   * retries, and they still count in {@link count} until then. Their status includes `DYING`.
-   * Empty unless such a listener falls behind. Not filtered, not per family.
+   * {@link dump} into an array (`conntrack -L`), read ahead on a worker thread on big tables
+   * (`readAhead: "auto"` unless `options` says otherwise). Example: {@link dump}.
+   */
+  list(filter?: Filters, options?: DumpOptions): Flow[] {
+    checkDumpOptions(options);
+    return Array.from(dump(this.#s, filter, { readAhead: "auto", ...options }));
+  }
+
+  /**
+   * Streams the dying list (`conntrack -L dying`): entries removed from the table whose destroy
+   * event a reliable listener (`events({ reliable: true })`) has not taken yet; the kernel
+   * retries, and they still count in {@link count}. Their status includes `DYING`.
    */
   dying(): Generator<Flow, void, void> {
     return dumpList(this.#s, C.IPCTNL_MSG_CT_GET_DYING, "Cannot dump dying flows");
   }
 
   /**
-   * Streams unconfirmed entries (`conntrack -L unconfirmed`, `IPCTNL_MSG_CT_GET_UNCONFIRMED`):
-   * entries created for a packet still traversing the stack, not yet in the table. Linux 6.1
-   * removed the list: there the kernel accepts the request and always answers with no entry.
+   * Streams unconfirmed entries (`conntrack -L unconfirmed`): created for a packet still
+   * traversing the stack. Linux 6.1 removed the list: there it is always empty.
    */
   unconfirmed(): Generator<Flow, void, void> {
     return dumpList(this.#s, C.IPCTNL_MSG_CT_GET_UNCONFIRMED, "Cannot dump unconfirmed flows");
   }
 
-  /** The entry with this key (`conntrack -G`), or `undefined` when there is none. */
+  /** The entry `key` identifies (`conntrack -G`), or `undefined` (example: {@link create}). */
   get(key: FlowKey): Flow | undefined {
-    const f = validateFlow(key as Partial<Flow>, "key");
-    try {
-      return this.#s.flowRequest(C.IPCTNL_MSG_CT_GET, 0, f, "key", "Cannot get flow")[0];
-    } catch (e) {
-      if (e instanceof NetlinkError && e.errno === ENOENT) return undefined;
-      throw e;
-    }
+    return getFlow(this.#s, key);
   }
 
   /**
    * Creates an entry (`conntrack -I`). `timeout` is required; `reply` defaults to the inverted
    * `orig`. Throws {@link NetlinkError} `EEXIST` if it exists already.
+   * @example One entry: create, get, update, delete
+   * ```ts
+   * import { Conntrack } from "@nfct/nfct";
+   * using ct = Conntrack.open();
+   * const key = { proto: "udp" as const, orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 9, dport: 53 } };
+   * ct.create({ ...key, timeout: 30 }); // conntrack -I
+   * const f = ct.get(key); // conntrack -G
+   * if (f) ct.update({ ...f, mark: 1 }); // conntrack -U
+   * ct.delete(key); // conntrack -D
+   * ```
    */
   create(flow: Partial<Flow> & Pick<Flow, "proto">): void {
-    this.#s.flowRequest(
-      C.IPCTNL_MSG_CT_NEW,
-      NLM_F_CREATE | NLM_F_EXCL,
-      validateFlow(flow, "create"),
-      "create",
-      "Cannot create flow",
-    );
+    createFlow(this.#s, flow);
   }
 
   /**
    * Changes an existing entry (`conntrack -U`): mark, timeout, status, labels, protocol info,
-   * helper. Throws {@link NetlinkError} `ENOENT` if it does not exist.
+   * helper. Throws {@link NetlinkError} `ENOENT` if it does not exist (example: {@link create}).
    */
   update(flow: Partial<Flow> & Pick<Flow, "proto">): void {
-    this.#s.flowRequest(
-      C.IPCTNL_MSG_CT_NEW,
-      0,
-      validateFlow(flow, "update"),
-      "update",
-      "Cannot update flow",
-    );
+    updateFlow(this.#s, flow);
   }
 
   /**
-   * Sets label bits (0..127) on an entry and leaves its other bits as they are
-   * (`conntrack -U --label-add`). One request: `CTA_LABELS` = `bits`, `CTA_LABELS_MASK` = `bits`.
-   *
-   * The kernel stores labels only in entries created while the namespace had label storage
-   * switched on — by a ruleset that sets labels (nft `ct label set …`, iptables
-   * `-m connlabel --set`); otherwise it answers `ENOSPC`.
+   * Sets label bits (0..127) on an entry, leaving its other bits (`conntrack -U --label-add`).
+   * The kernel stores labels only in entries created while a rule that sets labels existed in
+   * the namespace (nft `ct label set`, iptables `-m connlabel --set`); otherwise: `ENOSPC`.
    * @example
    * ```ts
    * import { Conntrack } from "@nfct/nfct";
    * using ct = Conntrack.open();
-   * const orig = { src: "10.0.0.1", dst: "10.0.0.2", sport: 40000, dport: 80 };
-   * ct.addLabels({ proto: "tcp", orig }, [1, 64]); // conntrack -U ... --label-add one,sixtyfour
+   * for (const f of ct.list({ proto: "tcp", dport: 80 })) ct.addLabels(f, [1, 64]);
+   * for (const f of ct.list({ labels: { any: [64] } })) ct.delLabels(f, [64]);
    * ```
    */
   addLabels(key: FlowKey, bits: readonly number[]): void {
-    this.#changeLabels(key, bits, bits, "Cannot add labels");
+    changeLabels(this.#s, key, { set: bits, mask: bits, op: "Cannot add labels" });
   }
 
-  /**
-   * Clears label bits (0..127) of an entry and leaves its other bits as they are
-   * (`conntrack -U --label-del`): `CTA_LABELS` all zero, `CTA_LABELS_MASK` = `bits`.
-   * See {@link addLabels} for when the kernel has label storage.
-   */
+  /** Clears label bits (0..127), leaving the others (`-U --label-del`); see {@link addLabels}. */
   delLabels(key: FlowKey, bits: readonly number[]): void {
-    this.#changeLabels(key, [], bits, "Cannot delete labels");
-  }
-
-  #changeLabels(
-    key: FlowKey,
-    labels: readonly number[],
-    mask: readonly number[],
-    op: string,
-  ): void {
-    validateFlow(key as Partial<Flow>, "key"); // the whole key: the update below copies only some of its fields
-    checkArray(mask, "label bits");
-    // Only what identifies the entry: a whole Flow from a dump would also rewrite its mark, timeout...
-    const f = validateFlow(
-      {
-        family: key.family,
-        proto: key.proto,
-        orig: key.orig,
-        reply: key.reply,
-        zone: key.zone,
-        labels: [...labels],
-        labelsMask: [...mask],
-      } as Partial<Flow> & Pick<Flow, "proto">,
-      "update",
-    );
-    try {
-      this.#s.flowRequest(C.IPCTNL_MSG_CT_NEW, 0, f, "update", op);
-    } catch (e) {
-      if (e instanceof NetlinkError && e.errno === ENOSPC) {
-        e.message +=
-          "; the entry has no label storage: it must be created while a rule that sets labels " +
-          "(nft `ct label set`, iptables `-m connlabel --set`) exists in its namespace";
-      }
-      throw e;
-    }
+    changeLabels(this.#s, key, { set: [], mask: bits, op: "Cannot delete labels" });
   }
 
   /**
-   * Deletes one entry (`conntrack -D` with a full tuple). Given a flow with an `id`, only that
-   * exact entry is deleted. Throws {@link NetlinkError} `ENOENT` if there is none.
+   * Deletes one entry (`conntrack -D` with a full tuple); given a flow with an `id`, only that
+   * exact entry. Throws {@link NetlinkError} `ENOENT` if there is none (example: {@link create}).
    */
   delete(key: FlowKey): void {
-    this.#s.flowRequest(
-      C.IPCTNL_MSG_CT_DELETE,
-      0,
-      validateFlow(key as Partial<Flow>, "key"),
-      "key",
-      "Cannot delete flow",
-    );
+    deleteFlow(this.#s, key);
   }
 
   /**
-   * Creates many entries, pipelined (many requests per system call). Every outcome is counted.
-   *
-   * An array is checked whole before anything is sent: a bad item throws (TypeError or
-   * RangeError, naming its index) and nothing is created. Any other iterable is consumed as it
-   * goes (constant memory): a bad item there, or an iterator that throws, stops the call after
-   * the items before it were sent. The error then carries `sent` (how many items went out: the
-   * bad one's index) and `result` (the {@link CreateResult} of those), and a TypeError/RangeError
-   * says so in its message. See {@link BatchStopped}.
+   * Creates many entries, pipelined (many requests per system call); every outcome is counted.
+   * A bad item is refused before anything is sent (an array), or stops a lazy iterable after
+   * the items before it ({@link BatchStopped}).
+   * @example
+   * ```ts
+   * import { Conntrack } from "@nfct/nfct";
+   * using ct = Conntrack.open();
+   * const orig = (i: number) => ({ src: "10.0.0.1", dst: "10.0.0.2", sport: 1024 + i, dport: 53 });
+   * const r = ct.createMany([0, 1, 2].map((i) => ({ proto: "udp" as const, orig: orig(i), timeout: 60 })));
+   * const { deleted, missing } = ct.deleteMany(ct.list({ proto: "udp", dport: 53 }));
+   * ```
    */
   createMany(flows: Iterable<Partial<Flow> & Pick<Flow, "proto">>): CreateResult {
     return createMany(this.#s, flows);
   }
 
   /**
-   * Creates the entries of a snapshot in this table (`nfct -R` of `nfct -L -o json` lines):
-   * each flow as {@link restorable} keeps it — tuples (NAT'd reply ones too), zones, mark,
-   * timeout, settable status flags, labels, protocol state, helper — pipelined like
-   * {@link createMany}. Counters, ids and timestamps cannot be restored. Labels need label
-   * storage in the target namespace (an nft `ct label set` rule) before the entries are made.
-   *
-   * @example
+   * Creates the entries of a snapshot (`nfct -R` of `nfct -L -o json` lines), each flow as
+   * {@link restorable} keeps it (tuples, zones, mark, timeout, settable status, labels,
+   * protocol state, helper; not counters, ids, timestamps), pipelined like {@link createMany}.
+   * @example Copy one namespace's table into another
    * ```ts
-   * import { Conntrack, flowFromJSON, flowToJSON } from "@nfct/nfct";
-   * using src = Conntrack.open();
-   * using dst = Conntrack.open({ netns: "/run/netns/other" });
-   * const snap = [...src.dump()].map((f) => JSON.stringify(flowToJSON(f))); // or nfct -L -o json
-   * dst.restore(snap.map((l) => flowFromJSON(JSON.parse(l))));
+   * import { Conntrack } from "@nfct/nfct";
+   * using src = Conntrack.open({ netns: "/run/netns/old" });
+   * using dst = Conntrack.open({ netns: "/run/netns/new" });
+   * console.log(dst.restore(src.dump()).created);
    * ```
    */
   restore(flows: Iterable<Flow>): CreateResult {
@@ -286,122 +223,111 @@ export class Conntrack {
   }
 
   /**
-   * Deletes many entries, pipelined; each delete carries the flow's id (when known) so an entry
-   * re-created meanwhile is left alone. Returns how many were deleted, already gone, or failed:
-   * `deleted + missing + failed.length` is the number of flows given.
-   *
-   * Bad input is handled as in {@link createMany}: an array is checked whole before anything is
-   * deleted; a lazy iterable stops at a bad item with the items before it already deleted, and
-   * the error carries `sent` and `result` (a {@link DeleteResult}; see {@link BatchStopped}).
+   * Deletes many entries, pipelined, each guarded by its id (when known) so an entry re-created
+   * meanwhile is spared. `deleted + missing + failed.length` is the number of flows given; bad
+   * input as in {@link createMany} (and its example).
    */
   deleteMany(flows: Iterable<FlowKey>): DeleteResult {
     return deleteMany(this.#s, flows);
   }
 
   /**
-   * Deletes every entry matching `filter` (`conntrack -D <filter>`; nfct's `-F <filter>`). The
-   * filter must have at least one condition: `flush()`, `flush(undefined)`, `flush({})` and a
-   * filter with an `undefined`/`null` value or an empty `reply` are a `TypeError` before
-   * anything is sent. To empty the whole table, call {@link flushAll}. An array of filters
-   * deletes what matches any of them (`flush([f1, f2, f3])`): one dump, or one kernel flush each.
-   *
-   * Two ways, one answer:
-   * - in the kernel (`via: "kernel"`, chosen by `"auto"` when possible): one request per family
-   *   with the filter, when every condition is one the kernel applies itself (protocol, exact
-   *   IPv4 addresses, TCP/UDP ports, mark/mask, status/mask, family) *and* this kernel was seen
-   *   to apply that kind of filter exactly: the first time a client flushes with a filter of a
-   *   given shape, it tries the same request on sentinel entries in a private scratch network
-   *   namespace (never this table; needs `CAP_SYS_ADMIN`, else the dump way is used). The
-   *   kernel does not say how many it deleted: `deleted` is `undefined`.
-   * - by a dump (`via: "dump"`; always with `where`/`onDeleted`): the table is dumped with the
-   *   filter, every entry is matched in userspace and the matches are deleted in pipelined
-   *   batches, each guarded by its id. `deleted` counts the deletes the kernel acknowledged.
-   *
+   * Deletes every entry matching `filter` (`conntrack -D <filter>`; nfct's `-F <filter>`), in
+   * the kernel or by a dump ({@link FlushOptions.via}); an array deletes what matches any
+   * filter. A filter without a condition is a `TypeError` (to empty the table: {@link flushAll}).
    * @example
    * ```ts
    * import { Conntrack } from "@nfct/nfct";
    * using ct = Conntrack.open();
-   * const r = ct.flush({ proto: "udp", dport: 8080 }, { via: "dump" });
-   * console.log(`${r.deleted} entries deleted`);
+   * ct.flush({ family: "ipv4", reply: { src: "10.88.0.5" } }); // a container's entries
+   * console.log(ct.flush({ proto: "udp", dport: 8080 }, { via: "dump" }).deleted);
+   * console.log(ct.canFlushInKernel({ proto: "udp", dport: 53 }));
+   * const { deleted } = ct.flushAll({ onDeleted: (f) => console.log(f.orig) }); // conntrack -D
    * ```
    */
   flush(
     filter: Filters,
     options:
       & FlushOptions
-      & ({ via: "dump" } | { where: (flow: Flow) => boolean } | {
-        onDeleted: (flow: Flow) => void;
-      }),
+      & (
+        | { via: "dump" }
+        | Required<Pick<FlushOptions, "where">>
+        | Required<Pick<FlushOptions, "onDeleted">>
+      ),
   ): DumpFlushResult;
-  /** Deletes the entries `filter` selects, in the kernel when proven, else by a dump (see above). */
+  /** {@link flush} that may take the kernel way, whose result carries no count. */
   flush(filter: Filters, options?: FlushOptions): FlushResult;
   flush(filter: Filters, options: FlushOptions = {}): FlushResult {
     return flush(this.#s, filter, options);
   }
 
   /**
-   * Empties the whole table (`conntrack -F`). By default one kernel request, which does not
-   * say how many it deleted (`deleted: undefined`); `{ via: "dump" }` (implied by `where` or
-   * `onDeleted`) dumps the table and deletes each entry, counting every acknowledged delete
-   * (`conntrack -D` without a filter).
+   * Empties the whole table (`conntrack -F`): one kernel request, which does not count
+   * (`deleted: undefined`); by a dump (`via: "dump"`, `where`, `onDeleted`) every delete is
+   * counted (`conntrack -D`). Example: {@link flush}.
    */
   flushAll(
     options:
       & FlushOptions
-      & ({ via: "dump" } | { where: (flow: Flow) => boolean } | {
-        onDeleted: (flow: Flow) => void;
-      }),
+      & (
+        | { via: "dump" }
+        | Required<Pick<FlushOptions, "where">>
+        | Required<Pick<FlushOptions, "onDeleted">>
+      ),
   ): DumpFlushResult;
-  /** Empties the whole table (`conntrack -F`). */
+  /** {@link flushAll} the kernel way (the default), whose result carries no count. */
   flushAll(options?: FlushOptions): FlushResult;
   flushAll(options: FlushOptions = {}): FlushResult {
     return flushAll(this.#s, options);
   }
 
   /**
-   * Whether {@link flush} would delete the entries `filter` selects in the kernel (`"auto"`):
-   * every condition is one the kernel applies, and a kernel flush of that shape deleted exactly
-   * the right sentinels in a private scratch network namespace (tried once per client and shape;
-   * this table is never touched). False without `CAP_SYS_ADMIN` (no scratch namespace) or with a
-   * custom transport.
+   * Whether {@link flush} (`"auto"`) would delete what `filter` selects in the kernel: every
+   * condition is one the kernel applies, and proven on a scratch namespace (see
+   * {@link FlushOptions.via}). Example: {@link flush}.
    */
   canFlushInKernel(filter: Filters): boolean {
     return canFlushInKernel(this.#s, filter);
   }
 
-  /** The number of entries in the table (`conntrack -C`), from the kernel in O(1). */
+  /**
+   * The number of entries in the table (`conntrack -C`); O(1) in the kernel.
+   * @example Statistics: count, globalStats, stats
+   * ```ts
+   * import { Conntrack } from "@nfct/nfct";
+   * using ct = Conntrack.open();
+   * const { entries, maxEntries } = ct.globalStats();
+   * console.log(ct.count(), entries, maxEntries);
+   * for (const s of ct.stats()) console.log(s.cpu, s.found, s.insertFailed, s.drop); // -S
+   * ```
+   */
   count(): number {
     return this.#s.count();
   }
 
-  /** The table-wide statistics (entry count and limit). */
+  /** The entry count and `nf_conntrack_max` (`IPCTNL_MSG_CT_GET_STATS`); example: {@link count}. */
   globalStats(): GlobalStats {
     return this.#s.globalStats();
   }
 
-  /** The per-CPU statistics (`conntrack -S`). */
+  /** Per-CPU statistics (`conntrack -S`), one entry per CPU; example: {@link count}. */
   stats(): CpuStats[] {
     return this.#s.stats();
   }
 
-  /** The netlink port id of the client's socket (events it causes carry it). */
+  /** The netlink port id of the client's main socket. */
   get portId(): number {
     return this.#s.sock.portId;
   }
 
   /**
-   * Listens for events (`conntrack -E`): `new`, `update`, `destroy` of flows and
-   * `expectNew`/`expectDestroy` of expectations, on a socket of its own in the client's
-   * namespace (or `options.netns`). Returns an async iterator; waiting for events never blocks
-   * the event loop (Deno: poll() on another thread; Bun: a Worker). Stop it with `break`,
-   * `close()` or `options.signal`. When the kernel drops events (receive buffer full) the
-   * stream yields `{ type: "overrun", lost }` and goes on; with `resync: true` it then yields
-   * `{ type: "resync", flows }`, a fresh dump to rebuild from. `allNetns: true` listens to
-   * every namespace at once (events carry `nsid` and `netnsName`); `reliable: true` loses no
-   * `destroy` event (the kernel holds entries until delivered). See {@link EventOptions}.
-   *
+   * Listens for events (`conntrack -E`) of flows and expectations, on a socket of its own, as
+   * an async iterator that never blocks the event loop; stop it with `break`, `close()` or
+   * `options.signal`. Drops by the kernel are reported (`overrun`), and with `resync` followed
+   * by a fresh dump; see {@link EventOptions} (filters, all namespaces, reliable delivery).
    * @example
    * ```ts
+   * import { Conntrack } from "@nfct/nfct";
    * using ct = Conntrack.open();
    * for await (const ev of ct.events({ types: ["new", "destroy"], filter: { proto: "tcp" } })) {
    *   if (ev.type === "new" || ev.type === "destroy") console.log(ev.type, ev.flow.orig);
@@ -417,29 +343,44 @@ export class Conntrack {
   }
 
   /**
-   * Streams the expectation table (`conntrack -L expect`). `family` and `master` are filtered
-   * by the kernel, the rest in userspace (see {@link ExpectFilter}).
+   * Streams the expectation table (`conntrack -L expect`); `family` and `master` are filtered
+   * by the kernel, the rest in userspace.
+   * @example Expectations: dumpExpect, listExpect, getExpect, deleteExpect, flushExpect, expectStats
+   * ```ts
+   * import { Conntrack } from "@nfct/nfct";
+   * using ct = Conntrack.open();
+   * for (const e of ct.dumpExpect({ helper: "ftp" })) console.log(e.tuple, e.timeout);
+   * const tuple = { src: "10.0.0.1", dst: "10.0.0.2", sport: 0, dport: 2000 };
+   * const e = ct.getExpect({ proto: "tcp", tuple }); // conntrack -G expect
+   * for (const x of ct.listExpect({ proto: "tcp" })) ct.deleteExpect(x); // -D expect
+   * console.log(ct.flushExpect("ftp"), ct.expectStats().length); // -F expect, -S expect
+   * ```
    */
   *dumpExpect(filter?: ExpectFilter): Generator<Expectation, void, void> {
     yield* dumpExpectations(this.#s.socket(), this.#s.b, filter);
   }
 
-  /** The expectations `filter` selects, as an array (`conntrack -L expect`). */
+  /** {@link dumpExpect} into an array (`conntrack -L expect`; example: {@link dumpExpect}). */
   listExpect(filter?: ExpectFilter): Expectation[] {
     return Array.from(this.dumpExpect(filter));
   }
 
-  /** The expectation with this key (`conntrack -G expect`), or `undefined`. */
+  /** The expectation `key` identifies (`-G expect`) or `undefined`; example: {@link dumpExpect}. */
   getExpect(key: ExpectKey): Expectation | undefined {
     return getExpectation(this.#s.socket(), this.#s.b, key);
   }
 
   /**
-   * Creates an expectation (`conntrack -I expect`): `master` (the master connection's original
-   * tuple and proto; it must exist, normally with a helper, e.g. created with `helper: "ftp"`),
-   * `proto`, `tuple`, `timeout`; `mask` defaults to exact. Throws {@link NetlinkError}
-   * `EEXIST` if it exists, `ENOENT` without the master. The helper's policy applies: FTP allows
-   * one expectation per master, so a second one evicts the first.
+   * Creates an expectation (`conntrack -I expect`) of an existing master connection (normally
+   * one with a helper); `mask` defaults to exact. Throws {@link NetlinkError} `EEXIST` if it
+   * exists, `ENOENT` without the master. The helper's policy applies (FTP: one per master).
+   * @example
+   * ```ts
+   * import { Conntrack } from "@nfct/nfct";
+   * using ct = Conntrack.open();
+   * const master = { proto: "tcp" as const, src: "10.0.0.1", dst: "10.0.0.2", sport: 4000, dport: 21 };
+   * ct.createExpect({ master, proto: "tcp", tuple: { src: "10.0.0.1", dst: "10.0.0.2", sport: 0, dport: 2000 }, timeout: 60 });
+   * ```
    */
   createExpect(exp: Partial<Expectation> & Pick<Expectation, "proto" | "tuple" | "master">): void {
     createExpectation(this.#s.socket(), this.#s.b, exp);
@@ -447,47 +388,33 @@ export class Conntrack {
 
   /**
    * Deletes an expectation by its tuple (`conntrack -D expect`); given one with an `id` (as
-   * dumped), only that exact one. Throws {@link NetlinkError} `ENOENT` if there is none.
+   * dumped), only that exact one. Throws {@link NetlinkError} `ENOENT` if there is none
+   * (example: {@link dumpExpect}).
    */
   deleteExpect(key: ExpectKey): void {
     deleteExpectation(this.#s.socket(), this.#s.b, key);
   }
 
   /**
-   * Deletes every expectation (`conntrack -F expect`), or only those whose master uses
-   * `helper`, and returns how many this call deleted: the expectations are listed and each is
-   * deleted by its id, so the count is exact (one deleted meanwhile by someone else, or by its
-   * master's end, is not counted). Expectation tables are small; `conntrack -F expect` sends one
-   * request whose result the kernel does not count.
+   * Deletes every expectation (`conntrack -F expect`), or those whose master uses `helper`, one
+   * by one by id, and returns how many this call deleted (exact, unlike `conntrack -F expect`;
+   * example: {@link dumpExpect}).
    */
   flushExpect(helper?: string): number {
-    if (helper !== undefined) checkName(helper, HELPER_NAME_MAX, "expectation flush helper");
-    let n = 0;
-    for (const e of this.listExpect(helper === undefined ? undefined : { helper })) {
-      try {
-        const key: ExpectKey = { family: e.family, proto: e.proto, tuple: e.tuple };
-        if (e.zone !== undefined) key.zone = e.zone;
-        if (e.id !== undefined) key.id = e.id;
-        this.deleteExpect(key);
-        n++;
-      } catch (err) {
-        if (!(err instanceof NetlinkError && err.errno === ENOENT)) throw err;
-      }
-    }
-    return n;
+    return flushExpectations(this.#s, helper);
   }
 
-  /** The per-CPU expectation statistics (`conntrack -S expect`). */
+  /** Per-CPU expectation statistics (`conntrack -S expect`; example: {@link dumpExpect}). */
   expectStats(): ExpectCpuStats[] {
     return expectationStats(this.#s.socket(), this.#s.b);
   }
 
-  /** Closes the client's sockets; a closed client refuses further calls. */
+  /** Closes the client's sockets; idempotent. */
   close(): void {
     this.#s.close();
   }
 
-  /** Closes the client (`using ct = Conntrack.open()`). */
+  /** {@link close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -3,10 +3,12 @@
  * per-family loop, reading ahead on a worker thread, the line fast path and dump-and-zero.
  * @module
  */
-import { NetlinkError } from "../netlink/errors.ts";
-import { NLM_F_ACK, NLM_F_DUMP } from "../netlink/message.ts";
-import type { NetlinkSocket, Reply } from "../netlink/socket.ts";
+import { ENOENT } from "../ffi/errno.ts";
 import { runtime } from "../ffi/syscalls.ts";
+import type { MessageBuilder } from "../netlink/attribute.ts";
+import { NetlinkError } from "../netlink/errors.ts";
+import { NLM_F_ACK, NLM_F_DUMP, NLMSG_HDRLEN, type Reply } from "../netlink/message.ts";
+import type { NetlinkSocket } from "../netlink/socket.ts";
 import * as C from "./constants.ts";
 import { type CompiledFilter, compileFilter, type Filters } from "./filter.ts";
 import type { Flow } from "./flow.ts";
@@ -14,7 +16,7 @@ import { FlowDecoder } from "./flow_decode.ts";
 import { beginRequest } from "./nfnl.ts";
 import { formatFlow, type FormatOptions, formatWire } from "./format.ts";
 import { checkDumpOptions, checkLineFormat } from "./options.ts";
-import { ENOENT, msgType, type Session } from "./session.ts";
+import { msgType, type Session } from "./session.ts";
 
 /** Options of {@link Conntrack.dump}. */
 export interface DumpOptions {
@@ -34,9 +36,9 @@ export interface DumpOptions {
    */
   zero?: boolean;
   /**
-   * Receive the dump on a worker thread while this one decodes (faster on large
-   * tables when a second core is free). `true`: always (once the dump has sent 128 KiB: a short
-   * dump never starts a thread); `"auto"`: when the table holds enough entries to pay for
+   * Receive the dump on a worker thread while this one decodes (faster on large tables when a
+   * second core is free; bench/ measures it). `true`: always (once the dump has sent 128 KiB:
+   * a short dump never starts a thread); `"auto"`: when the table holds enough entries to pay for
    * starting a thread (Deno: from 20000 entries; Bun: from 4000), and once the dump has sent
    * 4 MiB (Deno) or 1 MiB (Bun), so a kernel-filtered dump with few matches starts none;
    * default `"auto"` (`false` never starts one). The worker runs until the dump ends or
@@ -51,23 +53,18 @@ export interface DumpOptions {
   readAhead?: boolean | "auto";
 }
 
-/** Table size from which a dump is read ahead on a worker thread, by runtime (measured). */
+/** Table size from which a dump is read ahead on a worker thread, by runtime (as bench/ found). */
 const READ_AHEAD_MIN = { deno: 20000, bun: 4000 } as const;
 /** Bytes of a dump received before its read-ahead thread starts, with `readAhead: true`. */
 const READ_AHEAD_AFTER = 128 * 1024;
 /**
  * The same with `"auto"`, by runtime: a kernel-filtered dump of a big table may send little,
- * and a thread pays only on a long dump (~200 bytes an entry: Deno ~20000 entries, where a
- * worker costs tens of ms in a fresh process; Bun ~5000).
+ * and a thread pays only on a long dump (at about 200 bytes an entry, roughly the
+ * {@link READ_AHEAD_MIN} sizes; a Deno worker costs more to start than a Bun one).
  */
 const READ_AHEAD_AUTO_AFTER = { deno: 4 << 20, bun: 1 << 20 } as const;
 
-/**
- * Streams the table (`conntrack -L`), optionally filtered (an array of filters: the flows
- * that match any of them, in one dump): flows are decoded as datagrams arrive, so memory
- * stays flat however large the table is. Breaking out of the loop early
- * abandons the dump cleanly.
- */
+/** {@link Conntrack.dump}. */
 export function* dump(
   s: Session,
   filter?: Filters,
@@ -87,6 +84,11 @@ export function* dump(
   }
 }
 
+/**
+ * The data replies of a dump of the table on `sock`, one dump per family of `cf` with what of
+ * it the kernel applies, read ahead after `readAheadAfter` bytes (0: never). Watched: a dump
+ * dropped half-way frees its socket once the runtime collects it.
+ */
 export function* dumpReplies(
   s: Session,
   sock: NetlinkSocket,
@@ -112,7 +114,7 @@ export function readAheadAfter(s: Session, option: boolean | "auto" | undefined)
   return s.sock.threadable && s.count() >= READ_AHEAD_MIN[rt] ? READ_AHEAD_AUTO_AFTER[rt] : 0;
 }
 
-export function sendDump(s: Session, sock: NetlinkSocket, cf: CompiledFilter, fam: number): number {
+function sendDump(s: Session, sock: NetlinkSocket, cf: CompiledFilter, fam: number): number {
   const seq = sock.nextSeq();
   const b = s.b.reset();
   const at = beginRequest(b, {
@@ -127,18 +129,7 @@ export function sendDump(s: Session, sock: NetlinkSocket, cf: CompiledFilter, fa
   return seq;
 }
 
-/**
- * The lines `conntrack -L` prints (`-o extended`, `-o id`) for the flows {@link dump} yields:
- * `formatFlow(flow, format)` of each, made straight from the kernel's bytes where no
- * userspace check is needed ({@link formatWire}: about a third faster on big tables).
- *
- * @example
- * ```ts
- * import { Conntrack } from "@nfct/nfct";
- * using ct = Conntrack.open();
- * for (const line of ct.lines()) console.log(line); // conntrack -L
- * ```
- */
+/** {@link Conntrack.lines}. */
 export function* lines(
   s: Session,
   filter?: Filters,
@@ -160,11 +151,51 @@ export function* lines(
   }
 }
 
+/** A whole-list dump of ctnetlink message `msg` (dying, unconfirmed, dump-and-zero), decoded. */
 export function* dumpList(s: Session, msg: number, op: string): Generator<Flow, void, void> {
   const sock = s.socket();
   const seq = s.sendTableDump(sock, msg);
   for (const r of s.watched(sock, sock.replies(seq, op, true))) {
     yield s.dec.decode(r.dv, r.offset, r.length);
+  }
+}
+
+/**
+ * What identifies an entry of a dump, copied out of the dump datagram into a request byte for
+ * byte (nothing re-encoded): the key attributes its own {@link FlowDecoder} found while
+ * decoding it. A flush by dump deletes with it, a filtered dump-and-zero zeroes with it.
+ */
+export class RawKey {
+  /** The dump's own decoder: its key offsets point into the datagram just decoded. */
+  readonly #dec = new FlowDecoder();
+  #dv: DataView | undefined;
+  #u8: Uint8Array = new Uint8Array(0);
+
+  /** Decodes dump reply `r`, remembering where its key attributes are. */
+  decode(r: Reply): Flow {
+    if (r.dv !== this.#dv) {
+      this.#dv = r.dv;
+      this.#u8 = new Uint8Array(r.dv.buffer, r.dv.byteOffset, r.dv.byteLength);
+    }
+    return this.#dec.decode(r.dv, r.offset, r.length);
+  }
+
+  /** The address family of reply `r` (its nfgenmsg's). */
+  family(r: Reply): number {
+    return r.dv.getUint8(r.offset + NLMSG_HDRLEN);
+  }
+
+  /** Writes `CTA_TUPLE_ORIG` and, when present, `CTA_ZONE` of the entry last decoded. */
+  writeTuple(b: MessageBuilder): void {
+    const k = this.#dec.key;
+    b.rawFrom(this.#u8, k.orig, k.origLen);
+    if (k.zone >= 0) b.rawFrom(this.#u8, k.zone, 8);
+  }
+
+  /** Writes `CTA_ID` of the entry last decoded, when present. */
+  writeId(b: MessageBuilder): void {
+    const k = this.#dec.key;
+    if (k.id >= 0) b.rawFrom(this.#u8, k.id, 8);
   }
 }
 
@@ -179,24 +210,16 @@ function* dumpAndZero(
     return;
   }
   const sock = s.socket();
-  const dec = new FlowDecoder(); // the dump's own: its key offsets point into the dump datagram
-  let u8: Uint8Array = new Uint8Array(0);
-  let u8dv: DataView | undefined;
+  const key = new RawKey();
   for (const fam of cf.families) {
     const seq = sendDump(s, sock, cf, fam);
     for (const r of sock.replies(seq, op, true)) {
-      const f = dec.decode(r.dv, r.offset, r.length);
+      const f = key.decode(r);
       if (recheck && !cf.match(f)) continue;
-      if (r.dv !== u8dv) {
-        u8dv = r.dv;
-        u8 = new Uint8Array(r.dv.buffer, r.dv.byteOffset, r.dv.byteLength);
-      }
       // GET_CTRZERO of this one entry, by its tuple and zone, on the second socket.
-      const k = dec.key;
       const aux = s.socket();
-      const m = s.begin(aux, C.IPCTNL_MSG_CT_GET_CTRZERO, NLM_F_ACK, r.dv.getUint8(r.offset + 16));
-      s.b.rawFrom(u8, k.orig, k.origLen);
-      if (k.zone >= 0) s.b.rawFrom(u8, k.zone, 8);
+      const m = s.begin(aux, C.IPCTNL_MSG_CT_GET_CTRZERO, NLM_F_ACK, key.family(r));
+      key.writeTuple(s.b);
       let z: Flow | undefined;
       try {
         z = s.request(aux, m, op, (dv, o, l) => s.dec.decode(dv, o, l))[0];

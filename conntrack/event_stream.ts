@@ -330,7 +330,7 @@ export function openEventStream(
   }
   let src: Subscription;
   try {
-    src = Subscription.open(NETLINK_NETFILTER, {
+    src = new Subscription(NETLINK_NETFILTER, {
       groups,
       receiveBufferSize: options.receiveBufferSize ?? DEFAULT_RECEIVE_BUFFER,
       noEnobufs: options.noEnobufs || options.reliable,

@@ -1,28 +1,46 @@
 /**
  * Flushes: what to delete (a filter is required; {@link flushAll} is the one whole-table call),
  * which way (in the kernel, only once proven on a scratch table, or by a dump with exact
- * counts), and the proof itself.
+ * counts), the proof itself, and the flush of the expectation table.
  * @module
  */
+import { ENOENT, SyscallError } from "../ffi/errno.ts";
+import { MessageBuilder } from "../netlink/attribute.ts";
 import { NetlinkError } from "../netlink/errors.ts";
-import { NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL } from "../netlink/message.ts";
+import { NLM_F_ACK, type Reply } from "../netlink/message.ts";
 import { NetnsHandle } from "../netlink/netns.ts";
-import { SyscallError } from "../ffi/errno.ts";
-import { flushViaDump } from "./batch.ts";
 import * as C from "./constants.ts";
+import { dumpReplies, RawKey, readAheadAfter } from "./dump.ts";
 import { type CompiledFilter, compileFilter, type Filters } from "./filter.ts";
+import type { ExpectKey } from "./expect.ts";
+import { deleteExpectation, dumpExpectations } from "./expect_requests.ts";
 import type { Flow } from "./flow.ts";
-import { validateFlow } from "./flow_validate.ts";
+import { HELPER_NAME_MAX, validateFlow } from "./flow_validate.ts";
 import { loadProofs, rememberProof } from "./flush_proofs.ts";
-import { checkFlushOptions } from "./options.ts";
+import { beginRequest } from "./nfnl.ts";
+import { checkFlushOptions, checkName } from "./options.ts";
+import { Pipeline } from "./pipeline.ts";
+import { createFlow, getFlow } from "./requests.ts";
 import { flushSentinels, type Sentinel } from "./sentinels.ts";
-import { ENOENT, NFNETLINK_V1, Session } from "./session.ts";
+import { msgType, NFNETLINK_V1, Session } from "./session.ts";
 
-/** Options of {@link Conntrack.flush}. */
+/** Options of {@link Conntrack.flush} and {@link Conntrack.flushAll}. */
 export interface FlushOptions {
   /**
-   * `"auto"` (default): in the kernel when it can apply the whole filter, else dump + delete.
-   * `"kernel"`: only in the kernel (TypeError if it cannot). `"dump"`: always dump + delete.
+   * Which way to delete:
+   * - `"kernel"`: one request per family with the filter; the kernel deletes what matches and
+   *   does not say how many (`deleted: undefined`). With a filter, only when every condition
+   *   is one the kernel applies itself (protocol, exact IPv4 addresses, TCP/UDP ports,
+   *   mark/mask, status/mask, family) *and* this kernel was seen to apply that kind of filter
+   *   exactly: the first time a client flushes with a filter of a given shape, it tries the
+   *   same request on sentinel entries in a private scratch network namespace (never this
+   *   table; needs `CAP_SYS_ADMIN`); `TypeError` otherwise.
+   * - `"dump"`: the table is dumped with the filter, every entry matched in userspace and the
+   *   matches deleted in pipelined batches, each guarded by its id; `deleted` counts the
+   *   deletes the kernel acknowledged (`conntrack -D`).
+   * - `"auto"` (the default of {@link Conntrack.flush}): `"kernel"` when it can, else `"dump"`.
+   *
+   * {@link Conntrack.flushAll} defaults to `"kernel"`; `where` and `onDeleted` imply `"dump"`.
    */
   via?: "auto" | "kernel" | "dump";
   /** An extra userspace condition a flow must meet too (implies `via: "dump"`). */
@@ -36,17 +54,17 @@ export interface FlushOptions {
 
 /** What a flush by dump did: `deleted` counts the deletes the kernel acknowledged. */
 export interface DumpFlushResult {
-  /** Deleted by a dump with a delete per match. */
+  /** The way taken: a dump, then pipelined deletes. */
   via: "dump";
-  /** How many deletes the kernel acknowledged. */
+  /** How many entries this call deleted (an entry gone meanwhile is not counted). */
   deleted: number;
 }
 
 /** What a kernel-side flush did: the kernel does not say how many entries it removed. */
 export interface KernelFlushResult {
-  /** Deleted by one kernel request. */
+  /** The way taken: flush requests the kernel carried out itself. */
   via: "kernel";
-  /** The kernel does not say how many it deleted. */
+  /** Unknown: the kernel does not count. */
   deleted: undefined;
 }
 
@@ -57,33 +75,7 @@ export interface KernelFlushResult {
  */
 export type FlushResult = DumpFlushResult | KernelFlushResult;
 
-/**
- * Deletes every entry matching `filter` (`conntrack -D <filter>`; nfct's `-F <filter>`). The
- * filter must have at least one condition: `flush()`, `flush(undefined)`, `flush({})` and a
- * filter with an `undefined`/`null` value or an empty `reply` are a `TypeError` before
- * anything is sent. To empty the whole table, call {@link flushAll}. An array of filters
- * deletes what matches any of them (`flush([f1, f2, f3])`): one dump, or one kernel flush each.
- *
- * Two ways, one answer:
- * - in the kernel (`via: "kernel"`, chosen by `"auto"` when possible): one request per family
- *   with the filter, when every condition is one the kernel applies itself (protocol, exact
- *   IPv4 addresses, TCP/UDP ports, mark/mask, status/mask, family) *and* this kernel was seen
- *   to apply that kind of filter exactly: the first time a client flushes with a filter of a
- *   given shape, it tries the same request on sentinel entries in a private scratch network
- *   namespace (never this table; needs `CAP_SYS_ADMIN`, else the dump way is used). The
- *   kernel does not say how many it deleted: `deleted` is `undefined`.
- * - by a dump (`via: "dump"`; always with `where`/`onDeleted`): the table is dumped with the
- *   filter, every entry is matched in userspace and the matches are deleted in pipelined
- *   batches, each guarded by its id. `deleted` counts the deletes the kernel acknowledged.
- *
- * @example
- * ```ts
- * import { Conntrack } from "@nfct/nfct";
- * using ct = Conntrack.open();
- * const r = ct.flush({ proto: "udp", dport: 8080 }, { via: "dump" });
- * console.log(`${r.deleted} entries deleted`);
- * ```
- */
+/** {@link Conntrack.flush}. */
 export function flush(s: Session, filter: Filters, options: FlushOptions = {}): FlushResult {
   const cf = compileFilter(filter);
   if (cf.empty) {
@@ -115,15 +107,10 @@ export function flush(s: Session, filter: Filters, options: FlushOptions = {}): 
       );
     }
   }
-  return { via: "dump", deleted: flushViaDump(s, cf, opts.where, opts.onDeleted) };
+  return { via: "dump", deleted: flushViaDump(s, cf, opts) };
 }
 
-/**
- * Empties the whole table (`conntrack -F`). By default one kernel request, which does not
- * say how many it deleted (`deleted: undefined`); `{ via: "dump" }` (implied by `where` or
- * `onDeleted`) dumps the table and deletes each entry, counting every acknowledged delete
- * (`conntrack -D` without a filter).
- */
+/** {@link Conntrack.flushAll}. */
 export function flushAll(s: Session, options: FlushOptions = {}): FlushResult {
   const opts = checkFlushOptions(options) as FlushOptions;
   const perFlow = opts.where !== undefined || opts.onDeleted !== undefined;
@@ -133,10 +120,93 @@ export function flushAll(s: Session, options: FlushOptions = {}): FlushResult {
   }
   const cf = compileFilter();
   if (via === "dump") {
-    return { via: "dump", deleted: flushViaDump(s, cf, opts.where, opts.onDeleted) };
+    return { via: "dump", deleted: flushViaDump(s, cf, opts) };
   }
   kernelFlush(s, cf, [C.AF_UNSPEC], "Cannot flush the table");
   return { via: "kernel", deleted: undefined };
+}
+
+/** {@link Conntrack.flushExpect}: lists the expectations, deletes each by its id, counts. */
+export function flushExpectations(s: Session, helper: string | undefined): number {
+  if (helper !== undefined) checkName(helper, HELPER_NAME_MAX, "expectation flush helper");
+  let n = 0;
+  const list = [
+    ...dumpExpectations(s.socket(), s.b, helper === undefined ? undefined : { helper }),
+  ];
+  for (const e of list) {
+    const key: ExpectKey = { family: e.family, proto: e.proto, tuple: e.tuple };
+    if (e.zone !== undefined) key.zone = e.zone;
+    if (e.id !== undefined) key.id = e.id;
+    try {
+      deleteExpectation(s.socket(), s.b, key);
+      n++;
+    } catch (err) {
+      if (!(err instanceof NetlinkError && err.errno === ENOENT)) throw err;
+    }
+  }
+  return n;
+}
+
+/** Request bytes per batch of deletes sent while a dump streams: small batches interleave evenly with it. */
+const STREAM_BATCH_BYTES = 32 * 1024;
+
+/**
+ * Streams the table with `cf` and deletes each match as it arrives, by its own tuple, zone and
+ * id attributes copied out of the dump datagram ({@link RawKey}), in pipelined batches on a
+ * second socket while the dump goes on. Returns how many deletes succeeded.
+ * @throws {NetlinkError} when deletes failed (other than `ENOENT`: gone meanwhile); its `cause`
+ * lists them.
+ */
+function flushViaDump(s: Session, cf: CompiledFilter, opts: FlushOptions): number {
+  const { where, onDeleted } = opts;
+  const key = new RawKey();
+  const failures: NetlinkError[] = [];
+  let r: Reply; // the reply being handled: `write` copies its key
+  let p: Pipeline<Flow | undefined> | undefined; // the flows only when onDeleted wants them
+  let deleted = 0;
+  try {
+    const ahead = readAheadAfter(s, "auto");
+    for (r of dumpReplies(s, s.socket(), cf, ahead)) {
+      const f = key.decode(r);
+      if ((!cf.empty && !cf.match(f)) || (where && !where(f))) continue;
+      p ??= new Pipeline<Flow | undefined>(s, { // the second socket: the first is busy with the dump
+        op: "Cannot delete flows",
+        builder: new MessageBuilder(STREAM_BATCH_BYTES + 8192),
+        batchBytes: STREAM_BATCH_BYTES,
+        worker: false, // the dump's read-ahead thread has the second core
+        write: (b, _f, seq) => {
+          const at = beginRequest(b, {
+            type: msgType(C.IPCTNL_MSG_CT_DELETE),
+            flags: 0,
+            seq,
+            family: key.family(r),
+          });
+          key.writeTuple(b);
+          key.writeId(b);
+          b.end(at);
+        },
+        onError: (_f, { errno, message }) => {
+          if (errno !== ENOENT) {
+            failures.push(new NetlinkError("Cannot delete flow", errno, { message }));
+          }
+        },
+        onOk: onDeleted && ((f) => onDeleted(f!)),
+      });
+      p.add(onDeleted ? f : undefined);
+    }
+    deleted = p?.finish() ?? 0;
+  } finally {
+    p?.stop();
+  }
+  if (failures.length) {
+    throw new NetlinkError(
+      `Cannot flush: ${failures.length} deletes failed (${deleted} done); first`,
+      failures[0].errno,
+      { message: failures[0].kernelMessage },
+      { cause: failures },
+    );
+  }
+  return deleted;
 }
 
 function kernelFlush(s: Session, cf: CompiledFilter, families: number[], op: string): void {
@@ -148,13 +218,7 @@ function kernelFlush(s: Session, cf: CompiledFilter, families: number[], op: str
   }
 }
 
-/**
- * Whether {@link flush} would delete the entries `filter` selects in the kernel (`"auto"`):
- * every condition is one the kernel applies, and a kernel flush of that shape deleted exactly
- * the right sentinels in a private scratch network namespace (tried once per client and shape;
- * this table is never touched). False without `CAP_SYS_ADMIN` (no scratch namespace) or with a
- * custom transport.
- */
+/** {@link Conntrack.canFlushInKernel}. */
 export function canFlushInKernel(s: Session, filter: Filters): boolean {
   const cf = compileFilter(filter);
   return !cf.empty && (cf.anyOf ?? [cf]).every((p) => p.kernel.exact && kernelFlushProven(s, p));
@@ -200,23 +264,10 @@ function kernelFlushProven(s: Session, cf: CompiledFilter): boolean {
  */
 function proveKernelFlush(s: Session, cf: CompiledFilter, sentinels: Sentinel[]): boolean {
   const flows = sentinels.map((t, i) => validateFlow({ ...t.flow, zone: i + 1 }, "create"));
-  const lookup = (f: Flow): Flow | undefined => {
-    try {
-      return s.flowRequest(C.IPCTNL_MSG_CT_GET, 0, f, "key", "Cannot look a sentinel up")[0];
-    } catch (e) {
-      if (e instanceof NetlinkError && e.errno === ENOENT) return undefined;
-      throw e;
-    }
-  };
+  const lookup = (f: Flow) => getFlow(s, f, "Cannot look a sentinel up");
   try {
     for (const f of flows) {
-      s.flowRequest(
-        C.IPCTNL_MSG_CT_NEW,
-        NLM_F_CREATE | NLM_F_EXCL,
-        f,
-        "create",
-        "Cannot create a sentinel",
-      );
+      createFlow(s, f, "Cannot create a sentinel");
     }
     // What the kernel holds, as userspace matches it.
     for (const [i, f] of flows.entries()) {

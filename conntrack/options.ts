@@ -76,14 +76,14 @@ export const isBoolean: Check = (v, what) => {
 };
 
 /** A function. */
-export const isFunction: Check = (v, what) => {
+const isFunction: Check = (v, what) => {
   if (typeof v !== "function") {
     throw new TypeError(`Invalid ${what}: expected a function, got ${kind(v)}`);
   }
 };
 
 /** One of `values` (compared with `===`). */
-export function oneOf(...values: readonly unknown[]): Check {
+function oneOf(...values: readonly unknown[]): Check {
   return (v, what) => {
     if (!values.includes(v)) {
       throw new TypeError(`Invalid ${what} ${fmt(v)}: expected ${values.map(fmt).join(", ")}`);
@@ -105,11 +105,6 @@ export function checkInt(v: unknown, min: number, max: number, what: string): nu
     throw new RangeError(`Invalid ${what} ${v}: must be an integer ${min}..${max}`);
   }
   return v;
-}
-
-/** {@link checkInt} as a {@link Check}. */
-export function intIn(min: number, max: number): Check {
-  return (v, what) => void checkInt(v, min, max, what);
 }
 
 export const checkU8 = (v: unknown, what: string): number => checkInt(v, 0, 0xff, what);
@@ -172,7 +167,7 @@ export function checkArray(v: unknown, what: string): readonly unknown[] {
 }
 
 /** Something `for...of` can walk. */
-export function checkIterable(v: unknown, what: string): Iterable<unknown> {
+function checkIterable(v: unknown, what: string): Iterable<unknown> {
   if (
     v === null || v === undefined ||
     typeof (v as Iterable<unknown>)[Symbol.iterator] !== "function" || typeof v === "string"
@@ -188,7 +183,7 @@ export function checkIterable(v: unknown, what: string): Iterable<unknown> {
  * Largest receive buffer to ask for: `setsockopt()` takes an `int` (the kernel then doubles it,
  * capped at `INT_MAX`). 0 keeps the kernel's default (`net.core.rmem_default`).
  */
-export const RECEIVE_BUFFER_MAX = 0x7fffffff;
+const RECEIVE_BUFFER_MAX = 0x7fffffff;
 
 /** A receive buffer size in bytes: an integer 0..2^31-1 (0: the kernel's default). */
 export const isReceiveBufferSize: Check = (v, what) =>
@@ -245,11 +240,6 @@ export function checkFlushOptions(
   }, "flush options");
 }
 
-/** Options of `Conntrack.flushAll`: `via`. */
-export function checkFlushAllOptions(o: unknown): { via?: "kernel" | "dump" } {
-  return checkOptions(o, { via: oneOf("kernel", "dump") }, "flushAll options");
-}
-
 /** An `AbortSignal`. */
 export const isAbortSignal: Check = (v, what) => {
   if (typeof AbortSignal === "undefined" || !(v instanceof AbortSignal)) {
@@ -270,8 +260,15 @@ export interface BatchProgress {
 }
 
 /**
- * The error of a batch call (`createMany`, `deleteMany`) stopped by a bad item, or by an
- * iterator that threw: the original error, with what had been done before it.
+ * The error of a batch call (`createMany`, `deleteMany`, `restore`) stopped by a bad item, or by
+ * an iterator that threw: the original error, with what had been done before it.
+ *
+ * An array is checked whole before anything is sent: a bad item throws (`TypeError` or
+ * `RangeError`, naming its index) and nothing is sent (`sent: 0`). Any other iterable is
+ * consumed as it goes (constant memory): a bad item there, or an iterator that throws, stops
+ * the call after the items before it were sent. The error then carries `sent` (the bad item's
+ * index) and `result` (the outcome of those), and a `TypeError`/`RangeError` says so in its
+ * message.
  */
 export interface BatchStopped<R = unknown> extends Error {
   /**

@@ -5,10 +5,10 @@
  * filter matches, and a kernel that ignores or inverts one attribute deletes the wrong entries
  * (Linux's `CTA_FILTER` compares IPv6 addresses inverted; kernels before 5.x ignore most
  * attributes on a flush). So before nfct flushes a table in the kernel with a filter of some
- * shape, it creates these sentinels one at a time in a private scratch network namespace,
- * flushes each with the same request, and checks that the kernel deleted exactly the ones
- * userspace matches: one that meets every condition ({@link Sentinel.expect} `true`) and, per
- * condition, one that misses only that condition (`false`).
+ * shape, it creates these sentinels in a private scratch network namespace (all at once, each in
+ * a zone of its own), flushes them with the same request, and checks that the kernel deleted
+ * exactly the ones userspace matches: one that meets every condition ({@link Sentinel.expect}
+ * `true`) and, per condition, one that misses only that condition (`false`).
  * @module
  */
 import type { Family } from "./address.ts";

@@ -6,13 +6,12 @@
  */
 import { MessageBuilder } from "../netlink/attribute.ts";
 import { NETLINK_NETFILTER, NLM_F_ACK, NLM_F_DUMP } from "../netlink/message.ts";
+import { DEFAULT_RECEIVE_BUFFER, NetlinkSocket } from "../netlink/socket.ts";
 import {
-  DEFAULT_RECEIVE_BUFFER,
   LibcTransport,
   type LibcTransportOptions,
-  NetlinkSocket,
   type TransportFactory,
-} from "../netlink/socket.ts";
+} from "../netlink/transport.ts";
 import { type Netns, NetnsHandle } from "../netlink/netns.ts";
 import * as C from "./constants.ts";
 import { familyNumber } from "./family.ts";
@@ -27,7 +26,10 @@ import { type CpuStats, decodeCpuStats, decodeGlobalStats, type GlobalStats } fr
 export interface OpenOptions {
   /** Receive buffer to ask for, in bytes (default 8 MiB; `SO_RCVBUFFORCE` when privileged). */
   receiveBufferSize?: number;
-  /** Replaces the kernel socket (tests use a scripted transport). */
+  /**
+   * Replaces the kernel socket: called for each socket the client opens (tests pass a scripted
+   * {@link Transport}). Excludes `netns`.
+   */
   transport?: TransportFactory;
   /**
    * Network namespace whose table to manage: `"/run/netns/NAME"` (or any namespace file), a
@@ -42,7 +44,6 @@ export interface OpenOptions {
 export const msgType = (m: number): number => nfnlMsgType(C.NFNL_SUBSYS_CTNETLINK, m);
 /** nfgenmsg version 1: a flush honours the family (with 0 a family "filter" flushes everything). */
 export const NFNETLINK_V1 = 1;
-export const ENOENT = 2;
 /** Replies per batch: an acknowledgement costs about 1 KiB of receive buffer (truesize). */
 const REPLY_COST = 1024;
 

@@ -125,7 +125,10 @@ export class SyscallError extends Error {
   /** The errno's name, e.g. `"EPERM"`. */
   readonly code: string;
 
-  /** A failed `syscall` with its `errno`, and what was being done (`doing`) for the message. */
+  /**
+   * `syscall` failed with `errno`; `doing` says what nfct was doing, for the message:
+   * `Cannot open socket: socket() failed: EPERM (operation not permitted); need CAP_NET_ADMIN…`.
+   */
   constructor(syscall: string, errno: number, doing?: string, options?: ErrorOptions) {
     const code = errnoCode(errno);
     const hint = errnoHint(errno, syscall);

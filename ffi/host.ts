@@ -3,10 +3,11 @@
  * text files, synchronous writes to standard output and error, terminal checks and signals.
  *
  * Why not `node:process` and `node:fs`, which both runtimes have: on Deno the first `node:`
- * import starts Node compatibility, ~40 ms (measured: `nfct -C` 120 ms → 80 ms without it), paid
- * on every run of a one-shot command. On Bun the `node:` modules are native, but the first
- * `node:fs` still costs several ms: standard output and error are written with libc's
- * `write(2)` there (which nfct's commands open anyway), and `node:fs` serves only file reads.
+ * import starts Node compatibility, a start-up cost paid on every run of a one-shot command
+ * (bench/ measures start-up). On Bun the `node:` modules are native, but the first `node:fs`
+ * or `node:tty` still costs milliseconds: standard output and error are written with libc's
+ * `write(2)` there, and terminals checked with `isatty(3)` (the commands open libc anyway);
+ * `node:fs` serves only file reads.
  *
  * Errors keep the runtime's own error, which carries the errno name as `code` on both
  * (`ENOENT`, `EPIPE`, `EAGAIN`, …).

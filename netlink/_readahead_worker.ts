@@ -12,7 +12,7 @@
  */
 import * as sys from "../ffi/syscalls.ts";
 import { serveJobs } from "../ffi/threads.ts";
-import { SyscallError } from "../ffi/errno.ts";
+import { EIO, SyscallError } from "../ffi/errno.ts";
 import { MSG_DONTWAIT, MSG_TRUNC, POLLIN } from "../ffi/libc.ts";
 import { HOST_LE, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN } from "./message.ts";
 import { awaitGo, CTL, endThread, GIVE_UP_MS, RA } from "./_thread.ts";
@@ -72,7 +72,7 @@ function run({ sab, fd, slots, slotSize }: Start): void {
           continue;
         }
       } catch (e) {
-        n = -(e instanceof SyscallError ? e.errno : 5 /* EIO */); // handed to the main thread
+        n = -(e instanceof SyscallError ? e.errno : EIO); // handed to the main thread
       }
       lens[slot] = n;
       Atomics.store(ctl, CTL.head, ++head);

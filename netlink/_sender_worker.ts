@@ -7,14 +7,12 @@
  */
 import * as sys from "../ffi/syscalls.ts";
 import { serveJobs } from "../ffi/threads.ts";
-import { SyscallError } from "../ffi/errno.ts";
+import { ENOBUFS, EPROTO, SyscallError } from "../ffi/errno.ts";
 import { MSG_DONTWAIT, MSG_TRUNC } from "../ffi/libc.ts";
-import { HOST_LE, NLMSG_ERROR } from "./message.ts";
+import { type BatchReader, readBatchReplies } from "./batch_replies.ts";
+import { AF_NETLINK, HOST_LE } from "./message.ts";
 import { awaitGo, CTL, endThread, RA } from "./_thread.ts";
 import { LOST, SCTL, SLOT } from "./sender.ts";
-
-const ENOBUFS = 105;
-const EPROTO = 71;
 
 interface Start {
   sab: SharedArrayBuffer;
@@ -25,7 +23,7 @@ interface Start {
 }
 
 const kernel = new Uint8Array(12); // struct sockaddr_nl of the kernel: family AF_NETLINK, pid 0
-new DataView(kernel.buffer).setUint16(0, 16, HOST_LE);
+new DataView(kernel.buffer).setUint16(0, AF_NETLINK, HOST_LE);
 const rx = new Uint8Array(64 * 1024);
 const rdv = new DataView(rx.buffer);
 
@@ -44,6 +42,18 @@ function sendBatch(fd: number, h: Int32Array, data: Uint8Array, maxCount: number
     return lost(e instanceof SyscallError ? e.errno : EPROTO);
   }
   let failures = 0;
+  const batch: BatchReader = {
+    first,
+    count,
+    op: "Cannot read a batch's replies",
+    onOutcome: (o) => {
+      if (o.errno === 0) return;
+      if (failures >= maxCount) throw new RangeError("more failures than requests");
+      h[SLOT.words + 2 * failures] = (o.seq - first) >>> 0;
+      h[SLOT.words + 2 * failures + 1] = o.errno;
+      failures++;
+    },
+  };
   for (;;) {
     let n: number;
     try {
@@ -53,21 +63,10 @@ function sendBatch(fd: number, h: Int32Array, data: Uint8Array, maxCount: number
     }
     if (n < 0) break; // EAGAIN: every reply of the batch has been read
     if (n > rx.length) return lost(ENOBUFS);
-    for (let off = 0; off + 16 <= n;) {
-      const mlen = rdv.getUint32(off, HOST_LE);
-      if (mlen < 16 || off + mlen > n) return lost(EPROTO);
-      if (rdv.getUint16(off + 4, HOST_LE) === NLMSG_ERROR && mlen >= 36) {
-        const errno = -rdv.getInt32(off + 16, HOST_LE);
-        const idx = (rdv.getUint32(off + 28, HOST_LE) - first) >>> 0; // the echoed request's seq
-        if (idx >= count) return lost(EPROTO);
-        if (errno !== 0) {
-          if (failures >= maxCount) return lost(EPROTO);
-          h[SLOT.words + 2 * failures] = idx;
-          h[SLOT.words + 2 * failures + 1] = errno;
-          failures++;
-        }
-      }
-      off += (mlen + 3) & ~3;
+    try {
+      readBatchReplies(rdv, n, batch);
+    } catch {
+      return lost(EPROTO); // malformed, or a reply to something else
     }
   }
   h[SLOT.result] = failures;

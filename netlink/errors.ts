@@ -16,7 +16,11 @@ export class NetlinkError extends Error {
   /** Byte offset in the request of the attribute the kernel objected to, when it said. */
   readonly offset?: number;
 
-  /** An error the kernel answered to `op` (its errno, and the extended ACK message when given). */
+  /**
+   * `operation` says what was being done (`"Cannot delete flow"`), `errno` is the kernel's
+   * (positive), `ext` its extended-ACK details; the message joins them with a hint when there
+   * is one: `Cannot delete flow: ENOENT (no such entry)`.
+   */
   constructor(
     operation: string,
     errno: number,

@@ -77,6 +77,25 @@ export const NETLINK_GET_STRICT_CHK = 12;
 /** True when this machine stores integers little-endian (netlink headers are host order). */
 export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * One message in a receive buffer, as a socket hands it out: valid until the next datagram is
+ * read into the same buffer.
+ */
+export interface Reply {
+  /** The receive buffer (shared, overwritten by the next datagram). */
+  readonly dv: DataView;
+  /** Offset of the message's `nlmsghdr` in `dv`. */
+  readonly offset: number;
+  /** The message's length including its header. */
+  readonly length: number;
+  /** `nlmsg_type`. */
+  readonly type: number;
+  /** `nlmsg_flags`. */
+  readonly flags: number;
+  /** `nlmsg_seq`: the sequence number of the request it answers. */
+  readonly seq: number;
+}
+
 /** A decoded `nlmsghdr`. */
 export interface MessageHeader {
   len: number;

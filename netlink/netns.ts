@@ -41,6 +41,12 @@ export class NetnsHandle {
   /** How the namespace was named, for messages: the path, `pid N (/proc/N/ns/net)` or `fd N`. */
   readonly label: string;
 
+  /**
+   * Private, and the one `private` constructor kept in nfct besides the client's: a handle is
+   * either opened ({@link NetnsHandle.open}: a path, pid or borrowed fd) or created
+   * ({@link NetnsHandle.scratch}), and whether it owns (closes) its fd follows from which; a
+   * caller-supplied `owned` flag could close an fd nfct never opened.
+   */
   private constructor(fd: number, owned: boolean, label: string) {
     this.#fd = fd;
     this.#owned = owned;

@@ -16,6 +16,7 @@
  * `rtnl_net_newid()`, `rtnl_net_getid()`.
  * @module
  */
+import { EEXIST, EINVAL } from "../ffi/errno.ts";
 import * as sys from "../ffi/syscalls.ts";
 import { readDir } from "../ffi/host.ts";
 import { AttributeReader, MessageBuilder } from "./attribute.ts";
@@ -39,7 +40,6 @@ export const NAMED_NETNS_DIR = "/run/netns";
 
 const O_RDONLY = 0;
 const O_CLOEXEC = 0o2000000;
-const EEXIST = 17;
 /** sizeof(struct rtgenmsg), aligned: one byte of family, padded to 4. */
 const RTGENMSG_LEN = 4;
 
@@ -152,7 +152,7 @@ export class NsidTable {
 }
 
 /** Options of {@link scanNamedNetns}. */
-export interface ScanOptions {
+interface ScanOptions {
   /** Give each named namespace without an nsid one (see {@link NsidTable.assign}). */
   assign?: boolean;
   /** The directory to scan; default {@link NAMED_NETNS_DIR}. */
@@ -164,7 +164,7 @@ export interface ScanOptions {
  * them. A name whose file cannot be opened (removed meanwhile, not a namespace) is skipped; a
  * missing directory is an empty map. Two names of one namespace: the first in order wins.
  */
-export function scanNamedNetns(table: NsidTable, options: ScanOptions = {}): Map<number, string> {
+function scanNamedNetns(table: NsidTable, options: ScanOptions = {}): Map<number, string> {
   const dir = options.dir ?? NAMED_NETNS_DIR;
   const names = new Map<number, string>();
   let entries: string[];
@@ -185,7 +185,7 @@ export function scanNamedNetns(table: NsidTable, options: ScanOptions = {}): Map
       if (nsid !== undefined && !names.has(nsid)) names.set(nsid, name);
     } catch (e) {
       // Not a namespace file (EINVAL from the kernel): skip it. Anything else is real.
-      if (!(e instanceof NetlinkError && e.errno === 22)) throw e;
+      if (!(e instanceof NetlinkError && e.errno === EINVAL)) throw e;
     } finally {
       sys.close(fd);
     }

@@ -2,11 +2,11 @@
  * Read-ahead for dumps: a worker thread receives the dump's datagrams while this thread
  * decodes the ones before.
  *
- * The kernel builds each dump datagram inside `recvmsg` (about 2 µs per conntrack entry), so a
- * single-threaded dump runs kernel work and decoding one after the other. With a read-ahead,
- * the worker (netlink/_readahead_worker.ts) calls `recvmsg` on the same fd into a ring of
+ * The kernel builds each dump datagram inside `recvmsg`, so a single-threaded dump runs kernel
+ * work and decoding one after the other. With a read-ahead, the worker
+ * (netlink/_readahead_worker.ts) calls `recvmsg` on the same fd into a ring of
  * slots in a `SharedArrayBuffer`, and {@link ReadAhead.recv} copies them out in order: the
- * kernel's share runs on a second core. Until the worker has started (a few ms), `recv` reads
+ * kernel's share runs on a second core. Until the worker has started, `recv` reads
  * the socket itself; the worker takes over between two datagrams, so order is kept.
  *
  * Control words (Int32, in the shared buffer before the slot lengths and the slots): `state`
@@ -26,7 +26,15 @@ export type DirectRecv = (buf: Uint8Array, wait: boolean) => number;
 const WORKER_URL = new URL("./_readahead_worker.ts", import.meta.url);
 const SLOTS = 48; // ~1.5 MB of 32 KiB datagrams: rides out a few ms of the main thread's pauses
 
-/** A dump read on a worker thread; see the module doc. Single use: start, recv…, stop. */
+/** Options of the {@link ReadAhead} constructor. */
+export interface ReadAheadOptions {
+  /** Bytes per slot: the size of the caller's receive buffer. */
+  slotSize: number;
+  /** Reads one datagram on this thread: before the worker is up, and after it ended. */
+  direct: DirectRecv;
+}
+
+/** A dump read on a worker thread; see the module doc. Single use: construct, recv…, stop. */
 export class ReadAhead {
   #ctl: Int32Array;
   #lens: Int32Array;
@@ -36,7 +44,12 @@ export class ReadAhead {
   #tail = 0;
   #failed: unknown;
 
-  private constructor(fd: number, slotSize: number, direct: DirectRecv) {
+  /**
+   * Starts reading `fd` ahead in slots of `slotSize` bytes (the size of the caller's receive
+   * buffer). `direct` reads the socket itself, used before the worker is up and after it ends.
+   */
+  constructor(fd: number, options: ReadAheadOptions) {
+    const { slotSize, direct } = options;
     const sab = new SharedArrayBuffer((CTL.words + SLOTS) * 4 + SLOTS * slotSize);
     this.#ctl = new Int32Array(sab, 0, CTL.words);
     this.#lens = new Int32Array(sab, CTL.words * 4, SLOTS);
@@ -60,14 +73,6 @@ export class ReadAhead {
     }
     w.postMessage({ sab, fd, slots: SLOTS, slotSize });
     this.#worker = w;
-  }
-
-  /**
-   * Starts reading `fd` ahead in slots of `slotSize` bytes (the size of the caller's receive
-   * buffer). `direct` reads the socket itself, used before the worker is up and after it ends.
-   */
-  static start(fd: number, slotSize: number, direct: DirectRecv): ReadAhead {
-    return new ReadAhead(fd, slotSize, direct);
   }
 
   /** How many datagrams the worker has received so far (the rest were read directly). */

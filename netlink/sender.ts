@@ -1,7 +1,6 @@
 /**
- * Batches sent on a worker thread: the kernel handles a ctnetlink batch inside `sendto` (about
- * 1–2 µs per create or delete), so sending on a second thread lets this one build the next
- * batch (or decode the dump the deletes come from) meanwhile.
+ * Batches sent on a worker thread: the kernel handles a ctnetlink batch inside `sendto`, so
+ * sending on a second thread lets this one build the next batch meanwhile.
  *
  * {@link BatchSender.submit} copies a batch of requests sent WITHOUT `NLM_F_ACK` into a slot of
  * a `SharedArrayBuffer` ring; the worker (netlink/_sender_worker.ts) sends it, reads the error
@@ -14,26 +13,20 @@
  * `[length, first seq, count, failures or -errno]`, then `(index, errno)` pairs, then the bytes.
  * @module
  */
-import { SyscallError } from "../ffi/errno.ts";
+import { EIO, ENOBUFS, SyscallError } from "../ffi/errno.ts";
 import { type NfctWorker, releaseWorker, startWorker } from "../ffi/threads.ts";
 import { CTL, goThread, RA, stopThread, type ThreadState, threadState } from "./_thread.ts";
-
-/** One failed request of a batch. */
-export interface BatchFailure {
-  seq: number;
-  errno: number;
-  message?: string;
-}
+import type { BatchOutcome } from "./batch_replies.ts";
 
 /** Called once per batch, in order: its first sequence number, its size, and what failed. */
-export type BatchDone = (first: number, count: number, failures: BatchFailure[]) => void;
+export type BatchDone = (first: number, count: number, failures: BatchOutcome[]) => void;
 
 /** Sends and drains one batch on this thread (the socket's own `send` + `drainErrors`). */
 export type DirectBatch = (
   bytes: Uint8Array,
   first: number,
   count: number,
-  onError: (f: BatchFailure) => void,
+  onError: (f: BatchOutcome) => void,
 ) => void;
 
 /** Word index beyond netlink/_thread.ts's `state`/`head`/`tail`. */
@@ -46,7 +39,7 @@ export const LOST = -1_000_000;
 const WORKER_URL = new URL("./_sender_worker.ts", import.meta.url);
 const SLOTS = 4;
 
-/** Options of {@link BatchSender.start}. */
+/** Options of the {@link BatchSender} constructor. */
 export interface BatchSenderOptions {
   /** Largest batch in bytes. */
   slotBytes: number;
@@ -62,7 +55,7 @@ export interface BatchSenderOptions {
   onStop?: (clean: boolean) => void;
 }
 
-/** See the module doc. Single use: start, submit…, finish (or stop on an error). */
+/** See the module doc. Single use: construct, submit…, finish (or stop on an error). */
 export class BatchSender {
   #ctl: Int32Array;
   #heads: Int32Array[];
@@ -79,7 +72,11 @@ export class BatchSender {
   #onStop: ((clean: boolean) => void) | undefined;
   #healthy = true;
 
-  private constructor(fd: number | undefined, o: BatchSenderOptions) {
+  /**
+   * Starts a sender on `fd` (`undefined`: no worker, every batch is sent directly); the worker
+   * loads meanwhile, and takes over at the first {@link submit} after it is ready.
+   */
+  constructor(fd: number | undefined, o: BatchSenderOptions) {
     const { slotBytes, maxCount, op, direct, onDone } = o;
     this.#onStop = o.onStop;
     const slotSize = SLOT.words * 4 + maxCount * 8 + ((slotBytes + 3) & ~3);
@@ -109,11 +106,6 @@ export class BatchSender {
     this.#worker = w;
   }
 
-  /** Starts a sender on `fd` (`undefined`: no worker, every batch is sent directly). */
-  static start(fd: number | undefined, options: BatchSenderOptions): BatchSender {
-    return new BatchSender(fd, options);
-  }
-
   /** As {@link ReadAhead.state}: `"running"` here means the worker sends the batches. */
   get state(): ThreadState {
     return threadState(Atomics.load(this.#ctl, CTL.state));
@@ -136,7 +128,7 @@ export class BatchSender {
     if (state !== RA.go) {
       // Not started, or ended: hand out what it finished (or its error) first, to keep the order.
       while (this.#tail < this.#head) this.#collect(true);
-      const failures: BatchFailure[] = [];
+      const failures: BatchOutcome[] = [];
       this.#direct(bytes, first, count, (f) => failures.push(f));
       this.#onDone(first, count, failures);
       return;
@@ -170,7 +162,7 @@ export class BatchSender {
         if (Atomics.load(ctl, SCTL.done) > this.#tail) continue; // it finished one on its way out
         throw new SyscallError(
           "sendto",
-          5, /* EIO */
+          EIO,
           `${this.#op}: the sending thread ended with ${this.#head - done} batches unsent`,
         );
       }
@@ -184,14 +176,14 @@ export class BatchSender {
     if (result === LOST) {
       const errno = first; // the worker put the errno there
       throw new SyscallError(
-        errno === 105 ? "recvfrom" : "sendto",
+        errno === ENOBUFS ? "recvfrom" : "sendto",
         errno,
-        errno === 105
+        errno === ENOBUFS
           ? `${this.#op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`
           : `${this.#op}: sending a batch of ${count} requests failed`,
       );
     }
-    const failures: BatchFailure[] = [];
+    const failures: BatchOutcome[] = [];
     for (let i = 0; i < result; i++) {
       failures.push({
         seq: (first + h[SLOT.words + 2 * i]) >>> 0,

@@ -1,33 +1,16 @@
 /**
  * A netlink socket: owns the fd, numbers requests, reads replies and checks them.
  *
- * I/O goes through a {@link Transport}, so protocol edge cases can be tested with a scripted one.
- * All calls are synchronous: the kernel answers ctnetlink requests inside the system call, so a
- * request never waits on anything outside this machine.
+ * I/O goes through a {@link Transport}, so protocol edge cases can be tested with a scripted one
+ * (the real one is {@link LibcTransport}). All calls are synchronous: the kernel answers
+ * ctnetlink requests inside the system call, so a request never waits on anything outside this
+ * machine.
  * @module
  */
-import * as sys from "../ffi/syscalls.ts";
-import {
-  MSG_DONTWAIT,
-  MSG_TRUNC,
-  SO_RCVBUF,
-  SO_RCVBUFFORCE,
-  SO_SNDBUF,
-  SOCK_CLOEXEC,
-  SOCK_RAW,
-  SOL_SOCKET,
-} from "../ffi/libc.ts";
-import { SyscallError } from "../ffi/errno.ts";
+import { EINTR, ENOBUFS, SyscallError } from "../ffi/errno.ts";
+import { type BatchReader, readBatchReplies } from "./batch_replies.ts";
 import { NetlinkError } from "./errors.ts";
-import { type Netns, NetnsHandle } from "./netns.ts";
-import { ReadAhead } from "./readahead.ts";
-import { type BatchDone, BatchSender } from "./sender.ts";
 import {
-  AF_NETLINK,
-  HOST_LE,
-  NETLINK_CAP_ACK,
-  NETLINK_EXT_ACK,
-  NETLINK_GET_STRICT_CHK,
   NLM_F_DUMP_INTR,
   NLMSG_ALIGN,
   NLMSG_DONE,
@@ -37,152 +20,31 @@ import {
   readDone,
   readError,
   readHeader,
-  SOL_NETLINK,
+  type Reply,
 } from "./message.ts";
+import { NetnsHandle } from "./netns.ts";
+import { ReadAhead } from "./readahead.ts";
+import { type BatchDone, BatchSender } from "./sender.ts";
+import {
+  LibcTransport,
+  type LibcTransportOptions,
+  type Transport,
+  type TransportFactory,
+} from "./transport.ts";
 
-const ENOBUFS = 105;
+// The transport types this socket's API takes, for its users.
+export type { LibcTransportOptions, Transport, TransportFactory } from "./transport.ts";
 
-/** Moves datagrams between nfct and the kernel. */
-export interface Transport {
-  /** The socket's netlink port id (`nl_pid`). */
-  readonly portId: number;
-  /** Sends `buf` as one datagram to the kernel. */
-  send(buf: Uint8Array): void;
-  /**
-   * Receives one datagram into `buf`; returns its full length (more than `buf.length` when it
-   * was cut short), or -1 when `wait` is false and nothing is queued.
-   */
-  recv(buf: Uint8Array, wait: boolean): number;
-  /** The receive buffer size the kernel granted, in bytes (what `getsockopt(SO_RCVBUF)` says). */
-  receiveBufferSize(): number;
-  /**
-   * Optional: the file descriptor, for worker threads that read ahead ({@link ReadAhead}) or
-   * send batches ({@link BatchSender}) on it. Transports without one do all I/O on this thread.
-   */
-  unsafeFd?(): number;
-  /** Closes the transport; further calls fail. */
-  close(): void;
-}
-
-/** Options for a libc-backed netlink socket. */
-export interface LibcTransportOptions {
-  /** Receive buffer to ask for (`SO_RCVBUFFORCE` when privileged, else `SO_RCVBUF`). */
-  receiveBufferSize?: number;
-  /** Multicast groups bitmask to bind to (events). */
-  groups?: number;
-  /**
-   * Network namespace to create the socket in (see {@link Netns}); default: the caller's.
-   * A path or pid is opened for this one socket and closed again; pass a {@link NetnsHandle}
-   * to share one open namespace between many sockets (as {@link NetlinkSocket.open} does).
-   */
-  netns?: Netns | NetnsHandle;
-}
-
-/** A real `AF_NETLINK` socket through libc. */
-export class LibcTransport implements Transport {
-  #fd: number;
-  readonly portId: number;
-  static #kernel = (() => {
-    const a = new Uint8Array(12); // struct sockaddr_nl { u16 family; u16 pad; u32 pid; u32 groups }
-    new DataView(a.buffer).setUint16(0, AF_NETLINK, HOST_LE);
-    return a;
-  })();
-
-  constructor(protocol: number, options: LibcTransportOptions = {}) {
-    const fd = LibcTransport.#socket(protocol, options.netns);
-    try {
-      const addr = new Uint8Array(12);
-      const dv = new DataView(addr.buffer);
-      dv.setUint16(0, AF_NETLINK, HOST_LE);
-      dv.setUint32(8, options.groups ?? 0, HOST_LE);
-      sys.bind(fd, addr);
-      sys.getsockname(fd, addr);
-      this.portId = dv.getUint32(4, HOST_LE);
-      // Extended ACK: the kernel explains errors. Capped ACK: errors do not echo the request.
-      sys.trySetsockoptInt(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
-      sys.trySetsockoptInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
-      sys.trySetsockoptInt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1);
-      if (options.receiveBufferSize) {
-        const want = options.receiveBufferSize;
-        if (sys.trySetsockoptInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, want) !== 0) {
-          sys.setsockoptInt(fd, SOL_SOCKET, SO_RCVBUF, want);
-        }
-      }
-      sys.trySetsockoptInt(fd, SOL_SOCKET, SO_SNDBUF, 1 << 20);
-    } catch (e) {
-      sys.close(fd);
-      throw e;
-    }
-    this.#fd = fd;
-  }
-
-  /** `socket()`, in `netns` when given (the thread enters it only for that call). */
-  static #socket(protocol: number, netns: Netns | NetnsHandle | undefined): number {
-    const open = () => sys.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, protocol);
-    if (netns === undefined) return open();
-    if (netns instanceof NetnsHandle) return netns.run(open);
-    const h = NetnsHandle.open(netns);
-    try {
-      return h.run(open);
-    } finally {
-      h.close();
-    }
-  }
-
-  send(buf: Uint8Array): void {
-    const n = sys.sendto(this.#fd, buf, buf.length, LibcTransport.#kernel);
-    if (n !== buf.length) throw new SyscallError("sendto", 90, `Sent ${n} of ${buf.length} bytes`);
-  }
-
-  recv(buf: Uint8Array, wait: boolean): number {
-    return sys.recvfrom(this.#fd, buf, MSG_TRUNC | (wait ? 0 : MSG_DONTWAIT));
-  }
-
-  receiveBufferSize(): number {
-    return sys.getsockoptInt(this.#fd, SOL_SOCKET, SO_RCVBUF);
-  }
-
-  /** The raw file descriptor. Closing it behind nfct's back breaks the socket. */
-  unsafeFd(): number {
-    return this.#fd;
-  }
-
-  close(): void {
-    if (this.#fd >= 0) {
-      const fd = this.#fd;
-      this.#fd = -1;
-      sys.close(fd);
-    }
-  }
-}
-
-/** One reply message, valid until the iterator that produced it moves on. */
-export interface Reply {
-  /** The receive buffer (shared, overwritten by the next datagram). */
-  readonly dv: DataView;
-  /** Offset of the message's `nlmsghdr` in `dv`. */
-  readonly offset: number;
-  /** The message's length including its header. */
-  readonly length: number;
-  readonly type: number;
-  readonly flags: number;
-  readonly seq: number;
-}
-
-/** The outcome of one request of a batch. */
-export interface BatchOutcome {
-  seq: number;
-  /** 0 when the kernel acknowledged it; else the errno. */
-  errno: number;
-  message?: string;
-}
-
-/** Opens transports; a socket opens a fresh one after an abandoned dump. */
-export type TransportFactory = () => Transport;
-
-/** Default receive buffer: big enough for batches of acknowledgements. */
+/** Default receive buffer, in bytes: big enough for batches of acknowledgements. */
 export const DEFAULT_RECEIVE_BUFFER = 8 << 20;
 const RX_SIZE = 64 * 1024;
+
+/**
+ * How a batch's replies are awaited: `"acks"`, each request was sent with `NLM_F_ACK`: wait
+ * until every one has its outcome. `"errors"`, sent without it: only failures answer, and the
+ * kernel queued them all before `sendto` returned: read without waiting until none is left.
+ */
+type BatchReplies = "acks" | "errors";
 
 /**
  * A netlink socket speaking one protocol: sequence-numbered requests, acknowledgements,
@@ -351,14 +213,7 @@ export class NetlinkSocket {
           ahead -= n;
           if (ahead <= 0) {
             ahead = 0;
-            const t = this.#transport;
-            if (t.unsafeFd) {
-              this.#ra = ReadAhead.start(
-                t.unsafeFd(),
-                this.#rx.length,
-                (buf, wait) => t.recv(buf, wait),
-              );
-            }
+            this.#startReadAhead();
           }
         }
         const dv = this.#dv;
@@ -390,7 +245,7 @@ export class NetlinkSocket {
             throw new NetlinkError(op, ENOBUFS);
           } else if (h.type !== NLMSG_NOOP) {
             if (h.flags & NLM_F_DUMP_INTR) {
-              throw new NetlinkError(`${op} (the table changed during the dump)`, 4 /* EINTR */);
+              throw new NetlinkError(`${op} (the table changed during the dump)`, EINTR);
             }
             // A single (non-dump) reply is followed by its acknowledgement: keep reading.
             yield { dv, offset: off, length: h.len, type: h.type, flags: h.flags, seq: h.seq };
@@ -403,128 +258,88 @@ export class NetlinkSocket {
     }
   }
 
-  /**
-   * Reads the acknowledgements of a batch of `count` requests numbered `first`..`first+count-1`
-   * (each sent with `NLM_F_ACK`), calling `onOutcome` for each. Data replies are passed to
-   * `onData` if given. Throws {@link SyscallError} `ENOBUFS` if the kernel dropped replies.
-   */
-  drainBatch(
-    first: number,
-    count: number,
-    op: string,
-    onOutcome: (o: BatchOutcome) => void,
-    onData?: (r: Reply) => void,
-  ): void {
-    let left = count;
-    this.#readBatch(
-      first,
-      count,
-      op,
-      true,
-      () => left > 0,
-      (o) => {
-        left--;
-        onOutcome(o);
-      },
-      onData,
-      (seen) => `${op}: ${count - seen} of ${count} outcomes were lost (receive buffer overrun)`,
-    );
+  /** Hands the rest of the current dump to a read-ahead thread, when the transport has an fd. */
+  #startReadAhead(): void {
+    const t = this.#transport;
+    if (!t.unsafeFd) return;
+    this.#ra = new ReadAhead(t.unsafeFd(), {
+      slotSize: this.#rx.length,
+      direct: (buf, wait) => t.recv(buf, wait),
+    });
   }
 
   /**
-   * Collects the error replies of a batch of `count` requests numbered `first`.. that were sent
-   * WITHOUT `NLM_F_ACK`: a request that succeeded sends nothing back. The kernel handles a
-   * ctnetlink batch inside `sendto`, so every error reply is already queued when this runs:
-   * it reads without waiting until the queue is empty, calls `onError` for each failure and
-   * returns how many there were. Throws {@link SyscallError} `ENOBUFS` if replies were dropped
-   * (then the outcomes of the batch are unknown, never assumed successful).
+   * Reads the replies of a batch whose requests were each sent with `NLM_F_ACK`, until every
+   * one has its outcome: `batch.onOutcome` gets each, `batch.onData` each data reply.
+   * Throws {@link SyscallError} `ENOBUFS` if the kernel dropped replies.
    */
-  drainErrors(
-    first: number,
-    count: number,
-    op: string,
-    onError: (o: BatchOutcome) => void,
-  ): number {
+  drainBatch(batch: BatchReader): void {
+    this.#use(batch.op, () => this.#readBatch(batch, "acks"));
+  }
+
+  /**
+   * Collects the error replies of a batch sent WITHOUT `NLM_F_ACK`: a request that succeeded
+   * sends nothing back. The kernel handles a ctnetlink batch inside `sendto`, so every error
+   * reply is already queued when this runs: it reads without waiting until the queue is empty,
+   * calls `batch.onOutcome` for each failure and returns how many there were. Throws
+   * {@link SyscallError} `ENOBUFS` if replies were dropped (then the outcomes of the batch are
+   * unknown, never assumed successful).
+   */
+  drainErrors(batch: BatchReader): number {
+    return this.#use(batch.op, () => this.#readErrors(batch));
+  }
+
+  #readErrors(batch: BatchReader): number {
     let errors = 0;
-    this.#readBatch(
-      first,
-      count,
-      op,
-      false,
-      () => true,
-      (o) => {
+    this.#readBatch({
+      ...batch,
+      onOutcome: (o) => {
         if (o.errno === 0) return;
         errors++;
-        onError(o);
+        batch.onOutcome(o);
       },
-      undefined,
-      () =>
-        `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`,
-    );
+    }, "errors");
     return errors;
   }
 
-  /**
-   * The one loop behind {@link drainBatch} and {@link drainErrors}: reads datagrams (waiting or
-   * not) while `more()` holds and, without waiting, until the queue is empty; checks each
-   * reply belongs to the batch; reports `NLMSG_ERROR`s (ACKs are errno 0) and data replies.
-   */
-  #readBatch(
-    first: number,
-    count: number,
-    op: string,
-    wait: boolean,
-    more: () => boolean,
-    onOutcome: (o: BatchOutcome) => void,
-    onData: ((r: Reply) => void) | undefined,
-    lostMessage: (seen: number) => string,
-    enter = true,
-  ): void {
-    if (enter) this.#enter(op);
+  /** Runs `fn` as one use of the socket: busy meanwhile, reopened if `fn` did not finish. */
+  #use<T>(op: string, fn: () => T): T {
+    this.#enter(op);
     let finished = false;
-    let seen = 0;
     try {
-      while (more()) {
-        let n: number;
-        try {
-          n = this.#recv(wait);
-        } catch (e) {
-          if (e instanceof SyscallError && e.errno === ENOBUFS) {
-            throw new SyscallError("recvfrom", ENOBUFS, lostMessage(seen));
-          }
-          throw e;
-        }
-        if (n < 0) break; // EAGAIN: nothing more queued
-        const dv = this.#dv;
-        let off = 0;
-        while (off < n) {
-          const h = readHeader(dv, off, n);
-          const idx = (h.seq - first) >>> 0;
-          if (idx >= count) {
-            throw new RangeError(
-              `${op}: reply sequence number ${h.seq} is not one of the batch ${first}..${
-                first + count - 1
-              }`,
-            );
-          }
-          if (h.type === NLMSG_ERROR) {
-            const e = readError(dv, off, h.len, h.flags);
-            const o: BatchOutcome = { seq: h.seq, errno: e.errno };
-            if (e.message !== undefined) o.message = e.message;
-            seen++;
-            onOutcome(o);
-          } else if (h.type !== NLMSG_NOOP && h.type !== NLMSG_DONE && onData) {
-            onData({ dv, offset: off, length: h.len, type: h.type, flags: h.flags, seq: h.seq });
-          }
-          off += NLMSG_ALIGN(h.len);
-        }
-      }
+      const r = fn();
       finished = true;
+      return r;
     } finally {
-      if (enter) {
-        this.#busy = false;
-        if (!finished) this.#reopen();
+      this.#endUse(!finished);
+    }
+  }
+
+  /**
+   * The one loop that reads a batch's replies ({@link drainBatch}, {@link drainErrors}, a
+   * batch sender's batches sent on this thread): datagram by datagram, as {@link BatchReplies}
+   * says, each through {@link readBatchReplies}.
+   */
+  #readBatch(batch: BatchReader, replies: BatchReplies): void {
+    const acks = replies === "acks";
+    let seen = 0;
+    while (!acks || seen < batch.count) {
+      let n: number;
+      try {
+        n = this.#recv(acks);
+      } catch (e) {
+        if (!(e instanceof SyscallError && e.errno === ENOBUFS)) throw e;
+        const { op, count } = batch;
+        throw new SyscallError(
+          "recvfrom",
+          ENOBUFS,
+          acks
+            ? `${op}: ${count - seen} of ${count} outcomes were lost (receive buffer overrun)`
+            : `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`,
+        );
       }
+      if (n < 0) return; // EAGAIN: nothing more queued
+      seen += readBatchReplies(this.#dv, n, batch);
     }
   }
 
@@ -541,29 +356,13 @@ export class NetlinkSocket {
     this.#enter(op);
     try {
       const t = this.#transport;
-      return BatchSender.start(t.unsafeFd?.(), {
+      return new BatchSender(t.unsafeFd?.(), {
         ...options,
         direct: (bytes, first, count, onError) => {
           t.send(bytes);
-          this.#readBatch(
-            first,
-            count,
-            op,
-            false,
-            () => true,
-            (o) => {
-              if (o.errno !== 0) onError(o);
-            },
-            undefined,
-            () =>
-              `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`,
-            false,
-          );
+          this.#readErrors({ first, count, op, onOutcome: onError });
         },
-        onStop: (clean) => {
-          this.#busy = false;
-          if (!clean) this.#reopen();
-        },
+        onStop: (clean) => this.#endUse(!clean),
       });
     } catch (e) {
       this.#busy = false;
@@ -597,6 +396,7 @@ export class NetlinkSocket {
     }
   }
 
+  /** {@link close}, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -10,7 +10,7 @@
 import * as sys from "../ffi/syscalls.ts";
 import { MSG_DONTWAIT, MSG_TRUNC, SO_MEMINFO, SOL_SOCKET } from "../ffi/libc.ts";
 import { openReadableWaiter, type ReadableWaiter } from "../ffi/wait.ts";
-import { LibcTransport, type LibcTransportOptions } from "./socket.ts";
+import { LibcTransport, type LibcTransportOptions } from "./transport.ts";
 import {
   NETLINK_BROADCAST_ERROR,
   NETLINK_LISTEN_ALL_NSID,
@@ -51,7 +51,7 @@ export interface EventSource {
   close(): void;
 }
 
-/** Options of {@link Subscription.open}. */
+/** Options of the {@link Subscription} constructor. */
 export interface SubscriptionOptions extends LibcTransportOptions {
   /** `NETLINK_NO_ENOBUFS`: the kernel stops reporting `ENOBUFS` when it drops messages. */
   noEnobufs?: boolean;
@@ -81,13 +81,8 @@ export class Subscription implements EventSource {
   #msg: sys.MessageReceiver | undefined;
   #nsid: number | undefined;
 
-  private constructor(t: LibcTransport, allNsid: boolean) {
-    this.#t = t;
-    if (allNsid) this.#msg = new sys.MessageReceiver();
-  }
-
   /** Opens a socket of `protocol` subscribed to `options.groups`. */
-  static open(protocol: number, options: SubscriptionOptions): Subscription {
+  constructor(protocol: number, options: SubscriptionOptions) {
     const t = new LibcTransport(protocol, options);
     try {
       const fd = t.unsafeFd();
@@ -95,11 +90,12 @@ export class Subscription implements EventSource {
       if (options.broadcastError) sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_BROADCAST_ERROR, 1);
       if (options.listenAllNsid) sys.setsockoptInt(fd, SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, 1);
       if (options.filter) sys.attachSocketFilter(fd, options.filter);
-      return new Subscription(t, options.listenAllNsid === true);
     } catch (e) {
       t.close();
       throw e;
     }
+    this.#t = t;
+    if (options.listenAllNsid) this.#msg = new sys.MessageReceiver();
   }
 
   get portId(): number {

@@ -20,7 +20,8 @@ import { validateFlow } from "../conntrack/flow_validate.ts";
 import { writeNfgenmsg } from "../conntrack/nfnl.ts";
 import { MessageBuilder } from "../netlink/attribute.ts";
 import { NETLINK_NETFILTER, NLM_F_ACK, NLM_F_CREATE, NLM_F_REQUEST } from "../netlink/message.ts";
-import { LibcTransport, NetlinkSocket, type Transport } from "../netlink/socket.ts";
+import { NetlinkSocket } from "../netlink/socket.ts";
+import { LibcTransport, type Transport } from "../netlink/transport.ts";
 import { assertThrowawayNetns } from "../netlink/netns.ts";
 
 assertThrowawayNetns("create flows to capture");
@@ -158,7 +159,12 @@ phase = "batch";
   });
   sock.send(b.bytes());
   const errnos: number[] = [];
-  sock.drainBatch(first, 3, "Cannot delete flows", (o) => errnos.push(o.errno));
+  sock.drainBatch({
+    first,
+    count: 3,
+    op: "Cannot delete flows",
+    onOutcome: (o) => errnos.push(o.errno),
+  });
   console.log("batch of deletes:", errnos.join(", "));
   sock.close();
 }

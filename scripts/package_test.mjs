@@ -180,7 +180,7 @@ console.log(JSON.stringify({ dumped: flows.length, src: flows[0]?.orig.src, coun
     join(app, "workers.ts"),
     `// Starts nfct's worker threads from the installed package: each is a file loaded by URL.
 import { Conntrack } from "nfct";
-import { LibcTransport } from "./node_modules/nfct/dist/netlink/socket.js";
+import { LibcTransport } from "./node_modules/nfct/dist/netlink/transport.js";
 import { ReadAhead } from "./node_modules/nfct/dist/netlink/readahead.js";
 import { BatchSender } from "./node_modules/nfct/dist/netlink/sender.js";
 
@@ -195,11 +195,11 @@ const settle = (state: () => string, buf?: Uint8Array, ra?: ReadAhead) => {
 };
 const t = new LibcTransport(12 /* NETLINK_NETFILTER */);
 const buf = new Uint8Array(65536);
-const ra = ReadAhead.start(t.unsafeFd(), buf.length, (b, wait) => t.recv(b, wait));
+const ra = new ReadAhead(t.unsafeFd(), { slotSize: buf.length, direct: (b, wait) => t.recv(b, wait) });
 const readahead = settle(() => ra.state, buf, ra);
 const raFailure = String(ra.failure ?? "");
 ra.stop();
-const bs = BatchSender.start(t.unsafeFd(), { slotBytes: 4096, maxCount: 8, op: "probe", direct: () => {}, onDone: () => {} });
+const bs = new BatchSender(t.unsafeFd(), { slotBytes: 4096, maxCount: 8, op: "probe", direct: () => {}, onDone: () => {} });
 const sender = settle(() => bs.state);
 bs.stop();
 t.close();

@@ -15,7 +15,8 @@ import { decodeCpuStats, decodeGlobalStats } from "../../conntrack/stats.ts";
 import { FlowDecoder } from "../../conntrack/flow_decode.ts";
 import { NetlinkError } from "../../netlink/errors.ts";
 import { HOST_LE, NLMSG_DONE, NLMSG_ERROR, readDone, readError } from "../../netlink/message.ts";
-import { NetlinkSocket, type Transport } from "../../netlink/socket.ts";
+import { NetlinkSocket } from "../../netlink/socket.ts";
+import type { Transport } from "../../netlink/transport.ts";
 import { toHex } from "./hex.ts";
 import {
   datagram,
@@ -286,11 +287,16 @@ export class Fuzzer {
         run = () => {
           this.#t.load(input);
           let errors = 0;
-          const n = this.#sock.drainErrors(SEQ, 3, "Cannot fuzz", (o) => {
-            errors++;
-            if (!Number.isInteger(o.errno) || o.errno <= 0) {
-              throw new Error(`error outcome with errno ${o.errno}`);
-            }
+          const n = this.#sock.drainErrors({
+            first: SEQ,
+            count: 3,
+            op: "Cannot fuzz",
+            onOutcome: (o) => {
+              errors++;
+              if (!Number.isInteger(o.errno) || o.errno <= 0) {
+                throw new Error(`error outcome with errno ${o.errno}`);
+              }
+            },
           });
           if (n !== errors) {
             throw new Error(`drainErrors counted ${n} errors but reported ${errors}`);
@@ -299,11 +305,16 @@ export class Fuzzer {
       } else {run = () => {
           this.#t.load(input);
           let outcomes = 0;
-          this.#sock.drainBatch(SEQ, 3, "Cannot fuzz", (o) => {
-            outcomes++;
-            if (!Number.isInteger(o.errno) || o.errno < 0 || Object.is(o.errno, -0)) {
-              throw new Error(`outcome errno ${o.errno}`);
-            }
+          this.#sock.drainBatch({
+            first: SEQ,
+            count: 3,
+            op: "Cannot fuzz",
+            onOutcome: (o) => {
+              outcomes++;
+              if (!Number.isInteger(o.errno) || o.errno < 0 || Object.is(o.errno, -0)) {
+                throw new Error(`outcome errno ${o.errno}`);
+              }
+            },
           });
           if (outcomes < 3) throw new Error(`drainBatch returned after ${outcomes} of 3 outcomes`);
         };}

@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { assertThrowawayNetns, conntrackCli, trackLoopback } from "../_helpers/netns.ts";
 import { waitFor } from "../_helpers/wait.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
-import { LibcTransport } from "../../netlink/socket.ts";
+import { LibcTransport } from "../../netlink/transport.ts";
 import { NETLINK_NETFILTER, SOL_NETLINK } from "../../netlink/message.ts";
 import * as sys from "../../ffi/syscalls.ts";
 

@@ -17,7 +17,7 @@ import {
   NLMSG_ALIGN,
   NLMSG_DONE,
 } from "../../netlink/message.ts";
-import { LibcTransport } from "../../netlink/socket.ts";
+import { LibcTransport } from "../../netlink/transport.ts";
 import { ReadAhead } from "../../netlink/readahead.ts";
 
 assertThrowawayNetns();
@@ -55,7 +55,10 @@ test("the worker receives the dump's datagrams and they arrive whole and in orde
     dv.setUint16(6, NLM_F_REQUEST | NLM_F_DUMP, HOST_LE);
     dv.setUint32(8, 77, HOST_LE);
     req[16] = C.AF_INET;
-    const ra = ReadAhead.start(t.unsafeFd(), 65536, (buf, wait) => t.recv(buf, wait));
+    const ra = new ReadAhead(t.unsafeFd(), {
+      slotSize: 65536,
+      direct: (buf, wait) => t.recv(buf, wait),
+    });
     const buf = new Uint8Array(65536);
     const bdv = new DataView(buf.buffer);
     let msgs = 0, datagrams = 0, done = false;

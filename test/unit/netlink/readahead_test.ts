@@ -12,9 +12,12 @@ import { waitForSync } from "../../_helpers/wait.ts";
 test("a receive error on the worker thread is thrown by recv() on this one, with its errno", () => {
   const fd = sys.eventfd(); // not a socket: recvfrom fails with ENOTSOCK
   let direct = 0;
-  const ra = ReadAhead.start(fd, 4096, () => {
-    direct++; // before the worker is up, the caller's own reader is used
-    return -1;
+  const ra = new ReadAhead(fd, {
+    slotSize: 4096,
+    direct: () => {
+      direct++; // before the worker is up, the caller's own reader is used
+      return -1;
+    },
   });
   try {
     const buf = new Uint8Array(4096);
@@ -49,7 +52,7 @@ test("stop() before the worker has started leaves the fd alone and ends the thre
   const fd = sys.eventfd();
   try {
     for (let i = 0; i < 5; i++) {
-      const ra = ReadAhead.start(fd, 4096, () => -1);
+      const ra = new ReadAhead(fd, { slotSize: 4096, direct: () => -1 });
       ra.stop();
       assert.equal(ra.workerDatagrams, 0);
     }

@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SyscallError } from "../../../ffi/errno.ts";
 import * as sys from "../../../ffi/syscalls.ts";
-import { type BatchFailure, BatchSender } from "../../../netlink/sender.ts";
+import type { BatchOutcome } from "../../../netlink/batch_replies.ts";
+import { BatchSender } from "../../../netlink/sender.ts";
 import { waitForSync } from "../../_helpers/wait.ts";
 
 function waitReady(s: BatchSender): void {
@@ -17,8 +18,8 @@ function waitReady(s: BatchSender): void {
 
 test("without a worker every batch is sent on this thread and reported in order", () => {
   const sent: number[] = [];
-  const done: [number, number, BatchFailure[]][] = [];
-  const s = BatchSender.start(undefined, {
+  const done: [number, number, BatchOutcome[]][] = [];
+  const s = new BatchSender(undefined, {
     slotBytes: 64,
     maxCount: 4,
     op: "Cannot test",
@@ -42,7 +43,7 @@ test("without a worker every batch is sent on this thread and reported in order"
 test("a send error on the worker thread is thrown on this one, with its errno, and the sender ends unclean", () => {
   const fd = sys.eventfd(); // not a socket: sendto fails with ENOTSOCK
   let clean: boolean | undefined;
-  const s = BatchSender.start(fd, {
+  const s = new BatchSender(fd, {
     slotBytes: 64,
     maxCount: 4,
     op: "Cannot test",
@@ -74,7 +75,7 @@ test("stop() before the worker has started ends it without sending anything", ()
   try {
     for (let i = 0; i < 5; i++) {
       let stopped = 0;
-      const s = BatchSender.start(fd, {
+      const s = new BatchSender(fd, {
         slotBytes: 64,
         maxCount: 4,
         op: "x",

@@ -21,7 +21,8 @@ import {
   NLM_F_REQUEST,
   NLMSG_OVERRUN,
 } from "../../../netlink/message.ts";
-import { type BatchOutcome, NetlinkSocket } from "../../../netlink/socket.ts";
+import type { BatchOutcome } from "../../../netlink/batch_replies.ts";
+import { NetlinkSocket } from "../../../netlink/socket.ts";
 import {
   ackMessage,
   datagram,
@@ -97,7 +98,10 @@ test("drainBatch() throws RangeError on a reply whose sequence number is outside
   );
   const first = request(sock);
   sock.nextSeq(2);
-  assert.throws(() => sock.drainBatch(first, 3, "Cannot delete flows", () => {}), RangeError);
+  assert.throws(
+    () => sock.drainBatch({ first, count: 3, op: "Cannot delete flows", onOutcome: () => {} }),
+    RangeError,
+  );
 });
 
 test("a kernel error without extended ACK becomes NetlinkError with code, errno and operation", () => {
@@ -291,7 +295,13 @@ test("drainBatch() turns ENOBUFS into SyscallError ENOBUFS naming how many outco
   sock.nextSeq(2);
   const got: BatchOutcome[] = [];
   assert.throws(
-    () => sock.drainBatch(first, 3, "Cannot delete flows", (o) => got.push(o)),
+    () =>
+      sock.drainBatch({
+        first,
+        count: 3,
+        op: "Cannot delete flows",
+        onOutcome: (o) => got.push(o),
+      }),
     (e: unknown) => {
       assert.ok(e instanceof SyscallError);
       assert.equal(e.name, "SyscallError");
@@ -313,13 +323,16 @@ test("drainErrors() reports only failures, stops when nothing more is queued, an
   const first = request(sock, CT_NEW, 0);
   sock.nextSeq(2);
   const got: BatchOutcome[] = [];
-  assert.equal(sock.drainErrors(first, 3, "Cannot delete flows", (o) => got.push(o)), 1);
+  assert.equal(
+    sock.drainErrors({ first, count: 3, op: "Cannot delete flows", onOutcome: (o) => got.push(o) }),
+    1,
+  );
   assert.deepEqual(got, [{ seq: first + 1, errno: 2 }]);
   assert.equal(t.recvCalls, 3, "read until the queue was empty, without waiting");
 
   t.failNextRecvWithENOBUFS();
   assert.throws(
-    () => sock.drainErrors(first, 3, "Cannot delete flows", () => {}),
+    () => sock.drainErrors({ first, count: 3, op: "Cannot delete flows", onOutcome: () => {} }),
     (e: unknown) =>
       e instanceof SyscallError && e.code === "ENOBUFS" &&
       e.message.startsWith("Cannot delete flows: "),
