@@ -5,10 +5,37 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { after } from "node:test";
 import { Conntrack, type Filter, type Flow } from "../../mod.ts";
 import { sh, trackLoopback } from "./netns.ts";
-import { runConntrack as conntrack } from "./run.ts";
+import { labelConf } from "./label_conf.ts";
+import { type Ran, runConntrack as conntrack, runNfct } from "./run.ts";
 import { loopbackTraffic, type Traffic } from "./traffic.ts";
+
+/** nfct and conntrack(8) for a test file on the rich table. */
+export interface RichTableCli {
+  /** A temporary directory (with the connlabel.conf nfct reads). */
+  dir: string;
+  nfct(args: string[], input?: string): Ran;
+  conntrack(args: string[], input?: string): Ran;
+}
+
+/**
+ * For a test file on the rich table: nfct (with label names) and conntrack; after the file's
+ * tests the table and the directory are removed.
+ */
+export function onRichTable(prefix: string): RichTableCli {
+  const conf = labelConf(prefix);
+  after(async () => {
+    await removeRichTable();
+    conf.remove();
+  });
+  return {
+    dir: conf.dir,
+    nfct: (args, input) => runNfct(args, { input, env: conf.env }),
+    conntrack: (args, input) => conntrack(args, { input, env: conf.env }),
+  };
+}
 
 /** The table through the library (a client opened and closed per call). */
 export function listed(filter?: Filter): Flow[] {
@@ -57,7 +84,7 @@ export const tableChanged = (): void => {
 };
 
 /** Closes the traffic, empties the table and undoes the settings {@link freshTable} made. */
-export async function removeRichTable(): Promise<void> {
+async function removeRichTable(): Promise<void> {
   await closeTraffic();
   conntrack(["-F"]);
   if (tracking) sh("nft delete table inet nfct_cli_lo");

@@ -39,16 +39,16 @@ export function stop(l: Listener, sig: string): void {
   process.kill(l.proc.pid!, sig);
 }
 
-/** A flow every listener shows (udp to port 53, mark 5), created and deleted: a marker. */
-export function sentinel(ct: Conntrack, port: number): void {
-  const f = {
-    proto: "udp" as const,
-    orig: { src: "10.255.255.1", dst: "10.255.255.2", sport: port, dport: 53 },
-    timeout: 30,
-    mark: 5,
-  };
+/** A UDP flow `src` -> `dst` to port 53, mark 5, created and deleted. */
+function blip(ct: Conntrack, src: string, dst: string, sport: number): void {
+  const f = { proto: "udp" as const, orig: { src, dst, sport, dport: 53 }, timeout: 30, mark: 5 };
   ct.create(f);
   ct.delete(f);
+}
+
+/** A flow every listener shows (udp to port 53, mark 5), created and deleted: a marker. */
+export function sentinel(ct: Conntrack, port: number): void {
+  blip(ct, "10.255.255.1", "10.255.255.2", port);
 }
 
 /**
@@ -57,14 +57,7 @@ export function sentinel(ct: Conntrack, port: number): void {
  */
 export function sentinelAll(ct: Conntrack, port: number): void {
   sentinel(ct, port);
-  const f = {
-    proto: "udp" as const,
-    orig: { src: "fd00:ffff::1", dst: "fd00:ffff::2", sport: port, dport: 53 },
-    timeout: 30,
-    mark: 5,
-  };
-  ct.create(f);
-  ct.delete(f);
+  blip(ct, "fd00:ffff::1", "fd00:ffff::2", port);
   const m = {
     proto: "tcp" as const,
     src: "10.255.255.1",

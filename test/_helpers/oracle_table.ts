@@ -5,8 +5,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { Conntrack, type Flow } from "../../mod.ts";
-import { MARKS, SCTP_STATES, TCP_STATES as SETTABLE_TCP_STATES } from "./filter_property_table.ts";
+import { Conntrack, type Flow, TCP_STATES } from "../../mod.ts";
+import { MARKS, SCTP_STATES } from "./filter_property_table.ts";
 import { sh, trackLoopback } from "./netns.ts";
 import { loopbackTraffic, type Traffic } from "./traffic.ts";
 
@@ -21,8 +21,6 @@ function v6(i: number, pfx = "fd00"): string {
   return `${pfx}::${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}`;
 }
 
-const TCP_STATES = ["NONE", ...SETTABLE_TCP_STATES] as const;
-// HEARTBEAT_ACKED is not among SCTP_STATES: the kernel refuses it (ERANGE)
 const STATUSES: Flow["status"][] = [[], ["ASSURED"], ["SEEN_REPLY"], ["SEEN_REPLY", "ASSURED"], [
   "FIXED_TIMEOUT",
 ], ["SEEN_REPLY", "ASSURED", "FIXED_TIMEOUT"]];

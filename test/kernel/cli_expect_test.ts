@@ -17,6 +17,7 @@ import { createFtpMaster, ftpExpectation, ftpMaster, ONES4 } from "../_helpers/f
 import { mask, sorted } from "../_helpers/masked.ts";
 import { assertThrowawayNetns, sh } from "../_helpers/netns.ts";
 import { messages, type Ran, runConntrack, runNfct, words } from "../_helpers/run.ts";
+import { type ScriptLine, scriptProblems } from "../_helpers/script.ts";
 
 assertThrowawayNetns();
 
@@ -48,7 +49,7 @@ function fillExpectations(ct: Conntrack): void {
 const E1 = "-s 10.40.1.1 -d 10.40.0.1 -p tcp --sport 0 --dport 50001";
 const NEW7 =
   "-s 10.40.0.7 -d 10.40.1.1 -p tcp --sport 40007 --dport 21 --tuple-src 10.40.1.1 --tuple-dst 10.40.0.7 --tuple-port-src 0 --tuple-port-dst 50007";
-const SCRIPT: [string, number][] = [
+const SCRIPT: ScriptLine[] = [
   ["-L expect", 0],
   ["-L expect -o xml", 0],
   ["-L expect -f ipv6", 0], // conntrack lists AF_INET unless told otherwise
@@ -156,39 +157,9 @@ test(
     };
     const theirs = run(conntrack);
     const ours = run(nfct);
-    const problems: string[] = [];
-    SCRIPT.forEach(([line, want], i) => {
-      const t = theirs[i], o = ours[i];
-      if (t.code !== want) {
-        problems.push(
-          `conntrack ${line}: exit ${t.code}, the script expects ${want} (${t.stderr.trim()})`,
-        );
-      }
-      if (o.code !== want) {
-        problems.push(`nfct ${line}: exit ${o.code}, expected ${want} (${o.stderr.trim()})`);
-      }
-      const tm = messages(t.stderr), om = messages(o.stderr);
-      if (!(want === 2 && o.code === 2) && JSON.stringify(tm) !== JSON.stringify(om)) {
-        problems.push(
-          `${line}: stderr differs:\n  conntrack: ${tm.join(" | ")}\n  nfct:      ${
-            om.join(" | ")
-          }`,
-        );
-      }
+    const problems = scriptProblems(SCRIPT, theirs, ours, {
       // -S expect: the counters of the two runs differ (the second run creates more).
-      const st = line.startsWith("-S")
-        ? sorted(t.stdout).map((l) => l.replace(/=\d+/g, "=N"))
-        : sorted(t.stdout);
-      const so = line.startsWith("-S")
-        ? sorted(o.stdout).map((l) => l.replace(/=\d+/g, "=N"))
-        : sorted(o.stdout);
-      if (JSON.stringify(st) !== JSON.stringify(so)) {
-        problems.push(
-          `${line}: stdout differs:\n  conntrack: ${st.join("\n             ")}\n  nfct:      ${
-            so.join("\n             ")
-          }`,
-        );
-      }
+      stdout: (line, out) => line.startsWith("-S") ? out.map((l) => l.replace(/=\d+/g, "=N")) : out,
     });
     assert.deepEqual(problems, []);
     // The script did list something.

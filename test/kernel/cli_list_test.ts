@@ -6,30 +6,16 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
-import {
-  freshTable,
-  listed,
-  removeRichTable,
-  richTable,
-  tableChanged,
-} from "../_helpers/cli_table.ts";
-import { labelConf } from "../_helpers/label_conf.ts";
+import { test } from "node:test";
+import { freshTable, listed, onRichTable, richTable, tableChanged } from "../_helpers/cli_table.ts";
 import { sorted } from "../_helpers/masked.ts";
 import { assertThrowawayNetns, sh } from "../_helpers/netns.ts";
-import { messages, runConntrack, runNfct, words } from "../_helpers/run.ts";
+import { messages, words } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 120000 };
-const CONF = labelConf("nfct-cli-list-");
-after(async () => {
-  await removeRichTable();
-  CONF.remove();
-});
-
-const nfct = (args: string[]) => runNfct(args, { env: CONF.env });
-const conntrack = (args: string[]) => runConntrack(args, { env: CONF.env });
+const { nfct, conntrack } = onRichTable("nfct-cli-list-");
 
 test(
   "the listed table has every protocol with zones, marks, counters and timestamps",

@@ -6,31 +6,21 @@
  */
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import {
   closeTraffic,
   listed,
-  removeRichTable,
+  onRichTable,
   richTable,
   tableChanged,
 } from "../_helpers/cli_table.ts";
-import { labelConf } from "../_helpers/label_conf.ts";
 import { sorted } from "../_helpers/masked.ts";
 import { assertThrowawayNetns } from "../_helpers/netns.ts";
-import { runConntrack, runNfct } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 120000 };
-const CONF = labelConf("nfct-cli-restore-");
-const TMP = CONF.dir;
-after(async () => {
-  await removeRichTable();
-  CONF.remove();
-});
-
-const nfct = (args: string[], input?: string) => runNfct(args, { input, env: CONF.env });
-const conntrack = (args: string[]) => runConntrack(args, { env: CONF.env });
+const { dir: TMP, nfct, conntrack } = onRichTable("nfct-cli-restore-");
 
 test(
   "`-o save` replayed by nfct -R (file and stdin) rebuilds the table; conntrack -R agrees",
