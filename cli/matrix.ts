@@ -128,7 +128,7 @@ export const MATRIX: Readonly<Record<CommandName, Row>> = {
  * The same for the `expect` table (conntrack.c EXP_LIST … EXP_STATS). With `expect`, -s/-d
  * are the master's addresses for -I and the expectation's own for -D/-G.
  */
-export const EXP_MATRIX: Readonly<Partial<Record<CommandName, Row>>> = {
+const EXP_MATRIX: Readonly<Partial<Record<CommandName, Row>>> = {
   //       s  d  r  q  p  t  u  z  e  [  ]  {  }  a  m  i  f  n  g  o  c  b  j  w  l  <  >  (  )
   list:   [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0],
   create: [1, 1, 2, 2, 1, 1, 2, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],

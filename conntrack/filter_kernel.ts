@@ -102,7 +102,7 @@ export function kernelPlan(c: CheckedFilter, negated: boolean): KernelPlan {
  * matched in userspace only. The kernel compares ports only for TCP and UDP (for other
  * protocols it would send or flush more), so those are matched in userspace too.
  */
-export function tupleFlags(c: CompiledTuple, proto: number | undefined, zoneOk: boolean): number {
+function tupleFlags(c: CompiledTuple, proto: number | undefined, zoneOk: boolean): number {
   let f = 0;
   if (c.srcExact !== undefined && c.src!.bytes.length === 4) f |= C.CTA_FILTER_FLAG_CTA_IP_SRC;
   if (c.dstExact !== undefined && c.dst!.bytes.length === 4) f |= C.CTA_FILTER_FLAG_CTA_IP_DST;
@@ -120,7 +120,7 @@ export function tupleFlags(c: CompiledTuple, proto: number | undefined, zoneOk: 
 }
 
 /** Writes a `CTA_TUPLE_ORIG`/`CTA_TUPLE_REPLY` filter tuple with the conditions `flags` name. */
-export function encodeTupleFilter(
+function encodeTupleFilter(
   b: MessageBuilder,
   type: number,
   c: CompiledTuple,

@@ -12,7 +12,7 @@ import { addNetns } from "./netns.ts";
 import { conntrackWithLabelConf, exec, messages, NFCT, type Ran, words } from "./run.ts";
 
 /** The installed conntrack's `--version`. */
-export const CT_VERSION: string = execFileSync("conntrack", ["--version"], { encoding: "utf8" })
+const CT_VERSION: string = execFileSync("conntrack", ["--version"], { encoding: "utf8" })
   .trim();
 /** Whether the installed conntrack is 1.4.7 (whose known bugs the tests show). */
 export const IS_147: boolean = /v1\.4\.7\b/.test(CT_VERSION);
