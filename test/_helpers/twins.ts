@@ -90,5 +90,8 @@ export function same(ns: string, args: string[], why = ""): Ran {
   return ours;
 }
 
-/** A TCP entry for `-I` (add `--sport` and `--state`). */
-export const TCP = "-p tcp -s 10.0.0.1 -d 10.0.0.2 --dport 80 -t 100";
+/**
+ * A TCP entry for `-I` (add `--sport` and `--state`). 900 s: on a loaded machine a test's dozen
+ * CLI runs can take minutes, and an entry that expired half-way would change what is listed.
+ */
+export const TCP = "-p tcp -s 10.0.0.1 -d 10.0.0.2 --dport 80 -t 900";
