@@ -5,11 +5,11 @@
  * event_stream_test.ts.
  */
 import { readFileSync } from "node:fs";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import net from "node:net";
-import { assertThrowawayNetns, sleeperInOwnNetns, trackLoopback } from "../_helpers/netns.ts";
+import { assertThrowawayNetns, sh, sleeperInOwnNetns, trackLoopback } from "../_helpers/netns.ts";
 import { Conntrack, type ConntrackEvent, type Flow } from "../../mod.ts";
 import { isFlow, readUntil, udpFlow as udp } from "../_helpers/events.ts";
 import { sleep, waitFor } from "../_helpers/wait.ts";
@@ -19,6 +19,7 @@ assertThrowawayNetns();
 const T = { timeout: 60000 };
 
 trackLoopback("nfct_ev", { timestamp: 1 });
+after(() => sh("nft delete table inet nfct_ev; sysctl -qw net.netfilter.nf_conntrack_timestamp=0"));
 
 test(
   "every created and deleted flow is reported exactly once, in order, with its type, port id and time",

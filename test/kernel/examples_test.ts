@@ -245,6 +245,8 @@ test(
   "examples/watch.ts prints one typed line per matching event and stops on SIGINT",
   T,
   async () => {
+    // Events without kernel timestamps (watch.ts marks those with " (kernel)").
+    sh("sysctl -qw net.netfilter.nf_conntrack_timestamp=0");
     using ct = Conntrack.open();
     ct.flushAll();
     const argv = [...RUN_TS, "examples/watch.ts"];
