@@ -96,32 +96,39 @@ export type Legality = 0 | 1 | 2 | 3;
 /** One row of a matrix: a legality per option, in {@link OPT_NAMES} order. */
 export type Row = readonly Legality[];
 
+/** The row of a command that takes no option. */
+const NONE: Row = OPT_NAMES.map(() => 0);
+
+// deno-fmt-ignore
+/** -I's row, which -A shares (conntrack.c gives both the same). */
+const CREATE: Row =
+  //       s  d  r  q  p  t  u  z  e  [  ]  {  }  a  m  i  f  n  g  o  c  b  j  w  l  <  >  (  )
+          [3, 3, 3, 3, 1, 1, 2, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 0, 0, 2, 0, 2, 0, 2, 2];
+
 // deno-fmt-ignore
 /** conntrack.c `commands_v_options`, one row per command in {@link COMMANDS} order. */
 export const MATRIX: Readonly<Record<CommandName, Row>> = {
   //       s  d  r  q  p  t  u  z  e  [  ]  {  }  a  m  i  f  n  g  o  c  b  j  w  l  <  >  (  )
   list:   [2, 2, 2, 2, 2, 0, 2, 2, 0, 0, 0, 2, 2, 0, 2, 0, 2, 2, 2, 2, 2, 0, 2, 2, 2, 0, 0, 2, 2],
-  create: [3, 3, 3, 3, 1, 1, 2, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 0, 0, 2, 0, 2, 0, 2, 2],
+  create: CREATE,
   update: [2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 0, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 2, 0, 0],
   delete: [2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 2, 2, 0, 2, 2, 2, 2, 2, 2, 0, 0, 0, 2, 2, 0, 0, 2, 2],
   get:    [3, 3, 3, 3, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 0, 0, 0],
   flush:  [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
   event:  [2, 2, 2, 2, 2, 0, 0, 0, 2, 0, 0, 2, 2, 0, 2, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 2, 2],
-  version:[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+  version: NONE,
   help:   [0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-  count:  [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-  stats:  [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-  add:    [3, 3, 3, 3, 1, 1, 2, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 2, 2, 0, 0, 0, 0, 2, 0, 2, 0, 2, 2],
+  count:  NONE,
+  stats:  NONE,
+  add:    CREATE,
 };
-
-const NONE: Row = OPT_NAMES.map(() => 0);
 
 // deno-fmt-ignore
 /**
  * The same for the `expect` table (conntrack.c EXP_LIST … EXP_STATS). With `expect`, -s/-d
  * are the master's addresses for -I and the expectation's own for -D/-G.
  */
-export const EXP_MATRIX: Readonly<Partial<Record<CommandName, Row>>> = {
+const EXP_MATRIX: Readonly<Partial<Record<CommandName, Row>>> = {
   //       s  d  r  q  p  t  u  z  e  [  ]  {  }  a  m  i  f  n  g  o  c  b  j  w  l  <  >  (  )
   list:   [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0],
   create: [1, 1, 2, 2, 1, 1, 2, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],

@@ -5,6 +5,7 @@
  * request fails with {@link NetlinkError} `EINVAL`, which {@link Helpers} explains.
  * @module
  */
+import { EINVAL } from "../ffi/errno.ts";
 import { AttributeReader, MessageBuilder } from "../netlink/attribute.ts";
 import { NetlinkError } from "../netlink/errors.ts";
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLMSG_HDRLEN } from "../netlink/message.ts";
@@ -69,8 +70,6 @@ export interface Helper {
 }
 
 const msgType = (m: number) => nfnlMsgType(NFNL_SUBSYS_CTHELPER, m);
-/** `EINVAL`: what the kernel answers for a subsystem it does not have. */
-const EINVAL = 22;
 
 /** Why a cthelper request failed with `EINVAL` when the kernel has no such subsystem. */
 export const NO_CTHELPER_HINT =

@@ -4,7 +4,7 @@
  * event types' multicast groups, with the filter compiled to a socket BPF program.
  * @module
  */
-import { SyscallError } from "../ffi/errno.ts";
+import { ENOBUFS, SyscallError } from "../ffi/errno.ts";
 import { NETLINK_NETFILTER, NLMSG_ALIGN, NLMSG_OVERRUN, readHeader } from "../netlink/message.ts";
 import { NetnsHandle } from "../netlink/netns.ts";
 import { DEFAULT_RECEIVE_BUFFER, type LibcTransportOptions } from "../netlink/socket.ts";
@@ -47,8 +47,6 @@ function nowNs(): bigint {
   return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 }
 
-/** `ENOBUFS`: the socket's receive buffer overflowed and events were lost. */
-const ENOBUFS = 105;
 const RX_SIZE = 64 * 1024;
 
 /**

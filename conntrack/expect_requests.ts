@@ -4,6 +4,7 @@
  * userspace part of a dump's filter.
  * @module
  */
+import { ENOENT } from "../ffi/errno.ts";
 import type { MessageBuilder } from "../netlink/attribute.ts";
 import { NetlinkError } from "../netlink/errors.ts";
 import { NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL } from "../netlink/message.ts";
@@ -22,9 +23,6 @@ import { beginRequest, nfnlMsgType, nfnlRequest } from "./nfnl.ts";
 import { checkKeys, checkName, checkU16, isObject } from "./options.ts";
 import { decodeExpectCpuStats } from "./stats.ts";
 import { encodeTuple, protoNumber, validateTuple } from "./tuple.ts";
-
-/** `ENOENT`: the kernel has no such expectation. */
-const ENOENT = 2;
 
 /** The `nlmsg_type` of expectation message `m` (`IPCTNL_MSG_EXP_*`). */
 const expType = (m: number) => nfnlMsgType(C.NFNL_SUBSYS_CTNETLINK_EXP, m);

@@ -8,33 +8,14 @@
 import type { MessageBuilder } from "../netlink/attribute.ts";
 import type { Family } from "./address.ts";
 import * as C from "./constants.ts";
+import { checkedEmpty, checkFilter } from "./filter_check.ts";
+import type { LabelFilter, NatFilter } from "./filter_extra.ts";
+import { kernelPlan } from "./filter_kernel.ts";
+import { matcher } from "./filter_match.ts";
+import type { CompiledTuple, TupleFilter } from "./filter_tuple.ts";
 import type { Flow } from "./flow.ts";
-import { statusBits, type StatusFlag } from "./status.ts";
-import { encodeTupleFilter, tupleFlags } from "./filter_kernel.ts";
-import {
-  compileLabelFilter,
-  compileMark,
-  compileNatFilter,
-  compileStatus,
-  isObject,
-  type LabelFilter,
-  type NatFilter,
-  u16,
-  u32,
-} from "./filter_extra.ts";
-import {
-  checkFilterKeys as checkKeys,
-  type CompiledTuple,
-  compileTuple,
-  hasGreKeys,
-  hasIcmp,
-  TUPLE_KEYS,
-  tupleEmpty,
-  type TupleFilter,
-  tupleMatch,
-} from "./filter_tuple.ts";
-import { ALL_STATES, hasPorts, IPPROTO_GRE, protocolOf } from "./protocols.ts";
-import { type Proto, protoNumber } from "./tuple.ts";
+import type { StatusFlag } from "./status.ts";
+import type { Proto } from "./tuple.ts";
 
 export type { CompiledTuple, TupleFilter };
 
@@ -183,33 +164,6 @@ function compileAnyOf(filters: readonly Filter[]): CompiledFilter {
   };
 }
 
-const KEYS = new Set([
-  "family",
-  "proto",
-  "src",
-  "dst",
-  "sport",
-  "dport",
-  "zone",
-  "reply",
-  "mark",
-  "status",
-  "state",
-  "origZone",
-  "srcNat",
-  "dstNat",
-  "anyNat",
-  "labels",
-  "not",
-  "icmpType",
-  "icmpCode",
-  "icmpId",
-  "srcKey",
-  "dstKey",
-  "id",
-  "timeout",
-]);
-
 /**
  * Checks a filter, or an any-of list of filters, and compiles it. `undefined` means no filter
  * (every flow). A key that is
@@ -223,88 +177,11 @@ export function compileFilter(filter?: Filters): CompiledFilter {
 }
 
 function compileOne(filter?: Filter): CompiledFilter {
-  if (filter === undefined) filter = {};
-  if (!isObject(filter)) {
-    throw new TypeError(
-      `Invalid filter: expected an object, got ${
-        filter === null ? "null" : Array.isArray(filter) ? "an array" : typeof filter
-      }`,
-    );
-  }
-  const fo = filter as Record<string, unknown>;
-  checkKeys(fo, KEYS, "");
-  const fam: { f?: Family } = {};
-  if (fo.family !== undefined) {
-    if (fo.family !== "ipv4" && fo.family !== "ipv6") {
-      throw new TypeError(
-        `Invalid filter family "${String(fo.family)}": expected "ipv4" or "ipv6"`,
-      );
-    }
-    fam.f = fo.family;
-  }
-  if (fo.proto !== undefined && typeof fo.proto !== "string" && typeof fo.proto !== "number") {
-    throw new TypeError(
-      `Invalid filter proto: expected a name or a number, got ${typeof fo.proto}`,
-    );
-  }
-  const proto = fo.proto === undefined ? undefined : protoNumber(fo.proto as Proto);
-  const orig = compileTuple(fo, "", fam);
-  delete orig.zone; // the top-level zone is the entry's zone (CTA_ZONE), not the tuple's
-  let reply: CompiledTuple = {};
-  if (fo.reply !== undefined) {
-    if (!isObject(fo.reply)) {
-      throw new TypeError(
-        `Invalid filter reply: expected an object, got ${
-          Array.isArray(fo.reply) ? "an array" : typeof fo.reply
-        }`,
-      );
-    }
-    checkKeys(fo.reply, TUPLE_KEYS, "reply.");
-    if (Object.keys(fo.reply).length === 0) {
-      throw new TypeError(
-        'Invalid filter: "reply" is empty (leave it out to not filter on the reply tuple)',
-      );
-    }
-    reply = compileTuple(fo.reply, "reply.", fam);
-  }
-  if (
-    (orig.sport ?? orig.dport ?? reply.sport ?? reply.dport) !== undefined && proto !== undefined &&
-    !hasPorts(proto)
-  ) {
-    throw new TypeError(`Invalid filter: protocol ${String(fo.proto)} has no ports`);
-  }
-  if (
-    (hasIcmp(orig) || hasIcmp(reply)) && proto !== undefined && protocolOf(proto)?.icmp !== true
-  ) {
-    throw new TypeError(
-      `Invalid filter: protocol ${String(fo.proto)} has no ICMP type, code or id`,
-    );
-  }
-  if ((hasGreKeys(orig) || hasGreKeys(reply)) && proto !== undefined && proto !== IPPROTO_GRE) {
-    throw new TypeError(`Invalid filter: protocol ${String(fo.proto)} has no GRE keys`);
-  }
-  const id = fo.id === undefined ? undefined : u32(fo.id, "id");
-  const timeout = fo.timeout === undefined ? undefined : compileTimeout(fo.timeout);
-  const mark = fo.mark === undefined ? undefined : compileMark(fo.mark);
-  const status = fo.status === undefined ? undefined : compileStatus(fo.status);
-  const zone = fo.zone === undefined ? undefined : u16(fo.zone, "zone");
-  const state = fo.state;
-  if (state !== undefined) {
-    if (typeof state !== "string" || !ALL_STATES.has(state)) {
-      throw new TypeError(
-        `Invalid filter state "${
-          String(state)
-        }": expected a TCP, SCTP or DCCP state such as ESTABLISHED`,
-      );
-    }
-  }
-  const origZone = fo.origZone === undefined ? undefined : u16(fo.origZone, "origZone");
-  const nat = compileNatFilter(fo.srcNat, fo.dstNat, fo.anyNat);
-  const labels = fo.labels === undefined ? undefined : compileLabelFilter(fo.labels);
+  const c = checkFilter(filter);
   let not: CompiledFilter | undefined;
-  if (fo.not !== undefined) {
+  if (c.not !== undefined) {
     try {
-      not = compileFilter(fo.not as Filters);
+      not = compileFilter(c.not as Filters);
     } catch (e) {
       if (e instanceof Error) e.message = `not: ${e.message}`;
       throw e;
@@ -313,128 +190,12 @@ function compileOne(filter?: Filter): CompiledFilter {
       throw new TypeError('Invalid filter: "not" has no condition (it would select no flow)');
     }
   }
-  const family = fam.f;
-  // A dump with CTA_ZONE and a reply CTA_TUPLE_ZONE (both non-zero) fails with EINVAL on 6.18:
-  // then the tuple zone is matched in userspace only.
-  const zoneSent = zone !== undefined && zone !== 0;
-  const origFlags = tupleFlags(orig, proto, true);
-  const replyFlags = tupleFlags(reply, proto, !zoneSent);
-  const needsCtaFilter = (origFlags | replyFlags) !== 0;
-  const familyNum = family === "ipv4" ? C.AF_INET : family === "ipv6" ? C.AF_INET6 : 0;
-  // A CTA_FILTER needs a family (EOPNOTSUPP with AF_UNSPEC): dump each family in turn.
-  const families = familyNum ? [familyNum] : needsCtaFilter ? [C.AF_INET, C.AF_INET6] : [0];
-  const origEmpty = tupleEmpty(orig), replyEmpty = tupleEmpty(reply);
-  const empty = family === undefined && proto === undefined && origEmpty && replyEmpty &&
-    mark === undefined &&
-    status === undefined && zone === undefined && state === undefined && not === undefined &&
-    origZone === undefined && nat === undefined && labels === undefined && id === undefined &&
-    timeout === undefined;
-
-  // Every condition is one the kernel applies: exact IPv4 addresses, TCP/UDP ports, protocol,
-  // family, mark and status.
-  const sent = (c: CompiledTuple, flags: number) =>
-    (c.src === undefined || (flags & C.CTA_FILTER_FLAG_CTA_IP_SRC) !== 0) &&
-    (c.dst === undefined || (flags & C.CTA_FILTER_FLAG_CTA_IP_DST) !== 0) &&
-    (c.sport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT) !== 0) &&
-    (c.dport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_DST_PORT) !== 0) &&
-    c.zone === undefined && !hasIcmp(c) && !hasGreKeys(c) &&
-    (c.src === undefined || c.src.bits !== -1) &&
-    (c.dst === undefined || c.dst.bits !== -1);
-  const exact = sent(orig, origFlags) && sent(reply, replyFlags) && state === undefined &&
-    zone === undefined &&
-    not === undefined && origZone === undefined && nat === undefined && labels === undefined &&
-    id === undefined &&
-    timeout === undefined;
-  const kTuple = (c: CompiledTuple) => ({
-    src: c.srcExact,
-    dst: c.dstExact,
-    sport: c.sport,
-    dport: c.dport,
-  });
-  const conditions: KernelConditions = {
-    family,
-    proto,
-    orig: kTuple(orig),
-    reply: kTuple(reply),
-    mark,
-    status,
-  };
-  const shape = [families.join("+"), origFlags, replyFlags, mark ? "m" : "", status ? "s" : ""]
-    .join(":");
-
+  const plan = kernelPlan(c, not !== undefined);
   return {
-    families,
-    empty,
-    kernel: { exact, shape, conditions },
-    encode(b: MessageBuilder, fnum: number): void {
-      if (mark !== undefined) {
-        b.u32(C.CTA_MARK, mark.value);
-        b.u32(C.CTA_MARK_MASK, mark.mask);
-      }
-      if (status !== undefined) {
-        b.u32(C.CTA_STATUS, status.value);
-        b.u32(C.CTA_STATUS_MASK, status.mask);
-      }
-      // The kernel matches CTA_ZONE against the zone id whatever its direction, so zone 0 would
-      // drop entries with only a tuple zone (zone-orig=3), which conntrack -w 0 lists: match
-      // zone 0 in userspace only.
-      if (zoneSent) b.u16(C.CTA_ZONE, zone!);
-      if (needsCtaFilter && fnum !== 0) {
-        if (origFlags) encodeTupleFilter(b, C.CTA_TUPLE_ORIG, orig, proto, origFlags);
-        if (replyFlags) encodeTupleFilter(b, C.CTA_TUPLE_REPLY, reply, proto, replyFlags);
-        const n = b.nest(C.CTA_FILTER);
-        // CTA_FILTER_*_FLAGS are NLA_U32: host byte order, unlike the rest of ctnetlink.
-        b.u32host(C.CTA_FILTER_ORIG_FLAGS, origFlags);
-        b.u32host(C.CTA_FILTER_REPLY_FLAGS, replyFlags);
-        b.endNest(n);
-      }
-    },
-    match(flow: Flow): boolean {
-      if (family !== undefined && flow.family !== family) return false;
-      if (proto !== undefined && protoNumber(flow.proto) !== proto) return false;
-      if (!origEmpty && !tupleMatch(orig, flow.orig)) return false;
-      if (!replyEmpty && !tupleMatch(reply, flow.reply)) return false;
-      if (mark !== undefined && (((flow.mark ?? 0) & mark.mask) >>> 0) !== mark.value) return false;
-      if (
-        status !== undefined &&
-        ((statusBits(flow.status ?? []) & status.mask) >>> 0) !== status.value
-      ) return false;
-      if (zone !== undefined && (flow.zone ?? 0) !== zone) return false;
-      if (
-        state !== undefined && (flow.tcp?.state ?? flow.sctp?.state ?? flow.dccp?.state) !== state
-      ) return false;
-      if (origZone !== undefined && (flow.orig.zone ?? 0) !== origZone) return false;
-      if (nat !== undefined && !nat(flow)) return false;
-      if (labels !== undefined && !labels(flow)) return false;
-      if (id !== undefined && flow.id !== id) return false;
-      if (
-        timeout !== undefined &&
-        !(flow.timeout !== undefined && flow.timeout >= timeout.min && flow.timeout <= timeout.max)
-      ) return false;
-      if (not !== undefined && not.match(flow)) return false;
-      return true;
-    },
+    families: plan.families,
+    empty: checkedEmpty(c),
+    kernel: plan.kernel,
+    encode: plan.encode,
+    match: matcher(c, not),
   };
 }
-
-/** `timeout`: seconds, or `{ min, max }` with at least one bound, min <= max. */
-function compileTimeout(v: unknown): { min: number; max: number } {
-  if (typeof v === "number") {
-    const t = u32(v, "timeout");
-    return { min: t, max: t };
-  }
-  if (!isObject(v)) {
-    throw new TypeError(
-      `Invalid filter timeout: expected seconds or { min, max }, got ${typeof v}`,
-    );
-  }
-  checkKeys(v, TIMEOUT_KEYS, "timeout.");
-  if (v.min === undefined && v.max === undefined) {
-    throw new TypeError('Invalid filter: "timeout" is empty (give min, max or both)');
-  }
-  const min = v.min === undefined ? 0 : u32(v.min, "timeout.min");
-  const max = v.max === undefined ? 0xffffffff : u32(v.max, "timeout.max");
-  if (min > max) throw new RangeError(`Invalid filter timeout: min ${min} is above max ${max}`);
-  return { min, max };
-}
-const TIMEOUT_KEYS: ReadonlySet<string> = new Set(["min", "max"]);

@@ -1,12 +1,98 @@
 /**
- * What of a filter goes to the kernel's `CTA_FILTER` (orig/reply tuple conditions and their
- * flag words), and how it is encoded. The rule that matters: only what the kernel is known to
- * compare correctly is sent; every flow the kernel returns is matched in userspace again.
+ * What of a checked filter goes to the kernel: mark, status, zone and the `CTA_FILTER` tuple
+ * conditions with their flag words, how they are encoded, which families a dump needs, and
+ * whether a kernel-side flush could apply the whole filter. The rule that matters: only what the
+ * kernel is known to compare correctly is sent; every flow the kernel returns is matched in
+ * userspace again.
  * @module
  */
 import type { MessageBuilder } from "../netlink/attribute.ts";
 import * as C from "./constants.ts";
-import type { CompiledTuple } from "./filter.ts";
+import type { CompiledFilter, CompiledTuple, KernelConditions } from "./filter.ts";
+import type { CheckedFilter } from "./filter_check.ts";
+import { hasGreKeys, hasIcmp } from "./filter_tuple.ts";
+
+/** What a checked filter asks of the kernel (see {@link CompiledFilter}). */
+export interface KernelPlan {
+  /** The families to dump (`[0]` = all). */
+  readonly families: number[];
+  /** Whether a kernel-side flush applies every condition, and which. */
+  readonly kernel: CompiledFilter["kernel"];
+  /** Writes the kernel-side filter attributes for a dump of `family`. */
+  encode(b: MessageBuilder, family: number): void;
+}
+
+/** The kernel side of a checked filter (`negated`: it has a `not`, matched in userspace). */
+export function kernelPlan(c: CheckedFilter, negated: boolean): KernelPlan {
+  const { family, proto, orig, reply, mark, status, zone } = c;
+  // A dump with CTA_ZONE and a reply CTA_TUPLE_ZONE (both non-zero) fails with EINVAL on 6.18:
+  // then the tuple zone is matched in userspace only.
+  const zoneSent = zone !== undefined && zone !== 0;
+  const origFlags = tupleFlags(orig, proto, true);
+  const replyFlags = tupleFlags(reply, proto, !zoneSent);
+  const needsCtaFilter = (origFlags | replyFlags) !== 0;
+  const familyNum = family === "ipv4" ? C.AF_INET : family === "ipv6" ? C.AF_INET6 : 0;
+  // A CTA_FILTER needs a family (EOPNOTSUPP with AF_UNSPEC): dump each family in turn.
+  const families = familyNum ? [familyNum] : needsCtaFilter ? [C.AF_INET, C.AF_INET6] : [0];
+
+  // Every condition is one the kernel applies: exact IPv4 addresses, TCP/UDP ports, protocol,
+  // family, mark and status.
+  const sent = (t: CompiledTuple, flags: number) =>
+    (t.src === undefined || (flags & C.CTA_FILTER_FLAG_CTA_IP_SRC) !== 0) &&
+    (t.dst === undefined || (flags & C.CTA_FILTER_FLAG_CTA_IP_DST) !== 0) &&
+    (t.sport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_SRC_PORT) !== 0) &&
+    (t.dport === undefined || (flags & C.CTA_FILTER_FLAG_CTA_PROTO_DST_PORT) !== 0) &&
+    t.zone === undefined && !hasIcmp(t) && !hasGreKeys(t) &&
+    (t.src === undefined || t.src.bits !== -1) &&
+    (t.dst === undefined || t.dst.bits !== -1);
+  const exact = sent(orig, origFlags) && sent(reply, replyFlags) && c.state === undefined &&
+    zone === undefined && !negated && c.origZone === undefined && c.nat === undefined &&
+    c.labels === undefined && c.id === undefined && c.timeout === undefined;
+  const kTuple = (t: CompiledTuple) => ({
+    src: t.srcExact,
+    dst: t.dstExact,
+    sport: t.sport,
+    dport: t.dport,
+  });
+  const conditions: KernelConditions = {
+    family,
+    proto,
+    orig: kTuple(orig),
+    reply: kTuple(reply),
+    mark,
+    status,
+  };
+  const shape = [families.join("+"), origFlags, replyFlags, mark ? "m" : "", status ? "s" : ""]
+    .join(":");
+
+  return {
+    families,
+    kernel: { exact, shape, conditions },
+    encode(b: MessageBuilder, fnum: number): void {
+      if (mark !== undefined) {
+        b.u32(C.CTA_MARK, mark.value);
+        b.u32(C.CTA_MARK_MASK, mark.mask);
+      }
+      if (status !== undefined) {
+        b.u32(C.CTA_STATUS, status.value);
+        b.u32(C.CTA_STATUS_MASK, status.mask);
+      }
+      // The kernel matches CTA_ZONE against the zone id whatever its direction, so zone 0 would
+      // drop entries with only a tuple zone (zone-orig=3), which conntrack -w 0 lists: match
+      // zone 0 in userspace only.
+      if (zoneSent) b.u16(C.CTA_ZONE, zone!);
+      if (needsCtaFilter && fnum !== 0) {
+        if (origFlags) encodeTupleFilter(b, C.CTA_TUPLE_ORIG, orig, proto, origFlags);
+        if (replyFlags) encodeTupleFilter(b, C.CTA_TUPLE_REPLY, reply, proto, replyFlags);
+        const n = b.nest(C.CTA_FILTER);
+        // CTA_FILTER_*_FLAGS are NLA_U32: host byte order, unlike the rest of ctnetlink.
+        b.u32host(C.CTA_FILTER_ORIG_FLAGS, origFlags);
+        b.u32host(C.CTA_FILTER_REPLY_FLAGS, replyFlags);
+        b.endNest(n);
+      }
+    },
+  };
+}
 
 /**
  * Kernel-side `CTA_FILTER` flags for a tuple condition: exact IPv4 addresses, the protocol,
@@ -16,7 +102,7 @@ import type { CompiledTuple } from "./filter.ts";
  * matched in userspace only. The kernel compares ports only for TCP and UDP (for other
  * protocols it would send or flush more), so those are matched in userspace too.
  */
-export function tupleFlags(c: CompiledTuple, proto: number | undefined, zoneOk: boolean): number {
+function tupleFlags(c: CompiledTuple, proto: number | undefined, zoneOk: boolean): number {
   let f = 0;
   if (c.srcExact !== undefined && c.src!.bytes.length === 4) f |= C.CTA_FILTER_FLAG_CTA_IP_SRC;
   if (c.dstExact !== undefined && c.dst!.bytes.length === 4) f |= C.CTA_FILTER_FLAG_CTA_IP_DST;
@@ -34,7 +120,7 @@ export function tupleFlags(c: CompiledTuple, proto: number | undefined, zoneOk: 
 }
 
 /** Writes a `CTA_TUPLE_ORIG`/`CTA_TUPLE_REPLY` filter tuple with the conditions `flags` name. */
-export function encodeTupleFilter(
+function encodeTupleFilter(
   b: MessageBuilder,
   type: number,
   c: CompiledTuple,

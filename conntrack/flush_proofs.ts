@@ -18,7 +18,7 @@ import { fileOwner, makeDir, writeFileAtomic } from "../ffi/files.ts";
 import { kernelRelease } from "../ffi/syscalls.ts";
 
 /** Bumped whenever the sentinels or the proof change what a proven shape means. */
-export const PROOF_VERSION = 1;
+const PROOF_VERSION = 1;
 const FILE = "flush-proofs";
 
 /** The header line this boot's file must start with, or undefined when it cannot be known. */

@@ -3,6 +3,7 @@
  * netfilter netlink socket of its own.
  * @module
  */
+import { ENOENT } from "../ffi/errno.ts";
 import { MessageBuilder } from "../netlink/attribute.ts";
 import { NetlinkError } from "../netlink/errors.ts";
 import {
@@ -68,8 +69,6 @@ const KNOWN_DEFAULT_KEYS: ReadonlySet<string> = new Set([
   "otherStates",
 ]);
 const ADD_KEYS: ReadonlySet<string> = new Set(["replace", "exclusive"]);
-/** `ENOENT`: the kernel has no policy of that name. */
-const ENOENT = 2;
 
 const msgType = (m: number) => nfnlMsgType(NFNL_SUBSYS_CTNETLINK_TIMEOUT, m);
 

@@ -177,7 +177,7 @@ export function shape(f: Filter): string {
 }
 
 /** `f` with every `id` condition (also in `not`) replaced by `now(id)`. */
-export function mapIds(f: Filters, now: (id: number) => number): Filters {
+function mapIds(f: Filters, now: (id: number) => number): Filters {
   if (Array.isArray(f)) return f.map((x) => mapIds(x, now) as Filter);
   const g: Filter = { ...(f as Filter) };
   if (g.id !== undefined) g.id = now(g.id);
@@ -201,7 +201,7 @@ const GROUP: Record<string, string> = {
  * The kinds of condition `f` has, also inside `not`: its keys (`reply.x` for the reply tuple's),
  * `netmask` / `cidr` when an address has one, and `nat` / `icmp` / `gre` for any key of those.
  */
-export function filterKeys(f: Filters, out = new Set<string>()): Set<string> {
+function filterKeys(f: Filters, out = new Set<string>()): Set<string> {
   for (const x of (Array.isArray(f) ? f : [f]) as Filter[]) {
     for (const [k, v] of Object.entries(x)) {
       if (k === "not") filterKeys(v as Filters, out);

@@ -78,7 +78,7 @@ function maskOf(family: Fam, spec: string | undefined): bigint {
  * Does address string `addr` fall under `cond`: an exact address, `addr/bits`, or
  * `addr/netmask` (any mask, also not contiguous: equal in every bit the mask has)?
  */
-export function addrMatches(cond: string, addr: string): boolean {
+function addrMatches(cond: string, addr: string): boolean {
   const slash = cond.indexOf("/");
   const c = addrValue(slash === -1 ? cond : cond.slice(0, slash));
   const a = addrValue(addr);
@@ -89,7 +89,7 @@ export function addrMatches(cond: string, addr: string): boolean {
 }
 
 /** Two address strings name the same address (whatever their spelling). */
-export function sameAddr(a: string, b: string): boolean {
+function sameAddr(a: string, b: string): boolean {
   const x = addrValue(a), y = addrValue(b);
   return x !== undefined && y !== undefined && x.family === y.family && x.v === y.v;
 }

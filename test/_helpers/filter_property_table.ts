@@ -3,7 +3,14 @@
  * and the snapshot test, and how their entries are identified and shown.
  * @module
  */
-import type { Flow, StatusFlag } from "../../mod.ts";
+import {
+  type Flow,
+  SCTP_STATES as ALL_SCTP_STATES,
+  type SctpState,
+  type StatusFlag,
+  TCP_STATES as ALL_TCP_STATES,
+  type TcpState,
+} from "../../mod.ts";
 import {
   addrValue,
   type Fam,
@@ -90,27 +97,12 @@ export const ZONES = [1, 3, 4, 7, 65535];
 /** Label bits the tables use: word edges of the 4 x 32-bit bitmap among them. */
 export const LABEL_BITS = [0, 1, 5, 31, 32, 63, 64, 100, 126, 127];
 const SETTABLE_STATUS: StatusFlag[] = ["SEEN_REPLY", "ASSURED", "FIXED_TIMEOUT"];
-export const TCP_STATES = [
-  "SYN_SENT",
-  "SYN_RECV",
-  "ESTABLISHED",
-  "FIN_WAIT",
-  "CLOSE_WAIT",
-  "LAST_ACK",
-  "TIME_WAIT",
-  "CLOSE",
-  "SYN_SENT2",
-] as const;
-export const SCTP_STATES = [
-  "CLOSED",
-  "COOKIE_WAIT",
-  "COOKIE_ECHOED",
-  "ESTABLISHED",
-  "SHUTDOWN_SENT",
-  "SHUTDOWN_RECD",
-  "SHUTDOWN_ACK_SENT",
-  "HEARTBEAT_SENT",
-] as const;
+/** TCP states an entry can be created with (not NONE). */
+export const TCP_STATES: readonly TcpState[] = ALL_TCP_STATES.filter((s) => s !== "NONE");
+/** SCTP states an entry can be created with (not NONE; HEARTBEAT_ACKED: the kernel says ERANGE). */
+export const SCTP_STATES: readonly SctpState[] = ALL_SCTP_STATES.filter((s) =>
+  s !== "NONE" && s !== "HEARTBEAT_ACKED"
+);
 
 /**
  * Timeouts come in bands (seconds): 600..999, 2600..2999, 4600..4999. An entry counts down

@@ -58,6 +58,14 @@ export function exec(argv: readonly string[], options: ExecOptions = {}): Ran {
   return { code: r.status ?? -1, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Runs nfct (cli.ts on this runtime) with `args` to its end. */
+export const runNfct = (args: readonly string[], options: ExecOptions = {}): Ran =>
+  exec([...NFCT, ...args], options);
+
+/** Runs conntrack(8) with `args` to its end. */
+export const runConntrack = (args: readonly string[], options: ExecOptions = {}): Ran =>
+  exec(["conntrack", ...args], options);
+
 /**
  * The lines of stderr without the program-name prefix (`conntrack v1.4.7 (conntrack-tools): `,
  * `nfct v… (conntrack-tools compatible): `), the "Try `… --help'" hint and the label-map

@@ -17,14 +17,17 @@ export interface Traced {
   calls: string[];
 }
 
-/** Runs `argv` in `cwd` under `strace -f -qq -e trace=<syscalls>`. */
-export function traced(argv: string[], o: { cwd: string; syscalls: string[] }): Traced {
+/** Runs `argv` in `cwd` (with `env`, default this process's) under `strace -f -qq -e trace=<syscalls>`. */
+export function traced(
+  argv: string[],
+  o: { cwd: string; syscalls: string[]; env?: Record<string, string | undefined> },
+): Traced {
   const out = `/tmp/nfct-strace-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {
     const r = spawnSync(
       "strace",
       ["-f", "-qq", "-e", `trace=${o.syscalls.join(",")}`, "-o", out, ...argv],
-      { cwd: o.cwd, encoding: "utf8" },
+      { cwd: o.cwd, encoding: "utf8", env: o.env },
     );
     const calls = readFileSync(out, "utf8").split("\n").filter(Boolean);
     return { status: r.status, stdout: r.stdout, stderr: r.stderr, calls };

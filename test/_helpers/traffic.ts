@@ -26,7 +26,7 @@ export interface TrafficOptions {
 }
 
 /** Sends one datagram from `from` to `port` on `host` and waits until it went out. */
-export function udpSend(from: UdpSocket, port: number, host: string, text: string): Promise<void> {
+function udpSend(from: UdpSocket, port: number, host: string, text: string): Promise<void> {
   return new Promise((resolve, reject) =>
     from.send(text, port, host, (e) => (e ? reject(e) : resolve()))
   );
@@ -52,7 +52,7 @@ export async function udpPingPong(host: Host = "127.0.0.1", reply = "pong"): Pro
 }
 
 /** One UDP datagram from `host` to `port` (nobody listens: the entry stays unreplied). */
-export async function udpOneWay(port: number, host: Host = "127.0.0.1"): Promise<void> {
+async function udpOneWay(port: number, host: Host = "127.0.0.1"): Promise<void> {
   const s = createSocket(host === "::1" ? "udp6" : "udp4");
   s.on("error", () => {}); // the ICMP port-unreachable comes back as ECONNREFUSED (on Bun)
   try {

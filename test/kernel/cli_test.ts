@@ -1,68 +1,37 @@
 /**
- * `nfct` (cli.ts) against conntrack(8), in a throwaway network namespace.
+ * `nfct` (cli.ts) against conntrack(8), in a throwaway network namespace: command lines the way
+ * conntrack-tools' own testsuite writes them (tests/conntrack/testsuite/*: "command ; OK/BAD"):
+ * one script is run by conntrack 1.4.7, then (on a fresh table) by nfct; every line must end
+ * with the same exit code and the same summary text (after the program-name prefix), and print
+ * the same lines (timeouts masked). Then what nfct does that conntrack does not: refusals of bad
+ * values, `-o json`, `-F` with filters, labels by name.
  *
- * 1. Command lines the way conntrack-tools' own testsuite writes them (tests/conntrack/
- *    testsuite/*: "command ; OK/BAD"): one script is run by conntrack 1.4.7, then (on a
- *    fresh table) by nfct; every line must end with the same exit code and the same summary
- *    text (after the program-name prefix), and print the same lines (timeouts masked).
- * 2. On one rich table (IPv4/IPv6, TCP/UDP/ICMP/SCTP/GRE, zones, marks, counters,
- *    timestamps): `nfct -L [filter] [-o …]` prints the lines `conntrack -L …` prints (sorted).
- * 3. `-o save` output replayed by `nfct -R` rebuilds the same table. (The brief for this work
- *    said conntrack 1.4.7 has no -R; the installed 1.4.7 does have `-R file` — only as the
- *    first argument — so its replay is compared too.)
- *
- * Each test makes the table it needs; the listing tests share one rich table, made by the first
- * of them that runs (and again if a test in between changed the table).
- *
+ * Listings of a rich table: cli_list_test.ts; `-o save` → `-R`: cli_restore_test.ts.
  * The CLI runs as a child of the current runtime: `deno run -A cli.ts` or `bun cli.ts`.
  * @module
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { after, test } from "node:test";
-import { Conntrack, type Filter, type Flow } from "../../mod.ts";
-import { assertThrowawayNetns, sh, trackLoopback } from "../_helpers/netns.ts";
-import { exec, messages, NFCT, type Ran, words } from "../_helpers/run.ts";
-import { loopbackTraffic, type Traffic } from "../_helpers/traffic.ts";
+import type { Flow } from "../../mod.ts";
+import { listed } from "../_helpers/cli_table.ts";
+import { labelConf } from "../_helpers/label_conf.ts";
+import { assertThrowawayNetns, sh } from "../_helpers/netns.ts";
+import { messages, type Ran, runConntrack, runNfct, words } from "../_helpers/run.ts";
+import { type ScriptLine, scriptProblems } from "../_helpers/script.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 120000 };
-const TMP = mkdtempSync("/tmp/nfct-cli-");
-const LABELS_CONF = `${TMP}/connlabel.conf`;
-writeFileSync(LABELS_CONF, "0 zero\n1 one\n5 five\n");
-const ENV = { NFCT_CONNLABEL_CONF: LABELS_CONF };
+const CONF = labelConf("nfct-cli-");
+after(() => CONF.remove());
 
-const nfct = (args: string[], input?: string) => exec([...NFCT, ...args], { input, env: ENV });
-const conntrack = (args: string[], input?: string) =>
-  exec(["conntrack", ...args], { input, env: ENV });
-/** The table through the library (a client opened and closed per call). */
-function listed(filter?: Filter): Flow[] {
-  using ct = Conntrack.open();
-  return ct.list(filter);
-}
-
-/** A line with the numbers that tick between two dumps (timeout, delta-time) and use= masked. */
-function mask(line: string): string {
-  return line
-    .replace(/^((?:ipv[46] +\d+ )?\S+ +\d+ )\d+ /, "$1T ")
-    .replace(/^(-[ADU] )-t \d+ /, "$1-t T ")
-    .replace(/ delta-time=\d+ /, " delta-time=D ")
-    .replace(/<timeout>\d+<\/timeout>/, "<timeout>T</timeout>")
-    .replace(/<deltatime>\d+<\/deltatime>/, "<deltatime>D</deltatime>")
-    .replace(/ use=\d+/, " use=U")
-    .replace(/ id=\d+$/, " id=I")
-    .replace(/<id>\d+<\/id>/, "<id>I</id>");
-}
-const sorted = (s: string) => s.split("\n").filter((l) => l !== "").map(mask).sort();
-
-// ---------------------------------------------------------------------------------------------
-// 1. The testsuite: the same script through conntrack and through nfct
+const nfct = (args: string[], input?: string) => runNfct(args, { input, env: CONF.env });
+const conntrack = (args: string[], input?: string) => runConntrack(args, { input, env: CONF.env });
 
 // Each line: arguments, and the exit code both must return (0 OK, 1 failed/nothing done, 2 BAD).
 // Timeouts are long (900 s): on a loaded machine the nfct run of the script can take minutes, and
 // an entry that expired half-way would change what later lines list.
-const SCRIPT: [string, number][] = [
+const SCRIPT: ScriptLine[] = [
   // testsuite/00create
   ["-I -s 1.1.1.1 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 2], // missing destination
   ["-I -d 2.2.2.2 -p tcp --sport 10 --dport 20 --state LISTEN -u SEEN_REPLY -t 900", 2], // missing source
@@ -250,51 +219,17 @@ test(
   "nfct and conntrack give the same exit code, summary and output for each line of a testsuite script",
   { timeout: 600000 },
   () => {
-    tableChanged();
     sh("ip link set lo up");
     conntrack(["-F"]);
     const theirs = runScript(conntrack);
     conntrack(["-F"]);
     const ours = runScript(nfct);
     conntrack(["-F"]);
-    const problems: string[] = [];
-    SCRIPT.forEach(([line, want], i) => {
-      const t = theirs[i], o = ours[i];
-      if (t.code !== want) {
-        problems.push(
-          `conntrack ${line}: exit ${t.code}, the script expects ${want} (${t.stderr.trim()})`,
-        );
-      }
-      if (o.code !== want) {
-        problems.push(`nfct ${line}: exit ${o.code}, expected ${want} (${o.stderr.trim()})`);
-      }
-      // Summaries and errors: the same text, unless both failed on a parameter (wording may differ).
-      if (!(want === 2 && o.code === 2)) {
-        assert.ok(true);
-        const tm = messages(t.stderr), om = messages(o.stderr);
-        if (
-          JSON.stringify(tm) !== JSON.stringify(om) && !line.startsWith("-S") &&
-          !line.startsWith("-C")
-        ) {
-          problems.push(
-            `${line}: stderr differs:\n  conntrack: ${tm.join(" | ")}\n  nfct:      ${
-              om.join(" | ")
-            }`,
-          );
-        }
-      }
+    const problems = scriptProblems(SCRIPT, theirs, ours, {
+      skipStderr: (line) => line.startsWith("-S") || line.startsWith("-C"),
       // -U: conntrack 1.4.7 prints only some of the entries it updated (it re-reads each with a
       // GET that fails for ICMP and SCTP); the count above is compared, and nfct prints them all.
-      if (
-        !line.startsWith("-S") && !line.startsWith("-U") &&
-        JSON.stringify(sorted(t.stdout)) !== JSON.stringify(sorted(o.stdout))
-      ) {
-        problems.push(
-          `${line}: stdout differs:\n  conntrack: ${
-            sorted(t.stdout).join("\n             ")
-          }\n  nfct:      ${sorted(o.stdout).join("\n             ")}`,
-        );
-      }
+      skipStdout: (line) => line.startsWith("-S") || line.startsWith("-U"),
     });
     assert.deepEqual(problems, []);
   },
@@ -327,7 +262,6 @@ test(
   "-o json prints one Flow per line; -F with filters deletes in the kernel; labels by name",
   T,
   () => {
-    tableChanged();
     conntrack(["-F"]);
     // Labels need label storage in the namespace (an nft rule that sets one) before entries are made.
     sh(`nft -f - <<'EOF'
@@ -385,231 +319,5 @@ EOF`);
       sh("nft delete table inet nfct_cli");
       conntrack(["-F"]);
     }
-  },
-);
-
-// ---------------------------------------------------------------------------------------------
-// 2. One rich table, listed by both
-
-let traffic: Traffic | undefined;
-let rich: Promise<void> | undefined;
-let tracking = false;
-
-/** Closes the connection the last traffic left open, and waits until it is closed. */
-async function closeTraffic(): Promise<void> {
-  await traffic?.close();
-  traffic = undefined;
-}
-
-/**
- * This namespace's table made anew: lo tracked with counters and timestamps (`timestamps`:
- * nf_conntrack_timestamp), {@link fill}'s entries, and real traffic over lo.
- */
-async function freshTable(timestamps: boolean): Promise<void> {
-  if (!tracking) trackLoopback("nfct_cli_lo", { acct: 1 });
-  tracking = true;
-  sh(`sysctl -qw net.netfilter.nf_conntrack_timestamp=${timestamps ? 1 : 0}`);
-  await closeTraffic();
-  conntrack(["-F"]);
-  fill();
-  traffic = await loopbackTraffic();
-}
-
-/**
- * The rich table (every protocol, zones, marks, counters and timestamps) that the listing tests
- * read: made on first use, and again after a test changed the table ({@link tableChanged}).
- */
-function richTable(): Promise<void> {
-  rich ??= freshTable(true).catch((e) => {
-    rich = undefined;
-    throw e;
-  });
-  return rich;
-}
-/** Says the table is no longer {@link richTable}'s (a test flushed it or made another one). */
-const tableChanged = () => rich = undefined;
-
-after(async () => {
-  await closeTraffic();
-  conntrack(["-F"]);
-  if (tracking) sh("nft delete table inet nfct_cli_lo");
-  sh("sysctl -qw net.netfilter.nf_conntrack_acct=0 net.netfilter.nf_conntrack_timestamp=0");
-  rmSync(TMP, { recursive: true, force: true });
-});
-
-function fill(): void {
-  const flows: (Partial<Flow> & Pick<Flow, "proto">)[] = [];
-  for (let i = 0; i < 150; i++) {
-    const six = i % 2 === 1;
-    const a = (
-      n: number,
-    ) => (six ? `fd00::${(i * 4 + n).toString(16)}` : `10.${(i >> 8) & 255}.${i & 255}.${n}`);
-    const common = {
-      timeout: 600 + i,
-      mark: [0, 1, 5, 0x10, 0xdeadbeef][i % 5],
-      ...(i % 4 === 0 ? { zone: 7 } : {}),
-    };
-    const tz = i % 4 === 1 ? { zone: 3 } : {};
-    flows.push({
-      proto: "tcp",
-      ...common,
-      orig: { src: a(1), dst: a(2), sport: 1024 + i, dport: 443, ...tz },
-      tcp: { state: (["ESTABLISHED", "SYN_SENT", "TIME_WAIT"] as const)[i % 3] },
-      status: i % 3 ? [] : ["ASSURED", "SEEN_REPLY"],
-    });
-    flows.push({
-      proto: "udp",
-      ...common,
-      orig: { src: a(1), dst: a(2), sport: 2000 + i, dport: 53, ...tz },
-    });
-    flows.push({
-      proto: six ? "icmpv6" : "icmp",
-      ...common,
-      orig: { src: a(1), dst: a(2), type: six ? 128 : 8, code: 0, id: i },
-    });
-    flows.push({
-      proto: "sctp",
-      ...common,
-      orig: { src: a(1), dst: a(2), sport: 3000 + i, dport: 36412 },
-      sctp: { state: "ESTABLISHED", vtagOrig: 0x100 + i, vtagReply: 0x200 + i },
-    });
-    flows.push({
-      proto: "gre",
-      ...common,
-      orig: { src: a(1), dst: a(2), srcKey: i, dstKey: 1000 + i },
-    });
-  }
-  using ct = Conntrack.open();
-  const r = ct.createMany(flows);
-  assert.equal(r.failed.length, 0, r.failed[0]?.error.message);
-}
-
-test(
-  "the listed table has every protocol with zones, marks, counters and timestamps",
-  T,
-  async () => {
-    await richTable();
-    const all = listed();
-    assert.ok(all.some((f) => f.counters && f.counters.orig.bytes > 0), "counters");
-    assert.ok(all.some((f) => f.timestamp), "timestamps");
-  },
-);
-
-const LISTINGS: string[] = [
-  "",
-  "-o extended",
-  "-o extended,id",
-  "-o ktimestamp",
-  "-o save",
-  "-o xml",
-  "-o extended,id,ktimestamp",
-  "-p tcp",
-  "-p udp -o extended",
-  "-f ipv6",
-  "-f ipv4 -p gre",
-  "-p icmp",
-  "-p icmpv6 --icmpv6-type 128",
-  "-p sctp --state ESTABLISHED",
-  "-w 7",
-  "-w 0",
-  "--orig-zone 3",
-  "-m 5",
-  "-m 0x10/0x10",
-  "-u ASSURED",
-  "-u SEEN_REPLY",
-  "-s 10.0.0.0/16",
-  "-d fd00::/112",
-  "-p tcp --dport 443",
-  "-s 127.0.0.1",
-  "-p tcp --state ESTABLISHED",
-];
-
-for (const args of LISTINGS) {
-  test(`nfct -L ${args} prints the lines conntrack -L ${args} prints`, T, async () => {
-    await richTable();
-    const a = words(args);
-    const o = nfct(["-L", ...a]);
-    const t = conntrack(["-L", ...a]);
-    assert.equal(o.code, 0, o.stderr);
-    assert.equal(t.code, 0, t.stderr);
-    const ours = sorted(o.stdout), theirs = sorted(t.stdout);
-    assert.ok(theirs.length > 0, "conntrack listed something");
-    assert.deepEqual(ours, theirs);
-    assert.deepEqual(messages(o.stderr), messages(t.stderr));
-  });
-}
-
-test(
-  "timestamps off (nfct -L then makes its lines straight from the kernel's bytes): -L, -o extended, -o id, -o extended,id print conntrack's lines",
-  T,
-  async () => {
-    tableChanged();
-    try {
-      await freshTable(false);
-      const all = listed();
-      assert.ok(!all.some((f) => f.timestamp), "no timestamps");
-      assert.ok(all.some((f) => f.counters && f.counters.orig.bytes > 0), "counters");
-      for (const args of ["", "-o extended", "-o id", "-o extended,id"]) {
-        const a = words(args);
-        const o = nfct(["-L", ...a]);
-        const t = conntrack(["-L", ...a]);
-        assert.equal(o.code, 0, o.stderr);
-        const ours = sorted(o.stdout), theirs = sorted(t.stdout);
-        assert.ok(theirs.length > 700, `conntrack -L ${args} listed ${theirs.length}`);
-        assert.deepEqual(ours, theirs, `-L ${args}`);
-        assert.deepEqual(messages(o.stderr), messages(t.stderr));
-      }
-    } finally {
-      sh("sysctl -qw net.netfilter.nf_conntrack_timestamp=1");
-    }
-  },
-);
-
-// ---------------------------------------------------------------------------------------------
-// 3. -o save → -R
-
-test(
-  "`-o save` replayed by nfct -R (file and stdin) rebuilds the table; conntrack -R agrees",
-  T,
-  async () => {
-    await richTable();
-    tableChanged();
-    await closeTraffic();
-    const save = nfct(["-L", "-o", "save"]).stdout;
-    const before = sorted(save);
-    assert.ok(before.length > 700);
-    const file = `${TMP}/table.save`;
-    writeFileSync(file, "# a comment, then blank lines are skipped\n\n" + save);
-
-    conntrack(["-F"]);
-    const r = nfct(["-R", file]);
-    assert.equal(r.code, 0, r.stderr);
-    const replayed = sorted(nfct(["-L", "-o", "save"]).stdout);
-    assert.deepEqual(replayed, before);
-
-    conntrack(["-F"]);
-    const s = nfct(["-R", "-"], save);
-    assert.equal(s.code, 0, s.stderr);
-    assert.deepEqual(sorted(nfct(["-L", "-o", "save"]).stdout), before);
-
-    conntrack(["-F"]);
-    const c = conntrack(["-R", file]);
-    assert.equal(c.code, 0, c.stderr);
-    assert.deepEqual(sorted(conntrack(["-L", "-o", "save"]).stdout), before);
-
-    // -A on existing entries is not an error; -I is.
-    assert.equal(nfct(["-R", file]).code, 0);
-    const dup = `${TMP}/dup.save`;
-    writeFileSync(dup, save.split("\n")[0].replace(/^-A/, "-I") + "\n");
-    const d = nfct(["-R", dup]);
-    assert.equal(d.code, 1);
-    assert.match(d.stderr, /Such conntrack exists/);
-    // Only -I/-A/-U/-D/-F lines; everything is checked before anything runs.
-    writeFileSync(dup, "-F\n-L\n");
-    const l = nfct(["-R", dup]);
-    assert.equal(l.code, 2);
-    assert.match(l.stderr, /Cannot use command `-L' with --load-file/);
-    assert.ok(listed().length > 700, "the -F before the bad line did not run");
-    assert.equal(nfct(["-R", `${TMP}/missing`]).code, 2);
   },
 );

@@ -20,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import process from "node:process";
 import { after, before, test } from "node:test";
 import { assertThrowawayNetns, sh, trackLoopback } from "../_helpers/netns.ts";
+import { sleep } from "../_helpers/wait.ts";
 
 assertThrowawayNetns();
 
@@ -31,7 +32,6 @@ const TOP = isBun
   : [process.execPath, "run", "-A", "cli.ts", "top"];
 const NETNS = readlinkSync("/proc/self/ns/net");
 const ACCT = "net.netfilter.nf_conntrack_acct";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const acct = () => sh(`sysctl -n ${ACCT}`).trim();
 
 /** Runs top to its end without a terminal. */

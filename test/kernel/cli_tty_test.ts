@@ -26,6 +26,7 @@ import { after, test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
 import { assertThrowawayNetns } from "../_helpers/netns.ts";
 import { NFCT as NFCT_ARGV, ROOT } from "../_helpers/run.ts";
+import { sleep } from "../_helpers/wait.ts";
 
 assertThrowawayNetns();
 
@@ -35,7 +36,6 @@ const NFCT = NFCT_ARGV.map(q).join(" ");
 const TMP = mkdtempSync("/tmp/nfct-tty-");
 after(() => rmSync(TMP, { recursive: true, force: true }));
 const ENV = { ...process.env, NO_COLOR: "1", SHELL: "/bin/bash" };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const PREFIX = /^nfct v[0-9.]+ \(conntrack-tools compatible\): /;
 const WRITE_ERROR = "write error: ENOSPC (No space left on device)";

@@ -1,101 +1,18 @@
 /**
- * The client's verbs against the real kernel, in a throwaway network namespace, checked with
- * conntrack(8) as the oracle where it can answer the same question.
+ * The client's verbs (create, get, update, delete, deleteMany, stats, dumps) against the real
+ * kernel, in a throwaway network namespace, checked with conntrack(8) as the oracle where it can
+ * answer the same question. Flush: flush_test.ts; filters: filter_test.ts.
+ * @module
  */
-import { test } from "node:test";
 import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Conntrack, NetlinkError } from "../../mod.ts";
+import { mixed, udp } from "../_helpers/client_flows.ts";
 import { assertThrowawayNetns, conntrackCli } from "../_helpers/netns.ts";
-import { Conntrack, type Flow, NetlinkError } from "../../mod.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 120000 };
-
-function udp(i: number, extra: Partial<Flow> = {}): Flow {
-  return {
-    family: "ipv4",
-    proto: "udp",
-    orig: {
-      src: `10.1.${(i >> 8) & 255}.${i & 255}`,
-      dst: "10.2.0.1",
-      sport: 1024 + (i % 60000),
-      dport: 53,
-    },
-    reply: undefined as unknown as Flow["reply"],
-    timeout: 600,
-    ...extra,
-  };
-}
-
-function mixed(n: number): Flow[] {
-  const out: Flow[] = [];
-  for (let i = 0; i < n; i++) {
-    const a = i & 255, b = (i >> 8) & 255;
-    switch (i % 6) {
-      case 0:
-        out.push({ ...udp(i), reply: undefined as never });
-        break;
-      case 1:
-        out.push({
-          family: "ipv4",
-          proto: "tcp",
-          timeout: 600,
-          tcp: { state: "ESTABLISHED" },
-          status: ["ASSURED", "SEEN_REPLY"],
-          orig: { src: `10.3.${b}.${a}`, dst: "10.4.0.1", sport: 2000 + (i % 50000), dport: 443 },
-        } as Flow);
-        break;
-      case 2:
-        out.push({
-          family: "ipv6",
-          proto: "tcp",
-          timeout: 600,
-          tcp: { state: "SYN_SENT" },
-          orig: {
-            src: `fd00::${b.toString(16)}:${a.toString(16)}`,
-            dst: "fd00::ffff",
-            sport: 3000,
-            dport: 80,
-          },
-        } as Flow);
-        break;
-      case 3:
-        out.push({
-          family: "ipv4",
-          proto: "icmp",
-          timeout: 30,
-          orig: { src: `10.5.${b}.${a}`, dst: "10.6.0.1", type: 8, code: 0, id: i & 0xffff },
-        } as Flow);
-        break;
-      case 4:
-        out.push({
-          family: "ipv6",
-          proto: "icmpv6",
-          timeout: 30,
-          orig: {
-            src: `fd01::${b.toString(16)}:${a.toString(16)}`,
-            dst: "fd01::1",
-            type: 128,
-            code: 0,
-            id: i & 0xffff,
-          },
-        } as Flow);
-        break;
-      case 5:
-        out.push({
-          family: "ipv4",
-          proto: "sctp",
-          timeout: 600,
-          mark: i % 4,
-          zone: i % 3,
-          sctp: { state: "ESTABLISHED" },
-          orig: { src: `10.7.${b}.${a}`, dst: "10.8.0.1", sport: 5000, dport: 36412 },
-        } as Flow);
-        break;
-    }
-  }
-  return out;
-}
 
 test("createMany fills the table and count() agrees with conntrack -C", T, () => {
   using ct = Conntrack.open();
@@ -225,85 +142,6 @@ test("deleteMany accounts for every flow: deleted + missing equals the number as
   assert.equal(ct.count(), 0);
 });
 
-test(
-  "flush(filter) deletes only matching flows and, by dump, says how many, like conntrack -D with a filter",
-  T,
-  () => {
-    using ct = Conntrack.open();
-    ct.flushAll();
-    assert.equal(ct.createMany(mixed(1200)).created, 1200);
-    assert.deepEqual(ct.flush({ proto: "icmp" }, { via: "dump" }), { via: "dump", deleted: 200 });
-    assert.deepEqual(ct.flush({ family: "ipv6" }, { via: "dump" }), { via: "dump", deleted: 400 });
-    // SCTP flows are i = 6k+5 with mark i % 4: 1 and 3 alternate, so half of the 200 have mark 1.
-    assert.deepEqual(ct.flush({ mark: { value: 1, mask: 3 } }, { via: "dump" }), {
-      via: "dump",
-      deleted: 100,
-    });
-    assert.equal(ct.count(), 500);
-    assert.equal(conntrackCli(["-L", "-p", "icmp"]).trim(), "");
-    assert.deepEqual(ct.flushAll({ via: "dump" }), { via: "dump", deleted: 500 });
-    assert.equal(ct.count(), 0);
-  },
-);
-
-test("a kernel-side flush reports no count, and the whole-table flush is flushAll()", T, () => {
-  using ct = Conntrack.open();
-  ct.flushAll();
-  assert.equal(ct.createMany(mixed(600)).created, 600);
-  assert.deepEqual(ct.flush({ proto: "icmp" }, { via: "kernel" }), {
-    via: "kernel",
-    deleted: undefined,
-  });
-  assert.equal(ct.list({ proto: "icmp" }).length, 0);
-  assert.equal(ct.count(), 500);
-  for (
-    const f of [undefined, null, {}, { reply: {} }, { src: undefined }, {
-      reply: { src: undefined },
-    }, { reply: null }]
-  ) {
-    assert.throws(() => ct.flush(f as never), TypeError, JSON.stringify(f));
-  }
-  assert.equal(ct.count(), 500, "a refused flush deletes nothing");
-  assert.deepEqual(ct.flushAll(), { via: "kernel", deleted: undefined });
-  assert.equal(ct.count(), 0);
-});
-
-test("flush(filter) gives the same result in the kernel and through dump + delete", T, () => {
-  using ct = Conntrack.open();
-  ct.flushAll();
-  const filters = [
-    { proto: "udp" as const },
-    { proto: "tcp" as const, dport: 443 },
-    { family: "ipv4" as const, reply: { src: "10.8.0.1" } },
-    { family: "ipv6" as const },
-    { status: ["ASSURED" as const] },
-    { mark: { value: 2, mask: 2 } },
-    { src: "10.3.0.7" },
-  ];
-  for (const f of filters) {
-    assert.ok(ct.canFlushInKernel(f), `this kernel (6.18) flushes ${JSON.stringify(f)} itself`);
-    const left: (number | undefined)[][] = [];
-    for (const via of ["kernel", "dump"] as const) {
-      ct.flushAll();
-      ct.createMany(mixed(1800));
-      const r = ct.flush(f, { via });
-      assert.equal(r.via, via);
-      left.push(ct.list().map((x) => x.orig.sport ?? x.orig.id).sort());
-      if (r.via === "dump") {
-        assert.equal(r.deleted, 1800 - left[1].length, "the dump path counts what it deleted");
-      }
-    }
-    assert.ok(left[0].length < 1800, `${JSON.stringify(f)} deleted nothing: not a useful check`);
-    assert.deepEqual(left[0], left[1], JSON.stringify(f));
-  }
-  assert.throws(() => ct.flush({ src: "fd00::1" }, { via: "kernel" }), /only userspace can check/);
-  assert.throws(
-    () => ct.flush({ src: "10.0.0.0/8" }, { via: "kernel" }),
-    /only userspace can check/,
-  );
-  ct.flushAll();
-});
-
 test("stats() reports one entry per CPU, as conntrack -S does", T, () => {
   using ct = Conntrack.open();
   const s = ct.stats();
@@ -378,60 +216,3 @@ test("bad input is refused before anything is sent", T, () => {
   assert.throws(() => ct.list({ nope: 1 } as never), /unknown key "nope"/);
   assert.equal(ct.count(), 0);
 });
-
-test("a filter on the kernel side and in userspace give the same flows", T, () => {
-  using ct = Conntrack.open();
-  ct.flushAll();
-  ct.createMany(mixed(3000));
-  const all = ct.list();
-  const filters = [
-    { proto: "tcp" as const },
-    { proto: "tcp" as const, dport: 443 },
-    { src: "10.3.0.7" },
-    { reply: { src: "10.8.0.1" } },
-    { src: "10.5.0.0/16" },
-    { family: "ipv6" as const, proto: "tcp" as const },
-    { zone: 2 },
-    { status: ["ASSURED" as const] },
-    { state: "ESTABLISHED" },
-    { mark: { value: 2, mask: 2 } },
-  ];
-  const { compileFilter } = await_import();
-  for (const f of filters) {
-    const viaKernel = ct.list(f).map((x) => x.id).sort();
-    const cf = compileFilter(f);
-    const inUserspace = all.filter((x) => cf.match(x)).map((x) => x.id).sort();
-    assert.deepEqual(viaKernel, inUserspace, JSON.stringify(f));
-    assert.ok(
-      viaKernel.length > 0,
-      `filter ${JSON.stringify(f)} matched nothing: not a useful check`,
-    );
-  }
-  // What this kernel filters by itself (no userspace re-check): exact addresses, protocol,
-  // TCP/UDP ports, mark/mask and status/mask are all applied in the kernel.
-  const kernelExpressible = [
-    { proto: "tcp" as const },
-    { proto: "tcp" as const, dport: 443 },
-    { family: "ipv4" as const, src: "10.3.0.7" },
-    { family: "ipv4" as const, reply: { src: "10.8.0.1" } },
-    { family: "ipv6" as const, proto: "tcp" as const },
-    { status: ["ASSURED" as const] },
-    { mark: { value: 2, mask: 2 } },
-  ];
-  for (const f of kernelExpressible) {
-    const raw = Array.from(ct.dump(f, { kernelFilterOnly: true }), (x) => x.id).sort();
-    const cf = compileFilter(f);
-    assert.deepEqual(
-      raw,
-      all.filter((x) => cf.match(x)).map((x) => x.id).sort(),
-      `kernel-only ${JSON.stringify(f)}`,
-    );
-    assert.ok(raw.length < all.length);
-  }
-  ct.flushAll();
-});
-
-import * as modAll from "../../mod.ts";
-function await_import() {
-  return modAll;
-}

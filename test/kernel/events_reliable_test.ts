@@ -7,13 +7,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertThrowawayNetns } from "../_helpers/netns.ts";
+import { sleep } from "../_helpers/wait.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
 
 assertThrowawayNetns();
 
 const T = { timeout: 120000 };
 const N = 20000;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function udp(i: number): Flow {
   return {

@@ -1,15 +1,17 @@
 /**
  * Events against the real kernel, in a throwaway network namespace: flows created and deleted
  * through the client and by real packets over lo, the event loop staying free while waiting,
- * kernel (BPF) vs userspace filtering, overruns with the exact loss, resync, namespaces.
+ * kernel (BPF) vs userspace filtering, stopping, namespaces. Overruns and resync:
+ * event_stream_test.ts.
  */
 import { readFileSync } from "node:fs";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import net from "node:net";
-import { assertThrowawayNetns, sleeperInOwnNetns, trackLoopback } from "../_helpers/netns.ts";
-import { Conntrack, type ConntrackEvent, type EventStream, type Flow } from "../../mod.ts";
+import { assertThrowawayNetns, sh, sleeperInOwnNetns, trackLoopback } from "../_helpers/netns.ts";
+import { Conntrack, type ConntrackEvent, type Flow } from "../../mod.ts";
+import { isFlow, readUntil, udpFlow as udp } from "../_helpers/events.ts";
 import { sleep, waitFor } from "../_helpers/wait.ts";
 
 assertThrowawayNetns();
@@ -17,44 +19,7 @@ assertThrowawayNetns();
 const T = { timeout: 60000 };
 
 trackLoopback("nfct_ev", { timestamp: 1 });
-
-function udp(i: number, net8 = 20): Flow {
-  return {
-    family: "ipv4",
-    proto: "udp",
-    timeout: 300,
-    orig: {
-      src: `10.${net8}.${(i >> 8) & 255}.${i & 255}`,
-      dst: "10.99.0.1",
-      sport: 1000 + (i % 50000),
-      dport: 53,
-    },
-  } as Flow;
-}
-
-/** Reads events until `done` says so; fails after `ms`. Leaves the stream open. */
-async function readUntil(
-  stream: EventStream,
-  done: (ev: ConntrackEvent, all: ConntrackEvent[]) => boolean,
-  ms = 10000,
-): Promise<ConntrackEvent[]> {
-  const all: ConntrackEvent[] = [];
-  const deadline = Date.now() + ms;
-  for (;;) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<"timeout">((
-      r,
-    ) => (timer = setTimeout(() => r("timeout"), Math.max(0, deadline - Date.now()))));
-    const r = await Promise.race([stream.next(), timeout]);
-    clearTimeout(timer);
-    if (r === "timeout") throw new Error(`timed out after ${ms} ms with ${all.length} events`);
-    if (r.done) throw new Error(`the stream ended after ${all.length} events`);
-    all.push(r.value);
-    if (done(r.value, all)) return all;
-  }
-}
-
-const isFlow = (ev: ConntrackEvent): ev is Extract<ConntrackEvent, { flow: Flow }> => "flow" in ev;
+after(() => sh("nft delete table inet nfct_ev; sysctl -qw net.netfilter.nf_conntrack_timestamp=0"));
 
 test(
   "every created and deleted flow is reported exactly once, in order, with its type, port id and time",
@@ -280,78 +245,6 @@ test(
     );
     for (const s of [kernel, user, all]) s.close();
     ct.flush({ src: "10.22.0.0/16" });
-  },
-);
-
-test(
-  "flooding past a small receive buffer reports an overrun with the exact number lost, and the stream goes on",
-  T,
-  async () => {
-    using ct = Conntrack.open();
-    const stream = ct.events({
-      types: ["new"],
-      filter: { src: "10.23.0.0/16" },
-      receiveBufferSize: 16384,
-    });
-    const N = 3000;
-    const flows = Array.from({ length: N }, (_, i) => udp(i, 23));
-    assert.equal(ct.createMany(flows).created, N); // synchronous: nobody reads meanwhile
-    // The queue is still full when the overrun is read: create the marker once it has drained.
-    const marker = udp(60000, 23);
-    let made = false;
-    const evs = await readUntil(stream, (e) => {
-      if (e.type === "overrun" && !made) made = !!setTimeout(() => ct.create(marker), 100);
-      return isFlow(e) && e.flow.orig.src === marker.orig.src;
-    });
-    stream.close();
-    const overruns = evs.filter((e) => e.type === "overrun") as { lost?: number }[];
-    const received = evs.filter((e) => isFlow(e) && e.flow.orig.src !== marker.orig.src).length;
-    assert.ok(overruns.length >= 1, "an overrun was reported");
-    const lost = overruns.reduce((s, o) => s + (o.lost ?? NaN), 0);
-    assert.ok(received > 0 && received < N, `received ${received}`);
-    assert.equal(received + lost, N, `received ${received} + lost ${lost} = ${N}`);
-    ct.flush({ src: "10.23.0.0/16" });
-  },
-);
-
-test(
-  "with resync, a flood past the buffer still ends with exactly the kernel's table",
-  T,
-  async () => {
-    using ct = Conntrack.open();
-    const filter = { src: "10.24.0.0/16" };
-    ct.flush(filter);
-    const stream = ct.events({
-      types: ["new", "destroy"],
-      filter,
-      receiveBufferSize: 16384,
-      resync: true,
-    });
-    const table = new Map<number, Flow>();
-    const flows = Array.from({ length: 2500 }, (_, i) => udp(i, 24));
-    ct.createMany(flows);
-    ct.deleteMany(flows.filter((_, i) => i % 3 === 0));
-    // Queued events (and a marker made now) are dropped by the resync: make it after the resync.
-    const marker = udp(60001, 24);
-    let resyncs = 0;
-    await readUntil(stream, (e) => {
-      if (e.type === "resync") {
-        if (resyncs++ === 0) setTimeout(() => ct.create(marker), 100);
-        table.clear();
-        for (const f of e.flows) table.set(f.id!, f);
-      } else if (isFlow(e)) {
-        if (e.type === "destroy") table.delete(e.flow.id!);
-        else table.set(e.flow.id!, e.flow);
-        return e.flow.orig.src === marker.orig.src && e.type === "new";
-      }
-      return false;
-    }, 20000);
-    stream.close();
-    assert.ok(resyncs >= 1, "at least one resync");
-    const truth = ct.list(filter).map((f) => f.id!).sort((a, b) => a - b);
-    assert.equal(truth.length, 2500 - 834 + 1);
-    assert.deepEqual([...table.keys()].sort((a, b) => a - b), truth);
-    ct.flush(filter);
   },
 );
 

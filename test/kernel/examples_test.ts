@@ -6,19 +6,20 @@
  *   untouched too;
  * - a real run in this throwaway network namespace, on a table made here: what it prints agrees
  *   with that table (summary, top, doctor, demo, watch with IPv6 endpoints). flush_stale_udp.ts
- *   has its own end-to-end test with real packets (stale_udp_test.ts), watch.ts's IPv4 filter
- *   runs in cli_events_test.ts.
+ *   has its own end-to-end test with real packets (stale_udp_test.ts); watch.ts also with its
+ *   IPv4 filter (one typed line per matching event).
  * @module
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
-import process from "node:process";
 import { test } from "node:test";
 import { Conntrack, type Flow } from "../../mod.ts";
 import { traced } from "../_helpers/strace.ts";
 import { assertThrowawayNetns, sh, trackLoopback } from "../_helpers/netns.ts";
+import { isSentinel, listen, sentinel, stop } from "../_helpers/listen.ts";
 import { ROOT, RUN_TS } from "../_helpers/run.ts";
+import { waitFor } from "../_helpers/wait.ts";
 
 assertThrowawayNetns();
 
@@ -202,50 +203,97 @@ test("demo.ts fills, lists and empties a table, with its units stated", T, () =>
 test("watch.ts prints IPv6 endpoints as [addr]:port and stops on SIGINT", T, async () => {
   using ct = Conntrack.open();
   ct.flushAll();
-  const child = spawn(RUN_TS[0], [
-    ...RUN_TS.slice(1),
+  const w = listen("watch.ts", [
+    ...RUN_TS,
     "examples/watch.ts",
     "--proto",
     "udp",
     "--types",
     "new",
-  ], { cwd: ROOT });
-  let out = "", err = "";
-  child.stdout.on("data", (b) => (out += b));
-  child.stderr.on("data", (b) => (err += b));
-  const done = new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+  ]);
   try {
-    const until = async (ok: () => boolean, what: string) => {
-      for (const end = Date.now() + 20000; !ok();) {
-        if (Date.now() > end) assert.fail(`timed out waiting for ${what}: ${out}${err}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    };
-    await until(() => err.includes("listening"), "watch.ts to listen");
+    await waitFor(() => w.err.includes("listening"), "watch.ts to listen", 20000, 50);
     // Subscribed a moment after it says so: create until one event shows.
     let sport = 1000;
-    await until(() => {
-      ct.create({
-        family: "ipv6",
-        proto: "udp",
-        orig: { src: "2001:db8::1", dst: "2001:db8::2", sport: ++sport, dport: 53 },
-        timeout: 60,
-      });
-      return out.includes("2001:db8::2");
-    }, "an event line");
+    await waitFor(
+      () => {
+        ct.create({
+          family: "ipv6",
+          proto: "udp",
+          orig: { src: "2001:db8::1", dst: "2001:db8::2", sport: ++sport, dport: 53 },
+          timeout: 60,
+        });
+        return w.out.includes("2001:db8::2");
+      },
+      "an event line",
+      20000,
+      50,
+    );
     assert.match(
-      out,
+      w.out,
       /^new {5}udp \[2001:db8::1\]:\d+ -> \[2001:db8::2\]:53 timeout=\d+ portId=\d+ time=/m,
     );
   } finally {
-    // process.kill, not child.kill: Deno's node:child_process reports a child it signalled as
-    // killed by that signal, whatever its exit code.
-    process.kill(child.pid!, "SIGINT");
+    stop(w, "SIGINT");
   }
-  assert.equal(await done, 0, err);
-  assert.match(err, /watch\.ts: \d+ events\n$/);
+  assert.equal(await w.done, 0, w.err);
+  assert.match(w.err, /watch\.ts: \d+ events\n$/);
   ct.flushAll();
 });
+
+test(
+  "examples/watch.ts prints one typed line per matching event and stops on SIGINT",
+  T,
+  async () => {
+    // Events without kernel timestamps (watch.ts marks those with " (kernel)").
+    sh("sysctl -qw net.netfilter.nf_conntrack_timestamp=0");
+    using ct = Conntrack.open();
+    ct.flushAll();
+    const argv = [...RUN_TS, "examples/watch.ts"];
+    const w = listen("watch.ts", [...argv, "--proto", "udp", "--port", "53"]);
+    try {
+      await waitFor(() => w.err.includes("listening"), "watch.ts to start");
+      let port = 61000;
+      await waitFor(() => {
+        sentinel(ct, ++port);
+        return w.out.includes("10.255.255.1");
+      }, "watch.ts to see events");
+      ct.create({
+        proto: "udp",
+        orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 53 },
+        timeout: 100,
+      });
+      ct.create({
+        proto: "udp",
+        orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 54 },
+        timeout: 100,
+      }); // other port
+      ct.create({
+        proto: "tcp",
+        orig: { src: "10.0.0.1", dst: "10.0.0.2", sport: 1000, dport: 53 },
+        timeout: 100,
+        tcp: { state: "ESTABLISHED" },
+      }); // other proto
+      ct.flushAll();
+      await waitFor(
+        () => w.out.includes("destroy udp 10.0.0.1:1000 -> 10.0.0.2:53"),
+        "the destroy line",
+      );
+    } finally {
+      stop(w, "SIGINT");
+    }
+    assert.equal(await w.done, 0, w.err);
+    const lines = w.out.split("\n").filter((l) => l && !isSentinel(l));
+    assert.deepEqual(lines.map((l) => l.replace(/ timeout=\d+ portId=\d+ time=\S+/, "")), [
+      "new     udp 10.0.0.1:1000 -> 10.0.0.2:53",
+      "destroy udp 10.0.0.1:1000 -> 10.0.0.2:53",
+    ]);
+    for (const l of lines) {
+      assert.match(l, new RegExp(` portId=${ct.portId} time=\\d{4}-\\d\\d-\\d\\dT`));
+    }
+    assert.match(w.err, /watch\.ts: \d+ events\n$/);
+  },
+);
 
 /** Every example with arguments it could run with (so that only the option decides). */
 const EXAMPLES: [string, ...string[]][] = [

@@ -25,6 +25,7 @@ import { test } from "node:test";
 import { collectMetrics, Conntrack, formatMetrics } from "../../mod.ts";
 import { assertThrowawayNetns, sh, trackLoopback } from "../_helpers/netns.ts";
 import { NFCT, ROOT } from "../_helpers/run.ts";
+import { pollFor as until } from "../_helpers/wait.ts";
 
 assertThrowawayNetns();
 
@@ -79,27 +80,6 @@ async function fill(): Promise<void> {
       status: ["CONFIRMED", "SEEN_REPLY", "ASSURED"],
     });
   }
-}
-
-/** Polls `fn` every 200 ms until it returns a value, or fails after `ms`. */
-async function until<T>(
-  what: string,
-  ms: number,
-  fn: () => Promise<T | undefined> | T | undefined,
-): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < end) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-      last = undefined;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`Timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 /** Starts a long-running process, its output going to TMP/NAME.log (read when something fails). */

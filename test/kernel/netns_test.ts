@@ -5,29 +5,17 @@
  *
  * Every namespace here is created from inside the test's own throwaway namespace and removed
  * at the end of the test that made it (`ip netns add` bind-mounts it under /run/netns).
- * Also the guard (`assertThrowawayNetns`) in real processes: every demo, benchmark and test child
- * script refuses, before opening a netlink socket, where it is told or can see that its
- * namespace is the host's; those children run in this test's own namespace, never the host's.
+ * The guard (`assertThrowawayNetns`) in real processes: guard_test.ts.
  * @module
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readlinkSync, statSync } from "node:fs";
 import process from "node:process";
 import { addNetns, assertThrowawayNetns, sleeperInOwnNetns } from "../_helpers/netns.ts";
-import {
-  assertThrowawayNetns as guard,
-  Conntrack,
-  type Flow,
-  isThrowawayNetns,
-  readNetnsIds,
-  SyscallError,
-  throwawayNetnsRefusal,
-} from "../../mod.ts";
-import { NetnsHandle } from "../../netlink/netns.ts";
+import { Conntrack, type Flow, SyscallError } from "../../mod.ts";
 import * as sys from "../../ffi/syscalls.ts";
-import { ROOT, RUN_TS } from "../_helpers/run.ts";
 
 assertThrowawayNetns();
 
@@ -279,146 +267,5 @@ test(
     assert.equal(readlinkSync("/proc/thread-self/ns/net"), here, "still in the test's namespace");
     const fdsAfter = socketAndNetnsFds();
     assert.equal(fdsAfter, fdsBefore, "no fd leaked by the failed opens");
-  },
-);
-
-// --- The throwaway-namespace guard, in real processes ---
-
-/** Every script that fills or empties a table for a demo, a benchmark or a test, with arguments. */
-const GUARDED: [string, ...string[]][] = [
-  ["examples/demo.ts", "10"],
-  ["bench/op.ts", "fill", "10"],
-  ["test/kernel/_delete_half.ts", "10", "1"],
-  ["test/kernel/_dropped_dump.ts", "close"],
-  ["test/kernel/_flush_cidr.ts"],
-];
-
-/** This namespace's table as sorted lines: every flow's identity, to compare before and after. */
-const tableLines = (ct: Conntrack) =>
-  ct.list().map((f) =>
-    `${f.family} ${f.proto} ${f.orig.src} ${f.orig.dst} ${f.orig.sport} ${f.orig.dport} id=${f.id}`
-  ).sort();
-
-/**
- * Runs `argv` under `strace -f -e trace=socket` and returns its exit status, stderr and the
- * netlink sockets it (or any of its threads and children) opened.
- */
-function runTraced(
-  argv: string[],
-  env: Record<string, string | undefined>,
-): { status: number | null; stderr: string; netlink: string[] } {
-  const trace = `/tmp/nfct-guard-${process.pid}-${Math.random().toString(36).slice(2)}.strace`;
-  try {
-    const r = spawnSync("strace", ["-f", "-qq", "-e", "trace=socket", "-o", trace, ...argv], {
-      cwd: ROOT,
-      encoding: "utf8",
-      env,
-    });
-    const calls = readFileSync(trace, "utf8").split("\n");
-    return {
-      status: r.status,
-      stderr: r.stderr,
-      netlink: calls.filter((l) => l.includes("AF_NETLINK")),
-    };
-  } finally {
-    rmSync(trace, { force: true });
-  }
-}
-
-test(
-  "the guard passes in the test's namespace and in one entered by a thread; it reads the thread's namespace, not the process's",
-  T,
-  () => {
-    const ids = readNetnsIds();
-    assert.equal(ids.self, readlinkSync("/proc/self/ns/net"));
-    assert.notEqual(
-      ids.self,
-      ids.host,
-      "NFCT_HOST_NETNS names the runner's namespace, not this one",
-    );
-    assert.equal(isThrowawayNetns(), true);
-    guard("run kernel tests");
-
-    const ns = addNetns("nfct-guard");
-    try {
-      using h = NetnsHandle.open(ns.path);
-      const inside = h.run(() => ({ ids: readNetnsIds(), ok: isThrowawayNetns() }));
-      assert.equal(inside.ids.self, `net:[${statSync(ns.path).ino}]`);
-      assert.notEqual(inside.ids.self, ids.self);
-      assert.equal(inside.ok, true);
-      // Named as the host's, that namespace is refused while this thread is in it, and only then.
-      const named = { ...inside.ids, host: inside.ids.self };
-      assert.match(throwawayNetnsRefusal(named) ?? "", /NFCT_HOST_NETNS names/);
-      assert.equal(readNetnsIds().self, ids.self, "the thread came back");
-    } finally {
-      ns.remove();
-    }
-  },
-);
-
-test(
-  "demo, benchmark and test child scripts refuse, before opening any netlink socket, where NFCT_HOST_NETNS names their namespace as the host's",
-  T,
-  () => {
-    // The children run here, in this test's throwaway namespace, told that it is the host's: were
-    // a guard missing, only this table would change (and the test fails on it).
-    using ct = Conntrack.open();
-    ct.flushAll();
-    for (let i = 0; i < 3; i++) {
-      ct.create({
-        proto: "udp",
-        timeout: 300,
-        orig: { src: `192.0.2.${10 + i}`, dst: "198.51.100.1", sport: 4000 + i, dport: 53 },
-      });
-    }
-    const before = tableLines(ct);
-    const self = readlinkSync("/proc/self/ns/net");
-    for (const [script, ...args] of GUARDED) {
-      const r = runTraced([...RUN_TS, script, ...args], { ...process.env, NFCT_HOST_NETNS: self });
-      assert.notEqual(r.status, 0, `${script} exits non-zero`);
-      assert.match(
-        r.stderr,
-        /Refusing to .*: this is the network namespace NFCT_HOST_NETNS names as the host's/,
-        script,
-      );
-      assert.match(
-        r.stderr,
-        /node scripts\/netns\.mjs <command>/,
-        `${script}: the message says what to do`,
-      );
-      assert.deepEqual(r.netlink, [], `${script} opened no netlink socket`);
-      assert.deepEqual(tableLines(ct), before, `${script} left the table as it was`);
-    }
-    ct.flushAll();
-  },
-);
-
-test(
-  "demo, benchmark and test child scripts refuse in pid 1's namespace (a new pid namespace whose pid 1 is the script)",
-  T,
-  () => {
-    using ct = Conntrack.open();
-    ct.flushAll();
-    ct.create({
-      proto: "tcp",
-      timeout: 300,
-      orig: { src: "192.0.2.20", dst: "198.51.100.2", sport: 5000, dport: 443 },
-      tcp: { state: "ESTABLISHED" },
-    });
-    const before = tableLines(ct);
-    const env = { ...process.env, NFCT_HOST_NETNS: undefined };
-    for (const [script, ...args] of GUARDED) {
-      // unshare -pf --mount-proc: the script becomes pid 1 of a new pid namespace, in this network
-      // namespace, with a /proc of its own, so /proc/1/ns/net is readable and is its own.
-      const r = runTraced(
-        ["unshare", "-pf", "--mount-proc", "--", ...RUN_TS, script, ...args],
-        env,
-      );
-      assert.notEqual(r.status, 0, `${script} exits non-zero`);
-      assert.match(r.stderr, /Refusing to .*: this is pid 1's network namespace/, script);
-      assert.deepEqual(r.netlink, [], `${script} opened no netlink socket`);
-      assert.deepEqual(tableLines(ct), before, `${script} left the table as it was`);
-    }
-    ct.flushAll();
   },
 );

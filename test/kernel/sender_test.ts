@@ -6,6 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertThrowawayNetns } from "../_helpers/netns.ts";
+import { sleepSync as sleep } from "../_helpers/wait.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
 import * as C from "../../conntrack/constants.ts";
 import { encodeFlow } from "../../conntrack/flow_encode.ts";
@@ -28,8 +29,6 @@ const flow = (i: number): Flow => ({
   },
   timeout: 600,
 } as Flow);
-
-const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 test(
   "12 batches of deletes on the worker: every ENOENT maps to the request that missed, in order",

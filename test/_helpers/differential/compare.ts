@@ -185,7 +185,7 @@ export function eventCase(rng: Rng): Case {
 }
 
 /** conntrack lines that create, update and delete a few entries (the events both listen to). */
-export const EVENT_ACTIONS: readonly string[][] = [
+const EVENT_ACTIONS: readonly string[][] = [
   [
     "-I",
     "-p",

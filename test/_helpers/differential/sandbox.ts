@@ -246,7 +246,7 @@ EOF`);
  * rebuilt), timestamps, delta-time, `-S` counters. Event timestamps keep their digit count
  * (conntrack prints microseconds).
  */
-export function normaliseLine(line: string): string {
+function normaliseLine(line: string): string {
   let s = line;
   // [1733000000.123456]	(events -o timestamp)
   s = s.replace(/\[(\d+)\.(\d+)\]/g, (_m, _a, b: string) => `[S.${"u".repeat(b.length)}]`);
