@@ -13,7 +13,7 @@
  * @module
  */
 import type { Expectation } from "./expect.ts";
-import { type Flow, FLOW_FIELDS, type RawAttribute } from "./flow.ts";
+import { type Flow, FLOW_FIELDS, type RawAttribute, type TcpInfo } from "./flow.ts";
 import type { StatusFlag } from "./status.ts";
 import { type Tuple, TUPLE_FIELDS } from "./tuple.ts";
 
@@ -232,11 +232,27 @@ const RESTORABLE_STATUS: ReadonlySet<StatusFlag> = new Set([
 ]);
 
 /**
+ * TCP info to create with: the flags a dump reports (with mask 0) set through a mask of their
+ * own bits, as a create applies only masked bits, and takes the window scales only when both
+ * directions have the window-scale flag (`nlattr_to_tcp()`).
+ */
+function restorableTcp(t: TcpInfo): TcpInfo {
+  const o = { ...t };
+  if (t.flagsOrig) {
+    o.flagsOrig = { flags: t.flagsOrig.flags, mask: t.flagsOrig.flags | t.flagsOrig.mask };
+  }
+  if (t.flagsReply) {
+    o.flagsReply = { flags: t.flagsReply.flags, mask: t.flagsReply.flags | t.flagsReply.mask };
+  }
+  return o;
+}
+
+/**
  * What of `f` a create can set again in another table: tuples (a NAT'd reply tuple too),
- * zones, mark, timeout, settable status flags, labels, TCP/SCTP/DCCP state, helper, sequence
- * adjustment, synproxy. Left out: counters, id, use, timestamps and event time (they belong
- * to the entry that was), the security mark and context (set by the kernel's LSM), and
- * unknown attributes.
+ * zones, mark, timeout, settable status flags, labels, TCP state, flags and window scales,
+ * SCTP/DCCP state, helper, sequence adjustment, synproxy. Left out: counters, id, use,
+ * timestamps and event time (they belong to the entry that was), the security mark and context
+ * (set by the kernel's LSM), and unknown attributes.
  */
 export function restorable(f: Flow): Flow {
   if (f === null || typeof f !== "object" || !f.orig || !f.reply) {
@@ -255,7 +271,7 @@ export function restorable(f: Flow): Flow {
   if (f.timeout !== undefined) out.timeout = f.timeout;
   if (f.mark !== undefined) out.mark = f.mark;
   if (f.zone !== undefined) out.zone = f.zone;
-  if (f.tcp) out.tcp = { ...f.tcp };
+  if (f.tcp) out.tcp = restorableTcp(f.tcp);
   if (f.sctp) out.sctp = { ...f.sctp };
   if (f.dccp) out.dccp = { ...f.dccp };
   if (f.labels?.length) out.labels = [...f.labels];
