@@ -4,8 +4,9 @@
  * the same entries' `-o json` lines, absent fields empty.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { type Expectation, type Flow } from "../../../mod.ts";
+import type { Expectation, Flow } from "../../../mod.ts";
 import { TUPLE_FIELDS } from "../../../conntrack/tuple.ts";
 import {
   csvCell,
@@ -19,6 +20,7 @@ import { expectLine, flowLine } from "../../../cli/json.ts";
 import { csvRecords, expectedCell, parseCsv } from "../../_helpers/csv.ts";
 import { LIST } from "../../_helpers/golden_flows.ts";
 import { propertiesOf, SCHEMA, type SchemaNode } from "../../_helpers/output_schema.ts";
+import { ROOT } from "../../_helpers/run.ts";
 
 test("csvCell quotes a cell with a comma, a double quote, CR or LF, doubling its quotes", () => {
   const rows: [string, string][] = [
@@ -108,4 +110,15 @@ test("expectation rows read back as the cells of the same expectations' -o json 
   for (const c of header) assert.equal(rows[0][c], expectedCell(j, c), c);
   assert.equal(rows[0].flags, "PERMANENT INACTIVE");
   assert.equal(rows[1]["nat.dir"], "");
+});
+
+test("docs/output.md lists the columns of both CSV headers, in order", () => {
+  const doc = readFileSync(`${ROOT}docs/output.md`, "utf8");
+  const block = (title: string) => {
+    const m = new RegExp(`${title}:\\n\\n\`\`\`\\n([^\`]*)\`\`\``).exec(doc);
+    assert.ok(m, title);
+    return m[1].replaceAll("\n", "").split(",").filter((c) => c !== "");
+  };
+  assert.deepEqual(block("Flows \\(`-L -o csv`\\)"), FLOW_CSV_COLUMNS);
+  assert.deepEqual(block("Expectations \\(`-L expect -o csv`\\)"), EXPECT_CSV_COLUMNS);
 });
