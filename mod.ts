@@ -85,6 +85,8 @@ export {
 } from "./conntrack/filter.ts";
 export type { LabelFilter, NatFilter } from "./conntrack/filter_extra.ts";
 export {
+  type ExpectJSON,
+  expectToJSON,
   FLOW_JSON_VERSION,
   flowFromJSON,
   type FlowJSON,

@@ -167,16 +167,36 @@ function rowOf(command: CommandName | undefined, expect: boolean): Row {
 }
 
 /**
+ * nfct's `-o` extensions: `json` also with -C, -S (both tables) and -G expect, where conntrack
+ * takes no -o; `csv` with -L only. The row with its `output` cell changed where they apply.
+ */
+function withOutputTypes(
+  row: Row,
+  command: CommandName | undefined,
+  expect: boolean,
+  output: ReadonlySet<string>,
+): Row {
+  const json = output.has("json") &&
+    (command === "count" || command === "stats" || (expect && command === "get"));
+  const csv = output.has("csv");
+  if (!json && !csv) return row;
+  const legal: Legality = json || command === "list" ? 2 : 0;
+  return row.map((v, i) => (OPT_NAMES[i] === "output" ? legal : v));
+}
+
+/**
  * conntrack.c `generic_opt_check()`: throws the {@link CliError} conntrack exits 2 with when an
  * option the command needs is missing, one it refuses is given (the first in bit order), or a
- * direction's addresses come without their pair.
+ * direction's addresses come without their pair. `output`: the `-o` types (nfct's own extend
+ * where -o is legal).
  */
 export function checkOptions(
   given: ReadonlySet<OptName>,
   command: CommandName | undefined,
   expect: boolean,
+  output: ReadonlySet<string> = new Set(),
 ): void {
-  const row = rowOf(command, expect);
+  const row = withOutputTypes(rowOf(command, expect), command, expect, output);
   let coupled = false;
   for (let b = 0; b < OPT_NAMES.length; b++) {
     const has = given.has(OPT_NAMES[b]);

@@ -167,7 +167,7 @@ function parseInto(p: ArgsBuilder, argv: readonly string[], context: ParseContex
     throw paramError("cannot specify `--src-nat' or `--dst-nat' with `--any-nat'");
   }
   // Options without a command: each is illegal (conntrack exits 2, naming the first one).
-  checkOptions(p.given, command, table === "expect");
+  checkOptions(p.given, command, table === "expect", p.output);
   if (command === undefined) throw paramError("no command"); // unreachable: checkOptions threw
   if (ext && command !== "help") checkProtoOptions(ext, l4Seen, command, table === "expect");
   const { labelNames: _n, labelModifyNames: _m, ...rest } = p;

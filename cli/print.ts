@@ -1,28 +1,20 @@
 /**
  * How each command prints an entry: conntrack's `-o` types through `formatFlow` and
- * `formatExpect`, or nfct's `-o json`.
+ * `formatExpect`, or nfct's `-o json` (json.ts) and `-o csv` (csv.ts).
  * @module
  */
 import {
   type Expectation,
   type Flow,
-  flowToJSON,
   formatExpect,
   formatFlow,
   type FormatOptions,
   type LabelMap,
 } from "../mod.ts";
 import type { Args } from "./command.ts";
+import { csvHeader, EXPECT_CSV_COLUMNS, expectCsv, FLOW_CSV_COLUMNS, flowCsv } from "./csv.ts";
+import { expectLine, flowLine } from "./json.ts";
 import { loadsLabelMap } from "./labels.ts";
-
-/** `JSON.stringify` replacer: BigInts as decimal strings, byte arrays as hex. */
-export function jsonReplacer(_k: string, v: unknown): unknown {
-  if (typeof v === "bigint") return v.toString();
-  if (v instanceof Uint8Array) {
-    return Array.from(v, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-  return v;
-}
 
 /**
  * Wall-clock "now" in milliseconds with a microsecond fraction, for `-E -o timestamp`: conntrack
@@ -57,7 +49,8 @@ export function flowPrinter(
   labels: LabelMap | undefined,
 ): (f: Flow) => string {
   const o = args.output;
-  if (o.has("json")) return (f) => JSON.stringify(flowToJSON(f));
+  if (o.has("json")) return flowLine;
+  if (o.has("csv")) return flowCsv;
   if (o.has("save")) {
     const event = kind === "delete" ? "destroy" : undefined;
     return (f) => formatFlow(f, { save: true, event });
@@ -68,12 +61,13 @@ export function flowPrinter(
   return (f) => formatFlow(f, opts);
 }
 
-/** How expectations print: conntrack honours only `xml` and `timestamp` for them; or JSON. */
+/** How expectations print: conntrack honours only `xml` and `timestamp` for them; or JSON, CSV. */
 export function expectPrinter(
   args: Pick<Args, "output">,
 ): (e: Expectation, event?: "new" | "destroy") => string {
   const o = args.output;
-  if (o.has("json")) return (e) => JSON.stringify(e, jsonReplacer);
+  if (o.has("json")) return expectLine;
+  if (o.has("csv")) return expectCsv;
   return (e, event) =>
     formatExpect(e, {
       xml: o.has("xml"),
@@ -81,4 +75,10 @@ export function expectPrinter(
       event,
       now: wallClockMs(),
     });
+}
+
+/** The CSV header line a listing (`-L`, `-L expect`) starts with, when the output is CSV. */
+export function csvHeaderOf(args: Pick<Args, "output">, expect: boolean): string | undefined {
+  if (!args.output.has("csv")) return undefined;
+  return csvHeader(expect ? EXPECT_CSV_COLUMNS : FLOW_CSV_COLUMNS);
 }

@@ -55,9 +55,9 @@ export function run(ctx: CliContext, cmd: Command): number | Promise<number> {
       case "flush":
         return flushExpect(ctx);
       case "count":
-        return countExpect(ctx);
+        return countExpect(ctx, cmd);
       case "stats":
-        return statsExpect(ctx);
+        return statsExpect(ctx, cmd);
     }
   }
   switch (cmd.command) {
@@ -75,8 +75,8 @@ export function run(ctx: CliContext, cmd: Command): number | Promise<number> {
     case "flush":
       return flush(ctx, cmd);
     case "count":
-      return count(ctx);
+      return count(ctx, cmd);
     case "stats":
-      return stats(ctx);
+      return stats(ctx, cmd);
   }
 }

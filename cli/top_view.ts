@@ -6,6 +6,7 @@
  */
 import {
   type Flow,
+  FLOW_JSON_VERSION,
   type FlowRate,
   formatEndpoint,
   rankRates,
@@ -204,7 +205,7 @@ export function renderPlain(fr: TopFrame): string {
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 /**
- * The sample as one line of JSON: `time`, `seconds` (measured), `sort`, `flows`, `counted`,
+ * The sample as one line of JSON: `v` (the schema version), `time`, `seconds` (measured), `sort`, `flows`, `counted`,
  * `bytesPerSecond`, `packetsPerSecond`, `protocols`, `states`, then `top`: up to `limit` (20)
  * flows with `family`, `proto`, `src`, `dst`, `sport`/`dport` (when the protocol has ports),
  * `type`/`code` (ICMP), `zone`, `state`, `id`, `bytesPerSecond`, `packetsPerSecond`, `bytes`,
@@ -233,6 +234,7 @@ export function renderJson(fr: TopFrame): string {
     };
   });
   return JSON.stringify({
+    v: FLOW_JSON_VERSION,
     time: fr.time.toISOString(),
     seconds: round3(fr.sample.seconds),
     sort: ORDER_NAMES[fr.order],

@@ -32,7 +32,7 @@ Conntrack parameters and options:
   -c, --secmark secmark			Set selinux secmark
   -e, --event-mask eventmask		Event mask, eg. NEW,DESTROY
   -z, --zero 				Zero counters while listing
-  -o, --output type[,...]		extended,id,ktimestamp,labels,timestamp,save,xml, or json
+  -o, --output type[,...]		extended,id,ktimestamp,labels,timestamp,save,xml, json or csv (-L)
   -l, --label label[,...]		conntrack labels
 
 Expectation parameters and options:

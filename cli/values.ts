@@ -189,7 +189,7 @@ export function parseStatus(
   }
 }
 
-/** The `-o` types, in conntrack's order (prefixes pick the first), and nfct's `json`. */
+/** The `-o` types, in conntrack's order (prefixes pick the first), and nfct's `json`, `csv`. */
 export const OUTPUT_NAMES = [
   "xml",
   "extended",
@@ -200,11 +200,12 @@ export const OUTPUT_NAMES = [
   "userspace",
   "save",
   "json",
+  "csv",
 ] as const;
 /** One `-o` type. */
 export type OutputName = typeof OUTPUT_NAMES[number];
 
-/** A `-o` list into `out`; `save` and `json` combine with nothing else. */
+/** A `-o` list into `out`; `save`, `json` and `csv` combine with nothing else. */
 export function parseOutput(arg: string, out: Set<OutputName>): void {
   const parts = arg.split(",");
   for (let i = 0; i < parts.length; i++) {
@@ -213,10 +214,10 @@ export function parseOutput(arg: string, out: Set<OutputName>): void {
     if (!hit) throw paramError(`Bad parameter \`${parts.slice(i).join(",")}'`);
     out.add(hit);
   }
-  for (const only of ["save", "json"] as const) {
+  for (const only of ["save", "json", "csv"] as const) {
     if (out.has(only) && out.size > 1) {
-      // conntrack exits 1 for save; json is nfct's own, and conntrack rejects any -o json,... with
-      // "Bad parameter" (exit 2), so nfct does too.
+      // conntrack exits 1 for save; json and csv are nfct's own, and conntrack rejects any
+      // -o json,... with "Bad parameter" (exit 2), so nfct does too.
       const msg = `cannot combine ${only} output with any other output type, use -o ${only} only`;
       throw only === "save" ? otherError(msg) : paramError(msg);
     }

@@ -1,23 +1,34 @@
 /**
- * Flows as JSON: the shape of `nfct -L -o json` lines and of table snapshots, and back.
+ * Flows and expectations as JSON: the objects of `nfct -o json` lines and of table snapshots,
+ * and back.
  *
  * {@link flowToJSON} gives a plain object with a fixed key order (the order of {@link Flow}'s
  * fields below), absent fields left out, BigInts (timestamps) as decimal strings and byte
  * arrays (helper data, unknown attributes) as hex; {@link flowFromJSON} reads it back, checked.
+ * {@link expectToJSON} does the same for an {@link Expectation}. nfct's lines add the schema
+ * version `v` in front ({@link FLOW_JSON_VERSION}; `schema/nfct-output.schema.json`).
  * {@link restorable} keeps what a create can set again in another table: tuples (NAT'd reply
  * ones too), zones, mark, timeout, settable status flags, labels, protocol state, helper;
  * counters, ids, use counts and timestamps belong to the entry that was, and cannot be restored.
  * @module
  */
-import { type Flow, FLOW_FIELDS, type RawAttribute } from "./flow.ts";
+import type { Expectation } from "./expect.ts";
+import { type Flow, FLOW_FIELDS, type RawAttribute, type TcpInfo } from "./flow.ts";
 import type { StatusFlag } from "./status.ts";
 import { type Tuple, TUPLE_FIELDS } from "./tuple.ts";
 
-/** The version of the JSON shape of a flow; it changes when a field changes meaning. */
+/**
+ * The version of nfct's JSON shapes: the `v` that begins every `-o json` line (flows,
+ * expectations, events, statistics, counts, `nfct top`). It goes up when a field changes
+ * meaning or type or goes away; new fields can appear without it changing.
+ */
 export const FLOW_JSON_VERSION = 1;
 
 /** A flow as JSON data (see {@link flowToJSON}). */
 export type FlowJSON = Record<string, unknown>;
+
+/** An expectation as JSON data (see {@link expectToJSON}). */
+export type ExpectJSON = Record<string, unknown>;
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
@@ -99,20 +110,89 @@ export function flowToJSON(f: Flow): FlowJSON {
   return o;
 }
 
+/** Every field of {@link Expectation}, in the order {@link expectToJSON} writes them. */
+const EXPECT_FIELDS: readonly (keyof Expectation)[] = Object.keys(
+  {
+    family: 1,
+    proto: 1,
+    master: 1,
+    tuple: 1,
+    mask: 1,
+    timeout: 1,
+    id: 1,
+    helper: 1,
+    zone: 1,
+    flags: 1,
+    class: 1,
+    nat: 1,
+    fn: 1,
+    unknown: 1,
+  } satisfies Record<keyof Expectation, 1>,
+) as (keyof Expectation)[];
+
 /**
- * Reads a {@link flowToJSON} object back into a {@link Flow} (strings to BigInts, hex to bytes).
- * The result is then checked like any flow by the call it is given to (`create`, ...).
- * @throws {TypeError} when it is not an object with the family, proto and tuples of a flow.
+ * An expectation as a JSON-ready object, as {@link flowToJSON} for flows: keys in a fixed
+ * order (family, proto, master, tuple, mask, timeout, id, helper, zone, flags, class, nat, fn,
+ * unknown), absent fields left out, unknown attributes' bytes as hex.
+ *
+ * @example The expectations as JSON lines (what `nfct -L expect -o json` prints, without `v`)
+ * ```ts
+ * import { Conntrack, expectToJSON } from "@nfct/nfct";
+ * using ct = Conntrack.open();
+ * for (const e of ct.listExpect()) console.log(JSON.stringify(expectToJSON(e)));
+ * ```
+ */
+export function expectToJSON(e: Expectation): ExpectJSON {
+  const o: ExpectJSON = {};
+  for (const k of EXPECT_FIELDS) {
+    const v = e[k];
+    if (v === undefined) continue;
+    switch (k) {
+      case "master":
+        o[k] = { proto: e.master.proto, ...tupleJSON(e.master) };
+        break;
+      case "tuple":
+      case "mask":
+        o[k] = tupleJSON(v as Tuple);
+        break;
+      case "nat":
+        o[k] = { dir: e.nat!.dir, tuple: tupleJSON(e.nat!.tuple) };
+        break;
+      case "unknown":
+        o[k] = (v as RawAttribute[]).map((u) => ({ type: u.type, data: hex(u.data) }));
+        break;
+      default:
+        o[k] = v;
+    }
+  }
+  return o;
+}
+
+/**
+ * Reads a {@link flowToJSON} object (or a line of `nfct -L -o json`: its `v` is checked and left
+ * out) back into a {@link Flow} (strings to BigInts, hex to bytes). The result is then checked
+ * like any flow by the call it is given to (`create`, ...).
+ * @throws {TypeError} when it is not an object with the family, proto and tuples of a flow, or
+ * its `v` is newer than {@link FLOW_JSON_VERSION}.
  */
 export function flowFromJSON(o: unknown): Flow {
   if (o === null || typeof o !== "object" || Array.isArray(o)) {
     throw new TypeError("Invalid flow JSON: expected an object");
   }
   const j = o as Record<string, unknown>;
+  if (j.v !== undefined && !(Number.isInteger(j.v) && (j.v as number) >= 1)) {
+    throw new TypeError("Invalid flow JSON v: expected a version number");
+  }
+  if ((j.v as number) > FLOW_JSON_VERSION) {
+    throw new TypeError(
+      `Invalid flow JSON: version ${j.v} is newer than this nfct reads (${FLOW_JSON_VERSION})`,
+    );
+  }
   for (const k of ["family", "proto", "orig", "reply"]) {
     if (j[k] === undefined) throw new TypeError(`Invalid flow JSON: "${k}" is missing`);
   }
-  const f = { ...j } as unknown as Flow & Record<string, unknown>;
+  const { v: _v, ...rest } = j;
+  const f = rest as unknown as Flow & Record<string, unknown>;
   if (j.timestamp !== undefined) {
     const t = j.timestamp as Record<string, unknown>;
     if (t === null || typeof t !== "object") {
@@ -152,11 +232,27 @@ const RESTORABLE_STATUS: ReadonlySet<StatusFlag> = new Set([
 ]);
 
 /**
+ * TCP info to create with: the flags a dump reports (with mask 0) set through a mask of their
+ * own bits, as a create applies only masked bits, and takes the window scales only when both
+ * directions have the window-scale flag (`nlattr_to_tcp()`).
+ */
+function restorableTcp(t: TcpInfo): TcpInfo {
+  const o = { ...t };
+  if (t.flagsOrig) {
+    o.flagsOrig = { flags: t.flagsOrig.flags, mask: t.flagsOrig.flags | t.flagsOrig.mask };
+  }
+  if (t.flagsReply) {
+    o.flagsReply = { flags: t.flagsReply.flags, mask: t.flagsReply.flags | t.flagsReply.mask };
+  }
+  return o;
+}
+
+/**
  * What of `f` a create can set again in another table: tuples (a NAT'd reply tuple too),
- * zones, mark, timeout, settable status flags, labels, TCP/SCTP/DCCP state, helper, sequence
- * adjustment, synproxy. Left out: counters, id, use, timestamps and event time (they belong
- * to the entry that was), the security mark and context (set by the kernel's LSM), and
- * unknown attributes.
+ * zones, mark, timeout, settable status flags, labels, TCP state, flags and window scales,
+ * SCTP/DCCP state, helper, sequence adjustment, synproxy. Left out: counters, id, use,
+ * timestamps and event time (they belong to the entry that was), the security mark and context
+ * (set by the kernel's LSM), and unknown attributes.
  */
 export function restorable(f: Flow): Flow {
   if (f === null || typeof f !== "object" || !f.orig || !f.reply) {
@@ -175,7 +271,7 @@ export function restorable(f: Flow): Flow {
   if (f.timeout !== undefined) out.timeout = f.timeout;
   if (f.mark !== undefined) out.mark = f.mark;
   if (f.zone !== undefined) out.zone = f.zone;
-  if (f.tcp) out.tcp = { ...f.tcp };
+  if (f.tcp) out.tcp = restorableTcp(f.tcp);
   if (f.sctp) out.sctp = { ...f.sctp };
   if (f.dccp) out.dccp = { ...f.dccp };
   if (f.labels?.length) out.labels = [...f.labels];

@@ -7,7 +7,6 @@ import {
   type EventType,
   EXPECT_XML_FOOTER,
   EXPECT_XML_HEADER,
-  flowToJSON,
   formatFlow,
   type FormatOptions,
   host,
@@ -18,7 +17,8 @@ import {
 import type { Args } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { failed, otherError, STRERROR } from "../errors.ts";
-import { expectPrinter, jsonReplacer, wallClockMs } from "../print.ts";
+import { eventLine } from "../json.ts";
+import { expectPrinter, wallClockMs } from "../print.ts";
 import { checkMasks, selection } from "../selection.ts";
 import type { EventMaskType } from "../values.ts";
 
@@ -137,22 +137,18 @@ export async function events(ctx: CliContext, args: Args, expect: boolean): Prom
       }
       if (ev.type === "resync") continue;
       let line: string;
-      if ("expectation" in ev) {
-        line = json
-          ? JSON.stringify(ev, jsonReplacer)
-          : printExp(ev.expectation, ev.type === "expectNew" ? "new" : "destroy");
+      if ("flow" in ev && markSet && ev.flow.mark === undefined) continue;
+      if (json) line = eventLine(ev);
+      else if ("expectation" in ev) {
+        line = printExp(ev.expectation, ev.type === "expectNew" ? "new" : "destroy");
       } else {
-        if (markSet && ev.flow.mark === undefined) continue;
-        if (json) line = JSON.stringify({ ...ev, flow: flowToJSON(ev.flow) }, jsonReplacer);
-        else {
-          line = formatFlow(ev.flow, { ...fmt, event: ev.type, now: wallClockMs() });
-          // conntrack.c event_cb(): an event a process caused names its netlink port (and program).
-          if (ev.portId) {
-            const prog = progNames.of(ev.portId);
-            line += ` [USERSPACE] portid=${ev.portId}${
-              prog !== undefined ? ` progname=${prog}` : ""
-            }`;
-          }
+        line = formatFlow(ev.flow, { ...fmt, event: ev.type, now: wallClockMs() });
+        // conntrack.c event_cb(): an event a process caused names its netlink port (and program).
+        if (ev.portId) {
+          const prog = progNames.of(ev.portId);
+          line += ` [USERSPACE] portid=${ev.portId}${
+            prog !== undefined ? ` progname=${prog}` : ""
+          }`;
         }
       }
       if (xml && !header) {

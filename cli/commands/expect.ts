@@ -14,7 +14,8 @@ import {
 import type { Args } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { err2str, failed, otherError } from "../errors.ts";
-import { expectPrinter } from "../print.ts";
+import { countLine, expectStatsLine } from "../json.ts";
+import { csvHeaderOf, expectPrinter } from "../print.ts";
 import { protoOf } from "../selection.ts";
 import { cidrMask, tupleL4 } from "../tuples.ts";
 import type { Address } from "../values.ts";
@@ -33,6 +34,8 @@ export function listExpect(ctx: CliContext, args: Args): number {
   const out = ctx.out;
   const print = expectPrinter(args);
   const xml = args.output.has("xml");
+  const header = csvHeaderOf(args, true);
+  if (header) out.line(header);
   let n = 0;
   try {
     // conntrack asks for AF_INET unless -f says otherwise: IPv6 expectations need -f ipv6.
@@ -60,7 +63,7 @@ export function getExpect(ctx: CliContext, args: Args): number {
     throw failed(err, "get", true);
   }
   if (!e) throw otherError(`Operation failed: ${err2str("ENOENT", "get", true)}`);
-  ctx.out.line(expectPrinter(args)(e)); // -G expect takes no -o
+  ctx.out.line(expectPrinter(args)(e)); // -G expect takes only -o json
   ctx.out.flush();
   return 0;
 }
@@ -122,23 +125,28 @@ export function flushExpect(ctx: CliContext, quiet = false): number {
   return 0;
 }
 
-/** -C expect: the number of IPv4 expectations (what conntrack counts). */
-export function countExpect(ctx: CliContext): number {
+/** -C expect: the number of IPv4 expectations (what conntrack counts), or its JSON line. */
+export function countExpect(ctx: CliContext, args: Pick<Args, "output">): number {
   let n = 0;
   try {
     for (const _ of ctx.ct().dumpExpect({ family: "ipv4" })) n++;
   } catch (e) {
     throw failed(e, "count", true);
   }
-  ctx.out.line(String(n));
+  ctx.out.line(args.output.has("json") ? countLine(n) : String(n));
   ctx.out.flush();
   return 0;
 }
 
-/** -S expect: one line per CPU. */
-export function statsExpect(ctx: CliContext): number {
+/** -S expect: one line per CPU (or JSON lines). */
+export function statsExpect(ctx: CliContext, args: Pick<Args, "output">): number {
+  const json = args.output.has("json");
   try {
     for (const s of ctx.ct().expectStats()) {
+      if (json) {
+        ctx.out.line(expectStatsLine(s));
+        continue;
+      }
       ctx.out.line(
         `cpu=${String(s.cpu).padEnd(4)}\texpect_new=${s.new} expect_create=${s.create} ` +
           `expect_delete=${s.delete} `,

@@ -7,7 +7,7 @@ import type { Args, Table } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { err2str, failed, otherError, paramError } from "../errors.ts";
 import { COMPARISON } from "../matrix.ts";
-import { flowPrinter, lineFormat } from "../print.ts";
+import { csvHeaderOf, flowPrinter, lineFormat } from "../print.ts";
 import { Progress } from "../progress.ts";
 import { checkMasks, protoOf, type Selection, selection, selectsAll } from "../selection.ts";
 import { tuples } from "../tuples.ts";
@@ -75,6 +75,8 @@ export function list(ctx: CliContext, args: Args, table: Table): number {
     checkMasks(args);
   }
   const xml = args.output.has("xml") && !args.output.has("save");
+  const header = csvHeaderOf(args, false);
+  if (header) out.line(header);
   let progress: Progress | undefined;
   let n = 0;
   try {

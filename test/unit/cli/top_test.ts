@@ -222,6 +222,7 @@ test("renderPlain: 20 rows by default, no width limit; renderJson: one line, sta
   assert.equal(text.split("\n").filter((l) => /->/.test(l)).length, 20);
   const j = JSON.parse(renderJson(frame({ limit: 2, order: "packetsPerSecond" })));
   assert.deepEqual(Object.keys(j), [
+    "v",
     "time",
     "seconds",
     "sort",
