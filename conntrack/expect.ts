@@ -182,3 +182,26 @@ export function expectFlagBits(flags: readonly ExpectFlag[]): number {
   }
   return v >>> 0;
 }
+
+/**
+ * Every field of {@link Expectation}, in the order `expectToJSON` writes them (also the keys an
+ * expectation may have: `expect_validate.ts`).
+ */
+export const EXPECT_FIELDS: readonly (keyof Expectation)[] = Object.keys(
+  {
+    family: 1,
+    proto: 1,
+    master: 1,
+    tuple: 1,
+    mask: 1,
+    timeout: 1,
+    id: 1,
+    helper: 1,
+    zone: 1,
+    flags: 1,
+    class: 1,
+    nat: 1,
+    fn: 1,
+    unknown: 1,
+  } satisfies Record<keyof Expectation, 1>,
+) as (keyof Expectation)[];

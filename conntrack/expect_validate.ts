@@ -6,7 +6,13 @@
 import { NLA_MAX_PAYLOAD } from "../netlink/attribute.ts";
 import type { Family } from "./address.ts";
 import * as C from "./constants.ts";
-import { type Expectation, expectFlagBits, type ExpectNat, type ExpectPurpose } from "./expect.ts";
+import {
+  EXPECT_FIELDS,
+  type Expectation,
+  expectFlagBits,
+  type ExpectNat,
+  type ExpectPurpose,
+} from "./expect.ts";
 import { familyNumber } from "./family.ts";
 import { checkRawAttributes, HELPER_NAME_MAX } from "./flow_validate.ts";
 import { checkKeys, checkName, checkU16, checkU32, isObject } from "./options.ts";
@@ -31,24 +37,7 @@ function exactMask(family: Family, proto: number): Tuple {
   return m;
 }
 
-const EXPECT_KEYS: ReadonlySet<string> = new Set(Object.keys(
-  {
-    family: 1,
-    proto: 1,
-    master: 1,
-    tuple: 1,
-    mask: 1,
-    timeout: 1,
-    id: 1,
-    helper: 1,
-    zone: 1,
-    flags: 1,
-    class: 1,
-    nat: 1,
-    fn: 1,
-    unknown: 1,
-  } satisfies Record<keyof Expectation, 1>,
-));
+const EXPECT_KEYS: ReadonlySet<string> = new Set(EXPECT_FIELDS);
 const NAT_KEYS: ReadonlySet<string> = new Set(
   Object.keys({ dir: 1, tuple: 1 } satisfies Record<keyof ExpectNat, 1>),
 );

@@ -12,7 +12,7 @@
  * counters, ids, use counts and timestamps belong to the entry that was, and cannot be restored.
  * @module
  */
-import type { Expectation } from "./expect.ts";
+import { EXPECT_FIELDS, type Expectation } from "./expect.ts";
 import { type Flow, FLOW_FIELDS, type RawAttribute, type TcpInfo } from "./flow.ts";
 import type { StatusFlag } from "./status.ts";
 import { type Tuple, TUPLE_FIELDS } from "./tuple.ts";
@@ -109,26 +109,6 @@ export function flowToJSON(f: Flow): FlowJSON {
   }
   return o;
 }
-
-/** Every field of {@link Expectation}, in the order {@link expectToJSON} writes them. */
-const EXPECT_FIELDS: readonly (keyof Expectation)[] = Object.keys(
-  {
-    family: 1,
-    proto: 1,
-    master: 1,
-    tuple: 1,
-    mask: 1,
-    timeout: 1,
-    id: 1,
-    helper: 1,
-    zone: 1,
-    flags: 1,
-    class: 1,
-    nat: 1,
-    fn: 1,
-    unknown: 1,
-  } satisfies Record<keyof Expectation, 1>,
-) as (keyof Expectation)[];
 
 /**
  * An expectation as a JSON-ready object, as {@link flowToJSON} for flows: keys in a fixed
