@@ -107,10 +107,14 @@ try {
     "dist/netlink/_readahead_worker.js",
     "dist/netlink/_sender_worker.js",
     "dist/ffi/_bun_poll_worker.js",
+    "dist/deno/cli.js",
+    "dist/bun/cli.js",
+    "schema/nfct-output.schema.json",
+    "docs/output.md",
   ];
   const missing = needed.filter((f) => !files.includes(f));
   check(
-    "the tarball holds LICENSE, the built library, its types, the command and the three workers",
+    "the tarball holds LICENSE, the built library, its types, the command (and its bundle per runtime), the three workers, the output schema and its docs",
     missing.length === 0,
     `missing: ${missing.join(", ")}`,
   );
