@@ -144,8 +144,9 @@ for (const e of ENTRIES) {
 }
 if (rewritten !== 3) die(`expected 3 worker URLs to point at .js files, found ${rewritten}`);
 
-// The command, bundled once per runtime (dist/deno/, dist/bun/): one file to load instead of
-// ~125 modules, which is most of its start-up (the `nfct` wrapper runs these when present).
+// The command and the library, bundled once per runtime (dist/deno/, dist/bun/): one file to load
+// instead of ~140 modules, which is most of their start-up (the `nfct` wrapper runs the command's;
+// package.json's "deno" and "bun" export conditions point `import "nfct"` at the library's).
 // The workers are bundled beside it, flat, so the URL each computes beside itself still finds
 // its file. Both bundlers ship with the runtimes: no network.
 const WORKER_JS = ENTRIES.slice(2).map((e) => join(out, e.replace(/\.ts$/, ".js")));
@@ -166,7 +167,8 @@ for (const [rt, argv] of Object.entries(bundles)) {
   if (!existsSync(argv[0])) {
     die(`${rt} is not installed in node_modules: run \`npm install\` first`);
   }
-  const r = spawnSync(argv[0], [...argv.slice(1), join(out, "cli.js"), ...WORKER_JS], {
+  const entries = [join(out, "cli.js"), join(out, "mod.js"), ...WORKER_JS];
+  const r = spawnSync(argv[0], [...argv.slice(1), ...entries], {
     cwd: root,
     encoding: "utf8",
   });
@@ -180,7 +182,13 @@ for (const [rt, argv] of Object.entries(bundles)) {
     }
   }
   for (const d of ["netlink", "ffi"]) rmSync(join(out, rt, d), { recursive: true, force: true });
-  for (const name of ["cli.js", ...WORKER_JS.map((w) => w.slice(w.lastIndexOf("/") + 1))]) {
+  for (
+    const name of [
+      "cli.js",
+      "mod.js",
+      ...WORKER_JS.map((w) => w.slice(w.lastIndexOf("/") + 1)),
+    ]
+  ) {
     const f = join(out, rt, name);
     if (!existsSync(f)) die(`the ${rt} bundle lacks ${name}`);
     const text = readFileSync(f, "utf8");

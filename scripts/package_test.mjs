@@ -178,6 +178,21 @@ console.log(JSON.stringify({ dumped: flows.length, src: flows[0]?.orig.src, coun
     run([...netns, deno, "run", "-A", "use_npm.ts"], { cwd: app }),
   );
   expectDump('bun, import "nfct"', run([...netns, bun, "use.ts"], { cwd: app }));
+  // The "deno" and "bun" export conditions: each runtime loads the library bundled for it.
+  writeFileSync(join(app, "resolve.mjs"), 'console.log(import.meta.resolve("nfct"));\n');
+  for (
+    const [rt, argv] of [["deno", [deno, "run", "-A", "resolve.mjs"]], ["bun", [
+      bun,
+      "resolve.mjs",
+    ]]]
+  ) {
+    const r = run(argv, { cwd: app });
+    check(
+      `${rt}: import "nfct" loads the library bundled for ${rt} (dist/${rt}/mod.js)`,
+      r.status === 0 && r.stdout.trim().endsWith(`/node_modules/nfct/dist/${rt}/mod.js`),
+      show(r),
+    );
+  }
 
   // --- worker threads, from the installed files -------------------------------------------
   writeFileSync(
