@@ -32,6 +32,7 @@
  */
 export {
   Conntrack,
+  type CountedFlushOptions,
   type CreateResult,
   type DeleteResult,
   type DumpFlushResult,

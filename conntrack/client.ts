@@ -21,7 +21,7 @@ import {
 } from "./expect_requests.ts";
 import type { Filters } from "./filter.ts";
 import type { Flow } from "./flow.ts";
-import type { DumpFlushResult, FlushOptions, FlushResult } from "./flush.ts";
+import type { CountedFlushOptions, DumpFlushResult, FlushOptions, FlushResult } from "./flush.ts";
 import { canFlushInKernel, flush, flushAll, flushExpectations } from "./flush.ts";
 import type { FormatOptions } from "./format.ts";
 import { checkDumpOptions } from "./options.ts";
@@ -31,7 +31,13 @@ import type { CpuStats, GlobalStats } from "./stats.ts";
 
 export type { CreateResult, DeleteResult, FlowKey } from "./batch.ts";
 export type { DumpOptions } from "./dump.ts";
-export type { DumpFlushResult, FlushOptions, FlushResult, KernelFlushResult } from "./flush.ts";
+export type {
+  CountedFlushOptions,
+  DumpFlushResult,
+  FlushOptions,
+  FlushResult,
+  KernelFlushResult,
+} from "./flush.ts";
 export type { OpenOptions } from "./session.ts";
 export type { BatchStopped } from "./options.ts";
 
@@ -245,16 +251,7 @@ export class Conntrack {
    * const { deleted } = ct.flushAll({ onDeleted: (f) => console.log(f.orig) }); // conntrack -D
    * ```
    */
-  flush(
-    filter: Filters,
-    options:
-      & FlushOptions
-      & (
-        | { via: "dump" }
-        | Required<Pick<FlushOptions, "where">>
-        | Required<Pick<FlushOptions, "onDeleted">>
-      ),
-  ): DumpFlushResult;
+  flush(filter: Filters, options: CountedFlushOptions): DumpFlushResult;
   /** {@link flush} that may take the kernel way, whose result carries no count. */
   flush(filter: Filters, options?: FlushOptions): FlushResult;
   flush(filter: Filters, options: FlushOptions = {}): FlushResult {
@@ -266,15 +263,7 @@ export class Conntrack {
    * (`deleted: undefined`); by a dump (`via: "dump"`, `where`, `onDeleted`) every delete is
    * counted (`conntrack -D`). Example: {@link flush}.
    */
-  flushAll(
-    options:
-      & FlushOptions
-      & (
-        | { via: "dump" }
-        | Required<Pick<FlushOptions, "where">>
-        | Required<Pick<FlushOptions, "onDeleted">>
-      ),
-  ): DumpFlushResult;
+  flushAll(options: CountedFlushOptions): DumpFlushResult;
   /** {@link flushAll} the kernel way (the default), whose result carries no count. */
   flushAll(options?: FlushOptions): FlushResult;
   flushAll(options: FlushOptions = {}): FlushResult {

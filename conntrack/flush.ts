@@ -52,6 +52,18 @@ export interface FlushOptions {
   onDeleted?: (flow: Flow) => void;
 }
 
+/**
+ * {@link FlushOptions} that take the dump way, whose result always carries a count: `via: "dump"`,
+ * or a `where` or `onDeleted` (which imply it).
+ */
+export type CountedFlushOptions =
+  & FlushOptions
+  & (
+    | { via: "dump" }
+    | Required<Pick<FlushOptions, "where">>
+    | Required<Pick<FlushOptions, "onDeleted">>
+  );
+
 /** What a flush by dump did: `deleted` counts the deletes the kernel acknowledged. */
 export interface DumpFlushResult {
   /** The way taken: a dump, then pipelined deletes. */
