@@ -54,6 +54,10 @@ function tupleJSON(t: Tuple): Record<string, unknown> {
   return o;
 }
 
+/** Attributes nfct does not decode, with their bytes as hex. */
+const unknownJSON = (list: readonly RawAttribute[]) =>
+  list.map((u) => ({ type: u.type, data: hex(u.data) }));
+
 /**
  * A flow as a JSON-ready object: keys in a fixed order, absent fields left out (an all-zero
  * `synproxy`, which the kernel reports for entries without SYN proxying, too), BigInts as
@@ -101,7 +105,7 @@ export function flowToJSON(f: Flow): FlowJSON {
         if (f.synproxy!.isn || f.synproxy!.its || f.synproxy!.tsoff) o[k] = { ...f.synproxy };
         break;
       case "unknown":
-        o[k] = (v as RawAttribute[]).map((u) => ({ type: u.type, data: hex(u.data) }));
+        o[k] = unknownJSON(v as RawAttribute[]);
         break;
       default:
         o[k] = v;
@@ -139,7 +143,7 @@ export function expectToJSON(e: Expectation): ExpectJSON {
         o[k] = { dir: e.nat!.dir, tuple: tupleJSON(e.nat!.tuple) };
         break;
       case "unknown":
-        o[k] = (v as RawAttribute[]).map((u) => ({ type: u.type, data: hex(u.data) }));
+        o[k] = unknownJSON(v as RawAttribute[]);
         break;
       default:
         o[k] = v;

@@ -86,9 +86,7 @@ export const LIBC_SYMBOLS = {
   setns: { c: "int setns(int fd, int nstype)", args: ["i32", "i32"], returns: "i32" },
   unshare: { c: "int unshare(int flags)", args: ["i32"], returns: "i32" },
   // `buf`: 390 bytes, six 65-byte NUL-terminated fields.
-  // `buf`: 390 bytes, six 65-byte NUL-terminated fields.
   uname: { c: "int uname(struct utsname *buf)", args: ["buffer"], returns: "i32" },
-  // Returns the bytes written to `buf` (no NUL).
   // Returns the bytes written to `buf` (no NUL).
   readlink: {
     c: "ssize_t readlink(const char *path, char *buf, size_t bufsiz)",
