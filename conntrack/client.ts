@@ -24,7 +24,6 @@ import type { Flow } from "./flow.ts";
 import type { CountedFlushOptions, DumpFlushResult, FlushOptions, FlushResult } from "./flush.ts";
 import { canFlushInKernel, flush, flushAll, flushExpectations } from "./flush.ts";
 import type { FormatOptions } from "./format.ts";
-import { checkDumpOptions } from "./options.ts";
 import { changeLabels, createFlow, deleteFlow, getFlow, updateFlow } from "./requests.ts";
 import { type OpenOptions, Session } from "./session.ts";
 import type { CpuStats, GlobalStats } from "./stats.ts";
@@ -110,12 +109,11 @@ export class Conntrack {
   }
 
   /**
-   * {@link dump} into an array (`conntrack -L`), read ahead on a worker thread on big tables
-   * (`readAhead: "auto"` unless `options` says otherwise). Example: {@link dump}.
+   * {@link dump} into an array (`conntrack -L`), read ahead on a worker thread on big tables as
+   * `dump` does by default. Example: {@link dump}.
    */
   list(filter?: Filters, options?: DumpOptions): Flow[] {
-    checkDumpOptions(options);
-    return Array.from(dump(this.#s, filter, { readAhead: "auto", ...options }));
+    return Array.from(dump(this.#s, filter, options));
   }
 
   /**

@@ -28,7 +28,7 @@ function listing(
   const zero = args.given.has("zero");
   const fmt = lineFormat(args);
   if (table === "conntrack" && fmt) {
-    const lines = ctx.ct().lines(sel.filter, { readAhead: "auto", zero }, fmt);
+    const lines = ctx.ct().lines(sel.filter, { zero }, fmt);
     return { lines, whole: !zero && selectsAll(sel) };
   }
   const print = flowPrinter(args, "dump", ctx.shownLabels(args));
@@ -45,9 +45,9 @@ function listing(
   return { lines: mapped(flows, print), whole: false };
 }
 
-/** The flows of the table `sel` selects (read ahead on a big table). */
+/** The flows of the table `sel` selects (read ahead on a big table, dump()'s default). */
 export function dumped(ctx: CliContext, sel: Selection): Iterable<Flow> {
-  return ctx.ct().dump(sel.filter, { readAhead: "auto" });
+  return ctx.ct().dump(sel.filter);
 }
 
 function filtered(
