@@ -40,7 +40,6 @@ interface NodeFs {
   readFileSync(path: string, enc: "utf8"): string;
   readdirSync(path: string): string[];
   readlinkSync(path: string): string;
-  writeSync(fd: number, b: Uint8Array, off: number, len: number): number;
 }
 
 const deno = () => (globalThis as unknown as { Deno: DenoHost }).Deno;
@@ -99,8 +98,8 @@ export function readLink(path: string): string {
 
 /**
  * Writes all of `bytes` to fd 1 or 2, synchronously (on a full non-blocking pipe it waits until
- * the reader makes room). Throws the runtime's error otherwise, e.g. with `code` `EPIPE` when
- * the reader left.
+ * the reader makes room). Throws otherwise an error whose `code` names the errno (Deno's own
+ * error; on Bun a `SyscallError` from `write(2)`), e.g. `EPIPE` when the reader left.
  */
 export function writeAll(fd: 1 | 2, bytes: Uint8Array): void {
   const write = runtime() === "deno"
