@@ -162,8 +162,13 @@ function run(op: string, args: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (op === "dump") {
     let n = 0, sum = 0;
-    // dump(): the default ("auto": a worker thread on big tables); "readahead": always one.
-    const flows = args[0] === "readahead" ? ct.dump(undefined, { readAhead: true }) : ct.dump();
+    // dump(): the default ("auto": a worker thread on big tables); "readahead": always one;
+    // "direct": never one.
+    const flows = args[0] === "readahead"
+      ? ct.dump(undefined, { readAhead: true })
+      : args[0] === "direct"
+      ? ct.dump(undefined, { readAhead: false })
+      : ct.dump();
     for (const f of flows) {
       n++;
       sum += f.orig.sport ?? 0; // touch each flow

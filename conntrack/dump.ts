@@ -39,7 +39,7 @@ export interface DumpOptions {
    * Receive the dump on a worker thread while this one decodes (faster on large tables when a
    * second core is free; bench/ measures it). `true`: always (once the dump has sent 128 KiB:
    * a short dump never starts a thread); `"auto"`: when the table holds enough entries to pay for
-   * starting a thread (Deno: from 20000 entries; Bun: from 4000), and once the dump has sent
+   * starting a thread (Deno: from 100000 entries; Bun: from 150000), and once the dump has sent
    * 4 MiB (Deno) or 1 MiB (Bun), so a kernel-filtered dump with few matches starts none;
    * default `"auto"` (`false` never starts one). The worker runs until the dump ends or
    * the loop is left (`break`, `return`, an exception). A generator dropped half-way without
@@ -53,8 +53,11 @@ export interface DumpOptions {
   readAhead?: boolean | "auto";
 }
 
-/** Table size from which a dump is read ahead on a worker thread, by runtime (as bench/ found). */
-const READ_AHEAD_MIN = { deno: 20000, bun: 4000 } as const;
+/**
+ * Table size from which a dump is read ahead on a worker thread, by runtime: where a thread
+ * started measurably pays for itself on a whole dump (bench/op.ts dump, direct vs read-ahead).
+ */
+const READ_AHEAD_MIN = { deno: 100000, bun: 150000 } as const;
 /** Bytes of a dump received before its read-ahead thread starts, with `readAhead: true`. */
 const READ_AHEAD_AFTER = 128 * 1024;
 /**
