@@ -11,23 +11,39 @@ import { PREFIX } from "./version.ts";
 /** The terminal sequence that erases the current line (a progress line). */
 export const ERASE = "\r\x1b[K";
 
+/** Bytes of standard output gathered before they are written. */
+const OUT_BUFFER = 64 * 1024;
+const utf8 = new TextEncoder();
+
 /** stdout and stderr of one run. */
 export class Output {
-  #buf = "";
+  // Lines are encoded one by one into a byte buffer: concatenating them into one string and
+  // encoding that (a rope of ropes) cost more than the encoding itself on a long listing.
+  #buf = new Uint8Array(OUT_BUFFER);
+  #len = 0;
   #progressShown = false;
 
   /** Appends a line to standard output (written at {@link flush}, or when 64 KiB are waiting). */
   line(s: string): void {
-    this.#buf += s + "\n";
-    if (this.#buf.length > 65536) this.flush();
+    // UTF-8 takes at most 3 bytes per UTF-16 unit, plus the newline.
+    const most = s.length * 3 + 1;
+    if (this.#len + most > OUT_BUFFER) {
+      this.flush();
+      if (most > OUT_BUFFER) {
+        this.#write(1, utf8.encode(s + "\n"));
+        return;
+      }
+    }
+    this.#len += utf8.encodeInto(s, this.#buf.subarray(this.#len)).written;
+    this.#buf[this.#len++] = 10;
   }
 
   /** Writes what {@link line} buffered. */
   flush(): void {
-    if (!this.#buf) return;
-    const text = this.#buf;
-    this.#buf = "";
-    this.#write(1, text);
+    if (this.#len === 0) return;
+    const bytes = this.#buf.subarray(0, this.#len);
+    this.#len = 0;
+    this.#write(1, bytes);
   }
 
   /** Writes `text` to standard error at once, after erasing a progress line. */
@@ -58,9 +74,10 @@ export class Output {
    * when stderr still takes it. conntrack ignores write errors: `conntrack -L > /dev/full`
    * prints its summary and exits 0 with every line lost; nfct stops at the first lost line.
    */
-  #write(fd: 1 | 2, text: string): void {
+  #write(fd: 1 | 2, text: string | Uint8Array): void {
     try {
-      host.writeText(fd, text);
+      if (typeof text === "string") host.writeText(fd, text);
+      else host.writeAll(fd, text);
     } catch (e) {
       const code = (e as { code?: string }).code ?? "EIO";
       if (code === "EPIPE") host.exit(0);
