@@ -42,6 +42,7 @@ export {
   type FlushResult,
   type KernelFlushResult,
   type OpenOptions,
+  type TextChunk,
 } from "./conntrack/client.ts";
 export type {
   Counter,

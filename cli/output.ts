@@ -38,6 +38,19 @@ export class Output {
     this.#buf[this.#len++] = 10;
   }
 
+  /** Appends whole lines of UTF-8 text (newlines included) to standard output. */
+  text(bytes: Uint8Array): void {
+    if (this.#len + bytes.length > OUT_BUFFER) {
+      this.flush();
+      if (bytes.length > OUT_BUFFER / 2) {
+        this.#write(1, bytes);
+        return;
+      }
+    }
+    this.#buf.set(bytes, this.#len);
+    this.#len += bytes.length;
+  }
+
   /** Writes what {@link line} buffered. */
   flush(): void {
     if (this.#len === 0) return;

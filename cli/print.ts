@@ -28,7 +28,7 @@ export function wallClockMs(): number {
 }
 
 /**
- * The `-o` types of a listing that `Conntrack.lines()` prints (plain lines: default, `extended`,
+ * The `-o` types of a listing that `Conntrack.text()` prints (plain lines: default, `extended`,
  * `id`; no label names), as its format; undefined for any other output.
  */
 export function lineFormat(

@@ -36,6 +36,7 @@ export class Progress {
   #tty: boolean;
   #start = Date.now();
   #last = 0;
+  #looked = 0;
   #total: number | undefined;
 
   /**
@@ -49,9 +50,10 @@ export class Progress {
     this.#total = this.#tty ? total?.() : undefined;
   }
 
-  /** `n` entries done: redraws the line now and then (looked at every 1024 entries). */
+  /** `n` entries done: redraws the line now and then (looked at after every 1024 entries). */
   tick(n: number): void {
-    if (!this.#tty || (n & 1023) !== 0) return;
+    if (!this.#tty || n - this.#looked < 1024) return;
+    this.#looked = n;
     const now = Date.now();
     if (now - this.#start < 500 || now - this.#last < 200) return;
     this.#last = now;

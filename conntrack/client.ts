@@ -8,7 +8,7 @@
 import type { CreateResult, DeleteResult, FlowKey } from "./batch.ts";
 import { createMany, deleteMany, restore } from "./batch.ts";
 import * as C from "./constants.ts";
-import { dump, dumpList, type DumpOptions, lines } from "./dump.ts";
+import { dump, dumpList, type DumpOptions, lines, text, type TextChunk } from "./dump.ts";
 import { checkEventOptions, type EventStream, openEventStream } from "./event_stream.ts";
 import type { EventOptions } from "./events.ts";
 import type { Expectation, ExpectCpuStats, ExpectFilter, ExpectKey } from "./expect.ts";
@@ -29,7 +29,7 @@ import { type OpenOptions, Session } from "./session.ts";
 import type { CpuStats, GlobalStats } from "./stats.ts";
 
 export type { CreateResult, DeleteResult, FlowKey } from "./batch.ts";
-export type { DumpOptions } from "./dump.ts";
+export type { DumpOptions, TextChunk } from "./dump.ts";
 export type {
   CountedFlushOptions,
   DumpFlushResult,
@@ -106,6 +106,25 @@ export class Conntrack {
     format: Pick<FormatOptions, "extended" | "id"> = {},
   ): Generator<string, void, void> {
     return lines(this.#s, filter, options, format);
+  }
+
+  /**
+   * {@link lines} as UTF-8 bytes, in chunks of whole lines each ended by a newline: what a
+   * command writes to its output, with no string made per line.
+   * @example
+   * ```ts
+   * import { Conntrack } from "@nfct/nfct";
+   * using ct = Conntrack.open();
+   * let n = 0;
+   * for (const chunk of ct.text({ proto: "udp" })) n += chunk.lines; // chunk.bytes: the text
+   * ```
+   */
+  text(
+    filter?: Filters,
+    options: DumpOptions = {},
+    format: Pick<FormatOptions, "extended" | "id"> = {},
+  ): Generator<TextChunk, void, void> {
+    return text(this.#s, filter, options, format);
   }
 
   /**

@@ -14,7 +14,9 @@ import { type CompiledFilter, compileFilter, type Filters } from "./filter.ts";
 import type { Flow } from "./flow.ts";
 import { FlowDecoder } from "./flow_decode.ts";
 import { beginRequest } from "./nfnl.ts";
-import { formatFlow, type FormatOptions, formatWire } from "./format.ts";
+import { formatFlow, type FormatOptions } from "./format.ts";
+import { LineText } from "./format/text.ts";
+import { formatWireInto } from "./format/wire.ts";
 import { checkDumpOptions, checkLineFormat } from "./options.ts";
 import { msgType, type Session } from "./session.ts";
 
@@ -139,18 +141,75 @@ export function* lines(
   options: DumpOptions = {},
   format: Pick<FormatOptions, "extended" | "id"> = {},
 ): Generator<string, void, void> {
+  const out = new LineText();
+  for (const _ of appended(s, out, filter, options, format)) {
+    yield out.text();
+    out.length = 0;
+  }
+}
+
+/**
+ * A chunk of {@link Conntrack.text}: whole lines of `conntrack -L` text, each ended by a
+ * newline, UTF-8 encoded.
+ */
+export interface TextChunk {
+  /** The lines' bytes: valid until the generator resumes (copy them to keep them). */
+  bytes: Uint8Array;
+  /** How many lines `bytes` holds. */
+  lines: number;
+}
+
+/** Bytes of text gathered before {@link text} hands them out. */
+const TEXT_CHUNK = 64 * 1024;
+
+/** {@link Conntrack.text}. */
+export function* text(
+  s: Session,
+  filter?: Filters,
+  options: DumpOptions = {},
+  format: Pick<FormatOptions, "extended" | "id"> = {},
+): Generator<TextChunk, void, void> {
+  const out = new LineText(TEXT_CHUNK + 4096);
+  let n = 0;
+  for (const _ of appended(s, out, filter, options, format)) {
+    out.byte(10);
+    n++;
+    if (out.length >= TEXT_CHUNK) {
+      yield { bytes: out.bytes.subarray(0, out.length), lines: n };
+      out.length = n = 0;
+    }
+  }
+  if (n) yield { bytes: out.bytes.subarray(0, out.length), lines: n };
+}
+
+/**
+ * The dump of {@link lines} and {@link text}: appends each entry's line to `out` (no newline),
+ * then yields. Made from the kernel's bytes where it can, else from the decoded flow.
+ */
+function* appended(
+  s: Session,
+  out: LineText,
+  filter: Filters | undefined,
+  options: DumpOptions,
+  format: Pick<FormatOptions, "extended" | "id">,
+): Generator<void, void, void> {
   checkDumpOptions(options);
   checkLineFormat(format);
   const opts = { extended: format.extended, id: format.id };
   const cf = compileFilter(filter);
   if (options.zero || (!cf.empty && !options.kernelFilterOnly)) {
-    for (const f of dump(s, filter, options)) yield formatFlow(f, opts);
+    for (const f of dump(s, filter, options)) {
+      out.str(formatFlow(f, opts));
+      yield;
+    }
     return;
   }
   const dec = s.dec;
   for (const r of dumpReplies(s, s.socket(), cf, readAheadAfter(s, options.readAhead))) {
-    yield formatWire(r.dv, r.offset, r.length, opts) ??
-      formatFlow(dec.decode(r.dv, r.offset, r.length), opts);
+    if (!formatWireInto(out, r.dv, r.offset, r.length, opts)) {
+      out.str(formatFlow(dec.decode(r.dv, r.offset, r.length), opts));
+    }
+    yield;
   }
 }
 

@@ -2,7 +2,7 @@
  * `-L` (the table, `dying`, `unconfirmed`, `-z`) and `-G` of the conntrack table.
  * @module
  */
-import { compileFilter, type Flow, XML_FOOTER, XML_HEADER } from "../../mod.ts";
+import { compileFilter, type Flow, type TextChunk, XML_FOOTER, XML_HEADER } from "../../mod.ts";
 import type { Args, Table } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { err2str, failed, otherError, paramError } from "../errors.ts";
@@ -13,7 +13,7 @@ import { checkMasks, protoOf, type Selection, selection, selectsAll } from "../s
 import { tuples } from "../tuples.ts";
 
 /**
- * The lines -L prints: `Conntrack.lines()` when the output is plain lines and the library can
+ * The lines -L prints: `Conntrack.text()` when the output is plain lines and the library can
  * select every entry itself (it then makes them from the kernel's bytes where it can), else
  * each selected flow through conntrack's printer (the dying and unconfirmed lists take no
  * filter: it is applied here, as conntrack's dump callback does). `whole`: every entry of the
@@ -23,13 +23,13 @@ function listing(
   ctx: CliContext,
   args: Args,
   table: Table,
-): { lines: Iterable<string>; whole: boolean } {
+): { lines?: Iterable<string>; text?: Iterable<TextChunk>; whole: boolean } {
   const sel = selection(args, true);
   const zero = args.given.has("zero");
   const fmt = lineFormat(args);
   if (table === "conntrack" && fmt) {
-    const lines = ctx.ct().lines(sel.filter, { zero }, fmt);
-    return { lines, whole: !zero && selectsAll(sel) };
+    const text = ctx.ct().text(sel.filter, { zero }, fmt);
+    return { text, whole: !zero && selectsAll(sel) };
   }
   const print = flowPrinter(args, "dump", ctx.shownLabels(args));
   let flows: Iterable<Flow>;
@@ -80,9 +80,13 @@ export function list(ctx: CliContext, args: Args, table: Table): number {
   let progress: Progress | undefined;
   let n = 0;
   try {
-    const { lines, whole } = listing(ctx, args, table);
+    const { lines, text, whole } = listing(ctx, args, table);
     progress = new Progress(out, "listed", whole ? () => ctx.ct().count() : undefined);
-    for (const line of lines) {
+    for (const chunk of text ?? []) {
+      out.text(chunk.bytes);
+      progress.tick(n += chunk.lines);
+    }
+    for (const line of lines ?? []) {
       if (xml && n === 0) out.line(XML_HEADER);
       out.line(line);
       progress.tick(++n);

@@ -8,7 +8,7 @@ import type { Flow } from "../flow.ts";
 import { statusBits } from "../status.ts";
 import { DCCP_STATES, SCTP_STATES, TCP_STATES } from "../protocols.ts";
 import { protoNumber } from "../tuple.ts";
-import { type FlowLine, writeLine } from "./line.ts";
+import { type FlowLine, lineString } from "./line.ts";
 import type { FormatOptions } from "./options.ts";
 import { eventTag, lineTuple, stampPrefix, stateValue } from "./parts.ts";
 import { formatSave } from "./save.ts";
@@ -68,5 +68,5 @@ export function formatFlow(flow: Flow, options: FormatOptions = {}): string {
     if (options.timestamp) prefix += stampPrefix(options.now, "zeros");
     prefix += eventTag(options.event);
   }
-  return prefix + writeLine(lineOf(flow), options);
+  return prefix + lineString(lineOf(flow), options);
 }

@@ -10,7 +10,8 @@ import { DCCP_STATES, SCTP_STATES, TCP_STATES } from "../protocols.ts";
 import * as S from "../status.ts";
 import { labelNames } from "./labels.ts";
 import type { FormatOptions } from "./options.ts";
-import { ctime, L3, l4Name, l4Text, type LineTuple, stateTexts } from "./parts.ts";
+import { ctime, L3, l4Name, type LineTuple, stateTexts, writeL4 } from "./parts.ts";
+import { type LineText, textOf } from "./text.ts";
 
 /**
  * A flow as conntrack prints it: a `Flow`'s printed fields with the status as bits and the
@@ -65,56 +66,107 @@ export function deltaSeconds(ts: NonNullable<Flow["timestamp"]>, now: number | u
   return stop - ts.start / 1_000_000_000n;
 }
 
+/** Writes a tuple's address `which` (its text, or the IPv4 bytes it points at). */
+function addr(out: LineText, t: LineTuple, src: boolean): void {
+  const at = src ? t.srcAt : t.dstAt;
+  if (at >= 0) out.ipv4(t.raw, at);
+  else out.str(src ? t.src : t.dst);
+}
+
+/** Writes ` src=… dst=…` and the layer-4 part of tuple `t`. */
+function tuple(out: LineText, t: LineTuple, p: number): void {
+  out.str(" src=");
+  addr(out, t, true);
+  out.str(" dst=");
+  addr(out, t, false);
+  writeL4(out, t, p);
+}
+
+/** Writes ` packets=… bytes=…`. */
+function counted(out: LineText, c: { packets: number; bytes: number }): void {
+  out.str(" packets=");
+  out.num(c.packets);
+  out.str(" bytes=");
+  out.num(c.bytes);
+}
+
 /**
- * The `conntrack -L` text of `l` (`-o extended,id,ktimestamp,labels` through `o`), without an
- * event prefix and without the newline. The quirks are conntrack's: `[HW_OFFLOAD]`, `[OFFLOAD]`
- * and `[ASSURED]` exclude one another; a DCCP state is printed with the SCTP names; labels
- * only with a non-empty map, and only the bits it names.
+ * Writes the `conntrack -L` text of `l` (`-o extended,id,ktimestamp,labels` through `o`) to
+ * `out`, without an event prefix and without the newline. The quirks are conntrack's:
+ * `[HW_OFFLOAD]`, `[OFFLOAD]` and `[ASSURED]` exclude one another; a DCCP state is printed with
+ * the SCTP names; labels only with a non-empty map, and only the bits it names.
  */
-export function writeLine(l: FlowLine, o: FormatOptions): string {
-  // Each field is written with a space before it (none to cut off at the end, which would copy
-  // the line once more).
+export function writeLine(out: LineText, l: FlowLine, o: FormatOptions): void {
+  // Each field is written with a space before it (none to cut off at the end).
   const p = l.proto;
-  let s = o.extended ? L3_HEAD[l.ipv6 ? 1 : 0] : "";
-  s += L4_HEAD[p];
-  if (l.timeout >= 0) s += ` ${l.timeout}`;
-  if (l.tcpState >= 0) s += TCP_TEXT[l.tcpState] ?? " NONE";
-  if (l.sctpState >= 0) s += SCTP_TEXT[l.sctpState] ?? " NONE";
-  if (l.dccpState >= 0) s += DCCP_TEXT[l.dccpState] ?? " NONE";
-  const status = l.status;
-  s += ` src=${l.orig.src} dst=${l.orig.dst}` + l4Text(l.orig, p);
-  if (l.orig.zone >= 0) s += ` zone-orig=${l.orig.zone}`;
-  const c = l.counters;
-  if (c) s += ` packets=${c.orig.packets} bytes=${c.orig.bytes}`;
-  if (status >= 0 && !(status & S.IPS_SEEN_REPLY)) s += " [UNREPLIED]";
-  s += ` src=${l.reply.src} dst=${l.reply.dst}` + l4Text(l.reply, p);
-  if (l.reply.zone >= 0) s += ` zone-reply=${l.reply.zone}`;
-  if (c) s += ` packets=${c.reply.packets} bytes=${c.reply.bytes}`;
-  if (status >= 0) {
-    if (status & S.IPS_HW_OFFLOAD) s += " [HW_OFFLOAD]";
-    else if (status & S.IPS_OFFLOAD) s += " [OFFLOAD]";
-    else if (status & S.IPS_ASSURED) s += " [ASSURED]";
+  if (o.extended) out.str(L3_HEAD[l.ipv6 ? 1 : 0]);
+  out.str(L4_HEAD[p]);
+  if (l.timeout >= 0) {
+    out.byte(32);
+    out.num(l.timeout);
   }
-  if (l.mark >= 0) s += ` mark=${l.mark}`;
-  if (l.secmark >= 0) s += ` secmark=${l.secmark}`;
-  if (l.secctx !== undefined) s += ` secctx=${l.secctx}`;
-  if (l.zone >= 0) s += ` zone=${l.zone}`;
+  if (l.tcpState >= 0) out.str(TCP_TEXT[l.tcpState] ?? " NONE");
+  if (l.sctpState >= 0) out.str(SCTP_TEXT[l.sctpState] ?? " NONE");
+  if (l.dccpState >= 0) out.str(DCCP_TEXT[l.dccpState] ?? " NONE");
+  const status = l.status;
+  tuple(out, l.orig, p);
+  if (l.orig.zone >= 0) {
+    out.str(" zone-orig=");
+    out.num(l.orig.zone);
+  }
+  const c = l.counters;
+  if (c) counted(out, c.orig);
+  if (status >= 0 && !(status & S.IPS_SEEN_REPLY)) out.str(" [UNREPLIED]");
+  tuple(out, l.reply, p);
+  if (l.reply.zone >= 0) {
+    out.str(" zone-reply=");
+    out.num(l.reply.zone);
+  }
+  if (c) counted(out, c.reply);
+  if (status >= 0) {
+    if (status & S.IPS_HW_OFFLOAD) out.str(" [HW_OFFLOAD]");
+    else if (status & S.IPS_OFFLOAD) out.str(" [OFFLOAD]");
+    else if (status & S.IPS_ASSURED) out.str(" [ASSURED]");
+  }
+  if (l.mark >= 0) {
+    out.str(" mark=");
+    out.num(l.mark);
+  }
+  if (l.secmark >= 0) {
+    out.str(" secmark=");
+    out.num(l.secmark);
+  }
+  if (l.secctx !== undefined) out.str(` secctx=${l.secctx}`);
+  if (l.zone >= 0) {
+    out.str(" zone=");
+    out.num(l.zone);
+  }
   const ts = l.timestamp;
   if (ts) {
-    s += ` delta-time=${deltaSeconds(ts, o.now)}`;
+    out.str(` delta-time=${deltaSeconds(ts, o.now)}`);
     if (o.ktimestamp) {
-      s += ` [start=${ctime(ts.start / 1_000_000_000n)}]`;
-      if (ts.stop !== undefined) s += ` [stop=${ctime(ts.stop / 1_000_000_000n)}]`;
+      out.str(` [start=${ctime(ts.start / 1_000_000_000n)}]`);
+      if (ts.stop !== undefined) out.str(` [stop=${ctime(ts.stop / 1_000_000_000n)}]`);
     }
   }
-  if (l.helper !== undefined) s += ` helper=${l.helper}`;
-  if (l.use >= 0) s += ` use=${l.use}`;
-  if (o.id && l.id >= 0) s += ` id=${l.id}`;
+  if (l.helper !== undefined) out.str(` helper=${l.helper}`);
+  if (l.use >= 0) {
+    out.str(" use=");
+    out.num(l.use);
+  }
+  if (o.id && l.id >= 0) {
+    out.str(" id=");
+    out.num(l.id);
+  }
   if (o.labels?.size && l.labels !== undefined) {
     // conntrack writes "labels=" and "name," per named bit, then drops the last character (a
     // comma, or the "=" when no bit has a name).
     const names = labelNames(l.labels, o.labels);
-    s += names.length ? ` labels=${names.join(",")}` : " labels";
+    out.str(names.length ? ` labels=${names.join(",")}` : " labels");
   }
-  return s;
+}
+
+/** {@link writeLine}'s text as a string. */
+export function lineString(l: FlowLine, o: FormatOptions): string {
+  return textOf(writeLine, l, o);
 }

@@ -7,6 +7,7 @@
 import { AF_INET, AF_INET6 } from "../constants.ts";
 import { IPPROTO_GRE, protocolOf } from "../protocols.ts";
 import type { Tuple } from "../tuple.ts";
+import { type LineText, textOf } from "./text.ts";
 
 /** `l3proto2str`, and the `AF_*` number conntrack prints beside it: IPv4, IPv6. */
 export const L3 = [["ipv4", AF_INET], ["ipv6", AF_INET6]] as const;
@@ -27,6 +28,13 @@ export function l4Name(p: number): string {
 export interface LineTuple {
   src: string;
   dst: string;
+  /**
+   * Where the wire path found an IPv4 source or destination in `raw` (-1: use the text in
+   * `src`/`dst`): written from the bytes, no string made.
+   */
+  srcAt: number;
+  dstAt: number;
+  raw: Uint8Array;
   sport: number;
   dport: number;
   type: number;
@@ -37,11 +45,16 @@ export interface LineTuple {
   zone: number;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 /** `t` as a {@link LineTuple}. */
 export function lineTuple(t: Tuple): LineTuple {
   return {
     src: t.src,
     dst: t.dst,
+    srcAt: -1,
+    dstAt: -1,
+    raw: NO_BYTES,
     sport: t.sport ?? 0,
     dport: t.dport ?? 0,
     type: t.type ?? 0,
@@ -61,16 +74,32 @@ const L4_FIELDS: Uint8Array = Uint8Array.from({ length: 256 }, (_, p) => {
 });
 
 /**
- * `__snprintf_proto()`: the layer-4 part of a tuple of protocol `p`, each field preceded by a
- * space (lines are built with a space before each field, so no trailing space has to be cut
- * off: that cut copies the whole line once more).
+ * `__snprintf_proto()`: writes the layer-4 part of a tuple of protocol `p`, each field preceded
+ * by a space (lines are built with a space before each field, so no trailing space has to be
+ * cut off).
  */
-export function l4Text(t: LineTuple, p: number): string {
+export function writeL4(out: LineText, t: LineTuple, p: number): void {
   const f = L4_FIELDS[p];
-  if (f === PORTS) return ` sport=${t.sport} dport=${t.dport}`;
-  if (f === ICMP) return ` type=${t.type} code=${t.code} id=${t.id}`;
-  if (f === KEYS) return ` srckey=0x${t.srcKey.toString(16)} dstkey=0x${t.dstKey.toString(16)}`;
-  return "";
+  if (f === PORTS) {
+    out.str(" sport=");
+    out.num(t.sport);
+    out.str(" dport=");
+    out.num(t.dport);
+  } else if (f === ICMP) {
+    out.str(" type=");
+    out.num(t.type);
+    out.str(" code=");
+    out.num(t.code);
+    out.str(" id=");
+    out.num(t.id);
+  } else if (f === KEYS) {
+    out.str(` srckey=0x${t.srcKey.toString(16)} dstkey=0x${t.dstKey.toString(16)}`);
+  }
+}
+
+/** {@link writeL4}'s text as a string. */
+export function l4Text(t: LineTuple, p: number): string {
+  return textOf(writeL4, t, p);
 }
 
 /** The inside of XML `<layer4>` for a tuple of protocol `p` (no ICMP fields: conntrack prints none). */

@@ -9,7 +9,7 @@
  */
 import * as attribute from "../../netlink/attribute.ts";
 import { NLMSG_HDRLEN } from "../../netlink/message.ts";
-import { formatIPv4, formatIPv6 } from "../address.ts";
+import { formatIPv6 } from "../address.ts";
 import * as C from "../constants.ts";
 import {
   IPPROTO_ICMP,
@@ -18,7 +18,8 @@ import {
   IPPROTO_UDP,
   IPPROTO_UDPLITE,
 } from "../protocols.ts";
-import { type FlowLine, writeLine } from "./line.ts";
+import { type FlowLine, lineString, writeLine } from "./line.ts";
+import type { LineText } from "./text.ts";
 import type { FormatOptions } from "./options.ts";
 import { type LineTuple, lineTuple } from "./parts.ts";
 
@@ -89,17 +90,38 @@ export function formatWire(
   length: number,
   options: FormatOptions = {},
 ): string | undefined {
+  return readMessage(dv, offset, length) ? lineString(line, options) : undefined;
+}
+
+/**
+ * {@link formatWire} into `out`: appends the line (without the newline) and returns true, or
+ * returns false with `out` untouched when the message needs the full path.
+ */
+export function formatWireInto(
+  out: LineText,
+  dv: DataView,
+  offset: number,
+  length: number,
+  options: FormatOptions = {},
+): boolean {
+  if (!readMessage(dv, offset, length)) return false;
+  writeLine(out, line, options);
+  return true;
+}
+
+/** Reads the message at `offset` into {@link line}; false when it needs the full path. */
+function readMessage(dv: DataView, offset: number, length: number): boolean {
   const end = offset + length;
-  if (length < NLMSG_HDRLEN + 4 || end > dv.byteLength) return undefined;
+  if (length < NLMSG_HDRLEN + 4 || end > dv.byteLength) return false;
   const fam = dv.getUint8(offset + NLMSG_HDRLEN);
-  if (fam !== C.AF_INET && fam !== C.AF_INET6) return undefined;
+  if (fam !== C.AF_INET && fam !== C.AF_INET6) return false;
   if (dv !== lastDv) {
     lastDv = dv;
     lastU8 = new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength);
   }
-  if (!readLine(dv, offset + NLMSG_HDRLEN + 4, end)) return undefined;
+  if (!readLine(dv, offset + NLMSG_HDRLEN + 4, end)) return false;
   line.ipv6 = fam === C.AF_INET6;
-  return writeLine(line, options);
+  return true;
 }
 
 /** Reads the attributes in `[start, end)` into {@link line}; false when the message needs the full path. */
@@ -226,6 +248,8 @@ const MALFORMED = -2;
 /** Reads a tuple's payload `[p, end)` into `t`; returns its `CTA_PROTO_NUM` (-1: none) or {@link MALFORMED}. */
 function readTuple(dv: DataView, p: number, end: number, t: LineTuple): number {
   t.src = t.dst = "";
+  t.srcAt = t.dstAt = -1;
+  t.raw = lastU8;
   t.sport = t.dport = 0;
   t.type = t.code = t.id = 0;
   t.zone = -1;
@@ -243,12 +267,13 @@ function readTuple(dv: DataView, p: number, end: number, t: LineTuple): number {
         if (type === C.CTA_TUPLE_IP) {
           if (at === C.CTA_IP_V4_SRC || at === C.CTA_IP_V4_DST) {
             if (l !== NLA_HDRLEN + 4) return MALFORMED;
-            if (at === C.CTA_IP_V4_SRC) t.src = formatIPv4(u8, v);
-            else t.dst = formatIPv4(u8, v);
+            if (at === C.CTA_IP_V4_SRC) t.srcAt = v;
+            else t.dstAt = v;
           } else if (at === C.CTA_IP_V6_SRC || at === C.CTA_IP_V6_DST) {
             if (l !== NLA_HDRLEN + 16) return MALFORMED;
-            if (at === C.CTA_IP_V6_SRC) t.src = formatIPv6(u8, v);
-            else t.dst = formatIPv6(u8, v);
+            // the last address attribute wins, as in decoding
+            if (at === C.CTA_IP_V6_SRC) [t.src, t.srcAt] = [formatIPv6(u8, v), -1];
+            else [t.dst, t.dstAt] = [formatIPv6(u8, v), -1];
           }
         } else if (
           at === C.CTA_PROTO_NUM || at === C.CTA_PROTO_ICMP_TYPE || at === C.CTA_PROTO_ICMP_CODE ||

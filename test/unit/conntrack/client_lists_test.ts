@@ -7,7 +7,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Conntrack } from "../../../conntrack/client.ts";
+import { Conntrack, type DumpOptions } from "../../../conntrack/client.ts";
+import type { Filter } from "../../../conntrack/filter.ts";
 import * as C from "../../../conntrack/constants.ts";
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN } from "../../../netlink/message.ts";
 import { kernelLike } from "../../_helpers/kernel_like.ts";
@@ -129,4 +130,33 @@ test("addLabels / delLabels send CTA_LABELS with CTA_LABELS_MASK, and only the e
   };
   assert.deepEqual(types(del), types(add));
   assert.ok(!types(del).includes(C.CTA_MARK) && !types(del).includes(C.CTA_TIMEOUT));
+});
+
+test("text() is lines() as UTF-8 bytes: whole lines, each ended by a newline, counted per chunk", () => {
+  for (const format of [{}, { extended: true }, { id: true }, { extended: true, id: true }]) {
+    const f = scriptedFactory((t) => t.onSend = kernelLike);
+    using ct = Conntrack.open({ transport: f.factory });
+    const lines = [...ct.lines(undefined, {}, format)];
+    const chunks = [...ct.text(undefined, {}, format)].map((c) => ({
+      text: new TextDecoder().decode(c.bytes),
+      lines: c.lines,
+    }));
+    assert.equal(lines.length, 60);
+    assert.equal(chunks.map((c) => c.text).join(""), lines.map((l) => l + "\n").join(""));
+    for (const c of chunks) assert.equal(c.text.split("\n").length - 1, c.lines);
+  }
+});
+
+test("text() with a filter and with zero takes the decoded path, and gives what lines() gives", () => {
+  const cases: [Filter | undefined, DumpOptions][] = [[{ proto: "udp" }, {}], [undefined, {
+    zero: true,
+  }]];
+  for (const [filter, options] of cases) {
+    const f = scriptedFactory((t) => t.onSend = kernelLike);
+    using ct = Conntrack.open({ transport: f.factory });
+    const lines = [...ct.lines(filter, options)];
+    const text = [...ct.text(filter, options)].map((c) => new TextDecoder().decode(c.bytes));
+    assert.ok(lines.length > 0);
+    assert.equal(text.join(""), lines.map((l) => l + "\n").join(""));
+  }
 });

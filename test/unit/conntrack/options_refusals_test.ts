@@ -63,6 +63,7 @@ for (const o of BAD_DUMP_OPTIONS) {
   refused(`dump(undefined, ${JSON.stringify(o)})`, (ct) => ct.dump(undefined, o as never));
   refused(`list(undefined, ${JSON.stringify(o)})`, (ct) => ct.list(undefined, o as never));
   refused(`lines(undefined, ${JSON.stringify(o)})`, (ct) => ct.lines(undefined, o as never));
+  refused(`text(undefined, ${JSON.stringify(o)})`, (ct) => ct.text(undefined, o as never));
 }
 for (
   const fmt of [5, "extended", null, { extended: "yes" }, { id: 1 }, { xml: true }, { bogus: true }]
@@ -70,6 +71,10 @@ for (
   refused(
     `lines(undefined, {}, ${JSON.stringify(fmt)})`,
     (ct) => ct.lines(undefined, {}, fmt as never),
+  );
+  refused(
+    `text(undefined, {}, ${JSON.stringify(fmt)})`,
+    (ct) => ct.text(undefined, {}, fmt as never),
   );
 }
 
