@@ -15,7 +15,7 @@ import type { Flow } from "./flow.ts";
 import { FlowDecoder } from "./flow_decode.ts";
 import { beginRequest } from "./nfnl.ts";
 import { formatFlow, type FormatOptions } from "./format.ts";
-import { LineText } from "./format/text.ts";
+import { LineText, StringText, type TextOut } from "./format/text.ts";
 import { formatWireInto } from "./format/wire.ts";
 import { checkDumpOptions, checkLineFormat } from "./options.ts";
 import { msgType, type Session } from "./session.ts";
@@ -141,10 +141,10 @@ export function* lines(
   options: DumpOptions = {},
   format: Pick<FormatOptions, "extended" | "id"> = {},
 ): Generator<string, void, void> {
-  const out = new LineText();
+  const out = new StringText();
   for (const _ of appended(s, out, filter, options, format)) {
-    yield out.text();
-    out.length = 0;
+    yield out.s;
+    out.s = "";
   }
 }
 
@@ -188,7 +188,7 @@ export function* text(
  */
 function* appended(
   s: Session,
-  out: LineText,
+  out: TextOut,
   filter: Filters | undefined,
   options: DumpOptions,
   format: Pick<FormatOptions, "extended" | "id">,

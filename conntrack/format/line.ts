@@ -11,7 +11,7 @@ import * as S from "../status.ts";
 import { labelNames } from "./labels.ts";
 import type { FormatOptions } from "./options.ts";
 import { ctime, L3, l4Name, type LineTuple, stateTexts, writeL4 } from "./parts.ts";
-import { type LineText, textOf } from "./text.ts";
+import { textOf, type TextOut } from "./text.ts";
 
 /**
  * A flow as conntrack prints it: a `Flow`'s printed fields with the status as bits and the
@@ -67,14 +67,14 @@ export function deltaSeconds(ts: NonNullable<Flow["timestamp"]>, now: number | u
 }
 
 /** Writes a tuple's address `which` (its text, or the IPv4 bytes it points at). */
-function addr(out: LineText, t: LineTuple, src: boolean): void {
+function addr(out: TextOut, t: LineTuple, src: boolean): void {
   const at = src ? t.srcAt : t.dstAt;
   if (at >= 0) out.ipv4(t.raw, at);
   else out.str(src ? t.src : t.dst);
 }
 
 /** Writes ` src=… dst=…` and the layer-4 part of tuple `t`. */
-function tuple(out: LineText, t: LineTuple, p: number): void {
+function tuple(out: TextOut, t: LineTuple, p: number): void {
   out.str(" src=");
   addr(out, t, true);
   out.str(" dst=");
@@ -83,7 +83,7 @@ function tuple(out: LineText, t: LineTuple, p: number): void {
 }
 
 /** Writes ` packets=… bytes=…`. */
-function counted(out: LineText, c: { packets: number; bytes: number }): void {
+function counted(out: TextOut, c: { packets: number; bytes: number }): void {
   out.str(" packets=");
   out.num(c.packets);
   out.str(" bytes=");
@@ -96,13 +96,13 @@ function counted(out: LineText, c: { packets: number; bytes: number }): void {
  * `[HW_OFFLOAD]`, `[OFFLOAD]` and `[ASSURED]` exclude one another; a DCCP state is printed with
  * the SCTP names; labels only with a non-empty map, and only the bits it names.
  */
-export function writeLine(out: LineText, l: FlowLine, o: FormatOptions): void {
+export function writeLine(out: TextOut, l: FlowLine, o: FormatOptions): void {
   // Each field is written with a space before it (none to cut off at the end).
   const p = l.proto;
   if (o.extended) out.str(L3_HEAD[l.ipv6 ? 1 : 0]);
   out.str(L4_HEAD[p]);
   if (l.timeout >= 0) {
-    out.byte(32);
+    out.str(" ");
     out.num(l.timeout);
   }
   if (l.tcpState >= 0) out.str(TCP_TEXT[l.tcpState] ?? " NONE");

@@ -7,7 +7,7 @@
 import { AF_INET, AF_INET6 } from "../constants.ts";
 import { IPPROTO_GRE, protocolOf } from "../protocols.ts";
 import type { Tuple } from "../tuple.ts";
-import { type LineText, textOf } from "./text.ts";
+import { textOf, type TextOut } from "./text.ts";
 
 /** `l3proto2str`, and the `AF_*` number conntrack prints beside it: IPv4, IPv6. */
 export const L3 = [["ipv4", AF_INET], ["ipv6", AF_INET6]] as const;
@@ -78,7 +78,7 @@ const L4_FIELDS: Uint8Array = Uint8Array.from({ length: 256 }, (_, p) => {
  * by a space (lines are built with a space before each field, so no trailing space has to be
  * cut off).
  */
-export function writeL4(out: LineText, t: LineTuple, p: number): void {
+export function writeL4(out: TextOut, t: LineTuple, p: number): void {
   const f = L4_FIELDS[p];
   if (f === PORTS) {
     out.str(" sport=");

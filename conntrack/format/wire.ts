@@ -19,7 +19,7 @@ import {
   IPPROTO_UDPLITE,
 } from "../protocols.ts";
 import { type FlowLine, lineString, writeLine } from "./line.ts";
-import type { LineText } from "./text.ts";
+import type { TextOut } from "./text.ts";
 import type { FormatOptions } from "./options.ts";
 import { type LineTuple, lineTuple } from "./parts.ts";
 
@@ -98,7 +98,7 @@ export function formatWire(
  * returns false with `out` untouched when the message needs the full path.
  */
 export function formatWireInto(
-  out: LineText,
+  out: TextOut,
   dv: DataView,
   offset: number,
   length: number,

@@ -1,12 +1,13 @@
 /**
  * LineText, the bytes lines are written into: numbers as String() writes them, UTF-8 strings,
- * IPv4 bytes as formatIPv4 writes them, and growth past its first size.
+ * IPv4 bytes as formatIPv4 writes them, and growth past its first size; StringText, the same
+ * as a string.
  * @module
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { formatIPv4 } from "../../../../conntrack/address.ts";
-import { LineText, textOf } from "../../../../conntrack/format/text.ts";
+import { LineText, StringText, textOf, type TextOut } from "../../../../conntrack/format/text.ts";
 import { Rng } from "../../../_helpers/rng.ts";
 
 const utf8 = new TextDecoder();
@@ -61,8 +62,20 @@ test("ipv4() writes the dotted quad formatIPv4 writes, at any offset", () => {
   }
 });
 
+test("StringText writes what LineText writes, as a string", () => {
+  const r = new Rng(3);
+  for (let i = 0; i < 500; i++) {
+    const b = new Uint8Array(4).map(() => r.int(256));
+    const v = r.chance(0.1) ? BigInt(r.u32()) * 2n ** 32n : r.int(2 ** (1 + (i % 33)));
+    const write = (o: TextOut) => (o.str(" x=ü"), o.num(v), o.ipv4(b, 0));
+    const st = new StringText();
+    write(st);
+    assert.equal(st.s, written(write));
+  }
+});
+
 test("textOf() gives what the writer wrote as a string, from a fresh start each time", () => {
-  const w = (o: LineText, a: string, n: number) => (o.str(a), o.num(n));
+  const w = (o: TextOut, a: string, n: number) => (o.str(a), o.num(n));
   assert.equal(textOf(w, "x=", 42), "x=42");
   assert.equal(textOf(w, "é=", 7), "é=7");
 });
