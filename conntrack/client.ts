@@ -28,18 +28,6 @@ import { changeLabels, createFlow, deleteFlow, getFlow, updateFlow } from "./req
 import { type OpenOptions, Session } from "./session.ts";
 import type { CpuStats, GlobalStats } from "./stats.ts";
 
-export type { CreateResult, DeleteResult, FlowKey } from "./batch.ts";
-export type { DumpOptions } from "./dump.ts";
-export type {
-  CountedFlushOptions,
-  DumpFlushResult,
-  FlushOptions,
-  FlushResult,
-  KernelFlushResult,
-} from "./flush.ts";
-export type { OpenOptions } from "./session.ts";
-export type { BatchStopped } from "./options.ts";
-
 /**
  * A conntrack client: the table of one network namespace, through one netlink socket (and more,
  * opened on demand, for requests made while a dump is being iterated). Its verbs mirror
