@@ -30,20 +30,17 @@
  * ```
  * @module
  */
-export {
-  Conntrack,
-  type CountedFlushOptions,
-  type CreateResult,
-  type DeleteResult,
-  type DumpFlushResult,
-  type DumpOptions,
-  type FlowKey,
-  type FlushOptions,
-  type FlushResult,
-  type KernelFlushResult,
-  type OpenOptions,
-  type TextChunk,
-} from "./conntrack/client.ts";
+export { Conntrack } from "./conntrack/client.ts";
+export type { OpenOptions } from "./conntrack/session.ts";
+export type { DumpOptions, TextChunk } from "./conntrack/dump.ts";
+export type { CreateResult, DeleteResult, FlowKey } from "./conntrack/batch.ts";
+export type {
+  CountedFlushOptions,
+  DumpFlushResult,
+  FlushOptions,
+  FlushResult,
+  KernelFlushResult,
+} from "./conntrack/flush.ts";
 export type {
   Counter,
   DccpInfo,

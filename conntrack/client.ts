@@ -5,8 +5,8 @@
  * createMany (batches), flush (flushes), count (statistics), dumpExpect (expectations).
  * @module
  */
-import type { CreateResult, DeleteResult, FlowKey } from "./batch.ts";
-import { createMany, deleteMany, restore } from "./batch.ts";
+import { createMany, type CreateResult, deleteMany, type DeleteResult } from "./batch.ts";
+import { type FlowKey, restore } from "./batch.ts";
 import * as C from "./constants.ts";
 import { dump, dumpList, type DumpOptions, lines, text, type TextChunk } from "./dump.ts";
 import { checkEventOptions, type EventStream, openEventStream } from "./event_stream.ts";
@@ -27,18 +27,6 @@ import type { FormatOptions } from "./format.ts";
 import { changeLabels, createFlow, deleteFlow, getFlow, updateFlow } from "./requests.ts";
 import { type OpenOptions, Session } from "./session.ts";
 import type { CpuStats, GlobalStats } from "./stats.ts";
-
-export type { CreateResult, DeleteResult, FlowKey } from "./batch.ts";
-export type { DumpOptions, TextChunk } from "./dump.ts";
-export type {
-  CountedFlushOptions,
-  DumpFlushResult,
-  FlushOptions,
-  FlushResult,
-  KernelFlushResult,
-} from "./flush.ts";
-export type { OpenOptions } from "./session.ts";
-export type { BatchStopped } from "./options.ts";
 
 /**
  * A conntrack client: the table of one network namespace, through one netlink socket (and more,
@@ -81,13 +69,14 @@ export class Conntrack {
    * Streams the table (`conntrack -L`), optionally filtered (an array: the flows that match any
    * filter, in one dump). Flows are decoded as datagrams arrive, so memory stays flat however
    * large the table is; breaking out of the loop ends the dump cleanly.
-   * @example Reading the table: dump, list, lines, dying, unconfirmed
+   * @example Reading the table: dump, list, lines, text, dying, unconfirmed
    * ```ts
    * import { Conntrack } from "@nfct/nfct";
    * using ct = Conntrack.open();
    * for (const f of ct.dump([{ proto: "tcp", dport: 443 }, { proto: "udp" }])) console.log(f.orig);
    * const assured = ct.list({ status: ["ASSURED"] }); // an array
    * for (const line of ct.lines({ proto: "tcp" }, {}, { extended: true })) console.log(line);
+   * for (const { bytes, lines } of ct.text()) console.error(lines, bytes.length); // -L as bytes
    * console.log([...ct.dying()].length, [...ct.unconfirmed()].length);
    * ```
    */
@@ -109,15 +98,8 @@ export class Conntrack {
   }
 
   /**
-   * {@link lines} as UTF-8 bytes, in chunks of whole lines each ended by a newline: what a
-   * command writes to its output, with no string made per line.
-   * @example
-   * ```ts
-   * import { Conntrack } from "@nfct/nfct";
-   * using ct = Conntrack.open();
-   * let n = 0;
-   * for (const chunk of ct.text({ proto: "udp" })) n += chunk.lines; // chunk.bytes: the text
-   * ```
+   * {@link lines} as UTF-8 bytes: chunks of whole lines, each ended by a newline, with no string
+   * made per line (what `nfct -L` writes; example: {@link dump}).
    */
   text(
     filter?: Filters,

@@ -15,7 +15,7 @@
 import { EXPECT_FIELDS, type Expectation } from "./expect.ts";
 import { type Flow, FLOW_FIELDS, type RawAttribute, type TcpInfo } from "./flow.ts";
 import type { StatusFlag } from "./status.ts";
-import { type Tuple, TUPLE_FIELDS } from "./tuple.ts";
+import { type MasterTuple, type Tuple, TUPLE_FIELDS } from "./tuple.ts";
 
 /**
  * The version of nfct's JSON shapes: the `v` that begins every `-o json` line (flows,
@@ -54,9 +54,25 @@ function tupleJSON(t: Tuple): Record<string, unknown> {
   return o;
 }
 
-/** Attributes nfct does not decode, with their bytes as hex. */
-const unknownJSON = (list: readonly RawAttribute[]) =>
-  list.map((u) => ({ type: u.type, data: hex(u.data) }));
+/**
+ * A field flows and expectations share, as JSON: a tuple, the master's tuple (its `proto`
+ * first), attributes nfct does not decode (their bytes as hex), or any plain value as it is.
+ */
+function fieldJSON(k: string, v: unknown): unknown {
+  switch (k) {
+    case "orig":
+    case "reply":
+    case "tuple":
+    case "mask":
+      return tupleJSON(v as Tuple);
+    case "master":
+      return { proto: (v as MasterTuple).proto, ...tupleJSON(v as MasterTuple) };
+    case "unknown":
+      return (v as RawAttribute[]).map((u) => ({ type: u.type, data: hex(u.data) }));
+    default:
+      return v;
+  }
+}
 
 /**
  * A flow as a JSON-ready object: keys in a fixed order, absent fields left out (an all-zero
@@ -78,13 +94,6 @@ export function flowToJSON(f: Flow): FlowJSON {
     const v = f[k];
     if (v === undefined) continue;
     switch (k) {
-      case "orig":
-      case "reply":
-        o[k] = tupleJSON(v as Tuple);
-        break;
-      case "master":
-        o[k] = { proto: f.master!.proto, ...tupleJSON(f.master!) };
-        break;
       case "timestamp":
         o[k] = f.timestamp!.stop === undefined
           ? { start: String(f.timestamp!.start) }
@@ -104,11 +113,8 @@ export function flowToJSON(f: Flow): FlowJSON {
       case "synproxy":
         if (f.synproxy!.isn || f.synproxy!.its || f.synproxy!.tsoff) o[k] = { ...f.synproxy };
         break;
-      case "unknown":
-        o[k] = unknownJSON(v as RawAttribute[]);
-        break;
       default:
-        o[k] = v;
+        o[k] = fieldJSON(k, v);
     }
   }
   return o;
@@ -131,23 +137,7 @@ export function expectToJSON(e: Expectation): ExpectJSON {
   for (const k of EXPECT_FIELDS) {
     const v = e[k];
     if (v === undefined) continue;
-    switch (k) {
-      case "master":
-        o[k] = { proto: e.master.proto, ...tupleJSON(e.master) };
-        break;
-      case "tuple":
-      case "mask":
-        o[k] = tupleJSON(v as Tuple);
-        break;
-      case "nat":
-        o[k] = { dir: e.nat!.dir, tuple: tupleJSON(e.nat!.tuple) };
-        break;
-      case "unknown":
-        o[k] = unknownJSON(v as RawAttribute[]);
-        break;
-      default:
-        o[k] = v;
-    }
+    o[k] = k === "nat" ? { dir: e.nat!.dir, tuple: tupleJSON(e.nat!.tuple) } : fieldJSON(k, v);
   }
   return o;
 }

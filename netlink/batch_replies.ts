@@ -6,6 +6,7 @@
  * their batches' replies with it.
  * @module
  */
+import { ENOBUFS, SyscallError } from "../ffi/errno.ts";
 import {
   NLMSG_ALIGN,
   NLMSG_DONE,
@@ -71,4 +72,20 @@ export function readBatchReplies(dv: DataView, n: number, batch: BatchReader): n
     off += NLMSG_ALIGN(h.len);
   }
   return outcomes;
+}
+
+/**
+ * The error when the kernel dropped replies to `count` requests named `op` (`ENOBUFS`: the
+ * receive buffer overran). With `seen`, the batch asked for acknowledgements and `seen` outcomes
+ * arrived; without, only failures answer, so no outcome of the batch is known (never assumed
+ * successful).
+ */
+export function lostReplies(op: string, count: number, seen?: number): SyscallError {
+  return new SyscallError(
+    "recvfrom",
+    ENOBUFS,
+    seen === undefined
+      ? `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`
+      : `${op}: ${count - seen} of ${count} outcomes were lost (receive buffer overrun)`,
+  );
 }

@@ -16,7 +16,7 @@
 import { EIO, ENOBUFS, SyscallError } from "../ffi/errno.ts";
 import { type NfctWorker, releaseWorker, startWorker } from "../ffi/threads.ts";
 import { CTL, goThread, RA, stopThread, type ThreadState, threadState } from "./_thread.ts";
-import type { BatchOutcome } from "./batch_replies.ts";
+import { type BatchOutcome, lostReplies } from "./batch_replies.ts";
 
 /** Called once per batch, in order: its first sequence number, its size, and what failed. */
 export type BatchDone = (first: number, count: number, failures: BatchOutcome[]) => void;
@@ -175,12 +175,11 @@ export class BatchSender {
     const first = h[SLOT.first] >>> 0, count = h[SLOT.count], result = h[SLOT.result];
     if (result === LOST) {
       const errno = first; // the worker put the errno there
+      if (errno === ENOBUFS) throw lostReplies(this.#op, count);
       throw new SyscallError(
-        errno === ENOBUFS ? "recvfrom" : "sendto",
+        "sendto",
         errno,
-        errno === ENOBUFS
-          ? `${this.#op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`
-          : `${this.#op}: sending a batch of ${count} requests failed`,
+        `${this.#op}: sending a batch of ${count} requests failed`,
       );
     }
     const failures: BatchOutcome[] = [];

@@ -8,7 +8,7 @@
  * @module
  */
 import { EINTR, ENOBUFS, SyscallError } from "../ffi/errno.ts";
-import { type BatchReader, readBatchReplies } from "./batch_replies.ts";
+import { type BatchReader, lostReplies, readBatchReplies } from "./batch_replies.ts";
 import { NetlinkError } from "./errors.ts";
 import {
   NLM_F_DUMP_INTR,
@@ -329,14 +329,7 @@ export class NetlinkSocket {
         n = this.#recv(acks);
       } catch (e) {
         if (!(e instanceof SyscallError && e.errno === ENOBUFS)) throw e;
-        const { op, count } = batch;
-        throw new SyscallError(
-          "recvfrom",
-          ENOBUFS,
-          acks
-            ? `${op}: ${count - seen} of ${count} outcomes were lost (receive buffer overrun)`
-            : `${op}: error replies were dropped (receive buffer overrun); the outcome of ${count} requests is unknown`,
-        );
+        throw lostReplies(batch.op, batch.count, acks ? seen : undefined);
       }
       if (n < 0) return; // EAGAIN: nothing more queued
       seen += readBatchReplies(this.#dv, n, batch);

@@ -7,6 +7,7 @@ import {
   EXPECT_XML_FOOTER,
   EXPECT_XML_HEADER,
   type Expectation,
+  type ExpectCpuStats,
   type Family,
   type Proto,
   type Tuple,
@@ -14,11 +15,12 @@ import {
 import type { Args } from "../command.ts";
 import type { CliContext } from "../context.ts";
 import { err2str, failed, otherError } from "../errors.ts";
-import { countLine, expectStatsLine } from "../json.ts";
+import { expectStatsLine } from "../json.ts";
 import { csvHeaderOf, expectPrinter } from "../print.ts";
 import { protoOf } from "../selection.ts";
 import { cidrMask, tupleL4 } from "../tuples.ts";
 import type { Address } from "../values.ts";
+import { printCount, printPerCpu } from "./stats.ts";
 
 /** -G/-D expect: the expectation's own tuple, given by -s/-d/-p and the original ports. */
 function expectKey(args: Args): { family: Family; proto: Proto; tuple: Tuple } {
@@ -127,34 +129,23 @@ export function flushExpect(ctx: CliContext, quiet = false): number {
 
 /** -C expect: the number of IPv4 expectations (what conntrack counts), or its JSON line. */
 export function countExpect(ctx: CliContext, args: Pick<Args, "output">): number {
-  let n = 0;
-  try {
+  return printCount(ctx, args, () => {
+    let n = 0;
     for (const _ of ctx.ct().dumpExpect({ family: "ipv4" })) n++;
-  } catch (e) {
-    throw failed(e, "count", true);
-  }
-  ctx.out.line(args.output.has("json") ? countLine(n) : String(n));
-  ctx.out.flush();
-  return 0;
+    return n;
+  }, true);
+}
+
+/** The line conntrack prints for one CPU with `-S expect`. */
+function expectStatsText(s: ExpectCpuStats): string {
+  return `cpu=${String(s.cpu).padEnd(4)}\texpect_new=${s.new} expect_create=${s.create} ` +
+    `expect_delete=${s.delete} `;
 }
 
 /** -S expect: one line per CPU (or JSON lines). */
 export function statsExpect(ctx: CliContext, args: Pick<Args, "output">): number {
-  const json = args.output.has("json");
-  try {
-    for (const s of ctx.ct().expectStats()) {
-      if (json) {
-        ctx.out.line(expectStatsLine(s));
-        continue;
-      }
-      ctx.out.line(
-        `cpu=${String(s.cpu).padEnd(4)}\texpect_new=${s.new} expect_create=${s.create} ` +
-          `expect_delete=${s.delete} `,
-      );
-    }
-  } catch (e) {
-    throw failed(e, "stats", true);
-  }
-  ctx.out.flush();
-  return 0;
+  return printPerCpu(ctx, args, () => ctx.ct().expectStats(), {
+    text: expectStatsText,
+    json: expectStatsLine,
+  }, true);
 }

@@ -4,12 +4,8 @@
  * dump never reaches.
  * @module
  */
-import * as C from "../../conntrack/constants.ts";
 import type { Flow } from "../../conntrack/flow.ts";
-import { encodeFlow } from "../../conntrack/flow_encode.ts";
-import { validateFlow } from "../../conntrack/flow_validate.ts";
-import { writeNfgenmsg } from "../../conntrack/nfnl.ts";
-import { MessageBuilder, NLA_F_NESTED } from "../../netlink/attribute.ts";
+import { NLA_F_NESTED } from "../../netlink/attribute.ts";
 import {
   HOST_LE,
   NLMSG_ALIGN,
@@ -17,6 +13,7 @@ import {
   NLMSG_ERROR,
   NLMSG_HDRLEN,
 } from "../../netlink/message.ts";
+import { flowMessage } from "./flow_message.ts";
 import type { Rng } from "./rng.ts";
 
 /** Seq every replayed reply carries. */
@@ -211,13 +208,5 @@ export function encodedFlows(): Uint8Array[] {
       unknown: [{ type: 99, data: new Uint8Array([1, 2, 3, 4, 5]) }],
     },
   ];
-  return flows.map((flow) => {
-    const b = new MessageBuilder();
-    const f = validateFlow(flow, "create");
-    const at = b.begin((C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_NEW, 0, SEQ);
-    writeNfgenmsg(b, f.family === "ipv6" ? C.AF_INET6 : C.AF_INET);
-    encodeFlow(b, f, "create");
-    b.end(at);
-    return b.bytes().slice();
-  });
+  return flows.map((flow) => flowMessage(flow, { seq: SEQ }));
 }

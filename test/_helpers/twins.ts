@@ -7,8 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { after } from "node:test";
 import { LABEL_NAMES, type LabelConf, labelConf } from "./label_conf.ts";
-import { addNetns } from "./netns.ts";
+import { addNetns, assertThrowawayNetns } from "./netns.ts";
 import { conntrackWithLabelConf, exec, messages, NFCT, type Ran, words } from "./run.ts";
 
 /** The installed conntrack's `--version`. */
@@ -20,10 +21,18 @@ export const IS_147: boolean = /v1\.4\.7\b/.test(CT_VERSION);
 let conf: LabelConf | undefined;
 /** The environment that gives nfct the label names (a connlabel.conf made on first use). */
 const env = () => (conf ??= labelConf("nfct-conformance-")).env;
-/** Removes the connlabel.conf of {@link env} (call it when the tests are done). */
-export function removeLabelConf(): void {
-  conf?.remove();
-  conf = undefined;
+
+/**
+ * Sets up a test file of twins: refuses to run outside a throwaway namespace, and removes the
+ * connlabel.conf of {@link env} when the file's tests are done. Returns each test's options.
+ */
+export function twinsFile(): { timeout: number } {
+  assertThrowawayNetns();
+  after(() => {
+    conf?.remove();
+    conf = undefined;
+  });
+  return { timeout: 120000 };
 }
 
 /** Runs argv inside namespace `ns` (a path under /run/netns). */

@@ -12,25 +12,22 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { after, test } from "node:test";
-import { addNetns, assertThrowawayNetns } from "../_helpers/netns.ts";
+import { test } from "node:test";
+import { addNetns } from "../_helpers/netns.ts";
 import { messages, NFCT, ROOT, words } from "../_helpers/run.ts";
 import {
   conntrack,
   conntrackLabels,
   lines,
   nfct,
-  removeLabelConf,
   same,
   table,
   TCP,
   twins,
+  twinsFile,
 } from "../_helpers/twins.ts";
 
-assertThrowawayNetns();
-
-const T = { timeout: 120000 };
-after(removeLabelConf);
+const T = twinsFile();
 
 test(
   "--state SYN_SENT2 (and LISTEN, its old name) is accepted, and -o save output parses back through nfct -R",

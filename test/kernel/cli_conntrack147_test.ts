@@ -7,25 +7,22 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
-import { addNetns, assertThrowawayNetns } from "../_helpers/netns.ts";
+import { test } from "node:test";
+import { addNetns } from "../_helpers/netns.ts";
 import { words } from "../_helpers/run.ts";
 import {
   conntrack,
   IS_147,
   lines,
   nfct,
-  removeLabelConf,
   same,
   table,
   TCP,
   twins,
+  twinsFile,
 } from "../_helpers/twins.ts";
 
-assertThrowawayNetns();
-
-const T = { timeout: 120000 };
-after(removeLabelConf);
+const T = twinsFile();
 
 /** Asserts conntrack's known behaviour only on 1.4.7 (a fixed conntrack must not fail the suite). */
 function ctDoes(check: () => void): void {

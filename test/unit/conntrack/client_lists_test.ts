@@ -7,7 +7,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Conntrack, type DumpOptions } from "../../../conntrack/client.ts";
+import { Conntrack } from "../../../conntrack/client.ts";
+import type { DumpOptions } from "../../../conntrack/dump.ts";
 import type { Filter } from "../../../conntrack/filter.ts";
 import * as C from "../../../conntrack/constants.ts";
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN } from "../../../netlink/message.ts";

@@ -14,23 +14,12 @@ import { validateExpect } from "../../../conntrack/expect_validate.ts";
 import { writeNfgenmsg } from "../../../conntrack/nfnl.ts";
 import { decodeExpectCpuStats } from "../../../conntrack/stats.ts";
 import { MessageBuilder } from "../../../netlink/attribute.ts";
-import { fixtureUrl, readHexLines, toHex } from "../../_helpers/hex.ts";
+import { EVENTS, FTP_EXPECTATION } from "../../_helpers/event_fixtures.ts";
+import { view } from "../../_helpers/golden.ts";
+import { toHex } from "../../_helpers/hex.ts";
 
-const EXP_NEW = readHexLines(fixtureUrl("events.hex"))[1];
-const dvOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
-
-const FTP: Expectation = {
-  family: "ipv4",
-  proto: "tcp",
-  tuple: { src: "10.9.0.2", dst: "10.9.0.1", sport: 0, dport: 50000 },
-  mask: { src: "255.255.255.255", dst: "255.255.255.255", sport: 0, dport: 65535 },
-  master: { src: "10.9.0.1", dst: "10.9.0.2", sport: 40000, dport: 21, proto: "tcp" },
-  timeout: 300,
-  id: 851651971,
-  flags: [],
-  class: 0,
-  helper: "ftp",
-};
+const EXP_NEW = EVENTS[1];
+const FTP = FTP_EXPECTATION;
 
 function encode(e: Expectation, purpose: "create" | "key"): Uint8Array {
   const b = new MessageBuilder();
@@ -42,7 +31,7 @@ function encode(e: Expectation, purpose: "create" | "key"): Uint8Array {
 }
 
 test("decodeExpect() reads the kernel's expectation message", () => {
-  assert.deepEqual(decodeExpect(dvOf(EXP_NEW), 0, EXP_NEW.length), FTP);
+  assert.deepEqual(decodeExpect(view(EXP_NEW), 0, EXP_NEW.length), FTP);
 });
 
 test("encodeExpect() writes the tuple, mask and master exactly as the kernel does", () => {
@@ -51,7 +40,7 @@ test("encodeExpect() writes the tuple, mask and master exactly as the kernel doe
   // order; nfct writes TUPLE, MASK, MASTER first too.
   assert.equal(toHex(mine.subarray(20, 20 + 156)), toHex(EXP_NEW.subarray(20, 20 + 156)));
   // And everything round-trips (the id is not sent on create; the kernel picks it).
-  const back = decodeExpect(dvOf(mine), 0, mine.length);
+  const back = decodeExpect(view(mine), 0, mine.length);
   const { id: _id, ...rest } = FTP;
   assert.deepEqual(back, rest);
 });
@@ -75,7 +64,7 @@ test("an expectation with flags, class, NAT, fn and zone round-trips", () => {
   };
   delete (e as Partial<Expectation>).id;
   const bytes = encode(e, "create");
-  assert.deepEqual(decodeExpect(dvOf(bytes), 0, bytes.length), e);
+  assert.deepEqual(decodeExpect(view(bytes), 0, bytes.length), e);
 });
 
 test("the default mask on create matches every field exactly", () => {
@@ -148,5 +137,5 @@ test("decodeExpect() refuses a message without its tuples", () => {
   b.u32(C.CTA_EXPECT_TIMEOUT, 1);
   b.end(at);
   assert.throws(() => decodeExpect(b.dv, 0, b.length), RangeError);
-  assert.throws(() => decodeExpect(dvOf(EXP_NEW), 0, 10), RangeError);
+  assert.throws(() => decodeExpect(view(EXP_NEW), 0, 10), RangeError);
 });

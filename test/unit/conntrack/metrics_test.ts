@@ -8,20 +8,22 @@ import { test } from "node:test";
 import type { Conntrack, CpuStats, Flow } from "../../../mod.ts";
 import { collectMetrics, formatMetrics } from "../../../mod.ts";
 
+/** CPU `n`'s statistics: a different figure in each counter but insert. */
+const cpu = (n: number): CpuStats => ({
+  cpu: n,
+  found: 1,
+  invalid: 2,
+  insert: 0,
+  insertFailed: 3,
+  drop: 4,
+  earlyDrop: 5,
+  error: 6,
+  searchRestart: 7,
+  clashResolve: 8,
+  chainTooLong: 9,
+});
+
 test("formatMetrics prints one HELP/TYPE block per metric, every namespace under it", () => {
-  const cpu = (n: number) => ({
-    cpu: n,
-    found: 1,
-    invalid: 2,
-    insert: 0,
-    insertFailed: 3,
-    drop: 4,
-    earlyDrop: 5,
-    error: 6,
-    searchRestart: 7,
-    clashResolve: 8,
-    chainTooLong: 9,
-  });
   const text = formatMetrics([
     { netns: "a", entries: 5, maxEntries: 10, cpu: [cpu(0), cpu(1)], seconds: 0.001 },
     {
@@ -57,19 +59,6 @@ test("formatMetrics prints one HELP/TYPE block per metric, every namespace under
 
 /** A client stand-in: the figures of a table holding `flows`, and two CPUs. */
 function tableOf(flows: Flow[]): Conntrack {
-  const cpu = (n: number): CpuStats => ({
-    cpu: n,
-    found: 0,
-    invalid: 0,
-    insert: 0,
-    insertFailed: 0,
-    drop: 0,
-    earlyDrop: 0,
-    error: 0,
-    searchRestart: 0,
-    clashResolve: 0,
-    chainTooLong: 0,
-  });
   const ct = {
     globalStats: () => ({ entries: flows.length, maxEntries: 65536 }),
     stats: () => [cpu(0), cpu(1)],
