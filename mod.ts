@@ -33,6 +33,7 @@
 export { Conntrack } from "./conntrack/client.ts";
 export type { OpenOptions } from "./conntrack/session.ts";
 export type { DumpOptions, TextChunk } from "./conntrack/dump.ts";
+export type { BatchStopped } from "./conntrack/options.ts";
 export type { CreateResult, DeleteResult, FlowKey } from "./conntrack/batch.ts";
 export type {
   CountedFlushOptions,
