@@ -57,9 +57,14 @@ export interface DumpOptions {
 
 /**
  * Table size from which a dump is read ahead on a worker thread, by runtime: where a thread
- * started measurably pays for itself on a whole dump (bench/op.ts dump, direct vs read-ahead).
+ * started measurably pays for itself (bench/op.ts, with and without): on a dump alone
+ * (`dump`, `lines`), and on one whose entries this thread also acts on (a flush by dump
+ * deletes each match), where it pays on smaller tables.
  */
-const READ_AHEAD_MIN = { deno: 100000, bun: 150000 } as const;
+const READ_AHEAD_MIN = {
+  alone: { deno: 100000, bun: 150000 },
+  acting: { deno: 20000, bun: 4000 },
+} as const;
 /** Bytes of a dump received before its read-ahead thread starts, with `readAhead: true`. */
 const READ_AHEAD_AFTER = 128 * 1024;
 /**
@@ -110,13 +115,19 @@ export function* dumpReplies(
 
 /**
  * After how many bytes of a dump to start reading it ahead (0: never): see
- * {@link DumpOptions.readAhead}.
+ * {@link DumpOptions.readAhead}. `acting`: this thread acts on each entry (deletes it), not
+ * only decodes it.
  */
-export function readAheadAfter(s: Session, option: boolean | "auto" | undefined): number {
+export function readAheadAfter(
+  s: Session,
+  option: boolean | "auto" | undefined,
+  acting = false,
+): number {
   if (option === true) return READ_AHEAD_AFTER;
   if (option === false) return 0;
   const rt = runtime();
-  return s.sock.threadable && s.count() >= READ_AHEAD_MIN[rt] ? READ_AHEAD_AUTO_AFTER[rt] : 0;
+  const min = READ_AHEAD_MIN[acting ? "acting" : "alone"][rt];
+  return s.sock.threadable && s.count() >= min ? READ_AHEAD_AUTO_AFTER[rt] : 0;
 }
 
 function sendDump(s: Session, sock: NetlinkSocket, cf: CompiledFilter, fam: number): number {

@@ -177,7 +177,7 @@ function flushViaDump(s: Session, cf: CompiledFilter, opts: FlushOptions): numbe
   let p: Pipeline<Flow | undefined> | undefined; // the flows only when onDeleted wants them
   let deleted = 0;
   try {
-    const ahead = readAheadAfter(s, "auto");
+    const ahead = readAheadAfter(s, "auto", true);
     for (r of dumpReplies(s, s.socket(), cf, ahead)) {
       const f = key.decode(r);
       if ((!cf.empty && !cf.match(f)) || (where && !where(f))) continue;
