@@ -7,7 +7,7 @@ import * as nla from "./nla.ts";
 
 // The step as module constants, not imported bindings: V8 re-reads an imported binding at every
 // use (a load and a hole check), and a decoder runs this for every attribute of a dump.
-const { NLA_ALIGN, NLA_F_NESTED, NLA_HDRLEN, NLA_TYPE_MASK, nlaLength } = nla;
+const { NLA_F_NESTED: F_NESTED, NLA_HDRLEN: HDRLEN, NLA_TYPE_MASK: TYPE_MASK } = nla;
 // The getters below read their payload themselves rather than through nla.ts's payloadU8..U64n:
 // on Bun (JavaScriptCore) going through those made a whole flow decode ~20% slower (measured on
 // the real-dump fixture, warm: ~500 vs ~410 ns a flow), which was all of #12's Bun regression.
@@ -92,22 +92,25 @@ export class AttributeReader {
   next(): boolean {
     const p = this.#next, end = this.#end;
     if (p >= end) return false;
+    // nla.ts's step (nlaLength, NLA_ALIGN) written out: a dump runs much of its decoding before
+    // the JIT's optimizing tiers inline calls, and there each call costs (see the getters).
     const dv = this.dv;
-    const len = nlaLength(dv, p, end);
-    if (len === 0) this.#misfit(p);
+    const len = end - p < HDRLEN ? 0 : dv.getUint16(p, LE);
+    if (len < HDRLEN || len > end - p) this.#misfit(p);
     const t = dv.getUint16(p + 2, LE);
-    this.type = t & NLA_TYPE_MASK;
-    this.nestedFlag = (t & NLA_F_NESTED) !== 0;
-    this.pos = p + NLA_HDRLEN;
-    this.len = len - NLA_HDRLEN;
-    this.#next = Math.min(p + NLA_ALIGN(len), end);
+    this.type = t & TYPE_MASK;
+    this.nestedFlag = (t & F_NESTED) !== 0;
+    this.pos = p + HDRLEN;
+    this.len = len - HDRLEN;
+    const next = p + ((len + 3) & ~3);
+    this.#next = next < end ? next : end;
     return true;
   }
 
   /** Throws the RangeError of the attribute at `p`, whose header or length does not fit. */
   #misfit(p: number): never {
     const left = this.#end - p;
-    if (left < NLA_HDRLEN) {
+    if (left < HDRLEN) {
       throw new RangeError(
         `Cannot read ${this.what}: ${left} trailing bytes are too short for an attribute`,
       );
