@@ -15,7 +15,7 @@
  *
  * - `nla.ts`: the layout constants and the walker's step (`nlaLength`, `nlaType`, `NLA_ALIGN`,
  *   the payload readers), which the wire formatter loops over;
- * - `reader.ts`: {@link AttributeReader}, the cursor over that step every decoder walks with;
+ * - `reader.ts`: {@link AttributeReader}, the cursor every decoder walks with (the same step);
  * - `builder.ts`: {@link MessageBuilder}.
  * @module
  */

@@ -1,8 +1,9 @@
 /**
  * The attribute layout (`linux/netlink.h`) and the walker's step: the one place that knows
  * `nla_len` and `nla_type` are host-endian, how lengths are checked, how types are masked and how
- * attributes are aligned, and that nfnetlink payload integers are big-endian. The
- * {@link AttributeReader} cursor (./reader.ts) and the wire formatter's loops both walk with it.
+ * attributes are aligned, and that nfnetlink payload integers are big-endian. The wire
+ * formatter's loops walk with it; the {@link AttributeReader} cursor (./reader.ts) writes the same
+ * step out, for speed, and its tests check that it walks exactly as this one does.
  * @module
  */
 import { HOST_LE } from "../message.ts";
@@ -33,8 +34,8 @@ export function NLA_ALIGN(len: number): number {
  * The walker's one step (the kernel's `nla_ok()`): the `nla_len` of the attribute at `p` when its
  * header and payload fit in `[p, end)`, else 0: trailing bytes too short for a header, a length
  * below the header (zero included), or past `end`. The next attribute starts at
- * `p + NLA_ALIGN(len)`, which may be past `end` when the last one is unpadded. Every walk goes
- * through here: {@link AttributeReader}, and the loops of hot paths that cannot afford a cursor.
+ * `p + NLA_ALIGN(len)`, which may be past `end` when the last one is unpadded. The loops of hot
+ * paths that cannot afford a cursor walk with it; {@link AttributeReader} walks the same way.
  */
 export function nlaLength(dv: DataView, p: number, end: number): number {
   if (end - p < HDRLEN) return 0;

@@ -5,12 +5,12 @@
 import { HOST_LE } from "../message.ts";
 import * as nla from "./nla.ts";
 
-// The step as module constants, not imported bindings: V8 re-reads an imported binding at every
-// use (a load and a hole check), and a decoder runs this for every attribute of a dump.
+// The layout as module constants, not imported bindings: V8 re-reads an imported binding at
+// every use (a load and a hole check), and a decoder runs this for every attribute of a dump.
+// next() and the getters write nla.ts's step and payload readers out rather than call them: a
+// dump runs much of its decoding before the JIT inlines calls, and through those calls a flow
+// decode took ~20% longer on Bun. reader_test.ts checks the walk equals nla.ts's step.
 const { NLA_F_NESTED: F_NESTED, NLA_HDRLEN: HDRLEN, NLA_TYPE_MASK: TYPE_MASK } = nla;
-// The getters below read their payload themselves rather than through nla.ts's payloadU8..U64n:
-// on Bun (JavaScriptCore) going through those made a whole flow decode ~20% slower (measured on
-// the real-dump fixture, warm: ~500 vs ~410 ns a flow), which was all of #12's Bun regression.
 
 const LE = HOST_LE;
 
@@ -92,8 +92,7 @@ export class AttributeReader {
   next(): boolean {
     const p = this.#next, end = this.#end;
     if (p >= end) return false;
-    // nla.ts's step (nlaLength, NLA_ALIGN) written out: a dump runs much of its decoding before
-    // the JIT's optimizing tiers inline calls, and there each call costs (see the getters).
+    // nla.ts's nlaLength and NLA_ALIGN, written out (see the top of the file)
     const dv = this.dv;
     const len = end - p < HDRLEN ? 0 : dv.getUint16(p, LE);
     if (len < HDRLEN || len > end - p) this.#misfit(p);
