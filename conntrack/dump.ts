@@ -14,7 +14,8 @@ import { type CompiledFilter, compileFilter, type Filters } from "./filter.ts";
 import type { Flow } from "./flow.ts";
 import { FlowDecoder } from "./flow_decode.ts";
 import { beginRequest } from "./nfnl.ts";
-import { formatFlow, type FormatOptions } from "./format.ts";
+import type { FormatOptions } from "./format.ts";
+import { writeFlowLine } from "./format/flow.ts";
 import { LineText, StringText, type TextOut } from "./format/text.ts";
 import { formatWireInto } from "./format/wire.ts";
 import { checkDumpOptions, checkLineFormat } from "./options.ts";
@@ -210,7 +211,7 @@ function* appended(
   const cf = compileFilter(filter);
   if (options.zero || (!cf.empty && !options.kernelFilterOnly)) {
     for (const f of dump(s, filter, options)) {
-      out.str(formatFlow(f, opts));
+      writeFlowLine(out, f, opts);
       yield;
     }
     return;
@@ -218,7 +219,7 @@ function* appended(
   const dec = s.dec;
   for (const r of dumpReplies(s, s.socket(), cf, readAheadAfter(s, options.readAhead))) {
     if (!formatWireInto(out, r.dv, r.offset, r.length, opts)) {
-      out.str(formatFlow(dec.decode(r.dv, r.offset, r.length), opts));
+      writeFlowLine(out, dec.decode(r.dv, r.offset, r.length), opts);
     }
     yield;
   }

@@ -8,10 +8,11 @@ import type { Flow } from "../flow.ts";
 import { statusBits } from "../status.ts";
 import { DCCP_STATES, SCTP_STATES, TCP_STATES } from "../protocols.ts";
 import { protoNumber } from "../tuple.ts";
-import { type FlowLine, lineString } from "./line.ts";
+import { type FlowLine, lineString, writeLine } from "./line.ts";
 import type { FormatOptions } from "./options.ts";
 import { eventTag, lineTuple, stampPrefix, stateValue } from "./parts.ts";
 import { formatSave } from "./save.ts";
+import type { TextOut } from "./text.ts";
 import { writeXml } from "./xml.ts";
 
 /** The printed fields of `flow` (its counters, timestamp and labels shared, not copied). */
@@ -37,6 +38,11 @@ function lineOf(flow: Flow): FlowLine {
     id: flow.id ?? -1,
     labels: flow.labels,
   };
+}
+
+/** {@link formatFlow}'s plain line (no event prefix, `save` or `xml`), written to `out`. */
+export function writeFlowLine(out: TextOut, flow: Flow, options: FormatOptions): void {
+  writeLine(out, lineOf(flow), options);
 }
 
 /**
