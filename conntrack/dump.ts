@@ -7,7 +7,8 @@ import { ENOENT } from "../ffi/errno.ts";
 import { runtime } from "../ffi/syscalls.ts";
 import type { MessageBuilder } from "../netlink/attribute.ts";
 import { NetlinkError } from "../netlink/errors.ts";
-import { NLM_F_ACK, NLM_F_DUMP, NLMSG_HDRLEN, type Reply } from "../netlink/message.ts";
+import { NLM_F_ACK, NLM_F_DUMP, NLMSG_HDRLEN } from "../netlink/message.ts";
+import type { ReplyBatch } from "../netlink/reply_batch.ts";
 import type { NetlinkSocket } from "../netlink/socket.ts";
 import * as C from "./constants.ts";
 import { type CompiledFilter, compileFilter, type Filters } from "./filter.ts";
@@ -89,27 +90,30 @@ export function* dump(
     return;
   }
   const dec = s.dec;
-  for (const r of dumpReplies(s, s.socket(), cf, readAheadAfter(s, options.readAhead))) {
-    const f = dec.decode(r.dv, r.offset, r.length);
-    if (!recheck || cf.match(f)) yield f;
+  for (const b of dumpBatches(s, s.socket(), cf, readAheadAfter(s, options.readAhead))) {
+    const { dv, offsets, lengths } = b;
+    for (let i = 0; i < b.count; i++) {
+      const f = dec.decode(dv, offsets[i], lengths[i]);
+      if (!recheck || cf.match(f)) yield f;
+    }
   }
 }
 
 /**
- * The data replies of a dump of the table on `sock`, one dump per family of `cf` with what of
- * it the kernel applies, read ahead after `readAheadAfter` bytes (0: never). Watched: a dump
- * dropped half-way frees its socket once the runtime collects it.
+ * The data replies of a dump of the table on `sock`, a datagram at a time: one dump per family
+ * of `cf` with what of it the kernel applies, read ahead after `readAheadAfter` bytes (0:
+ * never). Watched: a dump dropped half-way frees its socket once the runtime collects it.
  */
-export function* dumpReplies(
+export function* dumpBatches(
   s: Session,
   sock: NetlinkSocket,
   cf: CompiledFilter,
   readAheadAfter: number,
-): Generator<Reply, void, void> {
+): Generator<ReplyBatch, void, void> {
   for (const fam of cf.families) {
     yield* s.watched(
       sock,
-      sock.replies(sendDump(s, sock, cf, fam), "Cannot dump flows", true, readAheadAfter),
+      sock.batches(sendDump(s, sock, cf, fam), "Cannot dump flows", true, readAheadAfter),
     );
   }
 }
@@ -154,9 +158,14 @@ export function* lines(
   format: Pick<FormatOptions, "extended" | "id"> = {},
 ): Generator<string, void, void> {
   const out = new StringText();
-  for (const _ of appended(s, out, filter, options, format)) {
-    yield out.s;
+  const done: string[] = [];
+  const end = () => {
+    done.push(out.s);
     out.s = "";
+  };
+  for (const _ of appended(s, out, filter, options, format, end)) {
+    for (let i = 0; i < done.length; i++) yield done[i];
+    done.length = 0;
   }
 }
 
@@ -171,7 +180,7 @@ export interface TextChunk {
   lines: number;
 }
 
-/** Bytes of text gathered before {@link text} hands them out. */
+/** Bytes of text gathered before {@link text} hands them out (a datagram's lines may pass it). */
 const TEXT_CHUNK = 64 * 1024;
 
 /** {@link Conntrack.text}. */
@@ -181,22 +190,31 @@ export function* text(
   options: DumpOptions = {},
   format: Pick<FormatOptions, "extended" | "id"> = {},
 ): Generator<TextChunk, void, void> {
-  const out = new LineText(TEXT_CHUNK + 4096);
+  const out = new LineText(2 * TEXT_CHUNK);
   let n = 0;
-  for (const _ of appended(s, out, filter, options, format)) {
+  const end = () => {
     out.byte(10);
     n++;
-    if (out.length >= TEXT_CHUNK) {
-      yield { bytes: out.bytes.subarray(0, out.length), lines: n };
-      out.length = n = 0;
+  };
+  try {
+    for (const _ of appended(s, out, filter, options, format, end)) {
+      if (out.length >= TEXT_CHUNK) {
+        yield { bytes: out.bytes.subarray(0, out.length), lines: n };
+        out.length = n = 0;
+      }
     }
+  } catch (e) {
+    if (n) yield { bytes: out.bytes.subarray(0, out.length), lines: n }; // the lines before it
+    throw e;
   }
   if (n) yield { bytes: out.bytes.subarray(0, out.length), lines: n };
 }
 
 /**
- * The dump of {@link lines} and {@link text}: appends each entry's line to `out` (no newline),
- * then yields. Made from the kernel's bytes where it can, else from the decoded flow.
+ * The dump of {@link lines} and {@link text}: appends each entry's line to `out` and calls
+ * `end` after it; yields after each datagram's lines (after each flow, when filtered). Made from
+ * the kernel's bytes where it can, else from the decoded flow. Lines written before an error are
+ * yielded before it is thrown.
  */
 function* appended(
   s: Session,
@@ -204,6 +222,7 @@ function* appended(
   filter: Filters | undefined,
   options: DumpOptions,
   format: Pick<FormatOptions, "extended" | "id">,
+  end: () => void,
 ): Generator<void, void, void> {
   checkDumpOptions(options);
   checkLineFormat(format);
@@ -212,14 +231,25 @@ function* appended(
   if (options.zero || (!cf.empty && !options.kernelFilterOnly)) {
     for (const f of dump(s, filter, options)) {
       writeFlowLine(out, f, opts);
+      end();
       yield;
     }
     return;
   }
   const dec = s.dec;
-  for (const r of dumpReplies(s, s.socket(), cf, readAheadAfter(s, options.readAhead))) {
-    if (!formatWireInto(out, r.dv, r.offset, r.length, opts)) {
-      writeFlowLine(out, dec.decode(r.dv, r.offset, r.length), opts);
+  for (const b of dumpBatches(s, s.socket(), cf, readAheadAfter(s, options.readAhead))) {
+    const { dv, offsets, lengths } = b;
+    let i = 0;
+    try {
+      for (; i < b.count; i++) {
+        if (!formatWireInto(out, dv, offsets[i], lengths[i], opts)) {
+          writeFlowLine(out, dec.decode(dv, offsets[i], lengths[i]), opts);
+        }
+        end();
+      }
+    } catch (e) {
+      if (i > 0) yield; // the lines before the bad message first
+      throw e;
     }
     yield;
   }
@@ -244,19 +274,21 @@ export class RawKey {
   readonly #dec = new FlowDecoder();
   #dv: DataView | undefined;
   #u8: Uint8Array = new Uint8Array(0);
+  #at = 0;
 
-  /** Decodes dump reply `r`, remembering where its key attributes are. */
-  decode(r: Reply): Flow {
-    if (r.dv !== this.#dv) {
-      this.#dv = r.dv;
-      this.#u8 = new Uint8Array(r.dv.buffer, r.dv.byteOffset, r.dv.byteLength);
+  /** Decodes the dump reply at `dv[offset, offset + length)`, remembering where its key is. */
+  decode(dv: DataView, offset: number, length: number): Flow {
+    if (dv !== this.#dv) {
+      this.#dv = dv;
+      this.#u8 = new Uint8Array(dv.buffer, dv.byteOffset, dv.byteLength);
     }
-    return this.#dec.decode(r.dv, r.offset, r.length);
+    this.#at = offset;
+    return this.#dec.decode(dv, offset, length);
   }
 
-  /** The address family of reply `r` (its nfgenmsg's). */
-  family(r: Reply): number {
-    return r.dv.getUint8(r.offset + NLMSG_HDRLEN);
+  /** The address family of the entry last decoded (its nfgenmsg's). */
+  family(): number {
+    return this.#u8[this.#at + NLMSG_HDRLEN];
   }
 
   /** Writes `CTA_TUPLE_ORIG` and, when present, `CTA_ZONE` of the entry last decoded. */
@@ -288,11 +320,11 @@ function* dumpAndZero(
   for (const fam of cf.families) {
     const seq = sendDump(s, sock, cf, fam);
     for (const r of sock.replies(seq, op, true)) {
-      const f = key.decode(r);
+      const f = key.decode(r.dv, r.offset, r.length);
       if (recheck && !cf.match(f)) continue;
       // GET_CTRZERO of this one entry, by its tuple and zone, on the second socket.
       const aux = s.socket();
-      const m = s.begin(aux, C.IPCTNL_MSG_CT_GET_CTRZERO, NLM_F_ACK, key.family(r));
+      const m = s.begin(aux, C.IPCTNL_MSG_CT_GET_CTRZERO, NLM_F_ACK, key.family());
       key.writeTuple(s.b);
       let z: Flow | undefined;
       try {

@@ -7,10 +7,10 @@
 import { ENOENT, SyscallError } from "../ffi/errno.ts";
 import { MessageBuilder } from "../netlink/attribute.ts";
 import { NetlinkError } from "../netlink/errors.ts";
-import { NLM_F_ACK, type Reply } from "../netlink/message.ts";
+import { NLM_F_ACK } from "../netlink/message.ts";
 import { NetnsHandle } from "../netlink/netns.ts";
 import * as C from "./constants.ts";
-import { dumpReplies, RawKey, readAheadAfter } from "./dump.ts";
+import { dumpBatches, RawKey, readAheadAfter } from "./dump.ts";
 import { type CompiledFilter, compileFilter, type Filters } from "./filter.ts";
 import type { ExpectKey } from "./expect.ts";
 import { deleteExpectation, dumpExpectations } from "./expect_requests.ts";
@@ -173,38 +173,39 @@ function flushViaDump(s: Session, cf: CompiledFilter, opts: FlushOptions): numbe
   const { where, onDeleted } = opts;
   const key = new RawKey();
   const failures: NetlinkError[] = [];
-  let r: Reply; // the reply being handled: `write` copies its key
   let p: Pipeline<Flow | undefined> | undefined; // the flows only when onDeleted wants them
   let deleted = 0;
   try {
     const ahead = readAheadAfter(s, "auto", true);
-    for (r of dumpReplies(s, s.socket(), cf, ahead)) {
-      const f = key.decode(r);
-      if ((!cf.empty && !cf.match(f)) || (where && !where(f))) continue;
-      p ??= new Pipeline<Flow | undefined>(s, { // the second socket: the first is busy with the dump
-        op: "Cannot delete flows",
-        builder: new MessageBuilder(STREAM_BATCH_BYTES + 8192),
-        batchBytes: STREAM_BATCH_BYTES,
-        worker: false, // the dump's read-ahead thread has the second core
-        write: (b, _f, seq) => {
-          const at = beginRequest(b, {
-            type: msgType(C.IPCTNL_MSG_CT_DELETE),
-            flags: 0,
-            seq,
-            family: key.family(r),
-          });
-          key.writeTuple(b);
-          key.writeId(b);
-          b.end(at);
-        },
-        onError: (_f, { errno, message }) => {
-          if (errno !== ENOENT) {
-            failures.push(new NetlinkError("Cannot delete flow", errno, { message }));
-          }
-        },
-        onOk: onDeleted && ((f) => onDeleted(f!)),
-      });
-      p.add(onDeleted ? f : undefined);
+    for (const b of dumpBatches(s, s.socket(), cf, ahead)) {
+      for (let i = 0; i < b.count; i++) {
+        const f = key.decode(b.dv, b.offsets[i], b.lengths[i]); // `write` copies its key
+        if ((!cf.empty && !cf.match(f)) || (where && !where(f))) continue;
+        p ??= new Pipeline<Flow | undefined>(s, { // the second socket: the first is busy with the dump
+          op: "Cannot delete flows",
+          builder: new MessageBuilder(STREAM_BATCH_BYTES + 8192),
+          batchBytes: STREAM_BATCH_BYTES,
+          worker: false, // the dump's read-ahead thread has the second core
+          write: (b, _f, seq) => {
+            const at = beginRequest(b, {
+              type: msgType(C.IPCTNL_MSG_CT_DELETE),
+              flags: 0,
+              seq,
+              family: key.family(),
+            });
+            key.writeTuple(b);
+            key.writeId(b);
+            b.end(at);
+          },
+          onError: (_f, { errno, message }) => {
+            if (errno !== ENOENT) {
+              failures.push(new NetlinkError("Cannot delete flow", errno, { message }));
+            }
+          },
+          onOk: onDeleted && ((f) => onDeleted(f!)),
+        });
+        p.add(onDeleted ? f : undefined);
+      }
     }
     deleted = p?.finish() ?? 0;
   } finally {

@@ -7,23 +7,12 @@
  * machine.
  * @module
  */
-import { EINTR, ENOBUFS, SyscallError } from "../ffi/errno.ts";
+import { ENOBUFS, SyscallError } from "../ffi/errno.ts";
 import { type BatchReader, lostReplies, readBatchReplies } from "./batch_replies.ts";
-import { NetlinkError } from "./errors.ts";
-import {
-  NLM_F_DUMP_INTR,
-  NLMSG_ALIGN,
-  NLMSG_DONE,
-  NLMSG_ERROR,
-  NLMSG_NOOP,
-  NLMSG_OVERRUN,
-  readDone,
-  readError,
-  readHeader,
-  type Reply,
-} from "./message.ts";
+import type { Reply } from "./message.ts";
 import { NetnsHandle } from "./netns.ts";
 import { ReadAhead } from "./readahead.ts";
+import { ReplyBatch } from "./reply_batch.ts";
 import { type BatchDone, BatchSender } from "./sender.ts";
 import {
   LibcTransport,
@@ -190,12 +179,9 @@ export class NetlinkSocket {
 
   /**
    * Reads the replies to request `seq`: yields each data message and ends at the request's
-   * `NLMSG_DONE` (dump) or acknowledgement. Throws {@link NetlinkError} if the kernel refused.
+   * `NLMSG_DONE` (dump) or acknowledgement. Throws `NetlinkError` if the kernel refused.
    * Abandoning the iterator early closes and reopens the socket so no stale replies remain.
-   * With `readAheadAfter` (bytes, 0: never), once the dump has sent that much a worker thread
-   * receives the datagrams while the caller handles the ones before (for long dumps: a thread
-   * costs milliseconds to start; see {@link ReadAhead}). A short dump (a kernel-filtered one
-   * with few matches) then starts no thread.
+   * Hands the messages out one {@link Reply} at a time: for a long dump, {@link batches}.
    */
   *replies(
     seq: number,
@@ -203,8 +189,27 @@ export class NetlinkSocket {
     dump: boolean,
     readAheadAfter = 0,
   ): Generator<Reply, void, void> {
+    for (const b of this.batches(seq, op, dump, readAheadAfter)) {
+      for (let i = 0; i < b.count; i++) yield b.reply(i, seq);
+    }
+  }
+
+  /**
+   * {@link replies}, a datagram at a time: yields the data messages of each datagram as one
+   * {@link ReplyBatch} (the same object each time), so a long dump resumes this generator
+   * some 300 times less often. With `readAheadAfter` (bytes, 0: never), once the dump has sent
+   * that much a worker thread receives the datagrams while the caller handles the ones before
+   * (for long dumps: a thread costs milliseconds to start; see {@link ReadAhead}). A short dump
+   * (a kernel-filtered one with few matches) then starts no thread.
+   */
+  *batches(
+    seq: number,
+    op: string,
+    dump: boolean,
+    readAheadAfter = 0,
+  ): Generator<ReplyBatch, void, void> {
     this.#enter(op);
-    let finished = false;
+    const b = new ReplyBatch();
     try {
       let ahead = readAheadAfter;
       for (;;) {
@@ -216,45 +221,13 @@ export class NetlinkSocket {
             this.#startReadAhead();
           }
         }
-        const dv = this.#dv;
-        let off = 0;
-        while (off < n) {
-          const h = readHeader(dv, off, n);
-          if (h.seq !== seq) {
-            throw new RangeError(
-              `${op}: reply sequence number ${h.seq} does not match request ${seq}`,
-            );
-          }
-          if (h.type === NLMSG_ERROR) {
-            const e = readError(dv, off, h.len, h.flags);
-            if (e.errno !== 0) {
-              finished = true; // an error is the request's last reply: nothing stale follows
-              throw new NetlinkError(op, e.errno, e);
-            }
-            if (!dump) {
-              finished = true;
-              return;
-            }
-            // An ACK inside a dump (NLM_F_ACK on a dump request): the DONE still follows.
-          } else if (h.type === NLMSG_DONE) {
-            finished = true;
-            const d = readDone(dv, off, h.len, h.flags);
-            if (d.errno !== 0) throw new NetlinkError(op, d.errno, d);
-            return;
-          } else if (h.type === NLMSG_OVERRUN) {
-            throw new NetlinkError(op, ENOBUFS);
-          } else if (h.type !== NLMSG_NOOP) {
-            if (h.flags & NLM_F_DUMP_INTR) {
-              throw new NetlinkError(`${op} (the table changed during the dump)`, EINTR);
-            }
-            // A single (non-dump) reply is followed by its acknowledgement: keep reading.
-            yield { dv, offset: off, length: h.len, type: h.type, flags: h.flags, seq: h.seq };
-          }
-          off += NLMSG_ALIGN(h.len);
-        }
+        b.scan(this.#dv, n, seq, op, dump);
+        if (b.count) yield b;
+        if (b.error) throw b.error;
+        if (b.end) return;
       }
     } finally {
-      this.#endUse(!finished);
+      this.#endUse(!b.end);
     }
   }
 

@@ -14,9 +14,14 @@ import * as C from "../../../conntrack/constants.ts";
 import { NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_HDRLEN } from "../../../netlink/message.ts";
 import { kernelLike } from "../../_helpers/kernel_like.ts";
 import {
+  datagram,
+  doneMessage,
+  loadRealDump,
+  reseq,
   scriptedFactory,
   type ScriptedTransport,
   type SentMessage,
+  splitMessages,
 } from "../../_helpers/scripted.ts";
 
 const kind = (m: SentMessage) => m.header.type & 0xff;
@@ -159,5 +164,41 @@ test("text() with a filter and with zero takes the decoded path, and gives what 
     const text = [...ct.text(filter, options)].map((c) => new TextDecoder().decode(c.bytes));
     assert.ok(lines.length > 0);
     assert.equal(text.join(""), lines.map((l) => l + "\n").join(""));
+  }
+});
+
+test("lines() and text() give the lines before a malformed message of a datagram, then throw", () => {
+  const good = splitMessages(loadRealDump("flows")[0]).map((m) => m.bytes);
+  const bad = good[0].slice();
+  new DataView(bad.buffer).setUint16(NLMSG_HDRLEN + 4, 3, true); // nla_len 3: below a header
+  const answering = (...messages: Uint8Array[]) => (t: ScriptedTransport) =>
+    t.onSend = (t, [req]) => {
+      if (!(req.header.flags & NLM_F_DUMP)) return;
+      t.push(reseq(datagram(...messages), req.header.seq));
+      t.push(doneMessage(req));
+    };
+  const undated = (s: string) => s.replaceAll(/delta-time=\d+/g, "delta-time=N"); // a second may pass
+  const withBad = answering(...good.slice(0, 5), bad, ...good.slice(5));
+  let want: string[];
+  {
+    using ct = Conntrack.open({ transport: scriptedFactory(answering(...good)).factory });
+    want = [...ct.lines()].slice(0, 5).map(undated);
+    assert.equal(want.length, 5);
+  }
+  {
+    using ct = Conntrack.open({ transport: scriptedFactory(withBad).factory });
+    const got: string[] = [];
+    assert.throws(() => {
+      for (const l of ct.lines()) got.push(undated(l));
+    }, RangeError);
+    assert.deepEqual(got, want);
+  }
+  {
+    using ct = Conntrack.open({ transport: scriptedFactory(withBad).factory });
+    let text = "";
+    assert.throws(() => {
+      for (const c of ct.text()) text += new TextDecoder().decode(c.bytes);
+    }, RangeError);
+    assert.equal(undated(text), want.map((l) => l + "\n").join(""));
   }
 });
