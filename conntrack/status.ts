@@ -63,9 +63,20 @@ export function statusBits(flags: readonly StatusFlag[]): number {
   return v >>> 0;
 }
 
+/**
+ * {@link statusFlags}' last arrays, by a hash of the value (keys -1: none yet): a table holds few
+ * distinct status values, and a dump decodes one per entry.
+ */
+const FLAGS_KEYS = new Int32Array(16).fill(-1);
+const FLAGS_NAMES: StatusFlag[][] = new Array<StatusFlag[]>(16).fill([]);
+
 /** The names of the bits set in `v` (bits above 15 are ignored: the kernel keeps none there). */
 export function statusFlags(v: number): StatusFlag[] {
-  const out: StatusFlag[] = [];
-  for (let i = 0; v !== 0 && i < 16; i++, v >>>= 1) if (v & 1) out.push(STATUS_BITS[i]);
-  return out;
+  const k = v & 0xffff, i = (k ^ (k >>> 4) ^ (k >>> 8)) & 15;
+  if (FLAGS_KEYS[i] === k) return FLAGS_NAMES[i].slice(); // the caller's own array
+  const names: StatusFlag[] = [];
+  for (let b = 0; b < 16; b++) if (k & (1 << b)) names.push(STATUS_BITS[b]);
+  FLAGS_KEYS[i] = k;
+  FLAGS_NAMES[i] = names;
+  return names.slice();
 }

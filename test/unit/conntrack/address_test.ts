@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  formatIPv4,
   formatIPv6,
   parseAddress,
   parsePrefix,
@@ -23,6 +24,24 @@ const V6_CASES: [string, string][] = [
 
 test("formatIPv6 prints what inet_ntop prints", () => {
   for (const [input, want] of V6_CASES) assert.equal(formatIPv6(parseAddress(input)), want, input);
+});
+
+test("formatIPv4 gives the dotted quad of any 4 bytes, however often and in whatever order", () => {
+  const rand = (n: number) => Math.floor(Math.random() * n);
+  const b = new Uint8Array(64);
+  const text = (o: number) => `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+  for (let round = 0; round < 5000; round++) {
+    // Few distinct values, many repeats and collisions in its memory of recent texts.
+    for (let i = 0; i < b.length; i++) b[i] = rand(4) === 0 ? rand(256) : [0, 1, 9, 255][rand(4)];
+    const o = rand(61);
+    assert.equal(formatIPv4(b, o), text(o));
+  }
+  assert.equal(formatIPv4(new Uint8Array([0, 0, 0, 0])), "0.0.0.0");
+  assert.equal(formatIPv4(new Uint8Array([255, 255, 255, 255])), "255.255.255.255");
+  assert.equal(formatIPv4(new Uint8Array([128, 0, 0, 1])), "128.0.0.1"); // int32 sign bit
+  // Bytes beyond the array are not an address: not remembered, so later calls stay right.
+  assert.equal(formatIPv4(new Uint8Array([1, 2]), 0), "1.2.undefined.undefined");
+  assert.equal(formatIPv4(new Uint8Array([0, 0, 0, 0])), "0.0.0.0");
 });
 
 test("parseAddress rejects bad input with TypeError naming the value", () => {

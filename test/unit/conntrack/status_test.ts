@@ -95,3 +95,20 @@ test("statusBits refuses an unknown name or a non-array with TypeError naming wh
     assert.throws(() => statusBits(bad as never), TypeError, JSON.stringify(bad));
   }
 });
+
+test("statusFlags gives each caller its own array, also for a value it has just given", () => {
+  const want = STATUS_BITS.filter((_, i) => 0x18a & (1 << i)); // SEEN_REPLY, CONFIRMED, *_NAT_DONE
+  assert.equal(want.length, 4);
+  const a = statusFlags(0x18a), b = statusFlags(0x18a);
+  assert.notEqual(a, b);
+  a.push("DYING");
+  a[0] = "TEMPLATE";
+  assert.deepEqual(statusFlags(0x18a), want);
+  assert.deepEqual(b, want);
+  // Values that share a slot of its memory, alternating, each come out right.
+  for (let i = 0; i < 200; i++) {
+    const v = (i * 0x111) & 0xffff;
+    assert.equal(statusBits(statusFlags(v)), v);
+    assert.equal(statusBits(statusFlags(v ^ 0x10)), v ^ 0x10);
+  }
+});
