@@ -26,6 +26,18 @@ test("formatIPv6 prints what inet_ntop prints", () => {
   for (const [input, want] of V6_CASES) assert.equal(formatIPv6(parseAddress(input)), want, input);
 });
 
+test("formatIPv6 gives the same text however often and in whatever order addresses come", () => {
+  const cases = V6_CASES.map(([input, want]) => [parseAddress(input), want] as const);
+  const buf = new Uint8Array(40);
+  for (let round = 0; round < 3000; round++) {
+    const [bytes, want] = cases[Math.floor(Math.random() * cases.length)];
+    const o = Math.floor(Math.random() * 25);
+    buf.fill(round & 255);
+    buf.set(bytes, o);
+    assert.equal(formatIPv6(buf, o), want);
+  }
+});
+
 test("formatIPv4 gives the dotted quad of any 4 bytes, however often and in whatever order", () => {
   const rand = (n: number) => Math.floor(Math.random() * n);
   const b = new Uint8Array(64);

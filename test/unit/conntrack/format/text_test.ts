@@ -60,6 +60,10 @@ test("ipv4() writes the dotted quad formatIPv4 writes, at any offset", () => {
   for (let off = 0; off + 4 <= b.length; off++) {
     assert.equal(written((o) => o.ipv4(b, off), 3), formatIPv4(b, off));
   }
+  for (let v = 0; v < 256; v++) { // every octet value in every position
+    const q = new Uint8Array([v, 255 - v, (v * 7) & 255, v >> 1]);
+    assert.equal(written((o) => o.ipv4(q, 0), 3), `${q[0]}.${q[1]}.${q[2]}.${q[3]}`);
+  }
 });
 
 test("StringText writes what LineText writes, as a string", () => {
