@@ -15,7 +15,7 @@ import { serveJobs } from "../ffi/threads.ts";
 import { EIO, SyscallError } from "../ffi/errno.ts";
 import { MSG_DONTWAIT, MSG_TRUNC, POLLIN } from "../ffi/libc.ts";
 import { HOST_LE, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN } from "./message.ts";
-import { awaitGo, CTL, endThread, GIVE_UP_MS, RA } from "./_thread.ts";
+import { awaitGo, CTL, endThread, GIVE_UP_MS, RA, RCTL } from "./_thread.ts";
 
 interface Start {
   sab: SharedArrayBuffer;
@@ -76,7 +76,7 @@ function run({ sab, fd, slots, slotSize }: Start): void {
       }
       lens[slot] = n;
       Atomics.store(ctl, CTL.head, ++head);
-      Atomics.notify(ctl, CTL.head);
+      if (head >= Atomics.load(ctl, RCTL.want)) Atomics.notify(ctl, CTL.head);
       if (n < 0 || ends(dvs[slot], Math.min(n, slotSize))) break;
     }
   } finally {

@@ -16,6 +16,13 @@ import { runtime } from "../ffi/syscalls.ts";
 /** Indexes of the control words; each kind of worker adds its own after `tail`. */
 export const CTL = { state: 0, head: 1, tail: 2, words: 4 } as const;
 /**
+ * The read-ahead's own control word (netlink/readahead.ts): the `head` at which the main
+ * thread, waiting for datagrams, wants to be woken. A wake-up costs the worker a system call
+ * (~10 µs; some 5% of a long dump's time), so the main thread sleeps until a few datagrams are
+ * in, not one.
+ */
+export const RCTL = { want: 3 } as const;
+/**
  * How long a worker waits for the main thread to take its results (or give the go) before it
  * ends by itself, in ms: a job abandoned without `stop()` then holds no thread for longer. On
  * Deno a live worker keeps the process running (it cannot be unref'd), so there it is short:
