@@ -151,3 +151,34 @@ test("batches() holds a datagram of more messages than its first arrays, in orde
   }
   assert.deepEqual(seen, Array.from({ length: n }, (_, i) => i));
 });
+
+test("batches(): the messages before a malformed NLMSG_ERROR in the same datagram come first, then its RangeError", () => {
+  const shortError = (t: ScriptedTransport) => errorMessage(t.lastRequest(), 1).subarray(0, 24);
+  const positive = (t: ScriptedTransport) => { // error +1: not a negative errno
+    const m = errorMessage(t.lastRequest(), 1);
+    new DataView(m.buffer, m.byteOffset).setInt32(16, 1, HOST_LE);
+    return m;
+  };
+  for (const [name, bad] of [["short", shortError], ["positive", positive]] as const) {
+    const { sock, opened } = scriptedSocket((t) =>
+      t.push((t) => {
+        const data = splitMessages(reseq(FLOWS[0], t.lastRequest().header.seq));
+        const m = bad(t);
+        new DataView(m.buffer, m.byteOffset).setUint32(0, m.length, HOST_LE);
+        return datagram(...data.map((m) => m.bytes), m);
+      })
+    );
+    const seq = dumpRequest(sock);
+    let got = 0;
+    assert.throws(
+      () => {
+        for (const b of sock.batches(seq, "Cannot dump flows", true)) got += b.count;
+      },
+      (e: unknown) =>
+        e instanceof RangeError && e.message.startsWith("Cannot read netlink error message"),
+      name,
+    );
+    assert.equal(got, splitMessages(FLOWS[0]).length, `${name}: the flows before it`);
+    assert.equal(opened.length, 2, `${name}: bad bytes are no last reply: the socket is reopened`);
+  }
+});
