@@ -10,6 +10,7 @@
 import { EINTR, ENOBUFS } from "../ffi/errno.ts";
 import { NetlinkError } from "./errors.ts";
 import {
+  type ErrorMessage,
   HOST_LE,
   NLM_F_DUMP_INTR,
   NLMSG_DONE,
@@ -95,7 +96,11 @@ export class ReplyBatch {
       const type = dv.getUint16(off + 4, HOST_LE);
       const flags = dv.getUint16(off + 6, HOST_LE);
       if (type === NLMSG_ERROR) {
-        const e = readError(dv, off, len, flags);
+        const e = errorReply(dv, off, len, flags);
+        if (e instanceof Error) { // malformed: thrown, as any bad bytes, after the messages before it
+          this.error = e;
+          break;
+        }
         if (e.errno !== 0) {
           this.end = true; // an error is the request's last reply: nothing stale follows
           this.error = new NetlinkError(op, e.errno, e);
@@ -126,5 +131,14 @@ export class ReplyBatch {
       off += (len + 3) & ~3; // NLMSG_ALIGN, written out: this loop runs for every message
     }
     this.count = count;
+  }
+}
+
+/** The `NLMSG_ERROR` at `off` decoded, or the `RangeError` {@link readError} throws on bad bytes. */
+function errorReply(dv: DataView, off: number, len: number, flags: number): ErrorMessage | Error {
+  try {
+    return readError(dv, off, len, flags);
+  } catch (e) {
+    return e as Error;
   }
 }
