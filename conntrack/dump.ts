@@ -199,8 +199,9 @@ export function* text(
   try {
     for (const _ of appended(s, out, filter, options, format, end)) {
       if (out.length >= TEXT_CHUNK) {
-        yield { bytes: out.bytes.subarray(0, out.length), lines: n };
-        out.length = n = 0;
+        const chunk = { bytes: out.bytes.subarray(0, out.length), lines: n };
+        out.length = n = 0; // before the yield: an error thrown in there finds nothing pending
+        yield chunk;
       }
     }
   } catch (e) {
