@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  formatAddress,
   formatIPv4,
   formatIPv6,
   parseAddress,
@@ -87,4 +88,20 @@ test("parsePrefix and prefixContains implement CIDR", () => {
   assert.ok(prefixContains(parsePrefix("fd00::/8"), parseAddress("fdff::1")));
   assert.ok(prefixContains(parsePrefix("1.2.3.4/31"), parseAddress("1.2.3.5")));
   assert.throws(() => parsePrefix("10.0.0.0/33"), RangeError);
+});
+
+test("an offset that is no index (fractional, NaN) is never remembered: later texts stay right", () => {
+  const b = new Uint8Array(48);
+  b.set([10, 0, 0, 8], 0); // 10.0.0.8 and 0.0.0.0 share a slot of formatIPv4's memory
+  const v6 = parseAddress("fd00::10"); // its slot is that of "::"
+  b.set(v6, 32);
+  for (const off of [0.5, 1.25, NaN, 1e-9]) {
+    assert.equal(formatIPv4(b, 0), "10.0.0.8");
+    assert.equal(formatAddress(b, off, 4), "undefined.undefined.undefined.undefined", `${off}`);
+    assert.equal(formatIPv4(b, 4), "0.0.0.0", `after offset ${off}`);
+    assert.equal(formatIPv6(b, 32), "fd00::10");
+    formatAddress(b, off, 16);
+    assert.equal(formatIPv6(b, 4), "::", `after offset ${off}`);
+    assert.equal(formatIPv6(b, 32), "fd00::10", `after offset ${off}`);
+  }
 });
