@@ -126,7 +126,8 @@ const V4_TEXTS: string[] = new Array<string>(8).fill("0.0.0.0");
 /** Formats 4 bytes at `off` as dotted-quad IPv4. */
 export function formatIPv4(b: Uint8Array, off = 0): string {
   const b0 = b[off], b1 = b[off + 1], b2 = b[off + 2], b3 = b[off + 3];
-  if (off < 0 || off + 4 > b.length) return `${b0}.${b1}.${b2}.${b3}`; // never kept
+  // Never kept: bytes outside `b`, or no index (NaN, fractional), whose text is not of its key.
+  if (off < 0 || off + 4 > b.length || (off | 0) !== off) return `${b0}.${b1}.${b2}.${b3}`;
   const k = (b0 << 24) | (b1 << 16) | (b2 << 8) | b3, i = b3 & 7;
   if (V4_KEYS[i] === k) return V4_TEXTS[i];
   const s = `${b0}.${b1}.${b2}.${b3}`;
