@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { STATUS_BITS, statusBits, type StatusFlag, statusFlags } from "../../../mod.ts";
 import * as S from "../../../conntrack/status.ts";
+import { Rng } from "../../_helpers/rng.ts";
 
 // From linux/netfilter/nf_conntrack_common.h (uapi, Linux 6.x): IPS_<NAME>_BIT and
 // IPS_<NAME> = (1 << IPS_<NAME>_BIT); __IPS_MAX_BIT = 16.
@@ -110,5 +111,19 @@ test("statusFlags gives each caller its own array, also for a value it has just 
     const v = (i * 0x111) & 0xffff;
     assert.equal(statusBits(statusFlags(v)), v);
     assert.equal(statusBits(statusFlags(v ^ 0x10)), v ^ 0x10);
+  }
+});
+
+test("statusFlags of any number names the low 16 bits of its int32 value; each array is the caller's", () => {
+  const values = [-1, -2, 0x7fffffff, 0x80000000, 0x1ffff, 2 ** 40 + 5, 3.7, -3.7, NaN, Infinity];
+  const r = new Rng(16);
+  for (let i = 0; i < 300; i++) values.push(r.int(0x100000) - 0x80000);
+  for (const v of values) {
+    const want = STATUS_BITS.filter((_, bit) => (v | 0) & (1 << bit));
+    const first = statusFlags(v); // a miss or a hit of its memory: either way its own array
+    assert.deepEqual(first, want, `${v}`);
+    first.reverse().push("DYING");
+    first.length = 0;
+    assert.deepEqual(statusFlags(v), want, `${v}, after the caller changed its array`);
   }
 });
