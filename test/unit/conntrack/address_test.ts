@@ -8,6 +8,7 @@ import {
   parsePrefix,
   prefixContains,
 } from "../../../conntrack/address.ts";
+import { Rng } from "../../_helpers/rng.ts";
 
 // Expected strings are what glibc's inet_ntop prints (checked with python3's socket.inet_ntop).
 const V6_CASES: [string, string][] = [
@@ -103,5 +104,33 @@ test("an offset that is no index (fractional, NaN) is never remembered: later te
     formatAddress(b, off, 16);
     assert.equal(formatIPv6(b, 4), "::", `after offset ${off}`);
     assert.equal(formatIPv6(b, 32), "fd00::10", `after offset ${off}`);
+  }
+});
+
+test("formatIPv6 of addresses that share a slot of its memory, mapped and compatible ones among them, reads back as the same bytes", () => {
+  const r = new Rng(6);
+  const pool: Uint8Array[] = [];
+  for (let i = 0; i < 40; i++) {
+    const a = new Uint8Array(16);
+    const kind = r.int(4);
+    if (kind === 0) a.set([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff], 0); // ::ffff:a.b.c.d
+    else if (kind === 1) a.set([0x20, 0x01, 0x0d, 0xb8], 0);
+    else if (kind === 2) { for (let k = 0; k < 16; k++) a[k] = r.chance(0.5) ? 0 : r.int(256); }
+    for (let k = 12; k < 15; k++) a[k] = r.pick([0, 1, 128, 255]);
+    a[15] = 8 * r.int(32) + 5; // all in the same slot (the low 3 bits of the last byte)
+    pool.push(a);
+  }
+  const first = new Map<Uint8Array, string>();
+  const buf = new Uint8Array(64);
+  for (let round = 0; round < 4000; round++) {
+    const a = r.pick(pool), off = r.int(49);
+    buf.set(a, off);
+    const s = formatIPv6(buf, off);
+    assert.deepEqual(parseAddress(s, "ipv6"), a, s);
+    if (!first.has(a)) first.set(a, s);
+    assert.equal(s, first.get(a));
+    if (a[10] === 0xff && a.subarray(0, 10).every((x) => x === 0)) {
+      assert.equal(s, `::ffff:${formatIPv4(a, 12)}`, "mapped: the IPv4 part in dotted quad");
+    }
   }
 });
