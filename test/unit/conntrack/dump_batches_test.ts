@@ -9,6 +9,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import process from "node:process";
 import { Conntrack } from "../../../conntrack/client.ts";
 import { FlowDecoder } from "../../../conntrack/flow_decode.ts";
 import { NLM_F_DUMP, NLMSG_HDRLEN } from "../../../netlink/message.ts";
@@ -19,6 +20,7 @@ import {
   referenceReplies,
 } from "../../_helpers/reference_replies.ts";
 import { Rng } from "../../_helpers/rng.ts";
+import { exec, isBun } from "../../_helpers/run.ts";
 import {
   ackMessage,
   datagram,
@@ -220,3 +222,19 @@ test("text() hands out each line once when an error is thrown into it at a chunk
   assert.equal((after.value as { caught?: unknown }).caught, stop);
   assert.equal(f.opened.length, 2, "the dump left half-way: its socket was replaced");
 });
+
+for (const way of ["dump", "lines"] as const) {
+  test(`${way}() dropped half-way without return(): once collected, its socket is replaced and the main one serves the next request`, () => {
+    const child = new URL("./_dropped_batches.ts", import.meta.url).pathname;
+    const argv = isBun
+      ? [process.execPath, child, way]
+      : [process.execPath, "run", "-A", "--no-check", "--v8-flags=--expose-gc", child, way];
+    const r = exec(argv, { timeout: 60000 });
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout);
+    assert.equal(got.freed, true, "the dropped dump's transport was closed");
+    assert.equal(got.count, 60);
+    assert.equal(got.opened, 2, "one transport reopened in its place, no extra socket");
+    assert.equal(got.sent, 1, "the count went to the reopened main socket");
+  });
+}
