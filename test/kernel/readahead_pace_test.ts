@@ -148,31 +148,29 @@ test("a read-ahead dump gives every flow once and in order, at any pace of its c
   assert.equal(plain.ids.length, 20000);
   assert.ok(plain.datagrams > 40, `${plain.datagrams} datagrams`);
   assert.deepEqual(plainDump().ids, plain.ids, "two dumps of a table left alone agree");
-  const paces: [string, (i: number) => void, boolean][] = [
-    ["fast", () => {}, true],
-    ["slow (2 ms a datagram: the ring fills)", () => sleepSync(2), true],
-    ["bursts of 10 datagrams, 30 ms apart", (i) => i % 10 === 9 && sleepSync(30), true],
+  // What the worker read: all of it, some (it gave up during a pause), or either (a pause close
+  // to GIVE_UP_MS: 0.2 s on Deno, where a loaded machine may stretch it past).
+  const paces: [string, (i: number) => void, "all" | "some" | "either"][] = [
+    ["fast", () => {}, "all"],
+    ["slow (2 ms a datagram: the ring fills)", () => sleepSync(2), "all"],
+    ["bursts of 10 datagrams, 30 ms apart", (i) => i % 10 === 9 && sleepSync(30), "all"],
     [
       "one pause of 150 ms (beyond the worker's 100 ms waits)",
       (i) => i === 3 && sleepSync(150),
-      true,
+      GIVE_UP_MS >= 1000 ? "all" : "either",
     ],
     [
       `one pause beyond GIVE_UP_MS (${GIVE_UP_MS} ms)`,
       (i) => i === 3 && sleepSync(GIVE_UP_MS + 800),
-      false,
+      "some",
     ],
   ];
-  for (const [name, pace, whole] of paces) {
-    if (!whole && GIVE_UP_MS <= 150) continue; // covered by the pause of 150 ms
+  for (const [name, pace, worker] of paces) {
     const got = aheadDump({ pace });
     assert.deepEqual(got.ids, plain.ids, name);
     assert.ok(got.slow <= 3, `${name}: ${got.slow} datagrams waited for >= 100 ms`);
-    if (whole) assert.equal(got.worker, plain.datagrams, `${name}: the worker read them all`);
-    else {assert.ok(
-        got.worker < plain.datagrams,
-        `${name}: the worker gave up, the rest came direct`,
-      );}
+    if (worker === "all") assert.equal(got.worker, plain.datagrams, `${name}: the worker read all`);
+    if (worker === "some") assert.ok(got.worker < plain.datagrams, `${name}: the rest came direct`);
   }
   ct.flushAll();
 });
