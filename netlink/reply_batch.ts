@@ -25,8 +25,8 @@ import {
 
 /**
  * The data messages of one datagram, in order: message `i` starts at `offsets[i]` in `dv` and
- * is `lengths[i]` bytes long (header included). Reused for every datagram of a request: valid
- * until the generator that handed it out resumes.
+ * is `lengths[i]` bytes long (header included). A socket reuses one for every datagram of every
+ * request: valid until the generator that handed it out resumes.
  */
 export class ReplyBatch {
   /** The receive buffer the datagram is in. */
@@ -41,6 +41,13 @@ export class ReplyBatch {
   end = false;
   /** Thrown once the data messages before it are handled: the kernel refused, or bad bytes. */
   error: Error | undefined = undefined;
+
+  /** Ready for a new request's replies. */
+  start(): void {
+    this.count = 0;
+    this.end = false;
+    this.error = undefined;
+  }
 
   /** Message `i` as a {@link Reply} (a new object: for callers that keep it). */
   reply(i: number, seq: number): Reply {

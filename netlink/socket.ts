@@ -44,6 +44,7 @@ export class NetlinkSocket {
   #t: Transport | undefined;
   #seq: number;
   #rx = new Uint8Array(RX_SIZE);
+  #batch = new ReplyBatch();
   #dv = new DataView(this.#rx.buffer);
   #busy = false;
   /** Counts the dumps and batches this socket has read: which one a busy socket is in. */
@@ -209,7 +210,8 @@ export class NetlinkSocket {
     readAheadAfter = 0,
   ): Generator<ReplyBatch, void, void> {
     this.#enter(op);
-    const b = new ReplyBatch();
+    const b = this.#batch; // one reader at a time (#enter): one batch per socket
+    b.start();
     try {
       let ahead = readAheadAfter;
       for (;;) {
