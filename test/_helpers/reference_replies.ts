@@ -5,6 +5,7 @@
  * list of datagrams with the same checks, in the same order, and records what it handed out.
  * @module
  */
+import assert from "node:assert/strict";
 import { EINTR, ENOBUFS } from "../../ffi/errno.ts";
 import { NetlinkError } from "../../netlink/errors.ts";
 import {
@@ -18,6 +19,7 @@ import {
   readError,
   readHeader,
 } from "../../netlink/message.ts";
+import { ScriptExhausted } from "./scripted.ts";
 
 /** What the reference did with a list of datagrams. */
 export interface ReferenceOutcome {
@@ -93,5 +95,28 @@ export function referenceReplies(
   } catch (e) {
     out.error = e;
     return out;
+  }
+}
+
+/**
+ * Asserts that `got` is the error the reference threw (`want`; `undefined`: none), by class and
+ * message, and for a {@link NetlinkError} by errno, operation, extended ACK message and offset.
+ * A reference that ran out of datagrams stands for a reader that reads on: `ScriptExhausted`.
+ */
+export function sameError(got: unknown, want: unknown, what: string): void {
+  if (want === undefined) return assert.equal(got, undefined, `${what}: threw ${String(got)}`);
+  if (want instanceof ReferenceExhausted) {
+    return assert.ok(got instanceof ScriptExhausted, `${what}: ${String(got)}, not read on`);
+  }
+  assert.ok(got instanceof Error, `${what}: did not throw ${String(want)}`);
+  assert.equal(got.constructor, (want as Error).constructor, `${what}: ${got}`);
+  assert.equal(got.message, (want as Error).message, what);
+  if (want instanceof NetlinkError) {
+    const g = got as NetlinkError;
+    assert.deepEqual(
+      [g.errno, g.operation, g.kernelMessage, g.offset],
+      [want.errno, want.operation, want.kernelMessage, want.offset],
+      what,
+    );
   }
 }

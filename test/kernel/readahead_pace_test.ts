@@ -9,14 +9,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertThrowawayNetns } from "../_helpers/netns.ts";
+import { rawDumpRequest } from "../_helpers/raw_dump.ts";
 import { sleepSync, waitForSync } from "../_helpers/wait.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
 import * as C from "../../conntrack/constants.ts";
 import {
   HOST_LE,
   NETLINK_NETFILTER,
-  NLM_F_DUMP,
-  NLM_F_REQUEST,
   NLMSG_ALIGN,
   NLMSG_DONE,
   NLMSG_HDRLEN,
@@ -43,16 +42,7 @@ function fill(ct: Conntrack, n: number): void {
 }
 
 /** Sends a dump request of the IPv4 table on `t`. */
-function sendDump(t: LibcTransport): void {
-  const req = new Uint8Array(20);
-  const dv = new DataView(req.buffer);
-  dv.setUint32(0, 20, HOST_LE);
-  dv.setUint16(4, (C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_GET, HOST_LE);
-  dv.setUint16(6, NLM_F_REQUEST | NLM_F_DUMP, HOST_LE);
-  dv.setUint32(8, SEQ, HOST_LE);
-  req[16] = C.AF_INET;
-  t.send(req);
-}
+const sendDump = (t: LibcTransport) => t.send(rawDumpRequest(SEQ));
 
 /** Appends the `CTA_ID` of each flow of datagram `buf[0, n)` to `ids`; true at `NLMSG_DONE`. */
 function idsOf(buf: Uint8Array, n: number, ids: number[]): boolean {

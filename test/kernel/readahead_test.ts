@@ -7,16 +7,9 @@ import { spawnSync } from "node:child_process";
 import process from "node:process";
 import assert from "node:assert/strict";
 import { assertThrowawayNetns } from "../_helpers/netns.ts";
+import { rawDumpRequest } from "../_helpers/raw_dump.ts";
 import { Conntrack, type Flow } from "../../mod.ts";
-import * as C from "../../conntrack/constants.ts";
-import {
-  HOST_LE,
-  NETLINK_NETFILTER,
-  NLM_F_DUMP,
-  NLM_F_REQUEST,
-  NLMSG_ALIGN,
-  NLMSG_DONE,
-} from "../../netlink/message.ts";
+import { HOST_LE, NETLINK_NETFILTER, NLMSG_ALIGN, NLMSG_DONE } from "../../netlink/message.ts";
 import { LibcTransport } from "../../netlink/transport.ts";
 import { ReadAhead } from "../../netlink/readahead.ts";
 
@@ -48,13 +41,7 @@ test("the worker receives the dump's datagrams and they arrive whole and in orde
   fill(ct);
   const t = new LibcTransport(NETLINK_NETFILTER);
   try {
-    const req = new Uint8Array(20);
-    const dv = new DataView(req.buffer);
-    dv.setUint32(0, 20, HOST_LE);
-    dv.setUint16(4, (C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_GET, HOST_LE);
-    dv.setUint16(6, NLM_F_REQUEST | NLM_F_DUMP, HOST_LE);
-    dv.setUint32(8, 77, HOST_LE);
-    req[16] = C.AF_INET;
+    const req = rawDumpRequest(77);
     const ra = new ReadAhead(t.unsafeFd(), {
       slotSize: 65536,
       direct: (buf, wait) => t.recv(buf, wait),

@@ -15,9 +15,9 @@ import { FlowDecoder } from "../../../conntrack/flow_decode.ts";
 import { NLM_F_DUMP, NLMSG_HDRLEN } from "../../../netlink/message.ts";
 import { randomDatagrams } from "../../_helpers/random_replies.ts";
 import {
-  ReferenceExhausted,
   type ReferenceOutcome,
   referenceReplies,
+  sameError,
 } from "../../_helpers/reference_replies.ts";
 import { Rng } from "../../_helpers/rng.ts";
 import { exec, isBun } from "../../_helpers/run.ts";
@@ -28,7 +28,6 @@ import {
   loadRealDump,
   reseq,
   scriptedFactory,
-  ScriptExhausted,
   type SentMessage,
   splitMessages,
 } from "../../_helpers/scripted.ts";
@@ -113,16 +112,6 @@ const bigints = (_: string, v: unknown) => typeof v === "bigint" ? `${v}n` : v;
 /** The messages the reference handed out, as bytes. */
 function handedOut(want: ReferenceOutcome, grams: Uint8Array[]): Uint8Array[] {
   return want.messages.map(([d, off, len]) => grams[d].slice(off, off + len));
-}
-
-function sameError(got: unknown, want: unknown, what: string): void {
-  if (want === undefined) return assert.equal(got, undefined, `${what}: threw ${String(got)}`);
-  if (want instanceof ReferenceExhausted) {
-    return assert.ok(got instanceof ScriptExhausted, `${what}: ${String(got)}, not read on`);
-  }
-  assert.ok(got instanceof Error, `${what}: did not throw ${String(want)}`);
-  assert.equal(got.constructor, (want as Error).constructor, `${what}: ${got}`);
-  assert.equal(got.message, (want as Error).message, what);
 }
 
 for (const way of ["dump", "lines", "text", "flush"] as const) {

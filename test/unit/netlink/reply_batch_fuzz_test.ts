@@ -8,15 +8,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { NetlinkError } from "../../../netlink/errors.ts";
 import { HOST_LE } from "../../../netlink/message.ts";
 import { NetlinkSocket } from "../../../netlink/socket.ts";
-import { scriptedFactory, ScriptExhausted } from "../../_helpers/scripted.ts";
+import { scriptedFactory } from "../../_helpers/scripted.ts";
 import { randomDatagrams } from "../../_helpers/random_replies.ts";
 import {
-  ReferenceExhausted,
   type ReferenceOutcome,
   referenceReplies,
+  sameError,
 } from "../../_helpers/reference_replies.ts";
 import { Rng } from "../../_helpers/rng.ts";
 
@@ -72,24 +71,6 @@ function read(
     reopened: f.opened.length > 1,
     busy: sock.busy,
   };
-}
-
-function sameError(got: unknown, want: unknown, what: string): void {
-  if (want === undefined) return assert.equal(got, undefined, `${what}: threw ${String(got)}`);
-  if (want instanceof ReferenceExhausted) {
-    return assert.ok(got instanceof ScriptExhausted, `${what}: ${String(got)}, not read on`);
-  }
-  assert.ok(got instanceof Error, `${what}: did not throw ${String(want)}`);
-  assert.equal(got.constructor, (want as Error).constructor, `${what}: ${got}`);
-  assert.equal(got.message, (want as Error).message, what);
-  if (want instanceof NetlinkError) {
-    const g = got as NetlinkError;
-    assert.deepEqual(
-      [g.errno, g.operation, g.kernelMessage, g.offset],
-      [want.errno, want.operation, want.kernelMessage, want.offset],
-      what,
-    );
-  }
 }
 
 test("batches() and replies() read random datagrams as replies() did before bdde620", () => {

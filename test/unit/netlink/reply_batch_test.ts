@@ -5,12 +5,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import * as C from "../../../conntrack/constants.ts";
-import { writeNfgenmsg } from "../../../conntrack/nfnl.ts";
-import { MessageBuilder } from "../../../netlink/attribute.ts";
 import { NetlinkError } from "../../../netlink/errors.ts";
-import { HOST_LE, NLM_F_DUMP, NLM_F_REQUEST } from "../../../netlink/message.ts";
-import { NetlinkSocket } from "../../../netlink/socket.ts";
+import { HOST_LE, NLM_F_DUMP } from "../../../netlink/message.ts";
+import type { NetlinkSocket } from "../../../netlink/socket.ts";
 import {
   datagram,
   dataMessage,
@@ -18,31 +15,14 @@ import {
   errorMessage,
   loadRealDump,
   reseq,
-  scriptedFactory,
   type ScriptedTransport,
   splitMessages,
 } from "../../_helpers/scripted.ts";
+import { CT_GET, CT_NEW, real, request, scriptedSocket } from "../../_helpers/scripted_socket.ts";
 
 const FLOWS = loadRealDump("flows"); // 3 datagrams: 60 flows, then NLMSG_DONE
-const CT_GET = (C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_GET;
-const CT_NEW = (C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_NEW;
-
-function dumpRequest(sock: NetlinkSocket): number {
-  const b = new MessageBuilder();
-  const seq = sock.nextSeq();
-  const at = b.begin(CT_GET, NLM_F_REQUEST | NLM_F_DUMP, seq);
-  writeNfgenmsg(b, C.AF_INET);
-  b.end(at);
-  sock.send(b.bytes());
-  return seq;
-}
-
-function scriptedSocket(script: (t: ScriptedTransport) => void) {
-  const f = scriptedFactory(script);
-  return { sock: new NetlinkSocket(f.factory), opened: f.opened };
-}
-
-const real = (d: Uint8Array) => (t: ScriptedTransport) => reseq(d, t.lastRequest().header.seq);
+/** Sends a dump request on `sock`; returns its sequence number. */
+const dumpRequest = (sock: NetlinkSocket) => request(sock, CT_GET, NLM_F_DUMP);
 
 /** The (offset, length, type) of each data message of a batch. */
 function messagesOf(b: { dv: DataView; count: number; offsets: Int32Array; lengths: Int32Array }) {

@@ -7,22 +7,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SyscallError } from "../../../ffi/errno.ts";
-import * as C from "../../../conntrack/constants.ts";
 import type { Flow } from "../../../conntrack/flow.ts";
 import { FlowDecoder } from "../../../conntrack/flow_decode.ts";
-import { writeNfgenmsg } from "../../../conntrack/nfnl.ts";
-import { MessageBuilder } from "../../../netlink/attribute.ts";
 import { NetlinkError } from "../../../netlink/errors.ts";
 import {
   HOST_LE,
   NLM_F_ACK,
   NLM_F_DUMP,
   NLM_F_DUMP_INTR,
-  NLM_F_REQUEST,
   NLMSG_OVERRUN,
 } from "../../../netlink/message.ts";
 import type { BatchOutcome } from "../../../netlink/batch_replies.ts";
-import { NetlinkSocket } from "../../../netlink/socket.ts";
+import type { NetlinkSocket } from "../../../netlink/socket.ts";
 import {
   ackMessage,
   datagram,
@@ -31,10 +27,9 @@ import {
   errorMessage,
   loadRealDump,
   reseq,
-  scriptedFactory,
-  type ScriptedTransport,
   splitMessages,
 } from "../../_helpers/scripted.ts";
+import { CT_GET, CT_NEW, real, request, scriptedSocket } from "../../_helpers/scripted_socket.ts";
 
 const FLOWS = loadRealDump("flows"); // 3 datagrams: 60 flows, then NLMSG_DONE
 const GET = loadRealDump("get"); // the flow, then its ACK
@@ -42,30 +37,6 @@ const BATCH = loadRealDump("batch"); // ACK, ENOENT, ACK
 const EEXIST = loadRealDump("error_eexist")[0];
 const ENOENT_REPLY = loadRealDump("error_enoent")[0];
 const EXTACK = loadRealDump("error_extack")[0]; // ERANGE, "Attribute failed policy validation", offset 20
-
-const CT_NEW = (C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_NEW;
-const CT_GET = (C.NFNL_SUBSYS_CTNETLINK << 8) | C.IPCTNL_MSG_CT_GET;
-
-/** Sends one ctnetlink request on `sock`; returns its sequence number. */
-function request(sock: NetlinkSocket, type = CT_GET, flags = NLM_F_ACK): number {
-  const b = new MessageBuilder();
-  const seq = sock.nextSeq();
-  const at = b.begin(type, NLM_F_REQUEST | flags, seq);
-  writeNfgenmsg(b, C.AF_INET);
-  b.end(at);
-  sock.send(b.bytes());
-  return seq;
-}
-
-/** A socket over one scripted transport; `script` queues its replies. */
-function scriptedSocket(script: (t: ScriptedTransport, index: number) => void = () => {}) {
-  const f = scriptedFactory(script);
-  const sock = new NetlinkSocket(f.factory);
-  return { sock, t: f.opened[0], opened: f.opened };
-}
-
-/** A real datagram answering the last request sent on `t`. */
-const real = (d: Uint8Array) => (t: ScriptedTransport) => reseq(d, t.lastRequest().header.seq);
 
 function drain(sock: NetlinkSocket, seq: number, dump: boolean, op = "Cannot test"): number {
   let n = 0;
