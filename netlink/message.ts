@@ -105,19 +105,30 @@ export interface MessageHeader {
   pid: number;
 }
 
-/** Reads the `nlmsghdr` at `off`, checking that it fits inside `end`. */
-export function readHeader(dv: DataView, off: number, end: number): MessageHeader {
+/**
+ * Why the `nlmsghdr` at `off` does not fit inside `end` (no room for a header, or a length that
+ * does not fit), or `undefined` when it does. Allocates nothing for a good header.
+ */
+export function headerError(dv: DataView, off: number, end: number): RangeError | undefined {
   if (end - off < NLMSG_HDRLEN) {
-    throw new RangeError(
+    return new RangeError(
       `Cannot read netlink message: ${end - off} bytes left, a header needs ${NLMSG_HDRLEN}`,
     );
   }
   const len = dv.getUint32(off, HOST_LE);
   if (len < NLMSG_HDRLEN || len > end - off) {
-    throw new RangeError(
+    return new RangeError(
       `Cannot read netlink message: length ${len} does not fit the ${end - off} bytes left`,
     );
   }
+  return undefined;
+}
+
+/** Reads the `nlmsghdr` at `off`, checking that it fits inside `end` ({@link headerError}). */
+export function readHeader(dv: DataView, off: number, end: number): MessageHeader {
+  const bad = headerError(dv, off, end);
+  if (bad) throw bad;
+  const len = dv.getUint32(off, HOST_LE);
   return {
     len,
     type: dv.getUint16(off + 4, HOST_LE),

@@ -11,11 +11,11 @@ import { EINTR, ENOBUFS } from "../ffi/errno.ts";
 import { NetlinkError } from "./errors.ts";
 import {
   type ErrorMessage,
+  headerError,
   HOST_LE,
   NLM_F_DUMP_INTR,
   NLMSG_DONE,
   NLMSG_ERROR,
-  NLMSG_HDRLEN,
   NLMSG_NOOP,
   NLMSG_OVERRUN,
   readDone,
@@ -80,19 +80,12 @@ export class ReplyBatch {
     let count = 0;
     let off = 0;
     while (off < n) {
-      if (n - off < NLMSG_HDRLEN) {
-        this.error = new RangeError(
-          `Cannot read netlink message: ${n - off} bytes left, a header needs ${NLMSG_HDRLEN}`,
-        );
+      const bad = headerError(dv, off, n);
+      if (bad) {
+        this.error = bad;
         break;
       }
       const len = dv.getUint32(off, HOST_LE);
-      if (len < NLMSG_HDRLEN || len > n - off) {
-        this.error = new RangeError(
-          `Cannot read netlink message: length ${len} does not fit the ${n - off} bytes left`,
-        );
-        break;
-      }
       const got = dv.getUint32(off + 8, HOST_LE);
       if (got !== seq) {
         this.error = new RangeError(
