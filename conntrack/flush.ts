@@ -177,9 +177,9 @@ function flushViaDump(s: Session, cf: CompiledFilter, opts: FlushOptions): numbe
   let deleted = 0;
   try {
     const ahead = readAheadAfter(s, "auto", true);
-    for (const b of dumpBatches(s, s.socket(), cf, ahead)) {
-      for (let i = 0; i < b.count; i++) {
-        const f = key.decode(b.dv, b.offsets[i], b.lengths[i]); // `write` copies its key
+    for (const batch of dumpBatches(s, s.socket(), cf, ahead)) {
+      for (let i = 0; i < batch.count; i++) {
+        const f = key.decode(batch.dv, batch.offsets[i], batch.lengths[i]); // `write` copies its key
         if ((!cf.empty && !cf.match(f)) || (where && !where(f))) continue;
         p ??= new Pipeline<Flow | undefined>(s, { // the second socket: the first is busy with the dump
           op: "Cannot delete flows",
